@@ -1,0 +1,317 @@
+"""The classifier: one item's text + a RuleSet -> Classification. Pure: no clock, no I/O.
+
+Per field (title, summary, text) the normalized tokens are looked up once in the rule set's
+token index; only rules whose terms were hit are evaluated. A rule fires when its weighted
+term score reaches its threshold, every `require` group holds, no `exclude` group holds and the
+item is not dated before the initiative's start (minus slack). Themes are sticking points of
+peace talks, so they are only assigned to items that are on the peace topic at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from peacewatch.normalize import TOKEN_RE, Normalized, normalize_text
+from peacewatch.rules import FIELDS, GAP, Group, Rule, RuleSet, Term
+
+# A pattern occurrence: first token index, token index after the last one.
+_Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemText:
+    """The fields of an item the classifier reads. `published` is an ISO-8601 date or datetime
+    (a month-only 'YYYY-MM' also works); None means unknown."""
+
+    title: str
+    summary: str | None = None
+    text: str | None = None
+    published: str | None = None
+    lang: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> ItemText:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return None if value is None else str(value)
+
+        return cls(
+            title=text("title") or "",
+            summary=text("summary"),
+            text=text("text"),
+            published=text("published"),
+            lang=text("lang"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    rule: str  # e.g. 'terms[0]: 28-point plan'
+    field: str  # title | summary | text
+    text: str  # the matched text, as in the original field
+    start: int  # offsets into the original field
+    end: int
+    weight: float  # what this match added to the score (0 for context matches)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "field": self.field,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "weight": self.weight,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    id: str
+    score: float
+    evidence: tuple[Evidence, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "score": self.score,
+            "evidence": [e.as_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    initiatives: tuple[Tag, ...]
+    themes: tuple[Tag, ...]
+    relevant: bool  # on the topic of Russia-Ukraine peace (always true when tagged)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "initiatives": [t.as_dict() for t in self.initiatives],
+            "themes": [t.as_dict() for t in self.themes],
+            "relevant": self.relevant,
+        }
+
+
+NOTHING = Classification((), (), False)
+
+
+def published_range(published: str | None) -> tuple[date, date] | None:
+    """The first and last day an item's date can mean ('2023-01' is the whole month)."""
+    if not published:
+        return None
+    value = published.strip()
+    try:
+        if len(value) >= 10:
+            day = date.fromisoformat(value[:10])
+            return day, day
+        if len(value) == 7:
+            first = date.fromisoformat(value + "-01")
+            following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+            return first, following - timedelta(days=1)
+        if len(value) == 4 and value.isdigit():
+            return date(int(value), 1, 1), date(int(value), 12, 31)
+    except ValueError:
+        return None
+    return None
+
+
+class _Field:
+    """One field's normalized text, tokens and pattern hits."""
+
+    __slots__ = ("hits", "name", "norm", "spans", "weight")
+
+    def __init__(self, name: str, norm: Normalized, weight: float, hits: dict[int, list[_Span]]):
+        self.name = name
+        self.norm = norm
+        self.weight = weight
+        self.hits = hits
+        self.spans: list[tuple[int, int]] | None = None
+
+    def evidence(self, rule: str, span: _Span, weight: float) -> Evidence:
+        if self.spans is None:
+            self.spans = [m.span() for m in TOKEN_RE.finditer(self.norm.text)]
+        start, end = self.norm.span(self.spans[span[0]][0], self.spans[span[1] - 1][1])
+        text = self.norm.original[start:end]
+        return Evidence(rule, self.name, text, start, end, round(weight, 4))
+
+
+def _scan(text: str, ruleset: RuleSet) -> tuple[Normalized, dict[int, list[_Span]]] | None:
+    """Normalize and find every pattern occurrence, or None when nothing can match."""
+    norm = normalize_text(text)
+    words = TOKEN_RE.findall(norm.text)
+    cache = ruleset._token_cache
+    atoms_for = ruleset.atoms_for
+    seq: list[tuple[int, ...]] = []
+    found = False
+    for word in words:
+        atoms = cache.get(word)
+        if atoms is None:
+            atoms = atoms_for(word)
+        if atoms:
+            found = True
+        seq.append(atoms)
+    if not found:
+        return None
+    first_index = ruleset.table.first_index
+    hits: dict[int, list[_Span]] = {}
+    count = len(seq)
+    for i, atoms in enumerate(seq):
+        if not atoms:
+            continue
+        for atom in atoms:
+            for pid, rest in first_index.get(atom, ()):
+                j = i + 1
+                for needed in rest:
+                    if j >= count or (needed != GAP and needed not in seq[j]):
+                        break
+                    j += 1
+                else:
+                    hits.setdefault(pid, []).append((i, j))
+    return (norm, hits) if hits else None
+
+
+def _gap(a: _Span, b: _Span) -> int:
+    """Tokens strictly between two spans (0 when adjacent or overlapping)."""
+    return max(b[0] - a[1], a[0] - b[1], 0)
+
+
+def _occurrence(
+    patterns: tuple[int, ...], field: _Field, near: tuple[int, ...], within: int
+) -> tuple[int, _Span, tuple[int, _Span] | None] | None:
+    """The first occurrence of any pattern in the field (with its `near` partner, if asked)."""
+    hits = field.hits
+    for pid in patterns:
+        spans = hits.get(pid)
+        if not spans:
+            continue
+        if not near:
+            return pid, spans[0], None
+        for span in spans:
+            for near_pid in near:
+                for near_span in hits.get(near_pid, ()):
+                    if near_span != span and _gap(span, near_span) <= within:
+                        return pid, span, (near_pid, near_span)
+    return None
+
+
+def _group_holds(group: Group, fields: list[_Field], ruleset: RuleSet) -> list[Evidence] | None:
+    evidence: list[Evidence] = []
+    for slot in group.slots:
+        for field in fields:
+            if field.name not in group.fields:
+                continue
+            found = _occurrence(slot, field, group.near, group.within)
+            if found:
+                pid, span, _ = found
+                source = ruleset.table.sources[pid]
+                evidence.append(field.evidence(f"{group.label}: {source}", span, 0.0))
+                break
+        else:
+            if group.mode == "all":
+                return None
+            continue
+        if group.mode == "any":
+            return evidence
+    return evidence if group.mode == "all" else None
+
+
+def _term_valid(term: Term, when: tuple[date, date] | None) -> bool:
+    if term.valid_from is None and term.valid_until is None:
+        return True
+    if when is None:  # date-bound cues need a date
+        return False
+    if term.valid_from and when[1] < term.valid_from:
+        return False
+    return not (term.valid_until and when[0] > term.valid_until)
+
+
+def _evaluate(
+    rule: Rule, fields: list[_Field], when: tuple[date, date] | None, ruleset: RuleSet
+) -> tuple[float, list[Evidence]] | None:
+    score = 0.0
+    evidence: list[Evidence] = []
+    sources = ruleset.table.sources
+    for term in rule.terms:
+        if not _term_valid(term, when):
+            continue
+        best: tuple[_Field, int, _Span, tuple[int, _Span] | None] | None = None
+        for field in fields:
+            if field.name not in term.fields or (best and best[0].weight >= field.weight):
+                continue
+            if term.unless and any(pid in field.hits for pid in term.unless):
+                continue
+            found = _occurrence(term.patterns, field, term.near, term.within)
+            if found:
+                best = (field, *found)
+        if best is None:
+            continue
+        field, pid, span, partner = best
+        contribution = term.weight * field.weight
+        score += contribution
+        evidence.append(field.evidence(f"{term.label}: {sources[pid]}", span, contribution))
+        if partner:
+            near_pid, near_span = partner
+            evidence.append(field.evidence(f"{term.label}.near: {sources[near_pid]}", near_span, 0.0))
+    if score < rule.threshold:
+        return None
+    for group in rule.require:
+        held = _group_holds(group, fields, ruleset)
+        if held is None:
+            return None
+        evidence.extend(held)
+    for group in rule.exclude:
+        if _group_holds(group, fields, ruleset) is not None:
+            return None
+    return round(score, 4), evidence
+
+
+def classify(item: ItemText, ruleset: RuleSet) -> Classification:
+    """Tag one item with initiatives and themes, with evidence; decide if it is on topic."""
+    fields: list[_Field] = []
+    weights = ruleset.field_weights
+    for name in FIELDS:
+        value = getattr(item, name)
+        if not value:
+            continue
+        scanned = _scan(value, ruleset)
+        if scanned:
+            fields.append(_Field(name, scanned[0], weights[name], scanned[1]))
+    if not fields:
+        return NOTHING
+    candidates: set[int] = set()
+    by_pattern = ruleset.rules_by_pattern
+    for field in fields:
+        for pid in field.hits:
+            candidates.update(by_pattern.get(pid, ()))
+    if not candidates:
+        return NOTHING
+
+    when = published_range(item.published)
+    count = len(ruleset.initiatives)
+    initiatives: list[Tag] = []
+    for index in sorted(i for i in candidates if i < count):
+        initiative = ruleset.initiatives[index]
+        if when and when[1] < initiative.start_date - timedelta(days=initiative.slack_days):
+            continue
+        result = _evaluate(initiative.rule, fields, when, ruleset)
+        if result:
+            initiatives.append(Tag(initiative.id, result[0], tuple(result[1])))
+
+    relevance_index = len(ruleset.rules) - 1
+    relevant = bool(initiatives) or (
+        relevance_index in candidates
+        and _evaluate(ruleset.relevance, fields, when, ruleset) is not None
+    )
+    themes: list[Tag] = []
+    if relevant:
+        for index in sorted(i for i in candidates if count <= i < relevance_index):
+            theme = ruleset.themes[index - count]
+            result = _evaluate(theme.rule, fields, when, ruleset)
+            if result:
+                themes.append(Tag(theme.id, result[0], tuple(result[1])))
+    initiatives.sort(key=lambda t: -t.score)
+    themes.sort(key=lambda t: -t.score)
+    return Classification(tuple(initiatives), tuple(themes), relevant)
