@@ -60,7 +60,9 @@ def map_label(slug: str, known: set[str]) -> str:
         return LABEL_TO_ID[slug]
     if slug in known:  # already one of our ids
         return slug
-    raise SystemExit(f"error: label {slug!r} has no mapping to an initiative id; add it to LABEL_TO_ID")
+    raise SystemExit(
+        f"error: label {slug!r} has no mapping to an initiative id; add it to LABEL_TO_ID"
+    )
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
@@ -92,14 +94,17 @@ def evaluate(rows: list[dict], config_dir: Path, *, show_errors: bool) -> tuple[
             easy_tp += len(got & expected)
             easy_fn += len(expected - got)
         if show_errors and got != expected:
-            print(f"  MISMATCH {row.get('date')} {row['title']!r}: expected {sorted(expected)}, got {sorted(got)}")
+            when = row.get("date")
+            print(f"  MISMATCH {when} {row['title']!r}:")
+            print(f"    expected {sorted(expected)}, got {sorted(got)}")
 
     print(f"rules version {ruleset.version}, {len(rows)} labeled headlines")
     print(f"{'initiative':32} {'tp':>3} {'fp':>3} {'fn':>3} {'prec':>5} {'recall':>6}")
     for ident in sorted(set(tp) | set(fp) | set(fn)):
         precision = ratio(tp[ident], tp[ident] + fp[ident])
         recall = ratio(tp[ident], tp[ident] + fn[ident])
-        print(f"{ident:32} {tp[ident]:3} {fp[ident]:3} {fn[ident]:3} {fmt(precision)} {fmt(recall):>6}")
+        counts = f"{tp[ident]:3} {fp[ident]:3} {fn[ident]:3}"
+        print(f"{ident:32} {counts} {fmt(precision)} {fmt(recall):>6}")
     all_tp, all_fp, all_fn = sum(tp.values()), sum(fp.values()), sum(fn.values())
     precision = ratio(all_tp, all_tp + all_fp) or 0.0
     recall = ratio(all_tp, all_tp + all_fn) or 0.0
@@ -111,10 +116,14 @@ def evaluate(rows: list[dict], config_dir: Path, *, show_errors: bool) -> tuple[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("labels", nargs="?", type=Path, default=DEFAULT_LABELS)
     parser.add_argument("--config", type=Path, default=ROOT / "config")
-    parser.add_argument("--show-errors", action="store_true", help="print every mismatching headline")
+    parser.add_argument(
+        "--show-errors", action="store_true", help="print every mismatching headline"
+    )
     args = parser.parse_args(argv)
     try:
         lines = args.labels.read_text(encoding="utf-8").splitlines()

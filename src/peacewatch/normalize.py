@@ -49,6 +49,9 @@ _TRANSLATION = str.maketrans(
 # Digits and letters form separate tokens ("28pt" -> "28", "pt"; "G8" -> "g", "8"); an apostrophe
 # inside a word belongs to it (Ukrainian "перемир'я", English "Ukraine's").
 TOKEN_RE = re.compile(r"\d+|[^\W\d_]+(?:'[^\W\d_]+)*")
+# About twice as fast and identical to TOKEN_RE whenever every token it finds is all letters or
+# all digits; the matcher falls back to TOKEN_RE for a text where that is not so (see is_pure).
+FAST_TOKEN_RE = re.compile(r"\w+(?:'\w+)*")
 
 # Combining marks that must stay attached to their base letter when normalizing piecewise.
 _CLUSTER_RE = re.compile(
@@ -59,12 +62,12 @@ _CLUSTER_RE = re.compile(
 # Abbreviations that mean the same token in headlines.
 _ABBREVIATIONS = {"pt": "point", "pts": "point", "pct": "percent"}
 
-_CYRILLIC_ENDINGS = sorted(
-    """иями ями ами иях иям ого его ому ему ыми ими ией ий ия ие ии ию ью ых их ым им ой ей ая яя
-    ое ее ую юю ам ям ах ях ом ем ов ев ів ові еві ою ею ої ій ім а я о е ы и у ю ь і ї й""".split(),
-    key=len,
-    reverse=True,
-)
+# Russian and Ukrainian case/number endings, longest first.
+_CYRILLIC_ENDING_TEXT = """
+    иями ями ами иях иям ого его ому ему ыми ими ией ий ия ие ии ию ью ых их ым им ой ей ая яя
+    ое ее ую юю ам ям ах ях ом ем ов ев ів ові еві ою ею ої ій ім а я о е ы и у ю ь і ї й
+"""
+_CYRILLIC_ENDINGS = sorted(_CYRILLIC_ENDING_TEXT.split(), key=len, reverse=True)
 _MIN_STEM = 3
 
 
@@ -149,6 +152,11 @@ def token_key(token: str) -> str:
     if "\u0400" <= first <= "\u04ff":
         return _stem_cyrillic(token)
     return _stem_latin(token)
+
+
+def is_pure(token: str) -> bool:
+    """True when FAST_TOKEN_RE and TOKEN_RE agree on this token (letters only, or digits only)."""
+    return token.isdecimal() or token.replace("'", "").isalpha()
 
 
 def tokens(text: str) -> list[str]:

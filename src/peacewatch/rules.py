@@ -23,11 +23,14 @@ from types import MappingProxyType
 from typing import Any
 
 from peacewatch.errors import ConfigError
-from peacewatch.normalize import normalize_text, token_key
+from peacewatch.normalize import is_pure, normalize_text, token_key
 
 RULES_FILE = "initiatives.toml"
 FIELDS = ("title", "summary", "text")
 GAP = -1  # atom id of a standalone "*" inside a phrase: any one token
+# What atoms_for returns for a token that mixes digits and letters ("28pt"): the text must be
+# re-tokenized with the exact tokenizer, which splits it.
+MIXED: tuple[int, ...] = (-2,)
 # Part of the rules version: bump when a change to normalization or matching alters results,
 # so stored tags are recomputed even if the rule file did not change.
 MATCHER_VERSION = "1"
@@ -47,27 +50,27 @@ class Term:
     """A weighted pattern list; `near` (if any) must occur within `within` tokens in a field."""
 
     label: str  # e.g. 'terms[2]'
-    patterns: tuple[int, ...]
+    patterns: frozenset[int]
     weight: float
-    near: tuple[int, ...] = ()
+    near: frozenset[int] = frozenset()
     within: int = 5
     fields: frozenset[str] = frozenset(FIELDS)
     valid_from: date | None = None
     valid_until: date | None = None
-    unless: tuple[int, ...] = ()  # the term does not count in a field containing one of these
+    unless: frozenset[int] = frozenset()  # the term does not count in a field with one of these
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
     """A required or excluding condition: `any` of its slots, or `all` of them.
 
-    Each slot is a tuple of alternative pattern ids (a concept reference is one slot).
+    Each slot is a set of alternative pattern ids (a concept reference is one slot).
     """
 
     label: str  # e.g. 'require[0]'
     mode: str  # 'any' | 'all'
-    slots: tuple[tuple[int, ...], ...]
-    near: tuple[int, ...] = ()
+    slots: tuple[frozenset[int], ...]
+    near: frozenset[int] = frozenset()
     within: int = 5
     fields: frozenset[str] = frozenset(FIELDS)
 
@@ -109,7 +112,8 @@ class PatternTable:
     atoms: tuple[tuple[int, ...], ...]  # pattern id -> atom ids
     exact_atoms: Mapping[str, int]  # token key -> atom id
     prefix_atoms: tuple[tuple[str, int], ...]  # (normalized prefix, atom id)
-    first_index: Mapping[int, tuple[tuple[int, tuple[int, ...]], ...]]  # atom -> (pid, rest)
+    # atom id -> ((pattern id, the pattern's remaining atoms), ...) for patterns starting with it
+    starts: tuple[tuple[tuple[int, tuple[int, ...]], ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +148,9 @@ class RuleSet:
         found = self._token_cache.get(token)
         if found is not None:
             return found
+        if not is_pure(token):
+            self._token_cache[token] = MIXED
+            return MIXED
         atoms: list[int] = []
         exact = self.table.exact_atoms.get(token_key(token))
         if exact is not None:
@@ -304,7 +311,7 @@ class _Compiler:
             atoms=tuple(atoms_by_pid),
             exact_atoms=MappingProxyType(dict(self.exact_atoms)),
             prefix_atoms=tuple(sorted(self.prefix_atoms.items())),
-            first_index=MappingProxyType({a: tuple(v) for a, v in first.items()}),
+            starts=tuple(tuple(first.get(atom, ())) for atom in range(self._next_atom())),
         )
 
     # -- scalar checks
@@ -350,7 +357,9 @@ class _Compiler:
         if isinstance(value, str):
             return [value]
         if not isinstance(value, list) or not value:
-            self.problem(entry, key, f"expected a string or a non-empty list, got {_describe(value)}")
+            self.problem(
+                entry, key, f"expected a string or a non-empty list, got {_describe(value)}"
+            )
             return None
         for index, item in enumerate(value):
             if not isinstance(item, str):
@@ -358,7 +367,9 @@ class _Compiler:
                 return None
         return list(value)
 
-    def _unknown(self, entry: str | None, prefix: str, table: Mapping[str, Any], known: set[str]) -> None:
+    def _unknown(
+        self, entry: str | None, prefix: str, table: Mapping[str, Any], known: set[str]
+    ) -> None:
         for key in table:
             if key not in known:
                 self.problem(entry, f"{prefix}{key}", "unknown key")
@@ -387,7 +398,11 @@ class _Compiler:
                 return
             for key, value in weights.items():
                 if key not in FIELDS:
-                    self.problem(entry, f"field_weights.{key}", f"unknown field (expected {'/'.join(FIELDS)})")
+                    self.problem(
+                        entry,
+                        f"field_weights.{key}",
+                        f"unknown field (expected {'/'.join(FIELDS)})",
+                    )
                 elif self._number(entry, f"field_weights.{key}", value, minimum=0):
                     self.defaults["field_weights"][key] = float(value)
 
@@ -415,7 +430,9 @@ class _Compiler:
             return []
         pids: list[int] = []
         for index, pattern in enumerate(self.concepts[name]):
-            pids.extend(self._pattern_or_ref("concepts", f"{name}[{index}]", pattern, [*stack, name]))
+            pids.extend(
+                self._pattern_or_ref("concepts", f"{name}[{index}]", pattern, [*stack, name])
+            )
         self.resolved_concepts[name] = pids
         return pids
 
@@ -431,12 +448,28 @@ class _Compiler:
                 self.problem(entry, "id", "duplicate id")
             seen.add(ident)
         else:
-            self.problem(entry, "id", f"expected a lowercase slug like 'us-28pt-plan', got {_describe(ident)}")
-        known = {"id", "name", "description", "start_date", "end_date", "parties", "links", "slack_days", "rules"}
+            self.problem(
+                entry,
+                "id",
+                f"expected a lowercase slug like 'us-28pt-plan', got {_describe(ident)}",
+            )
+        known = {
+            "id",
+            "name",
+            "description",
+            "start_date",
+            "end_date",
+            "parties",
+            "links",
+            "slack_days",
+            "rules",
+        }
         self._unknown(entry, "", raw, known)
         name = self._text(entry, "name", raw.get("name"))
         description = self._text(entry, "description", raw.get("description"))
-        start = self._date(entry, "start_date", raw.get("start_date")) if "start_date" in raw else None
+        start = (
+            self._date(entry, "start_date", raw.get("start_date")) if "start_date" in raw else None
+        )
         if "start_date" not in raw:
             self.problem(entry, "start_date", "missing: every initiative needs a start date")
         end = self._date(entry, "end_date", raw["end_date"]) if "end_date" in raw else None
@@ -446,14 +479,18 @@ class _Compiler:
         links = self._strings(entry, "links", raw.get("links")) or []
         for link_index, link in enumerate(links):
             if not link.startswith(("https://", "http://")):
-                self.problem(entry, f"links[{link_index}]", f"expected an http(s) URL, got {_describe(link)}")
+                self.problem(
+                    entry, f"links[{link_index}]", f"expected an http(s) URL, got {_describe(link)}"
+                )
         slack = raw.get("slack_days", self.defaults["slack_days"])
         if not self._int(entry, "slack_days", slack, minimum=0):
             slack = 0
         rule = self._rule(entry, raw.get("rules"))
         if rule is None or start is None or not isinstance(ident, str):
             return None
-        return Initiative(ident, name, description, start, end, tuple(parties), tuple(links), slack, rule)
+        return Initiative(
+            ident, name, description, start, end, tuple(parties), tuple(links), slack, rule
+        )
 
     def _theme(self, index: int, raw: Any, seen: set[str]) -> Theme | None:
         entry = f"theme #{index + 1}"
@@ -467,7 +504,9 @@ class _Compiler:
                 self.problem(entry, "id", "duplicate id")
             seen.add(ident)
         else:
-            self.problem(entry, "id", f"expected a lowercase slug like 'territory', got {_describe(ident)}")
+            self.problem(
+                entry, "id", f"expected a lowercase slug like 'territory', got {_describe(ident)}"
+            )
         self._unknown(entry, "", raw, {"id", "name", "description", "rules"})
         name = self._text(entry, "name", raw.get("name"))
         description = self._text(entry, "description", raw.get("description"), required=False)
@@ -479,7 +518,9 @@ class _Compiler:
     def _relevance(self, raw: Any) -> Rule | None:
         entry = "relevance"
         if not isinstance(raw, dict):
-            self.problem(entry, None, "missing [relevance] table (rules for general peace coverage)")
+            self.problem(
+                entry, None, "missing [relevance] table (rules for general peace coverage)"
+            )
             return None
         self._unknown(entry, "", raw, {"description", "rules"})
         self._text(entry, "description", raw.get("description"), required=False)
@@ -506,7 +547,9 @@ class _Compiler:
                 if term:
                     terms.append(term)
             if terms and not any(t.weight > 0 for t in terms):
-                self.problem(entry, "rules.terms", "no term has a positive weight, so it can never match")
+                self.problem(
+                    entry, "rules.terms", "no term has a positive weight, so it can never match"
+                )
         groups: dict[str, list[Group]] = {"require": [], "exclude": []}
         for kind in groups:
             raw_groups = raw.get(kind, [])
@@ -519,9 +562,13 @@ class _Compiler:
                     groups[kind].append(group)
         if len(self.problems) > before:
             return None
-        return Rule(float(threshold), tuple(terms), tuple(groups["require"]), tuple(groups["exclude"]))
+        return Rule(
+            float(threshold), tuple(terms), tuple(groups["require"]), tuple(groups["exclude"])
+        )
 
-    def _options(self, entry: str, key: str, raw: Mapping[str, Any]) -> tuple[tuple[int, ...], int, frozenset[str]]:
+    def _options(
+        self, entry: str, key: str, raw: Mapping[str, Any]
+    ) -> tuple[frozenset[int], int, frozenset[str]]:
         near: list[int] = []
         if "near" in raw:
             for index, pattern in enumerate(self._strings(entry, f"{key}.near", raw["near"]) or []):
@@ -536,16 +583,27 @@ class _Compiler:
             names = self._strings(entry, f"{key}.fields", raw["fields"]) or []
             bad = [n for n in names if n not in FIELDS]
             if bad:
-                self.problem(entry, f"{key}.fields", f"unknown field {bad[0]!r} (expected {'/'.join(FIELDS)})")
+                self.problem(
+                    entry,
+                    f"{key}.fields",
+                    f"unknown field {bad[0]!r} (expected {'/'.join(FIELDS)})",
+                )
             fields = frozenset(n for n in names if n in FIELDS)
-        return tuple(dict.fromkeys(near)), within, fields
+        return frozenset(near), within, fields
 
     def _term(self, entry: str, key: str, label: str, raw: Any) -> Term | None:
         if not isinstance(raw, dict):
-            self.problem(entry, key, f"expected a table like {{ match = \"...\", weight = 1 }}, got {_describe(raw)}")
+            self.problem(
+                entry,
+                key,
+                f'expected a table like {{ match = "...", weight = 1 }}, got {_describe(raw)}',
+            )
             return None
         self._unknown(
-            entry, f"{key}.", raw, {"match", "weight", "near", "within", "fields", "from", "until", "unless"}
+            entry,
+            f"{key}.",
+            raw,
+            {"match", "weight", "near", "within", "fields", "from", "until", "unless"},
         )
         if "match" not in raw:
             self.problem(entry, f"{key}.match", "missing")
@@ -559,7 +617,9 @@ class _Compiler:
         near, within, fields = self._options(entry, key, raw)
         unless: list[int] = []
         if "unless" in raw:
-            for index, pattern in enumerate(self._strings(entry, f"{key}.unless", raw["unless"]) or []):
+            for index, pattern in enumerate(
+                self._strings(entry, f"{key}.unless", raw["unless"]) or []
+            ):
                 unless.extend(self._pattern_or_ref(entry, f"{key}.unless[{index}]", pattern, []))
         valid_from = self._date(entry, f"{key}.from", raw["from"]) if "from" in raw else None
         valid_until = self._date(entry, f"{key}.until", raw["until"]) if "until" in raw else None
@@ -567,19 +627,21 @@ class _Compiler:
             self.problem(entry, f"{key}.until", f"{valid_until} is before 'from' {valid_from}")
         return Term(
             label,
-            tuple(dict.fromkeys(patterns)),
+            frozenset(patterns),
             float(weight),
             near,
             within,
             fields,
             valid_from,
             valid_until,
-            tuple(dict.fromkeys(unless)),
+            frozenset(unless),
         )
 
     def _group(self, entry: str, key: str, label: str, raw: Any) -> Group | None:
         if not isinstance(raw, dict):
-            self.problem(entry, key, f"expected a table like {{ any = [...] }}, got {_describe(raw)}")
+            self.problem(
+                entry, key, f"expected a table like {{ any = [...] }}, got {_describe(raw)}"
+            )
             return None
         self._unknown(entry, f"{key}.", raw, {"any", "all", "near", "within", "fields"})
         modes = [m for m in ("any", "all") if m in raw]
@@ -587,14 +649,14 @@ class _Compiler:
             self.problem(entry, key, "needs exactly one of 'any' or 'all'")
             return None
         mode = modes[0]
-        slots: list[tuple[int, ...]] = []
+        slots: list[frozenset[int]] = []
         for index, pattern in enumerate(self._strings(entry, f"{key}.{mode}", raw[mode]) or []):
             slot = self._pattern_or_ref(entry, f"{key}.{mode}[{index}]", pattern, [])
             if slot:
-                slots.append(tuple(slot))
+                slots.append(frozenset(slot))
         near, within, fields = self._options(entry, key, raw)
         if mode == "any":
-            slots = [tuple(dict.fromkeys(pid for slot in slots for pid in slot))]
+            slots = [frozenset(pid for slot in slots for pid in slot)]
         return Group(label, mode, tuple(slots), near, within, fields)
 
     # -- patterns
@@ -627,7 +689,12 @@ class _Compiler:
                 atoms.append(GAP)
             elif star:
                 if len(word) < _MIN_PREFIX:
-                    self.problem(entry, key, f"prefix {word + '*'!r} in {pattern!r} is shorter than {_MIN_PREFIX} letters")
+                    self.problem(
+                        entry,
+                        key,
+                        f"prefix {word + '*'!r} in {pattern!r} is shorter than "
+                        f"{_MIN_PREFIX} letters",
+                    )
                     return None
                 atoms.append(self.prefix_atoms.setdefault(word, self._next_atom()))
             else:

@@ -9,13 +9,15 @@ peace talks, so they are only assigned to items that are on the peace topic at a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import islice
 from typing import Any
 
-from peacewatch.normalize import TOKEN_RE, Normalized, normalize_text
-from peacewatch.rules import FIELDS, GAP, Group, Rule, RuleSet, Term
+from peacewatch.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
+from peacewatch.rules import FIELDS, GAP, MIXED, Group, Rule, RuleSet, Term
 
 # A pattern occurrence: first token index, token index after the last one.
 _Span = tuple[int, int]
@@ -121,56 +123,72 @@ def published_range(published: str | None) -> tuple[date, date] | None:
 class _Field:
     """One field's normalized text, tokens and pattern hits."""
 
-    __slots__ = ("hits", "name", "norm", "spans", "weight")
+    __slots__ = ("_offsets", "hits", "name", "norm", "spans", "weight")
 
-    def __init__(self, name: str, norm: Normalized, weight: float, hits: dict[int, list[_Span]]):
+    def __init__(
+        self,
+        name: str,
+        norm: Normalized,
+        weight: float,
+        tokenizer: re.Pattern[str],
+        hits: dict[int, list[_Span]],
+    ) -> None:
         self.name = name
         self.norm = norm
         self.weight = weight
         self.hits = hits
-        self.spans: list[tuple[int, int]] | None = None
+        self.spans: list[tuple[int, int]] = []
+        # token offsets are computed lazily, in C, with the tokenizer that produced the hits
+        self._offsets = map(re.Match.span, tokenizer.finditer(norm.text))
+
+    def _char_span(self, token: int) -> tuple[int, int]:
+        spans = self.spans
+        if len(spans) <= token:
+            spans.extend(islice(self._offsets, token + 1 - len(spans)))
+        return spans[token]
 
     def evidence(self, rule: str, span: _Span, weight: float) -> Evidence:
-        if self.spans is None:
-            self.spans = [m.span() for m in TOKEN_RE.finditer(self.norm.text)]
-        start, end = self.norm.span(self.spans[span[0]][0], self.spans[span[1] - 1][1])
+        start, end = self.norm.span(self._char_span(span[0])[0], self._char_span(span[1] - 1)[1])
         text = self.norm.original[start:end]
         return Evidence(rule, self.name, text, start, end, round(weight, 4))
 
 
-def _scan(text: str, ruleset: RuleSet) -> tuple[Normalized, dict[int, list[_Span]]] | None:
+def _scan(
+    text: str, ruleset: RuleSet
+) -> tuple[Normalized, re.Pattern[str], dict[int, list[_Span]]] | None:
     """Normalize and find every pattern occurrence, or None when nothing can match."""
     norm = normalize_text(text)
-    words = TOKEN_RE.findall(norm.text)
     cache = ruleset._token_cache
     atoms_for = ruleset.atoms_for
-    seq: list[tuple[int, ...]] = []
-    found = False
-    for word in words:
-        atoms = cache.get(word)
-        if atoms is None:
-            atoms = atoms_for(word)
-        if atoms:
-            found = True
-        seq.append(atoms)
-    if not found:
+    tokenizer = FAST_TOKEN_RE
+    words = tokenizer.findall(norm.text)
+    seq = list(map(cache.get, words))
+    if None in seq:  # first sight of some words: fill the memo
+        seq = [
+            atoms if atoms is not None else atoms_for(w)
+            for w, atoms in zip(words, seq, strict=True)
+        ]
+    if MIXED in seq:  # "28pt", "G8": the exact tokenizer splits digits from letters
+        tokenizer = TOKEN_RE
+        seq = [atoms_for(w) for w in tokenizer.findall(norm.text)]
+    if not any(seq):
         return None
-    first_index = ruleset.table.first_index
+    starts = ruleset.table.starts
     hits: dict[int, list[_Span]] = {}
     count = len(seq)
     for i, atoms in enumerate(seq):
         if not atoms:
             continue
         for atom in atoms:
-            for pid, rest in first_index.get(atom, ()):
+            for pid, rest in starts[atom]:
                 j = i + 1
                 for needed in rest:
-                    if j >= count or (needed != GAP and needed not in seq[j]):
+                    if j >= count or (needed != GAP and needed not in seq[j]):  # type: ignore[operator]
                         break
                     j += 1
                 else:
                     hits.setdefault(pid, []).append((i, j))
-    return (norm, hits) if hits else None
+    return (norm, tokenizer, hits) if hits else None
 
 
 def _gap(a: _Span, b: _Span) -> int:
@@ -179,25 +197,30 @@ def _gap(a: _Span, b: _Span) -> int:
 
 
 def _occurrence(
-    patterns: tuple[int, ...], field: _Field, near: tuple[int, ...], within: int
+    patterns: frozenset[int], field: _Field, near: frozenset[int], within: int
 ) -> tuple[int, _Span, tuple[int, _Span] | None] | None:
-    """The first occurrence of any pattern in the field (with its `near` partner, if asked)."""
+    """The first occurrence of any pattern in the field (with its `near` partner, if asked).
+
+    Walks the field's few hits rather than the rule's many patterns."""
     hits = field.hits
-    for pid in patterns:
-        spans = hits.get(pid)
-        if not spans:
+    for pid, spans in hits.items():
+        if pid not in patterns:
             continue
         if not near:
             return pid, spans[0], None
         for span in spans:
-            for near_pid in near:
-                for near_span in hits.get(near_pid, ()):
+            for near_pid, near_spans in hits.items():
+                if near_pid not in near:
+                    continue
+                for near_span in near_spans:
                     if near_span != span and _gap(span, near_span) <= within:
                         return pid, span, (near_pid, near_span)
     return None
 
 
-def _group_holds(group: Group, fields: list[_Field], ruleset: RuleSet) -> list[Evidence] | None:
+def _group_holds(
+    group: Group, fields: list[_Field], ruleset: RuleSet, *, explain: bool = True
+) -> list[Evidence] | None:
     evidence: list[Evidence] = []
     for slot in group.slots:
         for field in fields:
@@ -205,9 +228,10 @@ def _group_holds(group: Group, fields: list[_Field], ruleset: RuleSet) -> list[E
                 continue
             found = _occurrence(slot, field, group.near, group.within)
             if found:
-                pid, span, _ = found
-                source = ruleset.table.sources[pid]
-                evidence.append(field.evidence(f"{group.label}: {source}", span, 0.0))
+                if explain:
+                    pid, span, _ = found
+                    source = ruleset.table.sources[pid]
+                    evidence.append(field.evidence(f"{group.label}: {source}", span, 0.0))
                 break
         else:
             if group.mode == "all":
@@ -229,8 +253,14 @@ def _term_valid(term: Term, when: tuple[date, date] | None) -> bool:
 
 
 def _evaluate(
-    rule: Rule, fields: list[_Field], when: tuple[date, date] | None, ruleset: RuleSet
+    rule: Rule,
+    fields: list[_Field],
+    when: tuple[date, date] | None,
+    ruleset: RuleSet,
+    *,
+    explain: bool = True,
 ) -> tuple[float, list[Evidence]] | None:
+    """Score a rule on an item; None unless it fires. `explain=False` skips the evidence."""
     score = 0.0
     evidence: list[Evidence] = []
     sources = ruleset.table.sources
@@ -241,7 +271,7 @@ def _evaluate(
         for field in fields:
             if field.name not in term.fields or (best and best[0].weight >= field.weight):
                 continue
-            if term.unless and any(pid in field.hits for pid in term.unless):
+            if term.unless and not term.unless.isdisjoint(field.hits):
                 continue
             found = _occurrence(term.patterns, field, term.near, term.within)
             if found:
@@ -251,19 +281,23 @@ def _evaluate(
         field, pid, span, partner = best
         contribution = term.weight * field.weight
         score += contribution
+        if not explain:
+            continue
         evidence.append(field.evidence(f"{term.label}: {sources[pid]}", span, contribution))
         if partner:
             near_pid, near_span = partner
-            evidence.append(field.evidence(f"{term.label}.near: {sources[near_pid]}", near_span, 0.0))
+            evidence.append(
+                field.evidence(f"{term.label}.near: {sources[near_pid]}", near_span, 0.0)
+            )
     if score < rule.threshold:
         return None
     for group in rule.require:
-        held = _group_holds(group, fields, ruleset)
+        held = _group_holds(group, fields, ruleset, explain=explain)
         if held is None:
             return None
         evidence.extend(held)
     for group in rule.exclude:
-        if _group_holds(group, fields, ruleset) is not None:
+        if _group_holds(group, fields, ruleset, explain=False) is not None:
             return None
     return round(score, 4), evidence
 
@@ -278,7 +312,7 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
             continue
         scanned = _scan(value, ruleset)
         if scanned:
-            fields.append(_Field(name, scanned[0], weights[name], scanned[1]))
+            fields.append(_Field(name, scanned[0], weights[name], scanned[1], scanned[2]))
     if not fields:
         return NOTHING
     candidates: set[int] = set()
@@ -303,7 +337,7 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     relevance_index = len(ruleset.rules) - 1
     relevant = bool(initiatives) or (
         relevance_index in candidates
-        and _evaluate(ruleset.relevance, fields, when, ruleset) is not None
+        and _evaluate(ruleset.relevance, fields, when, ruleset, explain=False) is not None
     )
     themes: list[Tag] = []
     if relevant:
