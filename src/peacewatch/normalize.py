@@ -64,7 +64,7 @@ _ABBREVIATIONS = {"pt": "point", "pts": "point", "pct": "percent"}
 
 # Russian and Ukrainian case/number endings, longest first.
 _CYRILLIC_ENDING_TEXT = """
-    иями ями ами иях иям ого его ому ему ыми ими ией ий ия ие ии ию ью ых их ым им ой ей ая яя
+    иями ями ами иях иям ого его ому ему ыми ими ией ий ый ия ие ии ию ью ых их ым им ой ей ая яя
     ое ее ую юю ам ям ах ях ом ем ов ев ів ові еві ою ею ої ій ім а я о е ы и у ю ь і ї й
 """
 _CYRILLIC_ENDINGS = sorted(_CYRILLIC_ENDING_TEXT.split(), key=len, reverse=True)

@@ -188,11 +188,25 @@ def load_rules_file(path: Path, *, display: str | None = None) -> RuleSet:
     return compile_rules(data, display=shown)
 
 
+def _canonical(value: Any) -> Any:
+    """Parsed TOML in a form where equal meaning gives equal JSON (1 and 1.0 alike)."""
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def rules_version(data: Mapping[str, Any]) -> str:
     """Hash of the file's normalized content (parsed TOML as canonical JSON, plus the matcher
-    version): comments, ordering of keys and whitespace do not change it."""
+    version): comments, key order, whitespace and 1 vs 1.0 do not change it."""
     canonical = json.dumps(
-        {"matcher": MATCHER_VERSION, "rules": data}, sort_keys=True, default=str, ensure_ascii=False
+        {"matcher": MATCHER_VERSION, "rules": _canonical(dict(data))},
+        sort_keys=True,
+        default=str,
+        ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
