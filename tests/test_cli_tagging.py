@@ -119,3 +119,13 @@ def test_initiatives_without_a_database(tmp_path: Path) -> None:
     result = invoke("--config", str(CONFIG), "--db", str(tmp_path / "none.db"), "initiatives")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0].startswith("us-28pt-plan")
+
+
+def test_the_quick_start_output_in_the_docs_is_current() -> None:
+    text = (ROOT / "docs" / "tagging.md").read_text(encoding="utf-8")
+    command_input = text.split("$ echo '", 1)[1].split("'", 1)[0]
+    documented = next(line for line in text.splitlines() if line.startswith('{"title"'))
+    expected = json.loads(documented.replace('"rules_version": "..."', '"rules_version": null'))
+    (actual,) = lines(invoke("--config", str(CONFIG), "classify", stdin=command_input).stdout)
+    actual["rules_version"] = None
+    assert actual == expected

@@ -232,3 +232,13 @@ def test_direct_compile_of_parsed_data() -> None:
     with pytest.raises(ConfigError) as caught:
         compile_rules({"initiative": []}, display="x.toml")
     assert caught.value.problems[0].startswith("x.toml: 'initiative': expected at least one")
+
+
+def test_the_example_in_the_docs_compiles() -> None:
+    import tomllib
+
+    text = (ROOT / "docs" / "tagging.md").read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    ruleset = compile_rules(tomllib.loads(example))
+    assert [i.id for i in ruleset.initiatives] == ["istanbul-talks-2025"]
+    assert [t.id for t in ruleset.themes] == ["ceasefire"]

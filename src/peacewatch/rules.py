@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -28,9 +28,13 @@ from peacewatch.normalize import is_pure, normalize_text, token_key
 RULES_FILE = "initiatives.toml"
 FIELDS = ("title", "summary", "text")
 GAP = -1  # atom id of a standalone "*" inside a phrase: any one token
-# What atoms_for returns for a token that mixes digits and letters ("28pt"): the text must be
-# re-tokenized with the exact tokenizer, which splits it.
-MIXED: tuple[int, ...] = (-2,)
+# A word's memo entry: (atom ids it satisfies, (pattern id, remaining atoms) of every pattern
+# that starts with one of those atoms).
+Entry = tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]
+NO_MATCH: Entry = ((), ())
+# The entry of a token that mixes digits and letters ("28pt"): the text must be re-tokenized
+# with the exact tokenizer, which splits it.
+MIXED: Entry = ((-2,), ())
 # Part of the rules version: bump when a change to normalization or matching alters results,
 # so stored tags are recomputed even if the rule file did not change.
 MATCHER_VERSION = "1"
@@ -94,6 +98,7 @@ class Initiative:
     links: tuple[str, ...]
     slack_days: int
     rule: Rule
+    earliest: date  # start_date - slack_days: no tag for items published before
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +125,7 @@ class PatternTable:
 class RuleSet:
     """The validated, compiled contents of initiatives.toml.
 
-    Immutable apart from `_token_cache`, a memo from token text to atom ids that only saves
+    Immutable apart from `_token_cache`, a memo from a word to its Entry that only saves
     work (news vocabulary repeats) and never changes a result.
     """
 
@@ -134,8 +139,8 @@ class RuleSet:
     rules: tuple[Rule, ...]
     table: PatternTable
     # pattern id -> indexes into `rules` of the rules whose terms use it
-    rules_by_pattern: Mapping[int, tuple[int, ...]]
-    _token_cache: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
+    rules_by_pattern: tuple[tuple[int, ...], ...]  # indexed by pattern id
+    _token_cache: dict[str, Entry] = field(default_factory=dict, repr=False)
 
     def initiative(self, initiative_id: str) -> Initiative:
         for initiative in self.initiatives:
@@ -143,26 +148,27 @@ class RuleSet:
                 return initiative
         raise KeyError(initiative_id)
 
-    def atoms_for(self, token: str) -> tuple[int, ...]:
-        """Atom ids a normalized token satisfies (memoized)."""
+    def lookup(self, token: str) -> Entry:
+        """The memo entry of a normalized word (computed on first sight)."""
         found = self._token_cache.get(token)
         if found is not None:
             return found
         if not is_pure(token):
-            self._token_cache[token] = MIXED
-            return MIXED
-        atoms: list[int] = []
-        exact = self.table.exact_atoms.get(token_key(token))
-        if exact is not None:
-            atoms.append(exact)
-        for prefix, atom in self.table.prefix_atoms:
-            if token.startswith(prefix):
-                atoms.append(atom)
-        result = tuple(atoms)
+            entry = MIXED
+        else:
+            atoms: list[int] = []
+            exact = self.table.exact_atoms.get(token_key(token))
+            if exact is not None:
+                atoms.append(exact)
+            for prefix, atom in self.table.prefix_atoms:
+                if token.startswith(prefix):
+                    atoms.append(atom)
+            starts = tuple(start for atom in atoms for start in self.table.starts[atom])
+            entry = (tuple(atoms), starts) if atoms else NO_MATCH
         if len(self._token_cache) > 500_000:  # bound memory on endless vocabularies
             self._token_cache.clear()
-        self._token_cache[token] = result
-        return result
+        self._token_cache[token] = entry
+        return entry
 
 
 # ---------------------------------------------------------------- loading
@@ -310,8 +316,8 @@ class _Compiler:
             relevance=relevance,
             rules=tuple(rules),
             table=self._table(),
-            rules_by_pattern=MappingProxyType(
-                {pid: tuple(sorted(indexes)) for pid, indexes in by_pattern.items()}
+            rules_by_pattern=tuple(
+                tuple(sorted(by_pattern.get(pid, ()))) for pid in range(len(self.pattern_sources))
             ),
         )
 
@@ -502,8 +508,18 @@ class _Compiler:
         rule = self._rule(entry, raw.get("rules"))
         if rule is None or start is None or not isinstance(ident, str):
             return None
+        earliest = start - timedelta(days=slack)
         return Initiative(
-            ident, name, description, start, end, tuple(parties), tuple(links), slack, rule
+            ident,
+            name,
+            description,
+            start,
+            end,
+            tuple(parties),
+            tuple(links),
+            slack,
+            rule,
+            earliest,
         )
 
     def _theme(self, index: int, raw: Any, seen: set[str]) -> Theme | None:

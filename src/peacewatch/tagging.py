@@ -13,11 +13,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from itertools import islice
+from itertools import chain, compress
 from typing import Any
 
 from peacewatch.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
-from peacewatch.rules import FIELDS, GAP, MIXED, Group, Rule, RuleSet, Term
+from peacewatch.rules import FIELDS, GAP, MIXED, NO_MATCH, Entry, Group, Rule, RuleSet, Term
 
 # A pattern occurrence: first token index, token index after the last one.
 _Span = tuple[int, int]
@@ -65,7 +65,7 @@ class Evidence:
             "text": self.text,
             "start": self.start,
             "end": self.end,
-            "weight": self.weight,
+            "weight": round(self.weight, 4),
         }
 
 
@@ -123,7 +123,7 @@ def published_range(published: str | None) -> tuple[date, date] | None:
 class _Field:
     """One field's normalized text, tokens and pattern hits."""
 
-    __slots__ = ("_offsets", "hits", "name", "norm", "spans", "weight")
+    __slots__ = ("hits", "name", "norm", "spans", "tokenizer", "weight")
 
     def __init__(
         self,
@@ -136,58 +136,56 @@ class _Field:
         self.name = name
         self.norm = norm
         self.weight = weight
+        self.tokenizer = tokenizer
         self.hits = hits
-        self.spans: list[tuple[int, int]] = []
-        # token offsets are computed lazily, in C, with the tokenizer that produced the hits
-        self._offsets = map(re.Match.span, tokenizer.finditer(norm.text))
-
-    def _char_span(self, token: int) -> tuple[int, int]:
-        spans = self.spans
-        if len(spans) <= token:
-            spans.extend(islice(self._offsets, token + 1 - len(spans)))
-        return spans[token]
+        self.spans: list[tuple[int, int]] | None = None
 
     def evidence(self, rule: str, span: _Span, weight: float) -> Evidence:
-        start, end = self.norm.span(self._char_span(span[0])[0], self._char_span(span[1] - 1)[1])
-        text = self.norm.original[start:end]
-        return Evidence(rule, self.name, text, start, end, round(weight, 4))
+        if self.spans is None:  # token offsets, in C, with the tokenizer that found the hits
+            self.spans = list(map(re.Match.span, self.tokenizer.finditer(self.norm.text)))
+        start, end = self.norm.span(self.spans[span[0]][0], self.spans[span[1] - 1][1])
+        return Evidence(rule, self.name, self.norm.original[start:end], start, end, weight)
 
 
 def _scan(
     text: str, ruleset: RuleSet
 ) -> tuple[Normalized, re.Pattern[str], dict[int, list[_Span]]] | None:
-    """Normalize and find every pattern occurrence, or None when nothing can match."""
+    """Normalize and find every pattern occurrence, or None when nothing can match.
+
+    Each word is looked up once in the rule set's memo: (atoms it satisfies, patterns that
+    start with one of them). Only words with entries are visited, and only multi-word
+    patterns look at the following words.
+    """
     norm = normalize_text(text)
     cache = ruleset._token_cache
-    atoms_for = ruleset.atoms_for
+    lookup = ruleset.lookup
     tokenizer = FAST_TOKEN_RE
     words = tokenizer.findall(norm.text)
-    seq = list(map(cache.get, words))
-    if None in seq:  # first sight of some words: fill the memo
-        seq = [
-            atoms if atoms is not None else atoms_for(w)
-            for w, atoms in zip(words, seq, strict=True)
-        ]
+    memo = list(map(cache.get, words))
+    seq: list[Entry] = (
+        [entry or lookup(w) for w, entry in zip(words, memo, strict=True)]
+        if None in memo  # first sight of some words: fill the memo
+        else memo  # type: ignore[assignment]
+    )
     if MIXED in seq:  # "28pt", "G8": the exact tokenizer splits digits from letters
         tokenizer = TOKEN_RE
-        seq = [atoms_for(w) for w in tokenizer.findall(norm.text)]
-    if not any(seq):
-        return None
-    starts = ruleset.table.starts
-    hits: dict[int, list[_Span]] = {}
+        seq = [lookup(w) for w in tokenizer.findall(norm.text)]
     count = len(seq)
-    for i, atoms in enumerate(seq):
-        if not atoms:
-            continue
-        for atom in atoms:
-            for pid, rest in starts[atom]:
-                j = i + 1
-                for needed in rest:
-                    if j >= count or (needed != GAP and needed not in seq[j]):  # type: ignore[operator]
-                        break
-                    j += 1
+    if seq.count(NO_MATCH) == count:
+        return None
+    hits: dict[int, list[_Span]] = {}
+    for i in compress(range(count), map(NO_MATCH.__ne__, seq)):
+        for pid, rest in seq[i][1]:
+            j = i + 1
+            for needed in rest:
+                if j >= count or (needed != GAP and needed not in seq[j][0]):
+                    break
+                j += 1
+            else:
+                if pid in hits:
+                    hits[pid].append((i, j))
                 else:
-                    hits.setdefault(pid, []).append((i, j))
+                    hits[pid] = [(i, j)]
     return (norm, tokenizer, hits) if hits else None
 
 
@@ -196,13 +194,18 @@ def _gap(a: _Span, b: _Span) -> int:
     return max(b[0] - a[1], a[0] - b[1], 0)
 
 
+_Found = tuple[int, _Span, "tuple[int, _Span] | None"]  # pattern, its span, the near partner
+
+
 def _occurrence(
     patterns: frozenset[int], field: _Field, near: frozenset[int], within: int
-) -> tuple[int, _Span, tuple[int, _Span] | None] | None:
+) -> _Found | None:
     """The first occurrence of any pattern in the field (with its `near` partner, if asked).
 
     Walks the field's few hits rather than the rule's many patterns."""
     hits = field.hits
+    if patterns.isdisjoint(hits) or (near and near.isdisjoint(hits)):
+        return None
     for pid, spans in hits.items():
         if pid not in patterns:
             continue
@@ -218,28 +221,24 @@ def _occurrence(
     return None
 
 
-def _group_holds(
-    group: Group, fields: list[_Field], ruleset: RuleSet, *, explain: bool = True
-) -> list[Evidence] | None:
-    evidence: list[Evidence] = []
+def _group_holds(group: Group, fields: list[_Field]) -> list[tuple[_Field, _Found]] | None:
+    """The occurrences that make a group hold, or None when it does not."""
+    found: list[tuple[_Field, _Found]] = []
     for slot in group.slots:
         for field in fields:
             if field.name not in group.fields:
                 continue
-            found = _occurrence(slot, field, group.near, group.within)
-            if found:
-                if explain:
-                    pid, span, _ = found
-                    source = ruleset.table.sources[pid]
-                    evidence.append(field.evidence(f"{group.label}: {source}", span, 0.0))
+            occurrence = _occurrence(slot, field, group.near, group.within)
+            if occurrence:
+                found.append((field, occurrence))
                 break
         else:
             if group.mode == "all":
                 return None
             continue
         if group.mode == "any":
-            return evidence
-    return evidence if group.mode == "all" else None
+            return found
+    return found if group.mode == "all" else None
 
 
 def _term_valid(term: Term, when: tuple[date, date] | None) -> bool:
@@ -260,14 +259,14 @@ def _evaluate(
     *,
     explain: bool = True,
 ) -> tuple[float, list[Evidence]] | None:
-    """Score a rule on an item; None unless it fires. `explain=False` skips the evidence."""
+    """Score a rule on an item; None unless it fires. Evidence is only built for a rule that
+    fires, and not at all with `explain=False`."""
     score = 0.0
-    evidence: list[Evidence] = []
-    sources = ruleset.table.sources
+    counted: list[tuple[Term, _Field, _Found]] = []
     for term in rule.terms:
         if not _term_valid(term, when):
             continue
-        best: tuple[_Field, int, _Span, tuple[int, _Span] | None] | None = None
+        best: tuple[_Field, _Found] | None = None
         for field in fields:
             if field.name not in term.fields or (best and best[0].weight >= field.weight):
                 continue
@@ -275,30 +274,33 @@ def _evaluate(
                 continue
             found = _occurrence(term.patterns, field, term.near, term.within)
             if found:
-                best = (field, *found)
-        if best is None:
-            continue
-        field, pid, span, partner = best
-        contribution = term.weight * field.weight
-        score += contribution
-        if not explain:
-            continue
-        evidence.append(field.evidence(f"{term.label}: {sources[pid]}", span, contribution))
-        if partner:
-            near_pid, near_span = partner
-            evidence.append(
-                field.evidence(f"{term.label}.near: {sources[near_pid]}", near_span, 0.0)
-            )
+                best = (field, found)
+        if best is not None:
+            score += term.weight * best[0].weight
+            counted.append((term, *best))
     if score < rule.threshold:
         return None
+    required: list[tuple[str, _Field, _Found]] = []
     for group in rule.require:
-        held = _group_holds(group, fields, ruleset, explain=explain)
+        held = _group_holds(group, fields)
         if held is None:
             return None
-        evidence.extend(held)
+        required.extend((group.label, field, found) for field, found in held)
     for group in rule.exclude:
-        if _group_holds(group, fields, ruleset, explain=False) is not None:
+        if _group_holds(group, fields) is not None:
             return None
+    evidence: list[Evidence] = []
+    if explain:
+        sources = ruleset.table.sources
+        for term, field, (pid, span, partner) in counted:
+            contribution = term.weight * field.weight
+            evidence.append(field.evidence(f"{term.label}: {sources[pid]}", span, contribution))
+            if partner:
+                near_pid, near_span = partner
+                label = f"{term.label}.near: {sources[near_pid]}"
+                evidence.append(field.evidence(label, near_span, 0.0))
+        for label, field, (pid, span, _) in required:
+            evidence.append(field.evidence(f"{label}: {sources[pid]}", span, 0.0))
     return round(score, 4), evidence
 
 
@@ -315,37 +317,42 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
             fields.append(_Field(name, scanned[0], weights[name], scanned[1], scanned[2]))
     if not fields:
         return NOTHING
-    candidates: set[int] = set()
-    by_pattern = ruleset.rules_by_pattern
-    for field in fields:
-        for pid in field.hits:
-            candidates.update(by_pattern.get(pid, ()))
+    by_pattern = ruleset.rules_by_pattern.__getitem__
+    found_patterns = chain.from_iterable(field.hits for field in fields)
+    candidates = set(chain.from_iterable(map(by_pattern, found_patterns)))
     if not candidates:
         return NOTHING
 
     when = published_range(item.published)
     count = len(ruleset.initiatives)
+    relevance_index = len(ruleset.rules) - 1
     initiatives: list[Tag] = []
-    for index in sorted(i for i in candidates if i < count):
+    theme_indexes: list[int] = []
+    for index in sorted(candidates):
+        if index >= count:
+            if index < relevance_index:
+                theme_indexes.append(index - count)
+            continue
         initiative = ruleset.initiatives[index]
-        if when and when[1] < initiative.start_date - timedelta(days=initiative.slack_days):
+        if when and when[1] < initiative.earliest:
             continue
         result = _evaluate(initiative.rule, fields, when, ruleset)
         if result:
             initiatives.append(Tag(initiative.id, result[0], tuple(result[1])))
 
-    relevance_index = len(ruleset.rules) - 1
     relevant = bool(initiatives) or (
         relevance_index in candidates
         and _evaluate(ruleset.relevance, fields, when, ruleset, explain=False) is not None
     )
     themes: list[Tag] = []
     if relevant:
-        for index in sorted(i for i in candidates if count <= i < relevance_index):
-            theme = ruleset.themes[index - count]
+        for index in theme_indexes:
+            theme = ruleset.themes[index]
             result = _evaluate(theme.rule, fields, when, ruleset)
             if result:
                 themes.append(Tag(theme.id, result[0], tuple(result[1])))
-    initiatives.sort(key=lambda t: -t.score)
-    themes.sort(key=lambda t: -t.score)
+    if len(initiatives) > 1:
+        initiatives.sort(key=lambda t: -t.score)
+    if len(themes) > 1:
+        themes.sort(key=lambda t: -t.score)
     return Classification(tuple(initiatives), tuple(themes), relevant)
