@@ -1,8 +1,4 @@
-"""Run every benchmark script in this folder (bench_*.py), one after the other.
-
-Each script prints its own figures; this runner only adds a header per script and reports
-scripts that fail. `make bench` calls it.
-"""
+"""`make bench`: every benchmark script in this folder, one after another."""
 
 from __future__ import annotations
 
@@ -10,19 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-
-
-def main() -> int:
-    failed = []
-    for script in sorted(HERE.glob("bench_*.py")):
-        print(f"== {script.name}", flush=True)
-        if subprocess.run([sys.executable, str(script)], check=False).returncode != 0:
-            failed.append(script.name)
-    if failed:
-        print(f"failed: {', '.join(failed)}", file=sys.stderr)
-    return 1 if failed else 0
-
+HERE = Path(__file__).parent
+# (script, why it is here)
+BENCHMARKS = [
+    ("bench_ingest.py", "ingestion core: cold ingest, revalidation, peak RSS"),
+    ("bench_tagging.py", "tagging: classify throughput, retag of 1M stored items"),
+]
 
 if __name__ == "__main__":
-    sys.exit(main())
+    failed = 0
+    for script, about in BENCHMARKS:
+        print(f"== {script}: {about}", flush=True)
+        failed += subprocess.run([sys.executable, str(HERE / script)]).returncode != 0
+    sys.exit(1 if failed else 0)
