@@ -212,3 +212,13 @@ def test_initiative_counts(db: Any, ruleset: RuleSet) -> None:
 def test_batch_size_must_be_positive(db: Any, ruleset: RuleSet) -> None:
     with pytest.raises(ValueError, match="batch_size"):
         tag_store.retag(db, ruleset, batch_size=0)
+
+
+def test_initiative_counts_on_a_database_without_tag_tables(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "old.db")
+    conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, title TEXT)")
+    conn.commit()
+    conn.close()
+    old = store.open_db(tmp_path / "old.db", readonly=True)
+    assert tag_store.initiative_counts(old) == {}
+    old.conn.close()

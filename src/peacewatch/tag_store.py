@@ -267,6 +267,11 @@ def retag(
 
 def initiative_counts(db: Database) -> dict[str, int]:
     """Tagged items per initiative id (initiatives with none are absent)."""
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'item_initiatives'"
+    ).fetchone()
+    if not exists:  # a read-only database from before the tagging migration
+        return {}
     rows = db.execute(
         "SELECT initiative_id, COUNT(*) FROM item_initiatives GROUP BY initiative_id"
     ).fetchall()
