@@ -222,3 +222,36 @@ def test_initiative_counts_on_a_database_without_tag_tables(tmp_path: Path) -> N
     old = store.open_db(tmp_path / "old.db", readonly=True)
     assert tag_store.initiative_counts(old) == {}
     old.conn.close()
+
+
+def test_retag_in_background_for_the_daemon(tmp_path: Path, ruleset: RuleSet) -> None:
+    path = tmp_path / "pw.db"
+    db = store.open_db(path)
+    store.ensure_outlet(db, "example", "Example News")
+    save(db, [(f"{t} #{n}", p) for n in range(3) for t, p in HEADLINES])
+    stop = threading.Event()
+    thread = tag_store.retag_in_background(path, ruleset, stop=stop, batch_size=4)
+    assert thread is not None
+    # the fetch loop keeps writing on its own connection meanwhile
+    save(db, [("Ukraine weighs the 28-point plan again", "2025-11-22T08:00:00+00:00")], prefix="b")
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert tag_store.retag_in_background(path, ruleset, stop=stop) is None  # now up to date
+    # the item saved during the retag was picked up by it or is left for the pipeline's tagging
+    assert rows(db, "SELECT COUNT(*) AS n FROM item_classification")[0]["n"] >= 15
+    db.conn.close()
+
+
+def test_retag_in_background_stops_when_asked(tmp_path: Path, ruleset: RuleSet) -> None:
+    path = tmp_path / "pw.db"
+    db = store.open_db(path)
+    store.ensure_outlet(db, "example", "Example News")
+    save(db, [(f"{t} #{n}", p) for n in range(3) for t, p in HEADLINES])
+    stop = threading.Event()
+    stop.set()
+    thread = tag_store.retag_in_background(path, ruleset, stop=stop)
+    assert thread is not None
+    thread.join(timeout=30)
+    assert rows(db, "SELECT COUNT(*) AS n FROM item_classification")[0]["n"] == 0
+    assert tag_store.needs_retag(db, ruleset)
+    db.conn.close()

@@ -10,14 +10,17 @@ fetches, be stopped at any point and resume where it left off. When it completes
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from peacewatch.errors import PeacewatchError
 from peacewatch.rules import RuleSet
-from peacewatch.store import Database, transaction
+from peacewatch.store import Database, open_db, transaction
 from peacewatch.tagging import Classification, ItemText, Tag, classify
 from peacewatch.timeutil import now_iso
 
@@ -27,6 +30,7 @@ __all__ = [
     "initiative_counts",
     "needs_retag",
     "retag",
+    "retag_in_background",
     "stored_rules_version",
     "sync_definitions",
     "tag_items",
@@ -35,6 +39,8 @@ __all__ = [
 # meta keys
 RULES_VERSION = "rules_version"  # every stored tag is from this version (set when retag ends)
 DEFINITIONS_VERSION = "definitions_version"  # initiatives/themes tables mirror this version
+
+log = logging.getLogger("peacewatch.tagging")
 
 _CHUNK = 500  # ids per SELECT ... IN (...), well under SQLite's variable limit
 
@@ -263,6 +269,47 @@ def retag(
         if progress:
             progress(min(done, max(total, done)), max(total, done))
     return RetagReport(done, tagged, relevant, True, version)
+
+
+def retag_in_background(
+    db_path: Path | str,
+    ruleset: RuleSet,
+    *,
+    stop: threading.Event,
+    batch_size: int = 1000,
+    busy_timeout: float = 10.0,
+) -> threading.Thread | None:
+    """For the daemon's start: when the stored rules version differs, retag in a daemon thread
+    with its own connection (a connection must not be shared with the fetch loop's
+    transactions) and return the thread; None when nothing needs doing. Set `stop` on
+    shutdown: the current batch finishes and the next start resumes."""
+    db = open_db(db_path, busy_timeout=busy_timeout)
+    try:
+        if not needs_retag(db, ruleset):
+            return None
+    finally:
+        db.conn.close()
+
+    def run() -> None:
+        worker = open_db(db_path, busy_timeout=busy_timeout)
+        try:
+            log.info("retag started: rules %s", ruleset.version)
+            report = retag(worker, ruleset, batch_size=batch_size, stop=stop)
+            log.info(
+                "retag %s: %d items, %d tagged, %d relevant",
+                "finished" if report.complete else "stopped",
+                report.items,
+                report.tagged,
+                report.relevant,
+            )
+        except (PeacewatchError, sqlite3.Error) as error:  # logged; the next start retries
+            log.error("retag failed: %s", error)
+        finally:
+            worker.conn.close()
+
+    thread = threading.Thread(target=run, name="peacewatch-retag", daemon=True)
+    thread.start()
+    return thread
 
 
 def initiative_counts(db: Database) -> dict[str, int]:
