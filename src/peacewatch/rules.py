@@ -116,7 +116,8 @@ class PatternTable:
     sources: tuple[str, ...]  # pattern id -> the pattern as first written
     atoms: tuple[tuple[int, ...], ...]  # pattern id -> atom ids
     exact_atoms: Mapping[str, int]  # token key -> atom id
-    prefix_atoms: tuple[tuple[str, int], ...]  # (normalized prefix, atom id)
+    # first three letters -> ((normalized prefix, atom id), ...): prefixes are at least 3 long
+    prefix_atoms: Mapping[str, tuple[tuple[str, int], ...]]
     # atom id -> ((pattern id, the pattern's remaining atoms), ...) for patterns starting with it
     starts: tuple[tuple[tuple[int, tuple[int, ...]], ...], ...]
 
@@ -160,7 +161,7 @@ class RuleSet:
             exact = self.table.exact_atoms.get(token_key(token))
             if exact is not None:
                 atoms.append(exact)
-            for prefix, atom in self.table.prefix_atoms:
+            for prefix, atom in self.table.prefix_atoms.get(token[:_MIN_PREFIX], ()):
                 if token.startswith(prefix):
                     atoms.append(atom)
             starts = tuple(start for atom in atoms for start in self.table.starts[atom])
@@ -321,6 +322,12 @@ class _Compiler:
             ),
         )
 
+    def _prefix_index(self) -> dict[str, tuple[tuple[str, int], ...]]:
+        index: dict[str, list[tuple[str, int]]] = {}
+        for prefix, atom in sorted(self.prefix_atoms.items()):
+            index.setdefault(prefix[:_MIN_PREFIX], []).append((prefix, atom))
+        return {key: tuple(entries) for key, entries in index.items()}
+
     def _table(self) -> PatternTable:
         atoms_by_pid = [atoms for atoms, _ in sorted(self.pattern_ids.items(), key=lambda x: x[1])]
         first: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
@@ -330,7 +337,7 @@ class _Compiler:
             sources=tuple(self.pattern_sources),
             atoms=tuple(atoms_by_pid),
             exact_atoms=MappingProxyType(dict(self.exact_atoms)),
-            prefix_atoms=tuple(sorted(self.prefix_atoms.items())),
+            prefix_atoms=MappingProxyType(self._prefix_index()),
             starts=tuple(tuple(first.get(atom, ())) for atom in range(self._next_atom())),
         )
 
