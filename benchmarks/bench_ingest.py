@@ -25,7 +25,7 @@ import httpx
 from peacewatch import store
 from peacewatch.config import load_config
 from peacewatch.fetch import Fetcher
-from peacewatch.pipeline import Runtime, run_cycle, select_sources
+from peacewatch.pipeline import Runtime, make_parse_pool, run_cycle, select_sources
 
 HERE = Path(__file__).parent
 BENCH_HTTP = (
@@ -57,12 +57,17 @@ def write_config(directory: Path, port: int, count: int) -> Path:
 async def cycle(config_dir: Path, db_path: Path) -> tuple[float, int]:
     config = load_config(config_dir)
     db = store.open_db(db_path)
+    pool = make_parse_pool(config)
     async with Fetcher(config.settings.http) as fetcher:
-        rt = Runtime(config, db, fetcher)
+        rt = Runtime(config, db, fetcher, parse_pool=pool)
         store.sync_sources(db, config.sources, rt.now())
+        if pool is not None:  # start the worker before the clock, as a daemon has it running
+            await pool.run(len, b"")
         t0 = time.perf_counter()
         report = await run_cycle(rt, select_sources(rt, all_sources=True))
         seconds = time.perf_counter() - t0
+    if pool is not None:
+        pool.close()
     assert report.failed == 0, [s.error for s in report.sources if s.error][:3]
     return seconds, report.items_new
 

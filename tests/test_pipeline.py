@@ -414,3 +414,29 @@ def test_per_host_limit_and_gap_are_respected(tmp_path: Path, http_server: Fixtu
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert sum(gaps) / len(gaps) >= 0.05
     assert min(gaps) >= 0.02
+
+
+def test_parsing_in_a_worker_process_stores_the_same_rows(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    from peacewatch.pipeline import run_once
+
+    http_server.route("/a.xml", body=BASIC)
+    http_server.route("/b.xml", body=(FEEDS / "rss2-url-variants.xml").read_bytes())
+    http_server.route(
+        "/html", body=(FEEDS / "not-a-feed.html").read_bytes(), content_type="text/html"
+    )
+    sources = [{"id": "a", "url": http_server.url("/a.xml")}, {"id": "b", "url": http_server.url("/b.xml")},
+               {"id": "html", "url": http_server.url("/html")}]  # fmt: skip
+    config, db = setup(tmp_path / "pool", sources, parse={"workers": 1})
+    report = run_once(config, db, all_sources=True)
+    assert {s.source_id: s.outcome for s in report.sources} == {
+        "a": "ok",
+        "b": "ok",
+        "html": "not_a_feed",
+    }
+    inline_config, inline_db = setup(tmp_path / "inline", sources, parse={"workers": 0})
+    run_once(inline_config, inline_db, all_sources=True)
+    query = "SELECT title, canonical_url, published, summary FROM items ORDER BY id"
+    assert rows(db, query) == rows(inline_db, query)
+    assert len(rows(db, query)) == 4

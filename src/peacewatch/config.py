@@ -56,6 +56,7 @@ class Settings:
     busy_timeout: float = 10.0
     log_format: str = "text"
     log_level: str = "INFO"
+    parse_workers: int | str = "auto"
     http: HttpSettings = field(default_factory=HttpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     raw: dict[str, Any] = field(default_factory=dict)  # sections owned by other modules
@@ -158,6 +159,14 @@ def _choice(*choices: str) -> Checker:
     return check
 
 
+def _workers(value: Any) -> tuple[Any, str | None]:
+    if value == "auto" or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 64
+    ):
+        return value, None
+    return None, f'expected "auto" or a whole number from 0 to 64, got {_show(value)}'
+
+
 def _user_agent(value: Any) -> tuple[Any, str | None]:
     text, problem = _string(value)
     if problem:
@@ -192,6 +201,7 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "tick": _duration,
         "shutdown_grace": _duration,
     },
+    "parse": {"workers": _workers},
     "log": {
         "format": _choice("text", "json"),
         "level": _choice("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -244,12 +254,14 @@ def load_settings(config_dir: Path) -> Settings:
     http = parsed.get("http", {})
     schedule = parsed.get("schedule", {})
     log = parsed.get("log", {})
+    parse = parsed.get("parse", {})
     db_path = Path(database.get("path", Settings.db_path))
     return Settings(
         db_path=db_path,
         busy_timeout=database.get("busy_timeout", Settings.busy_timeout),
         log_format=log.get("format", "text"),
         log_level=log.get("level", "INFO"),
+        parse_workers=parse.get("workers", "auto"),
         http=HttpSettings(**http),
         schedule=ScheduleSettings(
             **{k: (int(v) if k == "default_interval" else v) for k, v in schedule.items()}
