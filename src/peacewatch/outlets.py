@@ -26,6 +26,7 @@ __all__ = [
     "alias_key",
     "derive_outlet_from_domain",
     "derive_outlet_from_name",
+    "guess_timezone",
     "host_of",
     "load_outlets",
     "parse_outlets",
@@ -41,6 +42,29 @@ _KEYS = {"name", "domains", "country", "langs", "timezone", "aliases"}
 # second-level labels under which registrars sell names (news.bbc.co.uk -> bbc.co.uk)
 _SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "in", "or", "ne", "go", "gv"}
 _HOST_PREFIXES = ("www.", "www2.", "m.", "mobile.", "amp.")
+# Country-code domains -> the zone most of their newsrooms write in; a guess for derived outlets
+# whose pages state times in UTC (so the local publication day can still be told).
+_TLD_ZONES = {
+    "de": "Europe/Berlin", "at": "Europe/Vienna", "ch": "Europe/Zurich", "fr": "Europe/Paris",
+    "it": "Europe/Rome", "es": "Europe/Madrid", "nl": "Europe/Amsterdam", "be": "Europe/Brussels",
+    "uk": "Europe/London", "ie": "Europe/Dublin", "pl": "Europe/Warsaw", "cz": "Europe/Prague",
+    "ru": "Europe/Moscow", "ua": "Europe/Kyiv", "by": "Europe/Minsk", "se": "Europe/Stockholm",
+    "no": "Europe/Oslo", "dk": "Europe/Copenhagen", "fi": "Europe/Helsinki",
+    "pt": "Europe/Lisbon", "gr": "Europe/Athens", "tr": "Europe/Istanbul", "lv": "Europe/Riga",
+    "lt": "Europe/Vilnius", "ee": "Europe/Tallinn", "hu": "Europe/Budapest",
+    "ro": "Europe/Bucharest", "bg": "Europe/Sofia", "rs": "Europe/Belgrade",
+    "hr": "Europe/Zagreb", "sk": "Europe/Bratislava", "si": "Europe/Ljubljana",
+    "md": "Europe/Chisinau", "ge": "Asia/Tbilisi", "am": "Asia/Yerevan", "kz": "Asia/Almaty",
+    "il": "Asia/Jerusalem", "in": "Asia/Kolkata", "jp": "Asia/Tokyo", "cn": "Asia/Shanghai",
+    "hk": "Asia/Hong_Kong", "tw": "Asia/Taipei", "kr": "Asia/Seoul", "sg": "Asia/Singapore",
+    "my": "Asia/Kuala_Lumpur", "id": "Asia/Jakarta", "ph": "Asia/Manila", "th": "Asia/Bangkok",
+    "vn": "Asia/Ho_Chi_Minh", "pk": "Asia/Karachi", "bd": "Asia/Dhaka", "ir": "Asia/Tehran",
+    "qa": "Asia/Qatar", "ae": "Asia/Dubai", "sa": "Asia/Riyadh", "eg": "Africa/Cairo",
+    "za": "Africa/Johannesburg", "ng": "Africa/Lagos", "ke": "Africa/Nairobi",
+    "au": "Australia/Sydney", "nz": "Pacific/Auckland", "ca": "America/Toronto",
+    "mx": "America/Mexico_City", "br": "America/Sao_Paulo", "ar": "America/Argentina/Buenos_Aires",
+    "cl": "America/Santiago", "co": "America/Bogota",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -94,10 +118,21 @@ def registrable_domain(host: str) -> str:
     return ".".join(labels[-2:])
 
 
+def guess_timezone(url_or_host: str) -> str | None:
+    """The zone a country-code domain most likely writes in; None for .com and friends."""
+    return _TLD_ZONES.get(host_of(url_or_host).rsplit(".", 1)[-1])
+
+
 def derive_outlet_from_domain(url_or_host: str) -> Outlet:
     """An unregistered outlet for a domain nobody described yet ('example.co.uk')."""
     domain = registrable_domain(url_or_host)
-    return Outlet(id=slugify(domain), name=domain, domains=(domain,), registered=False)
+    return Outlet(
+        id=slugify(domain),
+        name=domain,
+        domains=(domain,),
+        timezone=guess_timezone(domain),
+        registered=False,
+    )
 
 
 def derive_outlet_from_name(name: str) -> Outlet:
