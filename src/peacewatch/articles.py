@@ -82,6 +82,8 @@ _DATE_HINT = re.compile(
 )
 _MODIFIED_HINT = re.compile(r"updat|modif|edited|revised|aktualisiert", re.IGNORECASE)
 _ENTITY_DECLARATIONS = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>|<!ENTITY[^>]*>", re.S | re.I)
+_PUBLISHED_ITEMPROP: Any = re.compile(r"^date(Published|Created)$", re.I)
+_MODIFIED_ITEMPROP: Any = re.compile(r"^dateModified$", re.I)
 _CHARSET = re.compile(r"charset=([\w.:-]+)", re.I)
 _OFFSET_IN_MARKUP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?([+-]\d\d):?(\d\d)")
 
@@ -292,11 +294,11 @@ def _find_dates(
         for value in meta.get(key, ()):
             picker.modified(value)
     # 4. microdata on visible elements
-    for node in soup.find_all(attrs={"itemprop": re.compile(r"^date(Published|Created)$", re.I)}):
+    for node in soup.find_all(attrs={"itemprop": _PUBLISHED_ITEMPROP}):
         picker.published(
             _attr(node, "content") or _attr(node, "datetime") or _text(node), "itemprop"
         )
-    for node in soup.find_all(attrs={"itemprop": re.compile(r"^dateModified$", re.I)}):
+    for node in soup.find_all(attrs={"itemprop": _MODIFIED_ITEMPROP}):
         picker.modified(_attr(node, "content") or _attr(node, "datetime") or _text(node))
     # 5. <time datetime>: the ones marked as the publication first, then the first in the story
     if picker.found.published is None:
@@ -315,10 +317,8 @@ def _find_dates(
 
 
 def _is_modified_marker(node: Tag) -> bool:
-    marker = " ".join(
-        [_attr(node, "class"), _attr(node, "id"), _attr(node, "itemprop")]
-        + [_attr(p, "class") for p in node.parents if isinstance(p, Tag)][:2]
-    )
+    parents = [_attr(p, "class") for p in node.parents if isinstance(p, Tag)][:2]
+    marker = " ".join([_attr(node, "class"), _attr(node, "id"), _attr(node, "itemprop"), *parents])
     return bool(_MODIFIED_HINT.search(marker))
 
 
@@ -423,7 +423,7 @@ def _matches_site(segment: str, keys: set[str]) -> bool:
 def _canonical(soup: BeautifulSoup, url: str, meta: dict[str, list[str]]) -> str | None:
     candidates: list[str] = []
     for link in soup.find_all("link", href=True):
-        rel = link.get("rel") or []
+        rel: Any = link.get("rel") or []
         rels = [r.lower() for r in (rel if isinstance(rel, list) else rel.split())]
         if "canonical" in rels:
             candidates.append(_attr(link, "href"))
@@ -558,7 +558,9 @@ def extract_article(
     )
 
 
-def html_lines(content: bytes, url: str, *, headers: dict[str, str] | None = None) -> list[HtmlLine]:
+def html_lines(
+    content: bytes, url: str, *, headers: dict[str, str] | None = None
+) -> list[HtmlLine]:
     """Split a page into the lines a reader sees (blocks and <br>), with each line's links.
 
     Reading lists are parsed from these lines by peacewatch.readinglist; this function exists

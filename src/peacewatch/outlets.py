@@ -11,7 +11,7 @@ import hashlib
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,7 +161,7 @@ class OutletRegistry:
     def __len__(self) -> int:
         return len(self.outlets)
 
-    def __iter__(self) -> Iterable[Outlet]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Outlet]:
         return iter(self.outlets.values())
 
     def get(self, outlet_id: str) -> Outlet | None:
@@ -289,13 +289,13 @@ def parse_outlets(text: str, path: str = "config/outlets.toml") -> OutletRegistr
         for index, written in enumerate(aliases):
             owner = key_owner.get(alias_key(written))
             if owner is not None and owner != outlet_id:
-                problem(f"aliases[{index}]", f'"{written}" already names outlet \'{owner}\'')
+                problem(f"aliases[{index}]", f"\"{written}\" already names outlet '{owner}'")
         for written in (outlet_id, name, *aliases):
             key_owner.setdefault(alias_key(written), outlet_id)
         for index, domain in enumerate(domains):
             owner = domain_owner.setdefault(domain, outlet_id)
             if owner != outlet_id:
-                problem(f"domains[{index}]", f'"{domain}" already belongs to outlet \'{owner}\'')
+                problem(f"domains[{index}]", f"\"{domain}\" already belongs to outlet '{owner}'")
         outlets[outlet_id] = Outlet(
             id=outlet_id,
             name=name.strip(),
