@@ -144,7 +144,8 @@ def save_list_entries(
 ) -> SaveReport:
     """Store a list's entries as items (deduplicated) and queue their pages; call inside a
     transaction. Re-reading the same list changes nothing but last_seen."""
-    report = SaveReport()
+    new: list[int] = []
+    changed: list[int] = []
     seen = 0
     for entry in entries:
         outlet, derived_from = _entry_outlet(entry, registry)
@@ -180,14 +181,14 @@ def save_list_entries(
             saved = store.save_items(db, [item], source_id=source_id, outlet_id=outlet.id, now=now)
             if saved.new:
                 item_id = saved.new[0]
-                report.new.append(item_id)
+                new.append(item_id)
                 db.execute(
                     "UPDATE items SET linkless = ?, date_source = ? WHERE id = ?",
                     [int(entry.url is None), "list" if published else None, item_id],
                 )
             else:
                 item_id = _item_for(db, item, outlet.id)
-                report.changed.extend(i for i in saved.changed if i not in report.changed)
+                changed.extend(i for i in saved.changed if i not in changed)
                 seen += saved.seen
         if entry.url and item_id is not None:
             queue_page(db, item_id, entry.url, source_id=source_id, reason="list", now=now)
@@ -201,8 +202,7 @@ def save_list_entries(
              entry.author, entry.date, entry.url, entry.kind, entry.note, entry.reference,
              int(entry.truncated), item_id, now, now],
         )  # fmt: skip
-    report.seen = seen
-    return report
+    return SaveReport(new=new, changed=changed, seen=seen)
 
 
 def _item_for(db: store.Database, item: ParsedItem, outlet_id: str) -> int | None:

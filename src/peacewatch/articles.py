@@ -82,8 +82,8 @@ _DATE_HINT = re.compile(
 )
 _MODIFIED_HINT = re.compile(r"updat|modif|edited|revised|aktualisiert", re.IGNORECASE)
 _ENTITY_DECLARATIONS = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>|<!ENTITY[^>]*>", re.S | re.I)
-_PUBLISHED_ITEMPROP: Any = re.compile(r"^date(Published|Created)$", re.I)
-_MODIFIED_ITEMPROP: Any = re.compile(r"^dateModified$", re.I)
+_PUBLISHED_ITEMPROP: Any = {"itemprop": re.compile(r"^date(Published|Created)$", re.I)}
+_MODIFIED_ITEMPROP: Any = {"itemprop": re.compile(r"^dateModified$", re.I)}
 _CHARSET = re.compile(r"charset=([\w.:-]+)", re.I)
 _OFFSET_IN_MARKUP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?([+-]\d\d):?(\d\d)")
 
@@ -294,11 +294,11 @@ def _find_dates(
         for value in meta.get(key, ()):
             picker.modified(value)
     # 4. microdata on visible elements
-    for node in soup.find_all(attrs={"itemprop": _PUBLISHED_ITEMPROP}):
+    for node in soup.find_all(True, attrs=_PUBLISHED_ITEMPROP):
         picker.published(
             _attr(node, "content") or _attr(node, "datetime") or _text(node), "itemprop"
         )
-    for node in soup.find_all(attrs={"itemprop": _MODIFIED_ITEMPROP}):
+    for node in soup.find_all(True, attrs=_MODIFIED_ITEMPROP):
         picker.modified(_attr(node, "content") or _attr(node, "datetime") or _text(node))
     # 5. <time datetime>: the ones marked as the publication first, then the first in the story
     if picker.found.published is None:

@@ -142,17 +142,17 @@ def _take_date(text: str, trailer: _Trailer, max_year: int) -> str:
             return text[: match.start()]
     match = _TEXT_DATE_END.search(text)
     if match:
-        month = MONTHS.get(
+        month_number = MONTHS.get(
             (match.group("mon1") or match.group("mon2") or match.group("mon3")).lower()
         )
-        if month is not None:
+        if month_number is not None:
             year = int(match.group("y1") or match.group("y2") or match.group("y3"))
             day_text = match.group("d1") or match.group("d2")
             try:
                 trailer.date = (
-                    date(year, month, int(day_text)).isoformat()
+                    date(year, month_number, int(day_text)).isoformat()
                     if day_text
-                    else f"{year:04d}-{month:02d}"
+                    else f"{year:04d}-{month_number:02d}"
                 )
             except ValueError:
                 return text
