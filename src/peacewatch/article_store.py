@@ -15,7 +15,7 @@ from typing import Any
 from peacewatch import store
 from peacewatch.articles import Article
 from peacewatch.models import ParsedItem, SaveReport
-from peacewatch.outlets import Outlet, OutletRegistry
+from peacewatch.outlets import Outlet, OutletRegistry, host_of
 from peacewatch.readinglist import ListEntry
 from peacewatch.text import title_key
 from peacewatch.timeutil import parse_iso, to_iso
@@ -28,7 +28,9 @@ __all__ = [
     "due_pages",
     "ensure_outlet_row",
     "mark_page_failed",
+    "page_reason",
     "queue_page",
+    "queue_pages_for_items",
     "save_list_entries",
     "sync_outlets",
     "unknown_outlets",
@@ -234,14 +236,72 @@ def queue_page(
     )
 
 
+# Link shorteners, feed proxies and aggregators: their links say nothing about the story's
+# real address, so the page is read to learn its canonical URL.
+REDIRECTOR_HOSTS = {
+    "feedproxy.google.com", "feeds.feedburner.com", "news.google.com", "t.co", "bit.ly",
+    "ow.ly", "buff.ly", "dlvr.it", "tinyurl.com", "lnkd.in", "trib.al", "apple.news",
+    "flip.it", "rss.app", "feeds.feedblitz.com", "l.facebook.com", "href.li", "rebrand.ly",
+}  # fmt: skip
+
+
+def page_reason(row: dict[str, Any], registry: OutletRegistry | None) -> str | None:
+    """Why a feed item's article page should be read, or None when the feed said enough."""
+    url = row.get("url")
+    if not url or not str(url).startswith(("http://", "https://")):
+        return None
+    host = host_of(str(url))
+    if host in REDIRECTOR_HOSTS or any(host.endswith("." + h) for h in REDIRECTOR_HOSTS):
+        return "untrusted_link"
+    outlet = registry.get(str(row.get("outlet_id"))) if registry is not None else None
+    if (
+        outlet is not None
+        and outlet.domains
+        and registry is not None
+        and registry.by_domain(str(url)) is not outlet
+    ):
+        return "untrusted_link"  # a link away from the outlet's own site
+    if row.get("published") is None:
+        return "no_date"
+    if not row.get("summary"):
+        return "no_summary"
+    return None
+
+
+def queue_pages_for_items(
+    db: store.Database,
+    item_ids: Iterable[int],
+    *,
+    source_id: str | None,
+    registry: OutletRegistry | None,
+    now: str,
+) -> int:
+    """Queue the article pages of new feed items that lack a date, a summary or a
+    trustworthy link; return how many were queued."""
+    queued = 0
+    for item_id in item_ids:
+        rows = _dicts(
+            db, "SELECT id, url, outlet_id, published, summary FROM items WHERE id = ?", [item_id]
+        )
+        if not rows:
+            continue
+        reason = page_reason(rows[0], registry)
+        if reason is not None:
+            queue_page(db, item_id, rows[0]["url"], source_id=source_id, reason=reason, now=now)
+            queued += 1
+    return queued
+
+
 def due_pages(
     db: store.Database, *, now: str, source_id: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
-    where = "state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+    where = "p.state = 'pending' AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)"
     params: list[Any] = [now]
     if source_id is not None:
-        where += " AND source_id = ?"
+        where += " AND p.source_id = ?"
         params.append(source_id)
+    else:
+        where += " AND p.source_id IS NULL"
     return _dicts(
         db,
         f"""SELECT p.*, i.outlet_id, o.timezone FROM page_fetches p

@@ -31,10 +31,14 @@ _METADATA = {
     ipaddress.ip_address("fd00:ec2::254"),  # AWS IMDS over IPv6
 }
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, not routable publicly
+# Names reserved for documentation and testing (RFC 2606, RFC 6761): they never host a story,
+# and placeholder links in feeds and lists must not make the daemon talk to anyone.
+_RESERVED_TLDS = ("test", "example", "invalid")
+_DOCUMENTATION_DOMAINS = ("example.com", "example.net", "example.org")
 
 
 def check_scheme(url: str) -> tuple[str, str]:
-    """Refuse anything but http(s) URLs with a host; return (scheme, host)."""
+    """Refuse anything but http(s) URLs with a real host name; return (scheme, host)."""
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname
@@ -47,6 +51,11 @@ def check_scheme(url: str) -> tuple[str, str]:
         )
     if not host:
         raise RefusedURLError("URL has no host", url=url)
+    name = host.lower().rstrip(".")
+    if name.rsplit(".", 1)[-1] in _RESERVED_TLDS or any(
+        name == domain or name.endswith("." + domain) for domain in _DOCUMENTATION_DOMAINS
+    ):
+        raise RefusedURLError(f"refused {url}: {host} is reserved for documentation", url=url)
     return scheme, host
 
 
