@@ -74,7 +74,7 @@ _BLOCK_TAGS = {
     "nav", "form", "figure", "figcaption", "address", "body", "center", "dl", "hr",
 }  # fmt: skip
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "head", "select"}
-_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|«|»|/|:)\s+")
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||--?|–|—|::|·|•|«|»|/|:)\s+")
 _DATE_HINT = re.compile(
     r"(?:^|[-_\s])(?:date|dateline|time|publish|published|pubdate|posted|post-date|entry-date|"
     r"byline|meta|timestamp|article-info|datum|fecha|data)(?:$|[-_\s])",
@@ -392,6 +392,13 @@ def clean_headline(title: str, site_names: list[str], host: str) -> str:
     keys.add(_norm(domain_core))
     keys.add(_norm(host))
     keys.discard("")
+    prefix = re.match(r"^([^:|]{2,40}):\s+", title)
+    if (
+        prefix
+        and _matches_site(prefix.group(1), keys, whole=True)
+        and len(title) > prefix.end() + 10
+    ):
+        title = title[prefix.end() :]
     for _ in range(3):
         parts = _TITLE_SEPARATORS.split(title)
         seps = _TITLE_SEPARATORS.findall(title)
@@ -402,7 +409,9 @@ def clean_headline(title: str, site_names: list[str], host: str) -> str:
             seps[-1].strip() in {"|", "::", "·", "•", "«", "»"} and len(last.split()) <= 4
         ):
             title = title[: title.rfind(seps[-1])].strip()
-        elif _matches_site(first, keys):
+        elif _matches_site(first, keys, whole=True) or (
+            seps[0].strip() == "|" and len(first.split()) <= 2 and len(parts[1].split()) >= 4
+        ):  # "Outlet | Headline", "Opinion | Headline"
             title = title[len(first) + len(seps[0]) :].strip()
         else:
             break
@@ -413,11 +422,20 @@ def _norm(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.casefold().removeprefix("the "))
 
 
-def _matches_site(segment: str, keys: set[str]) -> bool:
+def _matches_site(segment: str, keys: set[str], *, whole: bool = False) -> bool:
+    """Does a headline segment name the site? With `whole`, the segment must contain the
+    full name ("Kyiv: ..." is a place, not "Kyiv Post")."""
     norm = _norm(segment)
     if not norm:
         return False
-    return any(norm == k or (len(k) >= 4 and (k in norm or norm in k)) for k in keys)
+    if whole:
+        return any(len(k) >= 3 and norm.startswith(k) for k in keys)
+    return any(
+        norm == k
+        or (len(k) >= 3 and (norm.startswith(k) or k.startswith(norm)))
+        or (len(k) >= 4 and (k in norm or norm in k))
+        for k in keys
+    )
 
 
 def _canonical(soup: BeautifulSoup, url: str, meta: dict[str, list[str]]) -> str | None:
