@@ -119,7 +119,9 @@ class HtmlLine:
     links: tuple[tuple[str, str], ...]  # (absolute href, link text)
 
 
-def _soup(content: bytes, headers: dict[str, str] | None) -> BeautifulSoup:
+def _soup(
+    content: bytes, headers: dict[str, str] | None, parser: str = "lxml"
+) -> BeautifulSoup:
     # Internal DTD subsets and entity declarations have no business in a web page: drop them
     # before the parser sees them (billion-laughs, external entities). lxml's HTML parser also
     # never fetches external resources.
@@ -138,7 +140,7 @@ def _soup(content: bytes, headers: dict[str, str] | None) -> BeautifulSoup:
             "".encode(encoding)
     except LookupError:
         encoding = None
-    return BeautifulSoup(content, "lxml", from_encoding=encoding or "utf-8")
+    return BeautifulSoup(content, parser, from_encoding=encoding or "utf-8")
 
 
 def _text(node: Tag) -> str:
@@ -584,7 +586,9 @@ def html_lines(
     Reading lists are parsed from these lines by peacewatch.readinglist; this function exists
     so BeautifulSoup stays in this one module.
     """
-    soup = _soup(content, headers)
+    # Python's html.parser (through BeautifulSoup) records source line numbers, which lxml's
+    # builder does not; lists are small, so its lower speed does not matter here.
+    soup = _soup(content, headers, parser="html.parser")
     root = soup.body or soup
     lines: list[HtmlLine] = []
     text_parts: list[str] = []

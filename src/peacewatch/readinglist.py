@@ -42,7 +42,7 @@ _TEXT_DATE_END = re.compile(
 )
 _SEPARATOR = re.compile(r"\s+(?:-{1,2}|–|—|\|)\s+")
 _ELLIPSIS = re.compile(r"\s*(?:\.{3,}|…)\s*$")
-_BY = re.compile(r"^(?P<head>.+?)\s+by\s+(?P<who>[^,]{2,60}(?:,\s*[^,]{2,60})?)$", re.IGNORECASE)
+_BY = re.compile(r"^(?P<head>.+)\s+by\s+(?P<who>[^,]{2,60}(?:,\s*[^,]{2,60})?)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class ListEntry:
     note: str | None = None
     reference: str | None = None  # number copied after the date
     truncated: bool = False  # headline cut short with an ellipsis
+    bad_date: str | None = None  # a date that does not exist; the line is reported, not stored
 
     @property
     def published(self) -> str | None:
@@ -95,6 +96,7 @@ class _Trailer:
     date: str | None = None
     reference: str | None = None
     notes: list[str] = field(default_factory=list)
+    bad_date: str | None = None  # looked like a date but is none (31.02.23)
 
 
 def _year(digits: str, max_year: int) -> tuple[int, str | None] | None:
@@ -121,6 +123,7 @@ def _take_date(text: str, trailer: _Trailer, max_year: int) -> str:
             try:
                 trailer.date = date(year, month, day).isoformat()
             except ValueError:
+                trailer.bad_date = match.group()
                 return text
             trailer.reference = reference
             return text[: match.start()]
@@ -132,6 +135,7 @@ def _take_date(text: str, trailer: _Trailer, max_year: int) -> str:
             ).isoformat()
             return text[: match.start()]
         except ValueError:
+            trailer.bad_date = match.group()
             return text
     match = _MY_END.search(text)
     if match and 1 <= int(match.group("m")) <= 12:
@@ -256,6 +260,7 @@ class _LineParser:
             note="; ".join(trailer.notes) or None,
             reference=trailer.reference,
             truncated=truncated,
+            bad_date=trailer.bad_date,
         )
 
     def split_headline(
@@ -308,6 +313,8 @@ def parse_text_list(
         entry = parser.parse(body, number, None, None)
         if not entry.title:
             problems.append(ListProblem(number, raw, "no headline"))
+        elif entry.bad_date:
+            problems.append(ListProblem(number, raw, f"no such date: {entry.bad_date}"))
         elif not bullet and entry.outlet is None and entry.date is None:
             problems.append(ListProblem(number, raw, "no ' - Outlet DD.MM.YY' ending"))
         else:
@@ -336,6 +343,11 @@ def parse_html_list(
         link, link_text = links[0] if links else (None, None)
         headline = link_text if link_text and len(link_text.split()) >= 2 else None
         entry = parser.parse(text, html_line.line, link, headline)
+        if entry.bad_date:
+            problems.append(
+                ListProblem(html_line.line, html_line.text, f"no such date: {entry.bad_date}")
+            )
+            continue
         if entry.outlet is None and entry.date is None:
             continue  # navigation, headings, footers: not list entries
         if not entry.title:
