@@ -476,18 +476,24 @@ def _lang(soup: BeautifulSoup, meta: dict[str, list[str]], headers: dict[str, st
 
 
 def _lead(soup: BeautifulSoup, description: str | None) -> str | None:
+    """The story's first real paragraph; else the page's description; else a short one."""
     containers = soup.select(
         "[itemprop=articleBody], article, .article-body, .article__body, .story-body, "
         ".entry-content, .post-content, main"
     )
+    short: str | None = None
     for container in containers:
         for paragraph in container.find_all("p"):
             if _in_aside(paragraph):
                 continue
             text = _text(paragraph)
-            if len(text) >= 80 and not re.match(r"^(?:©|copyright|photo|image)", text, re.I):
+            if re.match(r"^(?:©|copyright|photo|image)", text, re.I):
+                continue
+            if len(text) >= 80:
                 return text[:1000]
-    return description
+            if short is None and len(text) >= 30:
+                short = text
+    return description or short
 
 
 def _author(json_ld: list[dict[str, Any]], meta: dict[str, list[str]], soup: Any) -> str | None:

@@ -112,7 +112,10 @@ def host_of(url_or_host: str) -> str:
 
 def registrable_domain(host: str) -> str:
     """A cheap public-suffix guess: the last two labels, three under 'co.uk'-like suffixes."""
-    labels = host_of(host).split(".")
+    name = host_of(host)
+    if re.fullmatch(r"[\d.]+|[0-9a-f:]+", name):
+        return name  # an IP address is its own "domain"
+    labels = name.split(".")
     if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])

@@ -37,6 +37,7 @@ from peacewatch.outlets import OutletRegistry, load_outlets
 from peacewatch.readinglist import parse_html_list, parse_text_list
 from peacewatch.robots import RobotsCache
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
+from peacewatch.urls import canonicalize_url
 
 log = logging.getLogger("peacewatch.pipeline")
 
@@ -306,8 +307,10 @@ async def read_article_pages(
 
     async def one(page: dict) -> str:
         try:
+            # tracking parameters stripped: the same page, without telling anyone we came
+            url = canonicalize_url(page["url"])
             result = await rt.fetcher.get(
-                page["url"], source_id=source_id or "", accept=PAGE_ACCEPT, guard=guard
+                url, source_id=source_id or "", accept=PAGE_ACCEPT, guard=guard
             )
             article = extract_article(
                 result.content, result.url, headers=result.headers, now=rt.clock(),

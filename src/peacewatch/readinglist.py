@@ -311,7 +311,7 @@ def parse_text_list(
         bullet = _BULLET.match(line)
         body = line[bullet.end() :] if bullet else line
         entry = parser.parse(body, number, None, None)
-        if not entry.title:
+        if not any(ch.isalnum() for ch in entry.title):
             problems.append(ListProblem(number, raw, "no headline"))
         elif entry.bad_date:
             problems.append(ListProblem(number, raw, f"no such date: {entry.bad_date}"))
@@ -350,7 +350,7 @@ def parse_html_list(
             continue
         if entry.outlet is None and entry.date is None:
             continue  # navigation, headings, footers: not list entries
-        if not entry.title:
+        if not any(ch.isalnum() for ch in entry.title):
             problems.append(ListProblem(html_line.line, html_line.text, "no headline"))
             continue
         entries.append(entry)

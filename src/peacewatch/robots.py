@@ -8,6 +8,7 @@ RFC 9309: a 4xx robots.txt means "no rules" (allow), a 5xx or a failed fetch mea
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,6 +83,7 @@ class RobotsCache:
         self.ttl = ttl
         self.unreachable_ttl = unreachable_ttl
         self._cache: dict[str, tuple[datetime, RobotsRules]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}  # one robots.txt request per host at a time
         self.fetches = 0  # how many robots.txt requests were made (for reports and tests)
 
     async def rules(self, url: str, *, now: datetime) -> RobotsRules:
@@ -89,6 +91,13 @@ class RobotsCache:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            cached = self._cache.get(key)  # another task may have fetched it meanwhile
+            if cached is not None and cached[0] > now:
+                return cached[1]
+            return await self._refresh(key, now)
+
+    async def _refresh(self, key: str, now: datetime) -> RobotsRules:
         self.fetches += 1
         try:
             status, body = await self._fetch(key)
