@@ -2,6 +2,7 @@
 article pages read under robots.txt and the SSRF guard, feed items enriched from their pages,
 unknown outlets recorded. Every test asserts stored rows."""
 
+# ruff: noqa: E501  (fixture tables and HTML read best one entry per line)
 from __future__ import annotations
 
 import asyncio
@@ -9,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from httpserver import FixtureServer
-from support import rows, setup, table_dump
 
+from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.cli import cli
 from peacewatch.config import Config
 from peacewatch.fetch import Fetcher
 from peacewatch.models import RunReport
 from peacewatch.pipeline import Runtime, run_cycle, sync_sources
+from support import rows, setup, table_dump
 
 REPO = Path(__file__).resolve().parent.parent
 HTML = "text/html; charset=utf-8"
@@ -87,9 +88,12 @@ def test_html_list_source_end_to_end(tmp_path: Path, http_server: FixtureServer)
     report = poll_all(config, db)
     assert [(s.outcome, s.items_new, s.error) for s in report.sources] == [("ok", 5, None)]
 
-    entries = rows(db, """SELECT e.line, e.title, e.outlet_written, e.outlet_id, e.date, e.url,
+    entries = rows(
+        db,
+        """SELECT e.line, e.title, e.outlet_written, e.outlet_id, e.date, e.url,
                           i.published, i.date_source, i.linkless, i.title AS item_title
-                          FROM list_entries e JOIN items i ON i.id = e.item_id ORDER BY e.line""")
+                          FROM list_entries e JOIN items i ON i.id = e.item_id ORDER BY e.line""",
+    )
     base = http_server.url("")
     assert [(e["outlet_id"], e["date"], e["url"], e["linkless"]) for e in entries] == [
         ("al-jazeera", "2023-07-31", f"{base}/a/1.html", 0),
@@ -115,7 +119,9 @@ def test_html_list_source_end_to_end(tmp_path: Path, http_server: FixtureServer)
     )
     pages = rows(db, "SELECT url, reason, state, error FROM page_fetches ORDER BY item_id")
     assert [(p["reason"], p["state"]) for p in pages] == [
-        ("list", "done"), ("list", "refused"), ("list", "done"),
+        ("list", "done"),
+        ("list", "refused"),
+        ("list", "done"),
     ]
     assert "robots.txt" in pages[1]["error"]
     # the page's canonical URL now names the item too (dedup with feeds that link there)
@@ -123,7 +129,8 @@ def test_html_list_source_end_to_end(tmp_path: Path, http_server: FixtureServer)
     assert f"{base}/a/1-canonical.html" in item_urls
     unknown = rows(db, "SELECT id, registered, derived_from FROM outlets WHERE registered = 0")
     assert {(u["id"], u["derived_from"]) for u in unknown} == {
-        ("unknown-weekly", "Unknown Weekly"), ("peace-reading-lists", None),
+        ("unknown-weekly", "Unknown Weekly"),
+        ("peace-reading-lists", None),
     }
 
     # polling again changes nothing: same list body, no pages due

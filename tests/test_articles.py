@@ -53,8 +53,11 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "meta-dc-date.html": (
         "https://www.fmprc.gov.cn/eng/zxxx_662805/202302/t20230224_11030713.html",
-        {"published": "2023-02-24T00:00:00+00:00", "published_local": "2023-02-24",
-         "date_source": "meta"},  # fmt: skip
+        {
+            "published": "2023-02-24T00:00:00+00:00",
+            "published_local": "2023-02-24",
+            "date_source": "meta",
+        },
     ),
     "meta-parsely.html": (
         "https://www.democracynow.org/2023/5/17/ukraine",
@@ -111,8 +114,12 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "cp1251-russian.html": (
         "https://www.kommersant.ru/doc/1",
-        {"title": "Переговоры в Джидде завершились", "published_local": "2023-08-07T14:20:00+00:00",
-         "date_source": "text", "lang": "ru"},  # fmt: skip
+        {
+            "title": "Переговоры в Джидде завершились",
+            "published_local": "2023-08-07T14:20:00+00:00",
+            "date_source": "text",
+            "lang": "ru",
+        },
     ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
@@ -170,7 +177,10 @@ def test_entity_expansion_and_external_entities_are_inert() -> None:
 
 
 def test_future_date_without_now_is_kept_and_with_now_is_dropped() -> None:
-    page = b'<script type="application/ld+json">{"@type":"NewsArticle","datePublished":"2099-01-01"}</script>'
+    page = (
+        b'<script type="application/ld+json">'
+        b'{"@type":"NewsArticle","datePublished":"2099-01-01"}</script>'
+    )
     assert extract_article(page, "https://a.org/x").published == "2099-01-01T00:00:00+00:00"
     assert extract_article(page, "https://a.org/x", now=NOW).published is None
 

@@ -30,8 +30,8 @@ def run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
 
 def test_parse_article_prints_one_json_object(tmp_path: Path) -> None:
     page = FIXTURES / "pages" / "jsonld-newsarticle.html"
-    code, out, _err = run(tmp_path, "parse-article", str(page), "--url",
-                          "https://kyivindependent.com/news/zelensky-backs-jeddah-talks/")  # fmt: skip
+    url = "https://kyivindependent.com/news/zelensky-backs-jeddah-talks/"
+    code, out, _err = run(tmp_path, "parse-article", str(page), "--url", url)
     assert code == 0
     record = json.loads(out)
     assert {k: record[k] for k in ("title", "published", "date_source", "outlet", "lang")} == {

@@ -123,5 +123,5 @@ def test_missing_file_is_an_empty_registry_and_bad_toml_is_a_config_error(
 ) -> None:
     assert len(load_outlets(tmp_path)) == 0
     (tmp_path / "outlets.toml").write_text("[outlets.x\n")
-    with pytest.raises(ConfigError, match="outlets.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"outlets\.toml: not valid TOML"):
         load_outlets(tmp_path)

@@ -119,9 +119,7 @@ class HtmlLine:
     links: tuple[tuple[str, str], ...]  # (absolute href, link text)
 
 
-def _soup(
-    content: bytes, headers: dict[str, str] | None, parser: str = "lxml"
-) -> BeautifulSoup:
+def _soup(content: bytes, headers: dict[str, str] | None, parser: str = "lxml") -> BeautifulSoup:
     # Internal DTD subsets and entity declarations have no business in a web page: drop them
     # before the parser sees them (billion-laughs, external entities). lxml's HTML parser also
     # never fetches external resources.
