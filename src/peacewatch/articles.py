@@ -82,8 +82,6 @@ _DATE_HINT = re.compile(
 )
 _MODIFIED_HINT = re.compile(r"updat|modif|edited|revised|aktualisiert", re.IGNORECASE)
 _ENTITY_DECLARATIONS = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>|<!ENTITY[^>]*>", re.S | re.I)
-_PUBLISHED_ITEMPROP: Any = {"itemprop": re.compile(r"^date(Published|Created)$", re.I)}
-_MODIFIED_ITEMPROP: Any = {"itemprop": re.compile(r"^dateModified$", re.I)}
 _CHARSET = re.compile(r"charset=([\w.:-]+)", re.I)
 _OFFSET_IN_MARKUP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?([+-]\d\d):?(\d\d)")
 
@@ -152,12 +150,84 @@ def _attr(node: Tag, name: str) -> str:
     return value or ""
 
 
+# ---------------------------------------------------------------- one walk over the tree
+
+_CONTAINER_CLASS = re.compile(
+    r"(?:^|\s)(?:article-body|article__body|story-body|entry-content|post-content)(?:\s|$)"
+)
+
+
+@dataclass
+class _Index:
+    """Every element the extraction looks at, gathered in one walk (bs4 searches each walk
+    the whole tree, and big pages have tens of thousands of elements)."""
+
+    json_ld: list[Tag]
+    metas: list[Tag]
+    links: list[Tag]
+    times: list[Tag]
+    published_props: list[Tag]
+    modified_props: list[Tag]
+    hinted: list[Tag]  # elements whose class/id says "date", "byline", "published"...
+    containers: list[Tag]  # article bodies, best first
+    author_nodes: list[Tag]
+
+
+def _index(soup: BeautifulSoup) -> _Index:
+    index = _Index([], [], [], [], [], [], [], [], [])
+    body_containers: list[Tag] = []
+    articles: list[Tag] = []
+    mains: list[Tag] = []
+    for node in soup.find_all(True):
+        name = node.name
+        if name == "script":
+            if "ld+json" in _attr(node, "type").lower():
+                index.json_ld.append(node)
+            continue
+        if name == "meta":
+            index.metas.append(node)
+            continue
+        if name == "link":
+            index.links.append(node)
+            continue
+        if name == "time":
+            index.times.append(node)
+        elif name == "article":
+            articles.append(node)
+        elif name == "main":
+            mains.append(node)
+        attrs = node.attrs
+        if not attrs:
+            continue
+        itemprop = _attr(node, "itemprop")
+        if itemprop:
+            lowered = itemprop.lower()
+            if lowered in {"datepublished", "datecreated"}:
+                index.published_props.append(node)
+            elif lowered == "datemodified":
+                index.modified_props.append(node)
+            elif lowered == "author":
+                index.author_nodes.append(node)
+            elif lowered == "articlebody":
+                body_containers.append(node)
+        if "rel" in attrs and "author" in _attr(node, "rel").lower().split():
+            index.author_nodes.insert(0, node)
+        marker = _attr(node, "class") + " " + _attr(node, "id")
+        if marker != " ":
+            if name not in _SKIP_TAGS and _DATE_HINT.search(marker):
+                index.hinted.append(node)
+            if _CONTAINER_CLASS.search(marker):
+                body_containers.append(node)
+    index.containers = body_containers[:3] + articles[:3] + mains[:1]
+    return index
+
+
 # ---------------------------------------------------------------- JSON-LD
 
 
-def _json_ld_objects(soup: BeautifulSoup) -> list[dict[str, Any]]:
+def _json_ld_objects(index: _Index) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
-    for script in soup.find_all("script", attrs={"type": re.compile(r"ld\+json", re.I)}):
+    for script in index.json_ld:
         raw = script.string or script.get_text() or ""
         raw = raw.strip().removeprefix("<!--").removesuffix("-->").strip()
         raw = raw.removeprefix("//<![CDATA[").removesuffix("//]]>").strip()
@@ -245,10 +315,10 @@ class _DatePicker:
             self.found.modified = self.accept(value)
 
 
-def _meta_values(soup: BeautifulSoup) -> dict[str, list[str]]:
+def _meta_values(index: _Index) -> dict[str, list[str]]:
     """Every meta tag's content under each of its name/property/itemprop/http-equiv keys."""
     values: dict[str, list[str]] = {}
-    for meta in soup.find_all("meta"):
+    for meta in index.metas:
         content = _attr(meta, "content").strip() or _attr(meta, "datetime").strip()
         if not content:
             continue
@@ -260,7 +330,7 @@ def _meta_values(soup: BeautifulSoup) -> dict[str, list[str]]:
 
 
 def _find_dates(
-    soup: BeautifulSoup,
+    index: _Index,
     url: str,
     json_ld: list[dict[str, Any]],
     meta: dict[str, list[str]],
@@ -294,18 +364,18 @@ def _find_dates(
         for value in meta.get(key, ()):
             picker.modified(value)
     # 4. microdata on visible elements
-    for node in soup.find_all(True, attrs=_PUBLISHED_ITEMPROP):
+    for node in index.published_props:
         picker.published(
             _attr(node, "content") or _attr(node, "datetime") or _text(node), "itemprop"
         )
-    for node in soup.find_all(True, attrs=_MODIFIED_ITEMPROP):
+    for node in index.modified_props:
         picker.modified(_attr(node, "content") or _attr(node, "datetime") or _text(node))
     # 5. <time datetime>: the ones marked as the publication first, then the first in the story
     if picker.found.published is None:
-        _time_elements(soup, picker)
+        _time_elements(index, picker)
     # 6. a dated byline in the text
     if picker.found.published is None:
-        _text_dates(soup, picker)
+        _text_dates(index, picker)
     # 7. the URL path
     if picker.found.published is None:
         found = date_from_url(url)
@@ -334,8 +404,8 @@ def _in_aside(node: Tag) -> bool:
     return False
 
 
-def _time_elements(soup: BeautifulSoup, picker: _DatePicker) -> None:
-    times = [t for t in soup.find_all("time") if not _in_aside(t)]
+def _time_elements(index: _Index, picker: _DatePicker) -> None:
+    times = [t for t in index.times if not _in_aside(t)]
     marked = [
         t
         for t in times
@@ -351,14 +421,11 @@ def _time_elements(soup: BeautifulSoup, picker: _DatePicker) -> None:
         picker.published(_attr(node, "datetime") or _text(node), "time")
 
 
-def _text_dates(soup: BeautifulSoup, picker: _DatePicker) -> None:
-    body = soup.body or soup
+def _text_dates(index: _Index, picker: _DatePicker) -> None:
     checked = 0
-    for node in body.find_all(True):
-        if node.name in _SKIP_TAGS:
-            continue
+    for node in index.hinted:
         marker = " ".join((_attr(node, "class"), _attr(node, "id")))
-        if not marker or not _DATE_HINT.search(marker) or _in_aside(node):
+        if _in_aside(node):
             continue
         text = _text(node)
         if not text or len(text) > 200:
@@ -438,9 +505,9 @@ def _matches_site(segment: str, keys: set[str], *, whole: bool = False) -> bool:
     )
 
 
-def _canonical(soup: BeautifulSoup, url: str, meta: dict[str, list[str]]) -> str | None:
+def _canonical(index: _Index, url: str, meta: dict[str, list[str]]) -> str | None:
     candidates: list[str] = []
-    for link in soup.find_all("link", href=True):
+    for link in index.links:
         rel: Any = link.get("rel") or []
         rels = [r.lower() for r in (rel if isinstance(rel, list) else rel.split())]
         if "canonical" in rels:
@@ -473,14 +540,10 @@ def _lang(soup: BeautifulSoup, meta: dict[str, list[str]], headers: dict[str, st
     return None
 
 
-def _lead(soup: BeautifulSoup, description: str | None) -> str | None:
+def _lead(index: _Index, description: str | None) -> str | None:
     """The story's first real paragraph; else the page's description; else a short one."""
-    containers = soup.select(
-        "[itemprop=articleBody], article, .article-body, .article__body, .story-body, "
-        ".entry-content, .post-content, main"
-    )
     short: str | None = None
-    for container in containers:
+    for container in index.containers:
         for paragraph in container.find_all("p"):
             if _in_aside(paragraph):
                 continue
@@ -494,7 +557,7 @@ def _lead(soup: BeautifulSoup, description: str | None) -> str | None:
     return description or short
 
 
-def _author(json_ld: list[dict[str, Any]], meta: dict[str, list[str]], soup: Any) -> str | None:
+def _author(json_ld: list[dict[str, Any]], meta: dict[str, list[str]], index: _Index) -> str | None:
     for obj in json_ld:
         if _types(obj) & ARTICLE_TYPES:
             name = _json_name(obj.get("author") or obj.get("creator"))
@@ -504,8 +567,7 @@ def _author(json_ld: list[dict[str, Any]], meta: dict[str, list[str]], soup: Any
                         "dc.creator", "byl")  # fmt: skip
     if value and not value.startswith(("http://", "https://")):
         return re.sub(r"^by\s+", "", value, flags=re.I)
-    node = soup.find(attrs={"rel": "author"}) or soup.find(attrs={"itemprop": "author"})
-    if isinstance(node, Tag):
+    for node in index.author_nodes[:1]:
         text = _text(node)
         if 0 < len(text) <= 100:
             return re.sub(r"^by\s+", "", text, flags=re.I)
@@ -538,13 +600,14 @@ def extract_article(
     `now` (aware) rejects dates too far in the future."""
     headers = headers or {}
     soup = _soup(content, headers)
-    json_ld = _json_ld_objects(soup)
-    meta = _meta_values(soup)
+    index = _index(soup)
+    json_ld = _json_ld_objects(index)
+    meta = _meta_values(index)
     # the outlet's zone reads naive times; for times given in UTC, the page's own offset (else
     # the outlet's zone) tells the local publication day
     local_zone = zone(timezone)
     picker = _DatePicker(now, local_zone, local_zone or _page_zone(content))
-    dates = _find_dates(soup, url, json_ld, meta, picker)
+    dates = _find_dates(index, url, json_ld, meta, picker)
 
     article_ld = next((o for o in json_ld if _types(o) & ARTICLE_TYPES), {})
     publisher = article_ld.get("publisher") if isinstance(article_ld, dict) else None
@@ -574,11 +637,11 @@ def extract_article(
         published_local=dates.published.local if dates.published else None,
         modified=modified.utc if modified else None,
         date_source=dates.source,
-        canonical_url=_canonical(soup, url, meta),
+        canonical_url=_canonical(index, url, meta),
         site_name=site_name,
         lang=_lang(soup, meta, headers),
-        author=_author(json_ld, meta, soup),
-        lead=_lead(soup, description),
+        author=_author(json_ld, meta, index),
+        lead=_lead(index, description),
     )
 
 
