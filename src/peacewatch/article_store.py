@@ -14,7 +14,9 @@ from typing import Any
 
 from peacewatch import store
 from peacewatch.articles import Article
+from peacewatch.errors import RefusedURLError
 from peacewatch.models import ParsedItem, SaveReport
+from peacewatch.netguard import check_scheme
 from peacewatch.outlets import Outlet, OutletRegistry, host_of
 from peacewatch.readinglist import ListEntry
 from peacewatch.text import title_key
@@ -248,7 +250,11 @@ REDIRECTOR_HOSTS = {
 def page_reason(row: dict[str, Any], registry: OutletRegistry | None) -> str | None:
     """Why a feed item's article page should be read, or None when the feed said enough."""
     url = row.get("url")
-    if not url or not str(url).startswith(("http://", "https://")):
+    if not url:
+        return None
+    try:
+        check_scheme(str(url))  # never queue what could not be fetched (file:, example.org)
+    except RefusedURLError:
         return None
     host = host_of(str(url))
     if host in REDIRECTOR_HOSTS or any(host.endswith("." + h) for h in REDIRECTOR_HOSTS):
