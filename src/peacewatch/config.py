@@ -56,6 +56,7 @@ class Settings:
     busy_timeout: float = 10.0
     log_format: str = "text"
     log_level: str = "INFO"
+    parse_workers: int | str = "auto"
     http: HttpSettings = field(default_factory=HttpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     raw: dict[str, Any] = field(default_factory=dict)  # sections owned by other modules
@@ -158,6 +159,14 @@ def _choice(*choices: str) -> Checker:
     return check
 
 
+def _workers(value: Any) -> tuple[Any, str | None]:
+    if value == "auto" or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 64
+    ):
+        return value, None
+    return None, f'expected "auto" or a whole number from 0 to 64, got {_show(value)}'
+
+
 def _user_agent(value: Any) -> tuple[Any, str | None]:
     text, problem = _string(value)
     if problem:
@@ -173,9 +182,11 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "user_agent": _user_agent,
         "concurrency": _positive_int,
         "per_host": _positive_int,
-        "host_gap": lambda v: (float(v), None)
-        if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
-        else (None, f"expected a number of seconds >= 0, got {_show(v)}"),
+        "host_gap": lambda v: (
+            (float(v), None)
+            if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+            else (None, f"expected a number of seconds >= 0, got {_show(v)}")
+        ),
         "connect_timeout": _duration,
         "read_timeout": _duration,
         "total_timeout": _duration,
@@ -190,7 +201,11 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "tick": _duration,
         "shutdown_grace": _duration,
     },
-    "log": {"format": _choice("text", "json"), "level": _choice("DEBUG", "INFO", "WARNING", "ERROR")},
+    "parse": {"workers": _workers},
+    "log": {
+        "format": _choice("text", "json"),
+        "level": _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+    },
 }
 # Sections validated by the modules that own them (digest, ...): passed through in Settings.raw.
 EXTERNAL_SECTIONS: dict[str, Callable[[dict[str, Any], str], Any]] = {}
@@ -239,12 +254,14 @@ def load_settings(config_dir: Path) -> Settings:
     http = parsed.get("http", {})
     schedule = parsed.get("schedule", {})
     log = parsed.get("log", {})
+    parse = parsed.get("parse", {})
     db_path = Path(database.get("path", Settings.db_path))
     return Settings(
         db_path=db_path,
         busy_timeout=database.get("busy_timeout", Settings.busy_timeout),
         log_format=log.get("format", "text"),
         log_level=log.get("level", "INFO"),
+        parse_workers=parse.get("workers", "auto"),
         http=HttpSettings(**http),
         schedule=ScheduleSettings(
             **{k: (int(v) if k == "default_interval" else v) for k, v in schedule.items()}
@@ -284,12 +301,16 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
         before = len(problems.items)
         for key in entry:
             if key not in _SOURCE_KEYS:
-                problems.add(path, label, key, f"unknown key (known keys: {', '.join(_SOURCE_KEYS)})")
+                problems.add(
+                    path, label, key, f"unknown key (known keys: {', '.join(_SOURCE_KEYS)})"
+                )
         for key in ("id", "outlet", "url"):
             if key not in entry:
                 problems.add(path, label, key, "missing (every source needs id, outlet and url)")
             elif not isinstance(entry[key], str) or not entry[key].strip():
-                problems.add(path, label, key, f"expected a non-empty string, got {_show(entry[key])}")
+                problems.add(
+                    path, label, key, f"expected a non-empty string, got {_show(entry[key])}"
+                )
         if isinstance(sid, str):
             if not _SOURCE_ID.match(sid):
                 problems.add(path, label, "id", "use lower-case letters, digits, '.', '_' and '-'")
@@ -299,7 +320,9 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
                 ids[sid] = number
         url = entry.get("url")
         if isinstance(url, str) and url.strip() and not _valid_url(url):
-            problems.add(path, label, "url", f"expected an http(s) URL with a host, got {_show(url)}")
+            problems.add(
+                path, label, "url", f"expected an http(s) URL with a host, got {_show(url)}"
+            )
         kind = entry.get("kind", "feed")
         if kind not in SOURCE_KINDS:
             options = ", ".join(f'"{k}"' for k in SOURCE_KINDS)
@@ -310,10 +333,20 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
             if problem:
                 problems.add(path, label, "interval", problem)
             elif interval is not None and interval < 60:
-                problems.add(path, label, "interval", f"must be at least 60 seconds, got {_show(entry['interval'])}")
+                problems.add(
+                    path,
+                    label,
+                    "interval",
+                    f"must be at least 60 seconds, got {_show(entry['interval'])}",
+                )
         lang = entry.get("lang")
         if lang is not None and (not isinstance(lang, str) or not _LANG.match(lang)):
-            problems.add(path, label, "lang", f'expected a language code such as "en" or "uk", got {_show(lang)}')
+            problems.add(
+                path,
+                label,
+                "lang",
+                f'expected a language code such as "en" or "uk", got {_show(lang)}',
+            )
         tz = entry.get("timezone")
         if tz is not None:
             try:
@@ -321,7 +354,12 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
                     raise ZoneInfoNotFoundError
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
-                problems.add(path, label, "timezone", f'expected an IANA time zone such as "Europe/Kyiv", got {_show(tz)}')
+                problems.add(
+                    path,
+                    label,
+                    "timezone",
+                    f'expected an IANA time zone such as "Europe/Kyiv", got {_show(tz)}',
+                )
         for key in ("enabled", "allow_private"):
             if key in entry and not isinstance(entry[key], bool):
                 problems.add(path, label, key, f"expected true or false, got {_show(entry[key])}")

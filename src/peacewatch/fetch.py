@@ -75,7 +75,10 @@ class Fetcher:
             ),
             limits=httpx.Limits(
                 max_connections=settings.concurrency,
-                max_keepalive_connections=settings.concurrency,
+                # Polls of one host are minutes apart, so idle pooled connections rarely get
+                # reused, and httpcore re-checks every pooled socket on each request.
+                max_keepalive_connections=min(8, settings.concurrency),
+                keepalive_expiry=2.0,
             ),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
@@ -202,7 +205,9 @@ class Fetcher:
             url=current,
         )
 
-    async def _request(self, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    async def _request(
+        self, url: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
         host = urlsplit(url).hostname or ""
         gate = self._gate(host)
         async with gate.semaphore:
@@ -216,6 +221,8 @@ class Fetcher:
                 ):
                     response_headers = {k.lower(): v for k, v in response.headers.items()}
                     if response.status_code in (301, 302, 303, 304, 307, 308):
+                        # drain the (tiny) body so the connection goes back to the pool
+                        await self._read_capped(response, url)
                         return response.status_code, response_headers, b""
                     body = await self._read_capped(response, url)
                     return response.status_code, response_headers, body
@@ -229,17 +236,18 @@ class Fetcher:
                 raise FetchError("network_error", f"cannot decode body: {error}", url=url) from None
             except httpx.TransportError as error:
                 raise FetchError(
-                    "network_error", f"{type(error).__name__}: {error or 'connection failed'}",
+                    "network_error",
+                    f"{type(error).__name__}: {error or 'connection failed'}",
                     url=url,
                 ) from None
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
         cap = self.settings.max_body_bytes
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and "content-encoding" not in response.headers:
-            if int(declared) > cap:
-                raise FetchError("too_large", f"body of {declared} bytes exceeds the cap of {cap}",
-                                 status=response.status_code, url=url)  # fmt: skip
+        plain = "content-encoding" not in response.headers
+        if plain and declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError("too_large", f"body of {declared} bytes exceeds the cap of {cap}",
+                             status=response.status_code, url=url)  # fmt: skip
         chunks: list[bytes] = []
         size = 0
         # aiter_bytes decodes gzip/deflate, so the cap also stops decompression bombs.

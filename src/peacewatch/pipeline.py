@@ -34,6 +34,7 @@ from peacewatch.models import (
 )
 from peacewatch.netguard import check_url_async
 from peacewatch.outlets import OutletRegistry, load_outlets
+from peacewatch.parsepool import ParsePool, resolve_workers
 from peacewatch.readinglist import parse_html_list, parse_text_list
 from peacewatch.robots import RobotsCache
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
@@ -57,6 +58,7 @@ class Runtime:
     fetcher: Fetcher
     clock: Clock = _utcnow
     rng: random.Random = field(default_factory=random.Random)
+    parse_pool: ParsePool | None = None  # None: parse in this process
     outlets: OutletRegistry | None = None  # config/outlets.toml, loaded on first use
     robots: RobotsCache | None = None  # robots.txt answers per host, for article pages
     pages_per_poll: int = 20  # article pages read after one poll of a source
@@ -202,7 +204,11 @@ def parse_result(
         timezone=source.timezone,
         outlet=source.outlet,
     )
-    warning = f"malformed feed, recovered {len(parsed.items)} items: {parsed.bozo}" if parsed.bozo else None
+    warning = (
+        f"malformed feed, recovered {len(parsed.items)} items: {parsed.bozo}"
+        if parsed.bozo
+        else None
+    )
     return parsed.items, warning
 
 
@@ -227,7 +233,7 @@ async def _poll_feed(rt: Runtime, source_id: str) -> SourceReport:
     if source is None or row is None:
         return SourceReport(source_id, "unknown_source", error="not in the configuration")
     url = row["url"]
-    stored = store.source_validators(rt.db, source_id)
+    stored = store.source_validators(rt.db, row)
     settings = rt.config.settings
     started = rt.now()
     # Now and then fetch without validators: some servers keep them after the feed changed.
@@ -268,7 +274,13 @@ async def _poll_feed(rt: Runtime, source_id: str) -> SourceReport:
         return _record_success(rt, source, result, started=started, outcome="unchanged",
                                validators=validators, unconditional=unconditional)  # fmt: skip
     try:
-        items, warning = parse_result(source, result, rt)
+        if source.kind in ("list", "page"):
+            # small pages, read with the outlet registry and the clock: in this process
+            items, warning = parse_result(source, result, rt)
+        elif rt.parse_pool is not None:
+            items, warning = await rt.parse_pool.run(parse_result, source, result)
+        else:
+            items, warning = parse_result(source, result)
     except ParseError as error:
         return _record_failure(
             rt, source, row, started=started, elapsed_ms=result.elapsed_ms,
@@ -433,13 +445,20 @@ async def run_cycle(rt: Runtime, source_ids: Iterable[str]) -> RunReport:
     return RunReport(sources=list(reports), seconds=time.monotonic() - t0)
 
 
-def select_sources(rt: Runtime, *, all_sources: bool = False, only: Iterable[str] = ()) -> list[str]:
+def select_sources(
+    rt: Runtime, *, all_sources: bool = False, only: Iterable[str] = ()
+) -> list[str]:
     wanted = list(only)
     if wanted:
         return wanted
     if all_sources:
         return [s.id for s in rt.config.sources if s.enabled]
     return store.due_sources(rt.db, rt.now())
+
+
+def make_parse_pool(config: Config) -> ParsePool | None:
+    workers = resolve_workers(config.settings.parse_workers)
+    return ParsePool(workers) if workers > 0 else None
 
 
 async def run_once_async(
@@ -453,13 +472,16 @@ async def run_once_async(
     """Sync the configured sources into the database, then poll the due (or chosen) ones."""
     own = fetcher is None
     fetcher = fetcher or Fetcher(config.settings.http)
+    pool = make_parse_pool(config)
     try:
-        rt = Runtime(config, db, fetcher)
+        rt = Runtime(config, db, fetcher, parse_pool=pool)
         sync_sources(rt, rt.now())
         report = await run_cycle(rt, select_sources(rt, all_sources=all_sources, only=only))
         await read_article_pages(rt, source_id=None)  # pages queued by import-list
         return report
     finally:
+        if pool is not None:
+            pool.close()
         if own:
             await fetcher.aclose()
 

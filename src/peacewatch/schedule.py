@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from peacewatch import store
 from peacewatch.config import Config
 from peacewatch.errors import StoreError
 from peacewatch.fetch import Fetcher
-from peacewatch.pipeline import Runtime, poll_source
+from peacewatch.pipeline import Runtime, make_parse_pool, poll_source
 from peacewatch.timeutil import parse_iso
 
 log = logging.getLogger("peacewatch.daemon")
@@ -81,7 +81,7 @@ class Daemon:
         daily_jobs: list[DailyJob] | None = None,
         startup: list[JobFunc] | None = None,
     ) -> None:
-        self.rt = Runtime(config, db, fetcher)
+        self.rt = Runtime(config, db, fetcher, parse_pool=make_parse_pool(config))
         self.db_path = db_path
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.in_flight: set[asyncio.Task[Any]] = set()
@@ -149,6 +149,8 @@ class Daemon:
                 task.cancel()
             if still:
                 await asyncio.wait(still, timeout=1.0)
+        if self.rt.parse_pool is not None:
+            self.rt.parse_pool.close()
         log.info("stopped cleanly")
 
     async def _run_sync(self, func: JobFunc) -> None:
@@ -180,4 +182,3 @@ def run_daemon(
             asyncio.run(main())
         finally:
             db.conn.close()
-
