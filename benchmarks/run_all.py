@@ -10,6 +10,7 @@ HERE = Path(__file__).parent
 # (script, why it is here)
 BENCHMARKS = [
     ("bench_ingest.py", "ingestion core: cold ingest, revalidation, peak RSS"),
+    ("bench_articles.py", "article pages/s on the shared corpus, reading-list lines/s"),
 ]
 
 if __name__ == "__main__":

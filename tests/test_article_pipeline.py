@@ -2,7 +2,6 @@
 article pages read under robots.txt and the SSRF guard, feed items enriched from their pages,
 unknown outlets recorded. Every test asserts stored rows."""
 
-# ruff: noqa: E501  (fixture tables and HTML read best one entry per line)
 from __future__ import annotations
 
 import asyncio

@@ -4,6 +4,7 @@ real SQLite file."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -98,3 +99,10 @@ def test_bad_registry_exits_2_with_the_entry_and_key(tmp_path: Path) -> None:
     code, _out, err = run(tmp_path, "parse-list", str(FIXTURES / "lists" / "messy.txt"))
     assert code == 2
     assert f"{config / 'outlets.toml'}: outlet 'x': 'foo': unknown key" in err
+
+
+def test_every_command_in_the_articles_doc_exists() -> None:
+    doc = (REPO / "docs" / "articles.md").read_text()
+    named = set(re.findall(r"(?:^\$ |`)peacewatch ([a-z][a-z-]+)", doc, re.M))
+    assert named >= {"parse-article", "parse-list", "import-list", "outlets"}
+    assert named <= set(cli.commands)

@@ -1,6 +1,5 @@
 """Reading lists in text and HTML: every messy variant the issue lists, one fixture line each."""
 
-# ruff: noqa: E501  (fixture tables and HTML read best one entry per line)
 from __future__ import annotations
 
 import json
