@@ -121,6 +121,15 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "lang": "ru",
         },
     ),
+    "embedded-video.html": (
+        "https://tucson.com/news/national/article_c7e4b901.html",
+        {
+            "published": "2020-09-30T09:00:07+00:00",
+            "date_source": "meta",
+            "lead": "A college football player was arrested on a murder charge in Georgia, "
+            "police said on Tuesday.",
+        },
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},

@@ -38,7 +38,9 @@ ARTICLE_TYPES = {
     "blogposting", "liveblogposting", "socialmediaposting", "scholarlyarticle", "techarticle",
     "report", "posting", "discussionforumposting", "satiricalarticle", "advertisercontentarticle",
 }  # fmt: skip
-PAGE_TYPES = {"webpage", "itempage", "collectionpage", "videoobject", "mediaobject", "event"}
+PAGE_TYPES = {"webpage", "itempage", "collectionpage", "event"}
+# an embedded video carries its own upload date: trusted only when nothing else dates the page
+MEDIA_TYPES = {"videoobject", "mediaobject", "audioobject", "clip"}
 
 # meta property/name/itemprop values, lowercased; published first, then modified
 PUBLISHED_OG = (
@@ -370,6 +372,10 @@ def _find_dates(
         )
     for node in index.modified_props:
         picker.modified(_attr(node, "content") or _attr(node, "datetime") or _text(node))
+    # 4b. the page is a video or audio page
+    for obj in json_ld:
+        if _types(obj) & MEDIA_TYPES:
+            picker.published(obj.get("uploadDate") or obj.get("datePublished"), "jsonld")
     # 5. <time datetime>: the ones marked as the publication first, then the first in the story
     if picker.found.published is None:
         _time_elements(index, picker)
@@ -392,14 +398,23 @@ def _is_modified_marker(node: Tag) -> bool:
     return bool(_MODIFIED_HINT.search(marker))
 
 
+# a whole class/id token naming a box of other stories or reader comments
+_ASIDE_TOKEN = re.compile(
+    r"^(?:.*[-_])?(?:related|sidebar|side-bar|comments?|recommend(?:ed|ations)?|popular|"
+    r"most-read|more-stories|read-more|outbrain|taboola)(?:[-_](?:list|box|stories|posts|"
+    r"articles|items|widget|content|area|section|wrapper|container|links|block))?$",
+    re.IGNORECASE,
+)
+
+
 def _in_aside(node: Tag) -> bool:
     for parent in node.parents:
         if not isinstance(parent, Tag):
             continue
         if parent.name in {"aside", "nav", "footer"}:
             return True
-        marker = _attr(parent, "class") + " " + _attr(parent, "id")
-        if re.search(r"related|sidebar|comment|recommend|teaser|more-|popular", marker, re.I):
+        tokens = _attr(parent, "class").split() + _attr(parent, "id").split()
+        if any(_ASIDE_TOKEN.match(token) for token in tokens):
             return True
     return False
 
