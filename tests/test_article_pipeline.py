@@ -222,3 +222,52 @@ def test_outlets_unknown_lists_what_the_registry_lacks(
     assert "al-jazeera" not in result.output  # a registered name given as a source's outlet
     source = rows(db, "SELECT outlet_id FROM sources WHERE id = 'reading'")[0]
     assert source["outlet_id"] == "al-jazeera"
+
+
+def test_outlets_added_to_the_registry_absorb_their_derived_outlets(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    serve_list_site(http_server)
+    config, db = configure(tmp_path, [
+        {"id": "reading", "url": http_server.url("/list.html"), "kind": "list",
+         "outlet": "The Guardian"},
+    ])  # fmt: skip
+    # the core's own sync names a source's outlet by slug; the first poll folds it in
+    store.sync_sources(db, config.sources, "2025-11-21T10:00:00+00:00")
+    assert rows(db, "SELECT outlet_id FROM sources") == [{"outlet_id": "the-guardian"}]
+    poll_all(config, db)
+    assert rows(db, "SELECT outlet_id FROM sources") == [{"outlet_id": "guardian"}]
+    assert rows(db, "SELECT id FROM outlets WHERE id = 'the-guardian'") == []
+    weekly = rows(db, "SELECT id FROM items WHERE outlet_id = 'unknown-weekly'")
+    assert len(weekly) == 1
+    # an analyst describes the unknown outlet: its items move to the registered id
+    registry = config.config_dir / "outlets.toml"
+    registry.write_text(registry.read_text() + (
+        '\n[outlets.weekly]\nname = "Unknown Weekly"\ndomains = ["weekly.example.net"]\n'
+    ))  # fmt: skip
+    poll_all(config, db)
+    assert rows(db, "SELECT outlet_id FROM items WHERE id = ?", [weekly[0]["id"]]) == [
+        {"outlet_id": "weekly"}
+    ]
+    entries = rows(db, "SELECT outlet_id, entry_key FROM list_entries WHERE item_id = ?",
+                   [weekly[0]["id"]])  # fmt: skip
+    assert [e["outlet_id"] for e in entries] == ["weekly"]
+    assert entries[0]["entry_key"].startswith("weekly|")
+    assert rows(db, "SELECT registered FROM outlets WHERE id = 'unknown-weekly'") == []
+
+
+def test_page_source_stores_the_article_itself(tmp_path: Path, http_server: FixtureServer) -> None:
+    base = http_server.url("")
+    http_server.route("/statement.html", body=page(
+        "Statement on the peace formula", "2023-08-06T12:00:00+03:00", f"{base}/statement.html",
+    ), content_type=HTML)  # fmt: skip
+    config, db = configure(tmp_path, [
+        {"id": "mfa", "url": http_server.url("/statement.html"), "kind": "page",
+         "outlet": "Ukrinform", "timezone": "Europe/Kyiv"},
+    ])  # fmt: skip
+    report = poll_all(config, db)
+    assert [(s.outcome, s.items_new) for s in report.sources] == [("ok", 1)]
+    assert rows(db, "SELECT title, published, outlet_id, lang FROM items") == [{
+        "title": "Statement on the peace formula", "published": "2023-08-06T09:00:00+00:00",
+        "outlet_id": "ukrinform", "lang": "en",
+    }]  # fmt: skip

@@ -54,8 +54,9 @@ def _dicts(db: store.Database, sql: str, params: Iterable[Any] = ()) -> list[dic
 # -- outlets -------------------------------------------------------------------------------
 
 
-def sync_outlets(db: store.Database, registry: OutletRegistry) -> None:
-    """Write every registered outlet; an outlet once derived becomes registered when added."""
+def sync_outlets(db: store.Database, registry: OutletRegistry) -> list[tuple[str, str]]:
+    """Write every registered outlet, and fold derived outlets the registry now knows (by
+    name, alias or domain) into the registered one. Returns the (derived, registered) merges."""
     for outlet in registry.outlets.values():
         db.execute(
             """INSERT INTO outlets (id, name, domains, country, langs, timezone, aliases,
@@ -67,6 +68,29 @@ def sync_outlets(db: store.Database, registry: OutletRegistry) -> None:
              json.dumps(list(outlet.langs)), outlet.timezone,
              json.dumps(list(outlet.aliases), ensure_ascii=False)],
         )  # fmt: skip
+    merges: list[tuple[str, str]] = []
+    for row in _dicts(db, "SELECT id, name, domains FROM outlets WHERE registered = 0"):
+        target = registry.resolve(row["name"])
+        for domain in json.loads(row["domains"] or "[]") if target is None else []:
+            target = target or registry.by_domain(domain)
+        if target is None or target.id == row["id"]:
+            continue
+        _merge_outlet(db, row["id"], target.id)
+        merges.append((row["id"], target.id))
+    return merges
+
+
+def _merge_outlet(db: store.Database, derived: str, registered: str) -> None:
+    for table in ("items", "sources"):
+        db.execute(f"UPDATE {table} SET outlet_id = ? WHERE outlet_id = ?", [registered, derived])
+    # list entries are keyed by outlet: re-key them, dropping any the registered one already has
+    db.execute(
+        """UPDATE OR IGNORE list_entries SET outlet_id = ?,
+           entry_key = ? || substr(entry_key, length(?) + 1) WHERE outlet_id = ?""",
+        [registered, registered, derived, derived],
+    )
+    db.execute("DELETE FROM list_entries WHERE outlet_id = ?", [derived])
+    db.execute("DELETE FROM outlets WHERE id = ?", [derived])
 
 
 def ensure_outlet_row(db: store.Database, outlet: Outlet, derived_from: str | None = None) -> None:

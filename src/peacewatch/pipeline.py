@@ -62,6 +62,7 @@ class Runtime:
     outlets: OutletRegistry | None = None  # config/outlets.toml, loaded on first use
     robots: RobotsCache | None = None  # robots.txt answers per host, for article pages
     pages_per_poll: int = 20  # article pages read after one poll of a source
+    outlets_synced: bool = False  # registry written to the database by this runtime
 
     def __post_init__(self) -> None:
         if self.outlets is None:
@@ -130,10 +131,18 @@ def outlet_id(rt: Runtime, name: str) -> str:
     return known.id if known is not None else store.outlet_id_for(name)
 
 
+def sync_outlets(rt: Runtime) -> None:
+    """Write the registry and fold derived outlets it now describes into registered ones."""
+    with store.transaction(rt.db):
+        merges = article_store.sync_outlets(rt.db, rt.outlets or OutletRegistry({}))
+    rt.outlets_synced = True
+    for derived, registered in merges:
+        log.info("outlet %s is now described in outlets.toml as %s: merged", derived, registered)
+
+
 def sync_sources(rt: Runtime, now: str) -> None:
     """Write the outlet registry, then the configured sources pointing at registered outlets."""
-    with store.transaction(rt.db):
-        article_store.sync_outlets(rt.db, rt.outlets or OutletRegistry({}))
+    sync_outlets(rt)
     sources = [replace(s, outlet=outlet_id(rt, s.outlet)) if rt.outlets and rt.outlets.resolve(
         s.outlet) else s for s in rt.config.sources]  # fmt: skip
     store.sync_sources(rt.db, sources, now)
@@ -220,6 +229,8 @@ async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
     """One poll of one source, recorded whatever happens, then the article pages it queued
     (list entries, feed entries lacking a date, summary or trustworthy link). Never raises
     PeacewatchError."""
+    if not rt.outlets_synced:
+        sync_outlets(rt)  # also when the caller synced sources with store.sync_sources
     report = await _poll_feed(rt, source_id)
     source = rt.source(source_id)
     if source is not None and report.error is None:
