@@ -10,6 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from httpserver import FixtureServer
 from peacewatch.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -106,3 +107,14 @@ def test_every_command_in_the_articles_doc_exists() -> None:
     named = set(re.findall(r"(?:^\$ |`)peacewatch ([a-z][a-z-]+)", doc, re.M))
     assert named >= {"parse-article", "parse-list", "import-list", "outlets"}
     assert named <= set(cli.commands)
+
+
+def test_parse_list_and_article_from_a_url(tmp_path: Path, http_server: FixtureServer) -> None:
+    http_server.route("/list.html", body=(FIXTURES / "lists" / "list.html").read_bytes(),
+                      content_type="text/html; charset=utf-8")  # fmt: skip
+    code, out, _err = run(tmp_path, "parse-list", http_server.url("/list.html"))
+    assert code == 0 and len(out.splitlines()) == 5
+    http_server.route("/page.html", body=(FIXTURES / "pages" / "opengraph.html").read_bytes(),
+                      content_type="text/html")  # fmt: skip
+    code, out, _err = run(tmp_path, "parse-article", http_server.url("/page.html"))
+    assert json.loads(out)["published"] == "2023-04-27T14:05:00+00:00"

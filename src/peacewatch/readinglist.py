@@ -330,8 +330,9 @@ def parse_html_list(
     today: date | None = None,
     headers: dict[str, str] | None = None,
 ) -> ReadingList:
-    """Parse a list page: each line with an outlet or a date after its text is an entry, and
-    its first http(s) link is the entry's URL. Page chrome (menus, footers) is ignored."""
+    """Parse a list page: a line is an entry when its text ends with an outlet, or with a date
+    and it has a link; its first http(s) link is the entry's URL. Page chrome (menus, footers,
+    "updated 06.04.23") is ignored."""
     from peacewatch.articles import html_lines  # the one module that may parse HTML
 
     parser = _LineParser(registry, (today.year + 1) if today else 2100)
@@ -348,8 +349,8 @@ def parse_html_list(
                 ListProblem(html_line.line, html_line.text, f"no such date: {entry.bad_date}")
             )
             continue
-        if entry.outlet is None and entry.date is None:
-            continue  # navigation, headings, footers: not list entries
+        if entry.outlet is None and (entry.date is None or entry.url is None):
+            continue  # navigation, headings, footers, "updated 06.04.23": not list entries
         if not any(ch.isalnum() for ch in entry.title):
             problems.append(ListProblem(html_line.line, html_line.text, "no headline"))
             continue
