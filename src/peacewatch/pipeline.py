@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from peacewatch import article_store, store
-from peacewatch.articles import extract_article
+from peacewatch.articles import Article, extract_article
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError, RefusedURLError
 from peacewatch.feeds import parse_feed
@@ -143,8 +143,11 @@ def sync_outlets(rt: Runtime) -> None:
 def sync_sources(rt: Runtime, now: str) -> None:
     """Write the outlet registry, then the configured sources pointing at registered outlets."""
     sync_outlets(rt)
-    sources = [replace(s, outlet=outlet_id(rt, s.outlet)) if rt.outlets and rt.outlets.resolve(
-        s.outlet) else s for s in rt.config.sources]  # fmt: skip
+    sources = []
+    for source in rt.config.sources:
+        known = rt.outlets.resolve(source.outlet) if rt.outlets is not None else None
+        # a registered outlet's id is its own slug, so the core's outlet_id_for keeps it
+        sources.append(replace(source, outlet=known.id) if known is not None else source)
     store.sync_sources(rt.db, sources, now)
 
 
@@ -231,14 +234,14 @@ async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
     PeacewatchError."""
     if not rt.outlets_synced:
         sync_outlets(rt)  # also when the caller synced sources with store.sync_sources
-    report = await _poll_feed(rt, source_id)
+    report = await _poll(rt, source_id)
     source = rt.source(source_id)
     if source is not None and report.error is None:
         await read_article_pages(rt, source_id=source_id, allow_private=source.allow_private)
     return report
 
 
-async def _poll_feed(rt: Runtime, source_id: str) -> SourceReport:
+async def _poll(rt: Runtime, source_id: str) -> SourceReport:
     source = rt.source(source_id)
     row = store.source_row(rt.db, source_id)
     if source is None or row is None:
@@ -303,6 +306,18 @@ async def _poll_feed(rt: Runtime, source_id: str) -> SourceReport:
                            unconditional=unconditional)  # fmt: skip
 
 
+def _extract_page(rt: Runtime, result: FetchResult, timezone: str | None) -> Article:
+    """extract_article on a body from the web: a failure on one page is that page's failure
+    (recorded and retried later), never the source's or the cycle's."""
+    try:
+        return extract_article(
+            result.content, result.url, headers=result.headers, now=rt.clock(), timezone=timezone
+        )
+    except (ValueError, LookupError, RecursionError, AssertionError) as error:
+        log.exception("cannot read article page %s", result.url)
+        raise ParseError("unreadable_page", f"cannot read the page: {error!r}") from error
+
+
 def page_guard(rt: Runtime, *, allow_private: bool) -> URLGuard:
     """Checks for every URL of an article page's redirect chain: scheme, address, robots."""
 
@@ -335,21 +350,18 @@ async def read_article_pages(
             result = await rt.fetcher.get(
                 url, source_id=source_id or "", accept=PAGE_ACCEPT, guard=guard
             )
-            article = extract_article(
-                result.content, result.url, headers=result.headers, now=rt.clock(),
-                timezone=page["timezone"],
-            )  # fmt: skip
+            article = _extract_page(rt, result, page["timezone"])
         except RefusedURLError as error:
             with store.transaction(rt.db):
                 article_store.mark_page_failed(rt.db, page["item_id"], now=rt.now(),
                                                error=str(error), refused=True)  # fmt: skip
             log.info("article page refused: %s", error)
             return "refused"
-        except FetchError as error:
+        except (FetchError, ParseError) as error:
             with store.transaction(rt.db):
                 article_store.mark_page_failed(
                     rt.db, page["item_id"], now=rt.now(), error=str(error),
-                    http_status=error.status,
+                    http_status=getattr(error, "status", None),
                 )  # fmt: skip
             return "failed"
         now = rt.now()
