@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from peacewatch import article_store, store
 from peacewatch.articles import Article, extract_article
@@ -71,8 +72,15 @@ class Runtime:
             self.robots = RobotsCache(self._fetch_robots, self.config.settings.http.user_agent)
 
     async def _fetch_robots(self, url: str) -> tuple[int, bytes]:
+        origin = urlsplit(url).hostname
+
+        async def guard(target: str) -> None:
+            # the page's host was checked already; a redirect elsewhere is checked afresh
+            if urlsplit(target).hostname != origin:
+                await check_url_async(target)
+
         try:
-            result = await self.fetcher.get(url, accept="text/plain, */*;q=0.5")
+            result = await self.fetcher.get(url, accept="text/plain, */*;q=0.5", guard=guard)
         except RefusedURLError:
             raise
         except FetchError as error:
