@@ -271,3 +271,18 @@ def test_page_source_stores_the_article_itself(tmp_path: Path, http_server: Fixt
         "title": "Statement on the peace formula", "published": "2023-08-06T09:00:00+00:00",
         "outlet_id": "ukrinform", "lang": "en",
     }]  # fmt: skip
+
+
+def test_robots_redirect_to_a_metadata_address_is_refused(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    serve_list_site(http_server)
+    http_server.route("/robots.txt", status=302, location="http://169.254.169.254/latest/")
+    config, db = configure(tmp_path, [
+        {"id": "reading", "url": http_server.url("/list.html"), "kind": "list", "outlet": "L"},
+    ])  # fmt: skip
+    poll_all(config, db)
+    pages = rows(db, "SELECT state, error FROM page_fetches ORDER BY item_id")
+    assert [p["state"] for p in pages] == ["refused"] * 3
+    assert "cloud metadata address" in pages[0]["error"]
+    assert http_server.hits("/a/1.html") == []
