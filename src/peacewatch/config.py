@@ -30,7 +30,7 @@ _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 @dataclass(frozen=True)
 class HttpSettings:
     user_agent: str = "peacewatch/0.1 (+https://github.com/peacewatch/peacewatch)"
-    concurrency: int = 16
+    concurrency: int = 8
     per_host: int = 2
     host_gap: float = 1.0  # seconds between two requests to one host
     connect_timeout: float = 10.0
