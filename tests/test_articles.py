@@ -130,6 +130,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "police said on Tuesday.",
         },
     ),
+    "date-after-headline.html": (
+        "https://www.oann.com/protesters-gather/",
+        {"published": "2020-01-18T00:00:00+00:00", "date_source": "text"},
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},

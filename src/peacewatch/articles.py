@@ -173,6 +173,7 @@ class _Index:
     hinted: list[Tag]  # elements whose class/id says "date", "byline", "published"...
     containers: list[Tag]  # article bodies, best first
     author_nodes: list[Tag]
+    h1: Tag | None = None
 
 
 def _index(soup: BeautifulSoup) -> _Index:
@@ -198,6 +199,8 @@ def _index(soup: BeautifulSoup) -> _Index:
             articles.append(node)
         elif name == "main":
             mains.append(node)
+        elif name == "h1" and index.h1 is None:
+            index.h1 = node
         attrs = node.attrs
         if not attrs:
             continue
@@ -382,6 +385,9 @@ def _find_dates(
     # 6. a dated byline in the text
     if picker.found.published is None:
         _text_dates(index, picker)
+    # 6b. a date written near the headline (bylines without telling class names)
+    if picker.found.published is None:
+        _dates_after_headline(index, picker)
     # 7. the URL path
     if picker.found.published is None:
         found = date_from_url(url)
@@ -452,6 +458,23 @@ def _text_dates(index: _Index, picker: _DatePicker) -> None:
             picker.published(text, "text")
         if picker.found.published is not None or checked > 50:
             return
+
+
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def _dates_after_headline(index: _Index, picker: _DatePicker) -> None:
+    """The first short text after the story's <h1> that holds a full date."""
+    if index.h1 is None:
+        return
+    for text in index.h1.find_all_next(string=True, limit=150):
+        parent = text.parent
+        if parent is None or parent.name in _SKIP_TAGS or len(text) > 120:
+            continue
+        if _YEAR.search(text) and not _in_aside(parent):
+            picker.published(str(text), "text")
+            if picker.found.published is not None:
+                return
 
 
 # ---------------------------------------------------------------- other fields
