@@ -6,7 +6,8 @@ and the caller's `now` go in, an `Article` comes out; no clock, network or datab
 Dates are taken from the most trustworthy place that has one, in this order: JSON-LD
 (NewsArticle and friends, including @graph), OpenGraph/article: meta, other meta tags
 (date, pubdate, DC.date, sailthru, parsely...), itemprop="datePublished", <time datetime>,
-dated bylines in the text, and finally a day in the URL path. A date more than FUTURE_SLACK
+dated bylines in the text, a day in the URL path, and finally a date written just after the
+headline. A date more than FUTURE_SLACK
 after `now` is rejected (scheduled posts, typos, "copyright 2099").
 """
 
@@ -385,9 +386,6 @@ def _find_dates(
     # 6. a dated byline in the text
     if picker.found.published is None:
         _text_dates(index, picker)
-    # 6b. a date written near the headline (bylines without telling class names)
-    if picker.found.published is None:
-        _dates_after_headline(index, picker)
     # 7. the URL path
     if picker.found.published is None:
         found = date_from_url(url)
@@ -395,6 +393,9 @@ def _find_dates(
             picker.now is None or found.as_datetime() <= picker.now + FUTURE_SLACK
         ):
             picker.found.published, picker.found.source = found, "url"
+    # 8. a date written near the headline (bylines without telling class names)
+    if picker.found.published is None:
+        _dates_after_headline(index, picker)
     return picker.found
 
 
