@@ -7,8 +7,8 @@ Dates are taken from the most trustworthy place that has one, in this order: JSO
 (NewsArticle and friends, including @graph), OpenGraph/article: meta, other meta tags
 (date, pubdate, DC.date, sailthru, parsely...), itemprop="datePublished", <time datetime>,
 dated bylines in the text, a day in the URL path, and finally a date written just after the
-headline. A date more than FUTURE_SLACK
-after `now` is rejected (scheduled posts, typos, "copyright 2099").
+headline. A date more than FUTURE_SLACK after `now` is rejected (scheduled posts, typos,
+"copyright 2099").
 """
 
 from __future__ import annotations
