@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from peacewatch import article_store, store
+from peacewatch import article_store, store, tag_store
 from peacewatch.articles import Article, extract_article
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError, RefusedURLError
@@ -233,7 +233,10 @@ def parse_result(
 
 
 def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
-    """Steps that run on new and changed items inside the fetch's transaction (tagging)."""
+    """Steps that run on new and changed items inside the fetch's transaction: tagging, so an
+    item is never stored without its tags."""
+    if item_ids and rt.config.ruleset is not None:
+        tag_store.tag_items(rt.db, item_ids, rt.config.ruleset, now)
 
 
 async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
