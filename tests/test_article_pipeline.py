@@ -5,6 +5,7 @@ unknown outlets recorded. Every test asserts stored rows."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.cli import cli
-from peacewatch.config import Config
+from peacewatch.config import Config, load_config
 from peacewatch.fetch import Fetcher
 from peacewatch.models import RunReport
 from peacewatch.pipeline import Runtime, run_cycle, sync_sources
@@ -286,3 +287,22 @@ def test_robots_redirect_to_a_metadata_address_is_refused(
     assert [p["state"] for p in pages] == ["refused"] * 3
     assert "cloud metadata address" in pages[0]["error"]
     assert http_server.hits("/a/1.html") == []
+
+
+def test_list_entries_are_tagged_in_the_same_transaction(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    serve_list_site(http_server)
+    config, db = configure(tmp_path, [
+        {"id": "reading", "url": http_server.url("/list.html"), "kind": "list", "outlet": "L"},
+    ])  # fmt: skip
+    shutil.copy(REPO / "config" / "initiatives.toml", config.config_dir / "initiatives.toml")
+    poll_all(load_config(config.config_dir), db)
+    tags = rows(db, """SELECT i.title, t.initiative_id FROM items i
+                       JOIN item_initiatives t ON t.item_id = i.id ORDER BY i.id""")  # fmt: skip
+    assert {
+        "title": "Saudi Arabia to host Ukraine peace talks, top official says",
+        "initiative_id": "jeddah-meeting-2023",
+    } in tags
+    # link-less entries are tagged too
+    assert any(t["title"].startswith("Why China's peace plan") for t in tags)
