@@ -11,6 +11,7 @@ HERE = Path(__file__).parent
 BENCHMARKS = [
     ("bench_ingest.py", "ingestion core: cold ingest, revalidation, peak RSS"),
     ("bench_tagging.py", "tagging: classify throughput, retag of 1M stored items"),
+    ("bench_articles.py", "article pages/s on the shared corpus, reading-list lines/s"),
 ]
 
 if __name__ == "__main__":

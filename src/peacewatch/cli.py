@@ -354,6 +354,186 @@ def initiatives(ctx: Context, as_json: bool) -> None:
             click.echo(f"{row['id']:28} {dates:24} {row['items']:>7}  {row['name']}")
 
 
+# -- article pages, reading lists, outlets (articles branch) --------------------------------
+
+
+def _registry(ctx: Context) -> Any:
+    from peacewatch.outlets import load_outlets
+
+    try:
+        return load_outlets(ctx.config_dir)
+    except ConfigError as error:
+        fail(error)
+
+
+def _looks_like_html(content: bytes, url: str, headers: dict[str, str]) -> bool:
+    content_type = headers.get("content-type", "")
+    if "html" in content_type:
+        return True
+    if "text/plain" in content_type:
+        return False
+    head = content[:2048].lstrip().lower()
+    return url.lower().endswith((".html", ".htm")) or head.startswith((b"<!doctype", b"<html"))
+
+
+@cli.command("parse-article")
+@click.argument("target")
+@click.option("--url", "base_url", help="The page's original URL, for a FILE.")
+@click.option("--timezone", help="Time zone for dates without one (default: the outlet's).")
+@pass_context
+def parse_article_command(
+    ctx: Context, target: str, base_url: str | None, timezone: str | None
+) -> None:
+    """Print what an article page FILE or URL says about itself, as one JSON object."""
+    from datetime import UTC, datetime
+
+    from peacewatch.articles import extract_article
+
+    registry = _registry(ctx)
+    try:
+        content, url, headers = _read_target(target, base_url)
+    except PeacewatchError as error:
+        fail(error)
+    outlet = registry.outlet_for_url(url) if url.startswith(("http://", "https://")) else None
+    article = extract_article(
+        content, url, headers=headers, now=datetime.now(UTC),
+        timezone=timezone or (outlet.timezone if outlet else None),
+    )  # fmt: skip
+    if outlet is None and article.site_name:
+        outlet = registry.outlet_for_name(article.site_name)
+    record = {
+        "title": article.title,
+        "published": article.published,
+        "published_local": article.published_local,
+        "modified": article.modified,
+        "date_source": article.date_source,
+        "canonical_url": article.canonical_url,
+        "outlet": outlet.id if outlet else None,
+        "outlet_registered": outlet.registered if outlet else None,
+        "site_name": article.site_name,
+        "lang": article.lang,
+        "author": article.author,
+        "lead": article.lead,
+        "url": article.url,
+    }
+    click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _read_list(ctx: Context, target: str) -> Any:
+    from datetime import UTC, datetime
+
+    from peacewatch.readinglist import parse_html_list, parse_text_list
+
+    registry = _registry(ctx)
+    try:
+        content, url, headers = _read_target(target, None)
+    except PeacewatchError as error:
+        fail(error)
+    today = datetime.now(UTC).date()
+    if _looks_like_html(content, url, headers):
+        return parse_html_list(content, url, registry=registry, today=today, headers=headers)
+    text = content.decode("utf-8-sig", errors="replace")
+    return parse_text_list(text, registry=registry, today=today)
+
+
+def _report_problems(problems: list[Any]) -> None:
+    for problem in problems:
+        click.echo(f"skipped line {problem.line}: {problem.reason}: {problem.text.strip()}",
+                   err=True)  # fmt: skip
+
+
+@cli.command("parse-list")
+@click.argument("target")
+@pass_context
+def parse_list_command(ctx: Context, target: str) -> None:
+    """Print the entries of a reading list FILE or URL (HTML or text) as JSON Lines."""
+    parsed = _read_list(ctx, target)
+    for entry in parsed.entries:
+        record = asdict(entry)
+        record["published"] = entry.published
+        click.echo(json.dumps(record, ensure_ascii=False))
+    _report_problems(parsed.problems)
+
+
+@cli.command("import-list")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", help="Name the list is stored under (default: the file name).")
+@click.option("--no-fetch", is_flag=True, help="Store the entries without reading their pages.")
+@pass_context
+def import_list_command(ctx: Context, file: Path, name: str | None, no_fetch: bool) -> None:
+    """Store the entries of a reading list pasted into FILE (text or HTML), then read the
+    pages of the entries that have a link."""
+    from peacewatch import article_store, store
+    from peacewatch.fetch import Fetcher
+    from peacewatch.pipeline import Runtime, read_article_pages
+
+    config = ctx.config()
+    parsed = _read_list(ctx, str(file))
+    registry = _registry(ctx)
+    now = _now()
+    pages: dict[str, int] = {}
+    try:
+        db = ctx.open_db()
+        with store.transaction(db):
+            article_store.sync_outlets(db, registry)
+            report = article_store.save_list_entries(
+                db, parsed.entries, list_ref=f"file:{name or file.name}", source_id=None,
+                registry=registry, now=now,
+            )  # fmt: skip
+
+        async def read_pages() -> None:
+            async with Fetcher(config.settings.http) as fetcher:
+                rt = Runtime(config, db, fetcher, outlets=registry)
+                while counts := await read_article_pages(rt, source_id=None):
+                    for outcome, count in counts.items():
+                        pages[outcome] = pages.get(outcome, 0) + count
+
+        if not no_fetch:
+            asyncio.run(read_pages())
+    except PeacewatchError as error:
+        fail(error)
+    _report_problems(parsed.problems)
+    click.echo(
+        f"{file.name}: {len(parsed.entries)} entries ({len(report.new)} new, "
+        f"{report.seen} already known), {len(parsed.problems)} lines skipped"
+        + (f"; pages: {', '.join(f'{k} {v}' for k, v in sorted(pages.items()))}" if pages else "")
+    )
+
+
+@cli.command("outlets")
+@click.option("--unknown", is_flag=True, help="Only outlets derived from unknown names/domains.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per outlet.")
+@pass_context
+def outlets_command(ctx: Context, unknown: bool, as_json: bool) -> None:
+    """The outlet registry, or (--unknown) the outlets config/outlets.toml should describe."""
+    if unknown:
+        from peacewatch import article_store
+
+        try:
+            rows = article_store.unknown_outlets(ctx.open_db(readonly=True))
+        except PeacewatchError as error:
+            fail(error)
+        for row in rows:
+            if as_json:
+                click.echo(json.dumps(row, ensure_ascii=False))
+            else:
+                seen_as = f"  (from {row['derived_from']})" if row["derived_from"] else ""
+                click.echo(
+                    f"{row['id']:32} {row['items']:6} items {row['list_entries']:5} list entries"
+                    f" {row['sources']:3} sources  {row['name']}{seen_as}"
+                )
+        if not rows and not as_json:
+            click.echo("every outlet in the database is described in outlets.toml")
+        return
+    for outlet in _registry(ctx):
+        if as_json:
+            click.echo(json.dumps(asdict(outlet), ensure_ascii=False))
+        else:
+            aliases = ", ".join(outlet.aliases)
+            click.echo(f"{outlet.id:24} {outlet.name:36} {' '.join(outlet.domains)}"
+                       + (f"  [{aliases}]" if aliases else ""))  # fmt: skip
+
+
 def _now() -> str:
     from peacewatch.timeutil import now_iso
 

@@ -214,9 +214,76 @@ def _tagging(db: sqlite_utils.Database) -> None:
     )
 
 
+def _outlets_articles(db: sqlite_utils.Database) -> None:
+    """Outlet registry columns, what article pages told us about items, reading-list entries
+    and the queue of article pages to fetch (articles branch)."""
+    run_script(
+        db,
+        """
+        ALTER TABLE outlets ADD COLUMN domains TEXT;        -- JSON list of home domains
+        ALTER TABLE outlets ADD COLUMN country TEXT;
+        ALTER TABLE outlets ADD COLUMN langs TEXT;          -- JSON list of language codes
+        ALTER TABLE outlets ADD COLUMN timezone TEXT;       -- IANA zone for naive dates
+        ALTER TABLE outlets ADD COLUMN aliases TEXT;        -- JSON list, as lists write them
+        -- 1 = described in config/outlets.toml; 0 = derived from an unknown name or domain
+        ALTER TABLE outlets ADD COLUMN registered INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE outlets ADD COLUMN derived_from TEXT;   -- the name/domain it was made from
+
+        ALTER TABLE items ADD COLUMN linkless INTEGER NOT NULL DEFAULT 0;  -- list entry, no URL
+        ALTER TABLE items ADD COLUMN date_source TEXT;      -- feed|list|jsonld|opengraph|...
+        ALTER TABLE items ADD COLUMN modified TEXT;         -- page's last modification, UTC
+        ALTER TABLE items ADD COLUMN page_fetched_at TEXT;  -- article page read at
+        CREATE INDEX items_linkless ON items(outlet_id, title_key) WHERE linkless = 1;
+
+        -- every entry of every reading list, as written, pointing at the item it became
+        CREATE TABLE list_entries (
+            id INTEGER PRIMARY KEY,
+            list_ref TEXT NOT NULL,          -- source id, or 'file:<name>' for import-list
+            source_id TEXT REFERENCES sources(id),
+            entry_key TEXT NOT NULL,         -- outlet + headline + date: stable across edits
+            line INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            outlet_written TEXT,
+            outlet_id TEXT REFERENCES outlets(id),
+            author TEXT,
+            date TEXT,                       -- YYYY-MM-DD, or YYYY-MM for month-only lists
+            url TEXT,
+            kind TEXT,                       -- video|tweet|podcast|audio|pdf
+            note TEXT,
+            reference TEXT,
+            truncated INTEGER NOT NULL DEFAULT 0,
+            item_id INTEGER REFERENCES items(id),
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            UNIQUE (list_ref, entry_key)
+        );
+        CREATE INDEX list_entries_item ON list_entries(item_id);
+
+        -- article pages to read for items (list entries; feed entries lacking date, summary
+        -- or a trustworthy link), and what happened when we tried
+        CREATE TABLE page_fetches (
+            item_id INTEGER PRIMARY KEY REFERENCES items(id),
+            url TEXT NOT NULL,
+            source_id TEXT REFERENCES sources(id),
+            reason TEXT NOT NULL,            -- list|no_date|no_summary|untrusted_link
+            state TEXT NOT NULL DEFAULT 'pending',  -- pending|done|refused|failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            queued_at TEXT NOT NULL,
+            last_attempt_at TEXT,
+            next_attempt_at TEXT,
+            http_status INTEGER,
+            error TEXT
+        );
+        CREATE INDEX page_fetches_due ON page_fetches(state, next_attempt_at);
+        CREATE INDEX page_fetches_source ON page_fetches(source_id, state);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
     ("0002_tagging", _tagging),
+    ("0003_outlets_articles", _outlets_articles),
 ]
 
 

@@ -14,14 +14,16 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
-from peacewatch import store, tag_store
+from peacewatch import article_store, store, tag_store
+from peacewatch.articles import Article, extract_article
 from peacewatch.config import Config
-from peacewatch.errors import FetchError, ParseError
+from peacewatch.errors import FetchError, ParseError, RefusedURLError
 from peacewatch.feeds import parse_feed
-from peacewatch.fetch import Fetcher
+from peacewatch.fetch import Fetcher, URLGuard
 from peacewatch.models import (
     FetchResult,
     ParsedItem,
@@ -31,8 +33,13 @@ from peacewatch.models import (
     SourceReport,
     Validators,
 )
+from peacewatch.netguard import check_url_async
+from peacewatch.outlets import OutletRegistry, load_outlets
 from peacewatch.parsepool import ParsePool, resolve_workers
+from peacewatch.readinglist import parse_html_list, parse_text_list
+from peacewatch.robots import RobotsCache
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
+from peacewatch.urls import canonicalize_url
 
 log = logging.getLogger("peacewatch.pipeline")
 
@@ -53,6 +60,34 @@ class Runtime:
     clock: Clock = _utcnow
     rng: random.Random = field(default_factory=random.Random)
     parse_pool: ParsePool | None = None  # None: parse in this process
+    outlets: OutletRegistry | None = None  # config/outlets.toml, loaded on first use
+    robots: RobotsCache | None = None  # robots.txt answers per host, for article pages
+    pages_per_poll: int = 20  # article pages read after one poll of a source
+    outlets_synced: bool = False  # registry written to the database by this runtime
+
+    def __post_init__(self) -> None:
+        if self.outlets is None:
+            self.outlets = load_outlets(self.config.config_dir)
+        if self.robots is None:
+            self.robots = RobotsCache(self._fetch_robots, self.config.settings.http.user_agent)
+
+    async def _fetch_robots(self, url: str) -> tuple[int, bytes]:
+        origin = urlsplit(url).hostname
+
+        async def guard(target: str) -> None:
+            # the page's host was checked already; a redirect elsewhere is checked afresh
+            if urlsplit(target).hostname != origin:
+                await check_url_async(target)
+
+        try:
+            result = await self.fetcher.get(url, accept="text/plain, */*;q=0.5", guard=guard)
+        except RefusedURLError:
+            raise
+        except FetchError as error:
+            if error.status is not None and 400 <= error.status < 500:
+                return error.status, b""
+            raise
+        return result.status, result.content
 
     def now(self) -> str:
         return to_iso(self.clock())
@@ -98,8 +133,89 @@ def _validators_lied(stored: Validators, result: FetchResult, body_hash: str) ->
     return bool(result.last_modified and result.last_modified == stored.last_modified)
 
 
-def parse_result(source: Source, result: FetchResult) -> tuple[list[ParsedItem], str | None]:
-    """Items and a warning (a recovered malformed feed) from a fetched body."""
+def outlet_id(rt: Runtime, name: str) -> str:
+    """The registered outlet a source names, else the slug the core derives from the name."""
+    known = rt.outlets.resolve(name) if rt.outlets is not None else None
+    return known.id if known is not None else store.outlet_id_for(name)
+
+
+def sync_outlets(rt: Runtime) -> None:
+    """Write the registry and fold derived outlets it now describes into registered ones."""
+    with store.transaction(rt.db):
+        merges = article_store.sync_outlets(rt.db, rt.outlets or OutletRegistry({}))
+    rt.outlets_synced = True
+    for derived, registered in merges:
+        log.info("outlet %s is now described in outlets.toml as %s: merged", derived, registered)
+
+
+def sync_sources(rt: Runtime, now: str) -> None:
+    """Write the outlet registry, then the configured sources pointing at registered outlets."""
+    sync_outlets(rt)
+    sources = []
+    for source in rt.config.sources:
+        known = rt.outlets.resolve(source.outlet) if rt.outlets is not None else None
+        # a registered outlet's id is its own slug, so the core's outlet_id_for keeps it
+        sources.append(replace(source, outlet=known.id) if known is not None else source)
+    store.sync_sources(rt.db, sources, now)
+
+
+def _parse_list(
+    rt: Runtime, source: Source, result: FetchResult
+) -> tuple[list[ParsedItem], str | None]:
+    content_type = result.headers.get("content-type", "")
+    today = rt.clock().date()
+    if "text/plain" in content_type:
+        text = result.content.decode("utf-8", errors="replace")
+        parsed = parse_text_list(text, registry=rt.outlets, today=today)
+    else:
+        parsed = parse_html_list(
+            result.content, result.url, registry=rt.outlets, today=today, headers=result.headers
+        )
+    items = [
+        ParsedItem(
+            title=entry.title,
+            url=entry.url,
+            canonical_url=None,
+            published=entry.published,
+            author=entry.author,
+            outlet=entry.outlet,
+            extra={"list_entry": entry},
+        )
+        for entry in parsed.entries
+    ]
+    warning = None
+    if parsed.problems:
+        shown = "; ".join(f"line {p.line}: {p.reason}" for p in parsed.problems[:5])
+        more = f" (+{len(parsed.problems) - 5} more)" if len(parsed.problems) > 5 else ""
+        warning = f"{len(parsed.problems)} list lines skipped: {shown}{more}"
+    if not items and not parsed.problems:
+        raise ParseError("empty_list", "no reading-list entries found on the page")
+    return items, warning
+
+
+def _parse_page(rt: Runtime, source: Source, result: FetchResult) -> list[ParsedItem]:
+    article = extract_article(
+        result.content, result.url, headers=result.headers, now=rt.clock(),
+        timezone=source.timezone,
+    )  # fmt: skip
+    if not article.title:
+        raise ParseError("no_headline", "the page has no headline")
+    item = ParsedItem(
+        title=article.title, url=result.url, canonical_url=None,
+        published=article.published, updated=article.modified, summary=article.lead,
+        author=article.author, lang=article.lang or source.lang,
+    )  # fmt: skip
+    return [item]
+
+
+def parse_result(
+    source: Source, result: FetchResult, rt: Runtime | None = None
+) -> tuple[list[ParsedItem], str | None]:
+    """Items and a warning (a recovered malformed feed, skipped list lines) from a body."""
+    if rt is not None and source.kind == "list":
+        return _parse_list(rt, source, result)
+    if rt is not None and source.kind == "page":
+        return _parse_page(rt, source, result), None
     parsed = parse_feed(
         result.content,
         url=result.url,
@@ -124,7 +240,19 @@ def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
 
 
 async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
-    """One poll of one source, recorded whatever happens. Never raises PeacewatchError."""
+    """One poll of one source, recorded whatever happens, then the article pages it queued
+    (list entries, feed entries lacking a date, summary or trustworthy link). Never raises
+    PeacewatchError."""
+    if not rt.outlets_synced:
+        sync_outlets(rt)  # also when the caller synced sources with store.sync_sources
+    report = await _poll(rt, source_id)
+    source = rt.source(source_id)
+    if source is not None and report.error is None:
+        await read_article_pages(rt, source_id=source_id, allow_private=source.allow_private)
+    return report
+
+
+async def _poll(rt: Runtime, source_id: str) -> SourceReport:
     source = rt.source(source_id)
     row = store.source_row(rt.db, source_id)
     if source is None or row is None:
@@ -171,7 +299,10 @@ async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
         return _record_success(rt, source, result, started=started, outcome="unchanged",
                                validators=validators, unconditional=unconditional)  # fmt: skip
     try:
-        if rt.parse_pool is not None:
+        if source.kind in ("list", "page"):
+            # small pages, read with the outlet registry and the clock: in this process
+            items, warning = parse_result(source, result, rt)
+        elif rt.parse_pool is not None:
             items, warning = await rt.parse_pool.run(parse_result, source, result)
         else:
             items, warning = parse_result(source, result)
@@ -184,6 +315,79 @@ async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
     return _record_success(rt, source, result, started=started, outcome="ok", items=items,
                            warning=warning, validators=validators,
                            unconditional=unconditional)  # fmt: skip
+
+
+def _extract_page(rt: Runtime, result: FetchResult, timezone: str | None) -> Article:
+    """extract_article on a body from the web: a failure on one page is that page's failure
+    (recorded and retried later), never the source's or the cycle's."""
+    try:
+        return extract_article(
+            result.content, result.url, headers=result.headers, now=rt.clock(), timezone=timezone
+        )
+    except (ValueError, LookupError, RecursionError, AssertionError) as error:
+        log.exception("cannot read article page %s", result.url)
+        raise ParseError("unreadable_page", f"cannot read the page: {error!r}") from error
+
+
+def page_guard(rt: Runtime, *, allow_private: bool) -> URLGuard:
+    """Checks for every URL of an article page's redirect chain: scheme, address, robots."""
+
+    async def guard(url: str) -> None:
+        await check_url_async(url, allow_private=allow_private)
+        if rt.robots is not None:
+            await rt.robots.check(url, now=rt.clock())
+
+    return guard
+
+
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+
+
+async def read_article_pages(
+    rt: Runtime, *, source_id: str | None, allow_private: bool = False
+) -> dict[str, int]:
+    """Fetch the due article pages queued by a source (or by import-list when None), read
+    them and fold what they say into their items. Returns counts per outcome."""
+    due = article_store.due_pages(rt.db, now=rt.now(), source_id=source_id,
+                                  limit=rt.pages_per_poll)  # fmt: skip
+    if not due:
+        return {}
+    guard = page_guard(rt, allow_private=allow_private)
+
+    async def one(page: dict) -> str:
+        try:
+            # tracking parameters stripped: the same page, without telling anyone we came
+            url = canonicalize_url(page["url"])
+            result = await rt.fetcher.get(
+                url, source_id=source_id or "", accept=PAGE_ACCEPT, guard=guard
+            )
+            article = _extract_page(rt, result, page["timezone"])
+        except RefusedURLError as error:
+            with store.transaction(rt.db):
+                article_store.mark_page_failed(rt.db, page["item_id"], now=rt.now(),
+                                               error=str(error), refused=True)  # fmt: skip
+            log.info("article page refused: %s", error)
+            return "refused"
+        except (FetchError, ParseError) as error:
+            with store.transaction(rt.db):
+                article_store.mark_page_failed(
+                    rt.db, page["item_id"], now=rt.now(), error=str(error),
+                    http_status=getattr(error, "status", None),
+                )  # fmt: skip
+            return "failed"
+        now = rt.now()
+        with store.transaction(rt.db):
+            changed = article_store.apply_article(
+                rt.db, page["item_id"], article, now=now, http_status=result.status
+            )
+            if changed:
+                after_store(rt, [page["item_id"]], now)
+        return "done"
+
+    outcomes = await asyncio.gather(*(one(page) for page in due))
+    counts = {name: outcomes.count(name) for name in set(outcomes)}
+    log.info("article pages for %s: %s", source_id or "imported lists", counts)
+    return counts
 
 
 def _record_success(
@@ -203,11 +407,21 @@ def _record_success(
     new_url = result.permanent_redirect
     with store.transaction(rt.db):
         report = SaveReport()
-        if items:
-            report = store.save_items(
-                rt.db, items, source_id=source.id, outlet_id=store.outlet_id_for(source.outlet),
-                now=now,
+        if items and source.kind == "list":
+            entries = [item.extra["list_entry"] for item in items]
+            report = article_store.save_list_entries(
+                rt.db, entries, list_ref=source.id, source_id=source.id,
+                registry=rt.outlets or OutletRegistry({}), now=now,
             )  # fmt: skip
+            after_store(rt, [*report.new, *report.changed], now)
+        elif items:
+            outlet = outlet_id(rt, source.outlet)
+            report = store.save_items(
+                rt.db, items, source_id=source.id, outlet_id=outlet, now=now
+            )  # fmt: skip
+            article_store.queue_pages_for_items(
+                rt.db, report.new, source_id=source.id, registry=rt.outlets, now=now
+            )
             after_store(rt, [*report.new, *report.changed], now)
         store.record_fetch(
             rt.db, source_id=source.id, url=result.url, started_at=started, finished_at=now,
@@ -295,8 +509,10 @@ async def run_once_async(
     pool = make_parse_pool(config)
     try:
         rt = Runtime(config, db, fetcher, parse_pool=pool)
-        store.sync_sources(db, config.sources, rt.now())
-        return await run_cycle(rt, select_sources(rt, all_sources=all_sources, only=only))
+        sync_sources(rt, rt.now())
+        report = await run_cycle(rt, select_sources(rt, all_sources=all_sources, only=only))
+        await read_article_pages(rt, source_id=None)  # pages queued by import-list
+        return report
     finally:
         if pool is not None:
             pool.close()
