@@ -18,7 +18,7 @@ from peacewatch.config import Config, load_config
 from peacewatch.fetch import Fetcher
 from peacewatch.models import RunReport
 from peacewatch.pipeline import Runtime, run_cycle, sync_sources
-from support import rows, setup, table_dump
+from support import rows, table_dump, write_config
 
 REPO = Path(__file__).resolve().parent.parent
 HTML = "text/html; charset=utf-8"
@@ -64,9 +64,9 @@ def serve_list_site(server: FixtureServer) -> None:
 
 
 def configure(tmp_path: Path, sources: list[dict[str, Any]], **sections: Any) -> tuple[Config, Any]:
-    config, db = setup(tmp_path, sources, **sections)
-    (config.config_dir / "outlets.toml").write_text((REPO / "config" / "outlets.toml").read_text())
-    return config, db
+    config_dir = write_config(tmp_path / "config", sources, **sections)
+    (config_dir / "outlets.toml").write_text((REPO / "config" / "outlets.toml").read_text())
+    return load_config(config_dir), store.open_db(tmp_path / "test.db")
 
 
 def poll_all(config: Config, db: store.Database) -> RunReport:
@@ -246,6 +246,7 @@ def test_outlets_added_to_the_registry_absorb_their_derived_outlets(
     registry.write_text(registry.read_text() + (
         '\n[outlets.weekly]\nname = "Unknown Weekly"\ndomains = ["weekly.example.net"]\n'
     ))  # fmt: skip
+    config = load_config(config.config_dir)  # configuration is read once, at (re)start
     poll_all(config, db)
     assert rows(db, "SELECT outlet_id FROM items WHERE id = ?", [weekly[0]["id"]]) == [
         {"outlet_id": "weekly"}

@@ -146,11 +146,12 @@ def daemon(ctx: Context) -> None:
 def sources(ctx: Context, as_json: bool) -> None:
     """Each source with its health: last success, failures, next poll."""
     from peacewatch import store
+    from peacewatch.pipeline import sync_configuration
 
     config = ctx.config()
     try:
         db = ctx.open_db()
-        store.sync_sources(db, config.sources, _now())
+        sync_configuration(db, config, _now())
         rows = store.source_rows(db)
     except PeacewatchError as error:
         fail(error)

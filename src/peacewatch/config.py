@@ -68,6 +68,7 @@ class Config:
     settings: Settings
     sources: list[Source]
     ruleset: Any = None  # peacewatch.rules.RuleSet from initiatives.toml; None: no tagging
+    outlets: Any = None  # peacewatch.outlets.OutletRegistry from outlets.toml
 
 
 class _Problems:
@@ -389,6 +390,7 @@ def load_config(config_dir: Path | str) -> Config:
     if not config_dir.is_dir():
         raise ConfigError(f"{config_dir}: configuration directory not found")
     settings = load_settings(config_dir)
+    from peacewatch.outlets import load_outlets
     from peacewatch.rules import RULES_FILE, load_ruleset
 
     problems: list[str] = []
@@ -403,6 +405,14 @@ def load_config(config_dir: Path | str) -> Config:
             ruleset = load_ruleset(config_dir)
         except ConfigError as error:
             problems.extend(error.problems)
+    outlets = None
+    try:
+        outlets = load_outlets(config_dir)
+    except ConfigError as error:
+        problems.extend(error.problems)
     if problems:
         raise ConfigError(problems)
-    return Config(config_dir=config_dir, settings=settings, sources=sources, ruleset=ruleset)
+    return Config(
+        config_dir=config_dir, settings=settings, sources=sources, ruleset=ruleset,
+        outlets=outlets,
+    )  # fmt: skip

@@ -67,7 +67,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.outlets is None:
-            self.outlets = load_outlets(self.config.config_dir)
+            self.outlets = self.config.outlets or load_outlets(self.config.config_dir)
         if self.robots is None:
             self.robots = RobotsCache(self._fetch_robots, self.config.settings.http.user_agent)
 
@@ -139,6 +139,22 @@ def outlet_id(rt: Runtime, name: str) -> str:
     return known.id if known is not None else store.outlet_id_for(name)
 
 
+def sync_configuration(db: store.Database, config: Config, now: str) -> None:
+    """Write the outlet registry (folding derived outlets it now describes into registered
+    ones), then the configured sources, pointing at registered outlets."""
+    registry = config.outlets or OutletRegistry({})
+    with store.transaction(db):
+        merges = article_store.sync_outlets(db, registry)
+    for derived, registered in merges:
+        log.info("outlet %s is now described in outlets.toml as %s: merged", derived, registered)
+    sources = []
+    for source in config.sources:
+        known = registry.resolve(source.outlet)
+        # a registered outlet's id is its own slug, so the core's outlet_id_for keeps it
+        sources.append(replace(source, outlet=known.id) if known is not None else source)
+    store.sync_sources(db, sources, now)
+
+
 def sync_outlets(rt: Runtime) -> None:
     """Write the registry and fold derived outlets it now describes into registered ones."""
     with store.transaction(rt.db):
@@ -149,14 +165,8 @@ def sync_outlets(rt: Runtime) -> None:
 
 
 def sync_sources(rt: Runtime, now: str) -> None:
-    """Write the outlet registry, then the configured sources pointing at registered outlets."""
-    sync_outlets(rt)
-    sources = []
-    for source in rt.config.sources:
-        known = rt.outlets.resolve(source.outlet) if rt.outlets is not None else None
-        # a registered outlet's id is its own slug, so the core's outlet_id_for keeps it
-        sources.append(replace(source, outlet=known.id) if known is not None else source)
-    store.sync_sources(rt.db, sources, now)
+    sync_configuration(rt.db, rt.config, now)
+    rt.outlets_synced = True
 
 
 def _parse_list(

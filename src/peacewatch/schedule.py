@@ -29,7 +29,7 @@ from peacewatch import store, tag_store
 from peacewatch.config import Config
 from peacewatch.errors import StoreError
 from peacewatch.fetch import Fetcher
-from peacewatch.pipeline import Runtime, make_parse_pool, poll_source
+from peacewatch.pipeline import Runtime, make_parse_pool, poll_source, sync_sources
 from peacewatch.timeutil import parse_iso
 
 log = logging.getLogger("peacewatch.daemon")
@@ -124,7 +124,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
-        store.sync_sources(self.rt.db, self.rt.config.sources, self.rt.now())
+        sync_sources(self.rt, self.rt.now())
         for row in store.source_rows(self.rt.db):
             if row["enabled"]:
                 self._schedule_source(row["id"], row["next_due_at"])
