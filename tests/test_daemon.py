@@ -161,3 +161,30 @@ def test_daemon_retags_stored_items_in_the_background_when_rules_change(
         assert conn.execute(
             "SELECT DISTINCT rules_version FROM item_classification"
         ).fetchall() == [(version,)]
+
+
+def test_daemon_reads_pages_queued_by_import_list(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    config = write_config(tmp_path / "config", [])
+    listing = tmp_path / "list.html"
+    # a link from pasted content to a loopback address: the daemon's page job must refuse it
+    listing.write_text(
+        f'<ul><li><a href="{http_server.url("/a.html")}">Envoys meet in Riyadh</a> - Al Jazeera 05.08.23</li></ul>'
+    )
+    db = tmp_path / "p.db"
+    imported = start(config, db, "import-list", str(listing), "--no-fetch")
+    _, err = imported.communicate(timeout=60)
+    assert imported.returncode == 0, err
+    assert count(db, "SELECT count(*) FROM page_fetches WHERE state = 'pending'") == 1
+    proc = start(config, db, "daemon")
+    try:
+        wait_for(
+            lambda: count(db, "SELECT count(*) FROM page_fetches WHERE state = 'refused'") == 1
+        )
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert http_server.hits("/a.html") == []

@@ -29,7 +29,13 @@ from peacewatch import store, tag_store
 from peacewatch.config import Config
 from peacewatch.errors import StoreError
 from peacewatch.fetch import Fetcher
-from peacewatch.pipeline import Runtime, make_parse_pool, poll_source, sync_sources
+from peacewatch.pipeline import (
+    Runtime,
+    make_parse_pool,
+    poll_source,
+    read_article_pages,
+    sync_sources,
+)
 from peacewatch.timeutil import parse_iso
 
 log = logging.getLogger("peacewatch.daemon")
@@ -134,6 +140,11 @@ class Daemon:
                 id=job_id, replace_existing=True, coalesce=True, max_instances=1,
                 misfire_grace_time=3600,
             )  # fmt: skip
+        # Article pages queued by `import-list` belong to no source: read them now and then.
+        self.scheduler.add_job(
+            self._read_imported_pages, "interval", minutes=5, id="imported-pages",
+            next_run_time=self.rt.clock(), coalesce=True, max_instances=1,
+        )  # fmt: skip
         for func in self.startup:
             self.scheduler.add_job(self._run_sync, args=[func], id=f"startup:{func.__name__}")
         self.scheduler.start()
@@ -165,6 +176,16 @@ class Daemon:
             # the batch in progress commits or rolls back; the next start resumes
             await asyncio.to_thread(retagging.join, grace)
         log.info("stopped cleanly")
+
+    async def _read_imported_pages(self) -> None:
+        if self.stopping.is_set():
+            return
+        try:
+            counts = await read_article_pages(self.rt, source_id=None)
+            if counts:
+                log.info("imported-list pages: %s", counts)
+        except Exception:  # never let one bad page stop the scheduler
+            log.exception("reading imported-list pages failed")
 
     async def _run_sync(self, func: JobFunc) -> None:
         # Long jobs (retag, digests) run in a thread so polling continues meanwhile.
