@@ -30,7 +30,7 @@ _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 @dataclass(frozen=True)
 class HttpSettings:
     user_agent: str = "peacewatch/0.1 (+https://github.com/peacewatch/peacewatch)"
-    concurrency: int = 16
+    concurrency: int = 8
     per_host: int = 2
     host_gap: float = 1.0  # seconds between two requests to one host
     connect_timeout: float = 10.0
@@ -67,6 +67,7 @@ class Config:
     config_dir: Path
     settings: Settings
     sources: list[Source]
+    ruleset: Any = None  # peacewatch.rules.RuleSet from initiatives.toml; None: no tagging
 
 
 class _Problems:
@@ -388,12 +389,20 @@ def load_config(config_dir: Path | str) -> Config:
     if not config_dir.is_dir():
         raise ConfigError(f"{config_dir}: configuration directory not found")
     settings = load_settings(config_dir)
+    from peacewatch.rules import RULES_FILE, load_ruleset
+
     problems: list[str] = []
     try:
         sources = load_sources(config_dir, settings)
     except ConfigError as error:
         problems.extend(error.problems)
         sources = []
+    ruleset = None
+    if (config_dir / RULES_FILE).exists():
+        try:
+            ruleset = load_ruleset(config_dir)
+        except ConfigError as error:
+            problems.extend(error.problems)
     if problems:
         raise ConfigError(problems)
-    return Config(config_dir=config_dir, settings=settings, sources=sources)
+    return Config(config_dir=config_dir, settings=settings, sources=sources, ruleset=ruleset)

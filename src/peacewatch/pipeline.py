@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from peacewatch import store
+from peacewatch import store, tag_store
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError
 from peacewatch.feeds import parse_feed
@@ -117,7 +117,10 @@ def parse_result(source: Source, result: FetchResult) -> tuple[list[ParsedItem],
 
 
 def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
-    """Steps that run on new and changed items inside the fetch's transaction (tagging)."""
+    """Steps that run on new and changed items inside the fetch's transaction: tagging, so an
+    item is never stored without its tags."""
+    if item_ids and rt.config.ruleset is not None:
+        tag_store.tag_items(rt.db, item_ids, rt.config.ruleset, now)
 
 
 async def poll_source(rt: Runtime, source_id: str) -> SourceReport:

@@ -15,6 +15,7 @@ import fcntl
 import logging
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
@@ -24,7 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from peacewatch import store
+from peacewatch import store, tag_store
 from peacewatch.config import Config
 from peacewatch.errors import StoreError
 from peacewatch.fetch import Fetcher
@@ -137,9 +138,18 @@ class Daemon:
             self.scheduler.add_job(self._run_sync, args=[func], id=f"startup:{func.__name__}")
         self.scheduler.start()
         log.info("daemon started: %d sources", len(self.rt.config.sources))
+        retag_stop = threading.Event()
+        retagging = None
+        if self.rt.config.ruleset is not None:
+            # Changed rules: recompute old tags in the background while polling goes on.
+            retagging = tag_store.retag_in_background(
+                self.db_path, self.rt.config.ruleset, stop=retag_stop,
+                busy_timeout=self.rt.config.settings.busy_timeout,
+            )  # fmt: skip
         await self.stopping.wait()
         log.info("stopping: waiting for %d polls in flight", len(self.in_flight))
         self.scheduler.shutdown(wait=False)
+        retag_stop.set()
         grace = self.rt.config.settings.schedule.shutdown_grace
         pending = [t for t in self.in_flight if not t.done()]
         if pending:
@@ -151,6 +161,9 @@ class Daemon:
                 await asyncio.wait(still, timeout=1.0)
         if self.rt.parse_pool is not None:
             self.rt.parse_pool.close()
+        if retagging is not None:
+            # the batch in progress commits or rolls back; the next start resumes
+            await asyncio.to_thread(retagging.join, grace)
         log.info("stopped cleanly")
 
     async def _run_sync(self, func: JobFunc) -> None:
