@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -282,3 +284,34 @@ def test_empty_item(shipped: RuleSet) -> None:
 def test_mapping_input() -> None:
     item = ItemText.from_mapping({"title": "T", "summary": None, "published": "2025-01-01"})
     assert item == ItemText(title="T", summary=None, published="2025-01-01")
+
+
+def run_evaluation(labels: Path) -> subprocess.CompletedProcess[str]:
+    script = ROOT / "scripts" / "evaluate_tagging.py"
+    return subprocess.run(
+        [sys.executable, str(script), str(labels), "--show-errors"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_evaluation_script_prints_precision_and_recall(tmp_path: Path) -> None:
+    labels = HEADLINES.parent / "labels-small.jsonl"
+    result = run_evaluation(labels)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert ["china-12pt", "1", "0", "0", "1.00", "1.00"] in rows
+    assert ["OVERALL", "2", "0", "0", "1.00", "1.00"] in rows
+    # a label the rules do not produce: recall drops, the mismatch is shown, exit status 1
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text(
+        labels.read_text(encoding="utf-8").replace(
+            '"initiatives": []', '"initiatives": ["minsk"]', 1
+        ),
+        encoding="utf-8",
+    )
+    failed = run_evaluation(wrong)
+    assert failed.returncode == 1
+    assert "MISMATCH 2023-01-05" in failed.stdout
+    assert ["minsk-agreements", "0", "0", "1", "n/a", "0.00"] in [
+        line.split() for line in failed.stdout.splitlines()
+    ]

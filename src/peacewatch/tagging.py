@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import chain, compress
-from typing import Any
+from typing import Any, NamedTuple
 
 from peacewatch.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
 from peacewatch.rules import FIELDS, GAP, MIXED, NO_MATCH, Entry, Group, Rule, RuleSet, Term
@@ -49,8 +49,7 @@ class ItemText:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):  # a tuple: created by the hundred thousand, so cheap to build
     rule: str  # e.g. 'terms[0]: 28-point plan'
     field: str  # title | summary | text
     text: str  # the matched text, as in the original field
@@ -69,8 +68,7 @@ class Evidence:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Tag:
+class Tag(NamedTuple):
     id: str
     score: float
     evidence: tuple[Evidence, ...]
