@@ -309,16 +309,19 @@ def queue_pages_for_items(
     """Queue the article pages of new feed items that lack a date, a summary or a
     trustworthy link; return how many were queued."""
     queued = 0
-    for item_id in item_ids:
-        rows = _dicts(
-            db, "SELECT id, url, outlet_id, published, summary FROM items WHERE id = ?", [item_id]
-        )
-        if not rows:
-            continue
-        reason = page_reason(rows[0], registry)
-        if reason is not None:
-            queue_page(db, item_id, rows[0]["url"], source_id=source_id, reason=reason, now=now)
-            queued += 1
+    ids = list(item_ids)
+    for start in range(0, len(ids), 500):  # one query per 500 items, not one per item
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in _dicts(
+            db,
+            f"SELECT id, url, outlet_id, published, summary FROM items WHERE id IN ({marks})",
+            chunk,
+        ):
+            reason = page_reason(row, registry)
+            if reason is not None:
+                queue_page(db, row["id"], row["url"], source_id=source_id, reason=reason, now=now)
+                queued += 1
     return queued
 
 
