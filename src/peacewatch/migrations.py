@@ -160,8 +160,160 @@ def _core(db: sqlite_utils.Database) -> None:
     )
 
 
+def _analyst_views_digests(db: sqlite_utils.Database) -> None:
+    """Views that answer analysts' questions in Datasette, indexes that keep the canned queries
+    fast on a million items, and the `digests` ledger that makes each digest mail go out once."""
+    run_script(
+        db,
+        """
+        -- 'day' is the publication day (UTC), or the day first seen when the date is unknown
+        CREATE VIEW item_details AS
+        SELECT
+            items.id,
+            items.title,
+            outlets.name AS outlet,
+            items.outlet_id,
+            substr(coalesce(items.published, items.first_seen), 1, 10) AS day,
+            items.published,
+            items.first_seen,
+            items.lang AS language,
+            coalesce(items.url, items.canonical_url) AS url,
+            items.summary,
+            (SELECT json_group_array(initiative_id) FROM item_initiatives
+              WHERE item_initiatives.item_id = items.id) AS initiatives,
+            (SELECT json_group_array(theme_id) FROM item_themes
+              WHERE item_themes.item_id = items.id) AS themes
+        FROM items JOIN outlets ON outlets.id = items.outlet_id;
+
+        -- one row per (item, initiative): facet by initiative, outlet, language, day
+        CREATE VIEW tagged_items AS
+        SELECT
+            item_initiatives.initiative_id,
+            initiatives.name AS initiative,
+            items.id AS item_id,
+            items.title,
+            outlets.name AS outlet,
+            substr(coalesce(items.published, items.first_seen), 1, 10) AS day,
+            items.published,
+            items.lang AS language,
+            item_initiatives.score,
+            coalesce(items.url, items.canonical_url) AS url
+        FROM item_initiatives
+        JOIN items ON items.id = item_initiatives.item_id
+        JOIN initiatives ON initiatives.id = item_initiatives.initiative_id
+        JOIN outlets ON outlets.id = items.outlet_id;
+
+        CREATE VIEW initiative_coverage_daily AS
+        SELECT
+            initiative_id,
+            initiative,
+            day,
+            count(*) AS items,
+            count(DISTINCT outlet) AS outlets
+        FROM tagged_items
+        GROUP BY initiative_id, day;
+
+        -- weeks start on Monday; 'week' is that Monday's date
+        CREATE VIEW initiative_coverage_weekly AS
+        SELECT
+            initiative_id,
+            initiative,
+            date(day, '-6 days', 'weekday 1') AS week,
+            count(*) AS items,
+            count(DISTINCT outlet) AS outlets
+        FROM tagged_items
+        GROUP BY initiative_id, week;
+
+        CREATE VIEW source_health AS
+        SELECT
+            sources.id AS source_id,
+            outlets.name AS outlet,
+            sources.url,
+            sources.kind,
+            CASE
+                WHEN NOT sources.enabled THEN 'disabled'
+                WHEN sources.failing_since IS NOT NULL THEN 'failing'
+                WHEN sources.last_success_at IS NULL THEN 'never fetched'
+                ELSE 'ok'
+            END AS health,
+            sources.failing_since,
+            sources.consecutive_failures,
+            sources.last_outcome,
+            sources.last_error,
+            sources.last_success_at,
+            sources.last_fetch_at,
+            sources.next_due_at
+        FROM sources JOIN outlets ON outlets.id = sources.outlet_id;
+
+        -- one row per piece of evidence behind an item's initiative and theme tags
+        CREATE VIEW item_tag_evidence AS
+        SELECT
+            item_initiatives.item_id,
+            'initiative' AS tag_kind,
+            item_initiatives.initiative_id AS tag_id,
+            initiatives.name AS tag_name,
+            item_initiatives.score,
+            json_extract(evidence.value, '$.rule') AS rule,
+            json_extract(evidence.value, '$.field') AS field,
+            json_extract(evidence.value, '$.text') AS matched_text,
+            json_extract(evidence.value, '$.weight') AS weight,
+            item_initiatives.rules_version
+        FROM item_initiatives
+        JOIN initiatives ON initiatives.id = item_initiatives.initiative_id,
+            json_each(CASE WHEN json_valid(item_initiatives.evidence)
+                      THEN item_initiatives.evidence ELSE '[]' END) AS evidence
+        UNION ALL
+        SELECT
+            item_themes.item_id,
+            'theme',
+            item_themes.theme_id,
+            themes.name,
+            item_themes.score,
+            json_extract(evidence.value, '$.rule'),
+            json_extract(evidence.value, '$.field'),
+            json_extract(evidence.value, '$.text'),
+            json_extract(evidence.value, '$.weight'),
+            item_themes.rules_version
+        FROM item_themes
+        JOIN themes ON themes.id = item_themes.theme_id,
+            json_each(CASE WHEN json_valid(item_themes.evidence)
+                      THEN item_themes.evidence ELSE '[]' END) AS evidence;
+
+        -- canned queries walk an initiative's or theme's items newest first
+        CREATE INDEX item_initiatives_initiative ON item_initiatives(initiative_id, item_id);
+        CREATE INDEX item_themes_theme ON item_themes(theme_id, item_id);
+        -- a narrow copy of the date columns, so per-week counts read it instead of whole rows
+        CREATE INDEX items_dates ON items(id, published, first_seen, outlet_id);
+        CREATE INDEX items_undated ON items(first_seen) WHERE published IS NULL;
+        CREATE INDEX sources_failing ON sources(failing_since) WHERE failing_since IS NOT NULL;
+
+        -- the ledger of digest mails: a row is claimed (status 'sending') in a transaction
+        -- before any SMTP traffic, so two daemons or a restart never send one twice
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            day TEXT NOT NULL,                 -- local day the digest covers, YYYY-MM-DD
+            recipient TEXT NOT NULL,           -- address, lower-cased
+            status TEXT NOT NULL
+                CHECK (status IN ('sending', 'sent', 'failed', 'skipped')),
+            message_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            item_count INTEGER,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            claimed_at TEXT,                   -- when the current attempt took the row
+            data_started_at TEXT,              -- the message was being handed to SMTP
+            next_attempt_at TEXT,              -- failed and retryable from then; NULL = final
+            UNIQUE (day, recipient)
+        );
+        CREATE INDEX digests_status ON digests(status, next_attempt_at);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
+    ("0004_analyst_views_digests", _analyst_views_digests),
 ]
 
 
