@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import asyncio
+import json
+from dataclasses import asdict
+
 import click
 
 from peacewatch.errors import ConfigError, PeacewatchError
@@ -20,6 +24,30 @@ class Context:
         self.config_dir = config_dir
         self.db_override = db_path
         self.log_format = log_format
+        self._config: Any = None
+
+    def config(self) -> Any:
+        """The validated configuration; exits with status 2 on any mistake in it."""
+        from peacewatch.config import load_config
+        from peacewatch.logs import setup_logging
+
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_dir)
+            except ConfigError as error:
+                fail(error)
+            settings = self._config.settings
+            setup_logging(self.log_format or settings.log_format, settings.log_level)
+        return self._config
+
+    def db_path(self) -> Path:
+        return self.db_override or self.config().settings.db_path
+
+    def open_db(self, *, readonly: bool = False) -> Any:
+        from peacewatch.store import open_db
+
+        return open_db(self.db_path(), readonly=readonly,
+                       busy_timeout=self.config().settings.busy_timeout)  # fmt: skip
 
 
 def fail(error: PeacewatchError) -> None:
@@ -59,6 +87,151 @@ def fail(error: PeacewatchError) -> None:
 def cli(ctx: click.Context, config_dir: Path, db_path: Path | None, log_format: str | None) -> None:
     """Collect, deduplicate and tag news on Russia-Ukraine peace initiatives."""
     ctx.obj = Context(Path(config_dir), Path(db_path) if db_path else None, log_format)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="One cycle over the due sources, then exit.")
+@click.option("--all", "all_sources", is_flag=True, help="Poll every enabled source, due or not.")
+@click.option("--source", "only", multiple=True, metavar="ID", help="Poll only this source.")
+@pass_context
+def run(ctx: Context, once: bool, all_sources: bool, only: tuple[str, ...]) -> None:
+    """Poll sources: one cycle with --once, else run as the daemon."""
+    from peacewatch.pipeline import run_once
+
+    config = ctx.config()
+    if not once:
+        _daemon(ctx)
+        return
+    unknown = sorted(set(only) - {s.id for s in config.sources})
+    if unknown:
+        raise click.BadParameter(f"not in sources.toml: {', '.join(unknown)}", param_hint="--source")
+    try:
+        db = ctx.open_db()
+        report = run_once(config, db, all_sources=all_sources, only=only)
+    except PeacewatchError as error:
+        fail(error)
+    for source in report.sources:
+        if source.error:
+            click.echo(f"  {source.source_id}: {source.outcome}: {source.error}", err=True)
+    click.echo(
+        f"sources: {report.ok} ok, {report.failed} failed; items: {report.items_new} new, "
+        f"{report.items_seen} seen; {report.seconds:.1f} s"
+    )
+
+
+def _daemon(ctx: Context) -> None:
+    from peacewatch.schedule import run_daemon
+
+    config = ctx.config()
+    try:
+        run_daemon(config, ctx.db_path())
+    except PeacewatchError as error:
+        fail(error)
+
+
+@cli.command()
+@pass_context
+def daemon(ctx: Context) -> None:
+    """Run unattended: poll each source on its schedule until SIGINT/SIGTERM."""
+    _daemon(ctx)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
+@pass_context
+def sources(ctx: Context, as_json: bool) -> None:
+    """Each source with its health: last success, failures, next poll."""
+    from peacewatch import store
+
+    config = ctx.config()
+    try:
+        db = ctx.open_db()
+        store.sync_sources(db, config.sources, _now())
+        rows = store.source_rows(db)
+    except PeacewatchError as error:
+        fail(error)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    click.echo(f"{'source':28} {'state':9} {'last success':20} {'fails':>5} {'next due':20} items")
+    for row in rows:
+        state = "disabled" if not row["enabled"] else ("failing" if row["consecutive_failures"] else "ok")
+        if row["enabled"] and row["last_fetch_at"] is None:
+            state = "new"
+        click.echo(
+            f"{row['id'][:28]:28} {state:9} {(row['last_success_at'] or '-')[:19]:20} "
+            f"{row['consecutive_failures']:>5} {(row['next_due_at'] or '-')[:19]:20} {row['items']}"
+        )
+        if row["consecutive_failures"] and row["last_error"]:
+            click.echo(f"{'':28}   since {row['failing_since']}: {row['last_error']}")
+
+
+@cli.command()
+@click.option("--days", default=14, show_default=True, help="How many days back.")
+@pass_context
+def stats(ctx: Context, days: int) -> None:
+    """Items per outlet and day."""
+    from peacewatch import store
+
+    try:
+        rows = store.stats(ctx.open_db(), days=days)
+    except PeacewatchError as error:
+        fail(error)
+    for row in rows:
+        click.echo(f"{row['day']}  {row['items']:6}  {row['outlet']}")
+
+
+@cli.command("parse-feed")
+@click.argument("target")
+@click.option("--url", "base_url", help="The feed's URL, for resolving relative links in a FILE.")
+@click.option("--lang", help="Language for entries that declare none.")
+@click.option("--timezone", help="Time zone for dates that carry none (IANA name).")
+def parse_feed_command(target: str, base_url: str | None, lang: str | None, timezone: str | None) -> None:
+    """Print the items of a feed FILE or URL as JSON Lines."""
+    from peacewatch.feeds import parse_feed
+
+    try:
+        content, url, headers = _read_target(target, base_url)
+        parsed = parse_feed(content, url=url, headers=headers, lang=lang, timezone=timezone)
+    except PeacewatchError as error:
+        fail(error)
+    if parsed.bozo:
+        click.echo(f"warning: malformed feed, recovered what could be read: {parsed.bozo}", err=True)
+    for item in parsed.items:
+        record = asdict(item)
+        record.pop("extra", None)
+        click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _read_target(target: str, base_url: str | None) -> tuple[bytes, str, dict[str, str]]:
+    """Bytes of a local file or of a URL fetched with the configured politeness."""
+    from peacewatch.config import HttpSettings
+    from peacewatch.fetch import Fetcher
+
+    if target.startswith(("http://", "https://")):
+
+        async def get() -> Any:
+            async with Fetcher(HttpSettings()) as fetcher:
+                return await fetcher.get(target)
+
+        result = asyncio.run(get())
+        return result.content, result.url, result.headers
+    path = Path(target)
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise PeacewatchError(f"cannot read {path}: {error.strerror}") from None
+    return content, base_url or path.resolve().as_uri(), {}
+
+
+def _now() -> str:
+    from peacewatch.timeutil import now_iso
+
+    return now_iso()
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,0 +1,361 @@
+"""Configuration: config/peacewatch.toml (settings) and config/sources.toml (sources).
+
+Everything is validated once, at start. Every problem names the file, the entry and the key and
+says what is wrong; all problems are collected and raised together as one ConfigError.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from peacewatch.errors import ConfigError
+from peacewatch.models import Source
+
+SETTINGS_FILE = "peacewatch.toml"
+SOURCES_FILE = "sources.toml"
+SOURCE_KINDS = ("feed", "page", "list")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$")
+_DURATION_UNITS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    user_agent: str = "peacewatch/0.1 (+https://github.com/peacewatch/peacewatch)"
+    concurrency: int = 16
+    per_host: int = 2
+    host_gap: float = 1.0  # seconds between two requests to one host
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_redirects: int = 5
+    max_body_bytes: int = 10 * 1024 * 1024
+    unconditional_every: float = 86400.0  # fetch without validators this often
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    default_interval: int = 1800
+    jitter: float = 0.1  # +-10% on every interval, so polls spread out
+    max_backoff: float = 86400.0
+    tick: float = 10.0  # how often the daemon looks for due sources
+    shutdown_grace: float = 5.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = Path("db/peacewatch.db")
+    busy_timeout: float = 10.0
+    log_format: str = "text"
+    log_level: str = "INFO"
+    http: HttpSettings = field(default_factory=HttpSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    raw: dict[str, Any] = field(default_factory=dict)  # sections owned by other modules
+
+
+@dataclass(frozen=True)
+class Config:
+    config_dir: Path
+    settings: Settings
+    sources: list[Source]
+
+
+class _Problems:
+    """Collects messages in the shape `{file}: {entry}: '{key}': {problem}`."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, path: Path, entry: str, key: str, problem: str) -> None:
+        self.items.append(f"{path}: {entry}: '{key}': {problem}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(self.items)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def _show(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds from 900, 1.5, "90s", "30m", "2h", "1d"; None when not a duration."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    return None
+
+
+# Each checker returns (value, None) or (None, problem).
+Checker = Callable[[Any], tuple[Any, str | None]]
+
+
+def _positive_int(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value, None
+    return None, f"expected a positive whole number, got {_show(value)}"
+
+
+def _positive_number(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value), None
+    return None, f"expected a positive number, got {_show(value)}"
+
+
+def _fraction(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1:
+        return float(value), None
+    return None, f"expected a number from 0 to below 1, got {_show(value)}"
+
+
+def _duration(value: Any) -> tuple[Any, str | None]:
+    seconds = parse_duration(value)
+    if seconds is None or seconds <= 0:
+        return None, (
+            f'expected a duration in seconds or like "30m", "2h", "1d", got {_show(value)}'
+        )
+    return seconds, None
+
+
+def _string(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str) and value.strip():
+        return value, None
+    return None, f"expected a non-empty string, got {_show(value)}"
+
+
+def _choice(*choices: str) -> Checker:
+    def check(value: Any) -> tuple[Any, str | None]:
+        if value in choices:
+            return value, None
+        options = ", ".join(f'"{c}"' for c in choices)
+        return None, f"expected one of {options}, got {_show(value)}"
+
+    return check
+
+
+def _user_agent(value: Any) -> tuple[Any, str | None]:
+    text, problem = _string(value)
+    if problem:
+        return None, problem
+    if not re.search(r"(https?://\S+|mailto:\S+@\S+)", text):
+        return None, "must include a contact URL (https://... or mailto:...) so sites can reach us"
+    return text, None
+
+
+_SECTIONS: dict[str, dict[str, Checker]] = {
+    "database": {"path": _string, "busy_timeout": _positive_number},
+    "http": {
+        "user_agent": _user_agent,
+        "concurrency": _positive_int,
+        "per_host": _positive_int,
+        "host_gap": lambda v: (float(v), None)
+        if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+        else (None, f"expected a number of seconds >= 0, got {_show(v)}"),
+        "connect_timeout": _duration,
+        "read_timeout": _duration,
+        "total_timeout": _duration,
+        "max_redirects": _positive_int,
+        "max_body_bytes": _positive_int,
+        "unconditional_every": _duration,
+    },
+    "schedule": {
+        "default_interval": _duration,
+        "jitter": _fraction,
+        "max_backoff": _duration,
+        "tick": _duration,
+        "shutdown_grace": _duration,
+    },
+    "log": {"format": _choice("text", "json"), "level": _choice("DEBUG", "INFO", "WARNING", "ERROR")},
+}
+# Sections validated by the modules that own them (digest, ...): passed through in Settings.raw.
+EXTERNAL_SECTIONS: dict[str, Callable[[dict[str, Any], str], Any]] = {}
+
+
+def _check_section(
+    problems: _Problems, path: Path, name: str, table: Any, checkers: dict[str, Checker]
+) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        problems.add(path, f"[{name}]", name, "expected a table")
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        checker = checkers.get(key)
+        if checker is None:
+            known = ", ".join(sorted(checkers))
+            problems.add(path, f"[{name}]", key, f"unknown key (known keys: {known})")
+            continue
+        result, problem = checker(value)
+        if problem:
+            problems.add(path, f"[{name}]", key, problem)
+        else:
+            out[key] = result
+    return out
+
+
+def load_settings(config_dir: Path) -> Settings:
+    path = config_dir / SETTINGS_FILE
+    raw = _read_toml(path)
+    problems = _Problems()
+    parsed: dict[str, dict[str, Any]] = {}
+    external: dict[str, Any] = {}
+    for name, table in raw.items():
+        if name in _SECTIONS:
+            parsed[name] = _check_section(problems, path, name, table, _SECTIONS[name])
+        elif name in EXTERNAL_SECTIONS:
+            try:
+                external[name] = EXTERNAL_SECTIONS[name](table, str(path))
+            except ConfigError as error:
+                problems.items.extend(error.problems)
+        else:
+            known = ", ".join(f"[{s}]" for s in sorted([*_SECTIONS, *EXTERNAL_SECTIONS]))
+            problems.add(path, "top level", name, f"unknown section (known: {known})")
+    problems.raise_if_any()
+    database = parsed.get("database", {})
+    http = parsed.get("http", {})
+    schedule = parsed.get("schedule", {})
+    log = parsed.get("log", {})
+    db_path = Path(database.get("path", Settings.db_path))
+    return Settings(
+        db_path=db_path,
+        busy_timeout=database.get("busy_timeout", Settings.busy_timeout),
+        log_format=log.get("format", "text"),
+        log_level=log.get("level", "INFO"),
+        http=HttpSettings(**http),
+        schedule=ScheduleSettings(
+            **{k: (int(v) if k == "default_interval" else v) for k, v in schedule.items()}
+        ),
+        raw=external,
+    )
+
+
+_SOURCE_KEYS = ("id", "outlet", "url", "kind", "interval", "lang", "timezone", "enabled",
+                "allow_private")  # fmt: skip
+
+
+def _valid_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
+    path = config_dir / SOURCES_FILE
+    raw = _read_toml(path)
+    problems = _Problems()
+    for key in raw:
+        if key != "source":
+            problems.add(path, "top level", key, "unknown key (sources are [[source]] tables)")
+    entries = raw.get("source", [])
+    if not isinstance(entries, list):
+        problems.add(path, "top level", "source", "expected an array of [[source]] tables")
+        entries = []
+    sources: list[Source] = []
+    ids: dict[str, int] = {}
+    for number, entry in enumerate(entries, start=1):
+        sid = entry.get("id") if isinstance(entry, dict) else None
+        label = f"source '{sid}' (entry {number})" if isinstance(sid, str) else f"entry {number}"
+        if not isinstance(entry, dict):
+            problems.add(path, label, "source", "expected a table")
+            continue
+        before = len(problems.items)
+        for key in entry:
+            if key not in _SOURCE_KEYS:
+                problems.add(path, label, key, f"unknown key (known keys: {', '.join(_SOURCE_KEYS)})")
+        for key in ("id", "outlet", "url"):
+            if key not in entry:
+                problems.add(path, label, key, "missing (every source needs id, outlet and url)")
+            elif not isinstance(entry[key], str) or not entry[key].strip():
+                problems.add(path, label, key, f"expected a non-empty string, got {_show(entry[key])}")
+        if isinstance(sid, str):
+            if not _SOURCE_ID.match(sid):
+                problems.add(path, label, "id", "use lower-case letters, digits, '.', '_' and '-'")
+            elif sid in ids:
+                problems.add(path, label, "id", f"duplicate: also used by entry {ids[sid]}")
+            else:
+                ids[sid] = number
+        url = entry.get("url")
+        if isinstance(url, str) and url.strip() and not _valid_url(url):
+            problems.add(path, label, "url", f"expected an http(s) URL with a host, got {_show(url)}")
+        kind = entry.get("kind", "feed")
+        if kind not in SOURCE_KINDS:
+            options = ", ".join(f'"{k}"' for k in SOURCE_KINDS)
+            problems.add(path, label, "kind", f"expected one of {options}, got {_show(kind)}")
+        interval: float | None = settings.schedule.default_interval
+        if "interval" in entry:
+            interval, problem = _duration(entry["interval"])
+            if problem:
+                problems.add(path, label, "interval", problem)
+            elif interval is not None and interval < 60:
+                problems.add(path, label, "interval", f"must be at least 60 seconds, got {_show(entry['interval'])}")
+        lang = entry.get("lang")
+        if lang is not None and (not isinstance(lang, str) or not _LANG.match(lang)):
+            problems.add(path, label, "lang", f'expected a language code such as "en" or "uk", got {_show(lang)}')
+        tz = entry.get("timezone")
+        if tz is not None:
+            try:
+                if not isinstance(tz, str):
+                    raise ZoneInfoNotFoundError
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                problems.add(path, label, "timezone", f'expected an IANA time zone such as "Europe/Kyiv", got {_show(tz)}')
+        for key in ("enabled", "allow_private"):
+            if key in entry and not isinstance(entry[key], bool):
+                problems.add(path, label, key, f"expected true or false, got {_show(entry[key])}")
+        if len(problems.items) > before:
+            continue
+        sources.append(
+            Source(
+                id=entry["id"],
+                outlet=entry["outlet"].strip(),
+                url=entry["url"].strip(),
+                kind=kind,
+                interval=int(interval or settings.schedule.default_interval),
+                lang=lang.lower() if lang else None,
+                timezone=tz,
+                enabled=entry.get("enabled", True),
+                allow_private=entry.get("allow_private", False),
+            )
+        )
+    problems.raise_if_any()
+    return sources
+
+
+def load_config(config_dir: Path | str) -> Config:
+    """Read and validate the whole configuration directory, or raise ConfigError."""
+    config_dir = Path(config_dir)
+    if not config_dir.is_dir():
+        raise ConfigError(f"{config_dir}: configuration directory not found")
+    settings = load_settings(config_dir)
+    problems: list[str] = []
+    try:
+        sources = load_sources(config_dir, settings)
+    except ConfigError as error:
+        problems.extend(error.problems)
+        sources = []
+    if problems:
+        raise ConfigError(problems)
+    return Config(config_dir=config_dir, settings=settings, sources=sources)

@@ -1,0 +1,254 @@
+"""HTTP fetching: the only httpx user.
+
+One shared AsyncClient; a global and a per-host concurrency limit with a minimum gap between
+two requests to one host; connect/read/total timeouts; redirects followed by hand (to notice
+permanent ones and loops); a body cap enforced while streaming; conditional GET.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from peacewatch.config import HttpSettings
+from peacewatch.errors import FetchError
+from peacewatch.models import FetchResult, Validators
+from peacewatch.timeutil import now_iso
+
+PERMANENT_REDIRECTS = (301, 308)
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, "
+    "text/xml;q=0.9, text/html;q=0.5, */*;q=0.1"
+)
+# A hook that may refuse a URL before any connection (scheme, address, robots.txt rules).
+URLGuard = Callable[[str], Awaitable[None]]
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@dataclass
+class _HostGate:
+    semaphore: asyncio.Semaphore
+    lock: asyncio.Lock
+    last_start: float = 0.0
+
+
+class Fetcher:
+    """Polite concurrent fetching with one connection pool. Use as an async context manager."""
+
+    def __init__(
+        self,
+        settings: HttpSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.total_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=settings.concurrency,
+                max_keepalive_connections=settings.concurrency,
+            ),
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, _HostGate] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _gate(self, host: str) -> _HostGate:
+        gate = self._hosts.get(host)
+        if gate is None:
+            gate = _HostGate(asyncio.Semaphore(self.settings.per_host), asyncio.Lock())
+            self._hosts[host] = gate
+        return gate
+
+    async def _wait_turn(self, gate: _HostGate) -> None:
+        # Space request starts to one host by host_gap, whatever the concurrency.
+        async with gate.lock:
+            wait = gate.last_start + self.settings.host_gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            gate.last_start = time.monotonic()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        source_id: str = "",
+        validators: Validators | None = None,
+        accept: str = FEED_ACCEPT,
+        guard: URLGuard | None = None,
+    ) -> FetchResult:
+        """GET `url`, following redirects; raise FetchError for anything but a usable body
+        or a 304. `guard` is awaited for every URL in the redirect chain."""
+        started = time.monotonic()
+        fetched_at = now_iso()
+        headers = {"Accept": accept}
+        conditional = False
+        if validators and validators.trust_validators:
+            if validators.etag:
+                headers["If-None-Match"] = validators.etag
+                conditional = True
+            if validators.last_modified:
+                headers["If-Modified-Since"] = validators.last_modified
+                conditional = True
+        async with self._global:
+            return await self._follow(
+                url, headers, source_id=source_id, started=started,
+                fetched_at=fetched_at, conditional=conditional, guard=guard,
+            )  # fmt: skip
+
+    async def _follow(
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        source_id: str,
+        started: float,
+        fetched_at: str,
+        conditional: bool,
+        guard: URLGuard | None,
+    ) -> FetchResult:
+        seen = [url]
+        permanent: str | None = None
+        still_permanent = True
+        current = url
+        for _hop in range(self.settings.max_redirects + 1):
+            if guard is not None:
+                await guard(current)
+            status, response_headers, body = await self._request(current, headers)
+            if status in (301, 302, 303, 307, 308) and "location" in response_headers:
+                target = urljoin(current, response_headers["location"])
+                if urlsplit(target).scheme not in ("http", "https"):
+                    raise FetchError(
+                        "http_error", f"redirect to a non-HTTP URL: {target}", status=status,
+                        url=current,
+                    )  # fmt: skip
+                if target in seen:
+                    chain = " -> ".join([*seen, target])
+                    raise FetchError("redirect_loop", f"redirect loop: {chain}", status=status,
+                                     url=current)  # fmt: skip
+                # Only an unbroken chain of permanent redirects from the start moves a source.
+                still_permanent = still_permanent and status in PERMANENT_REDIRECTS
+                if still_permanent:
+                    permanent = target
+                seen.append(target)
+                current = target
+                continue
+            elapsed = int((time.monotonic() - started) * 1000)
+            if status == 304:
+                return FetchResult(
+                    source_id=source_id, url=current, status=304, content=b"",
+                    headers=response_headers, etag=response_headers.get("etag"),
+                    last_modified=response_headers.get("last-modified"), fetched_at=fetched_at,
+                    elapsed_ms=elapsed, not_modified=True, permanent_redirect=permanent,
+                    conditional=conditional,
+                )  # fmt: skip
+            if status in (429, 503):
+                retry = parse_retry_after(response_headers.get("retry-after"))
+                raise FetchError(
+                    "rate_limited" if status == 429 else "http_error",
+                    f"HTTP {status}" + (f", retry after {retry:g} s" if retry is not None else ""),
+                    status=status, retry_after=retry, url=current, bytes_read=len(body),
+                )  # fmt: skip
+            if not 200 <= status < 300:
+                raise FetchError("http_error", f"HTTP {status}", status=status, url=current,
+                                 bytes_read=len(body))  # fmt: skip
+            return FetchResult(
+                source_id=source_id, url=current, status=status, content=body,
+                headers=response_headers, etag=response_headers.get("etag"),
+                last_modified=response_headers.get("last-modified"), fetched_at=fetched_at,
+                elapsed_ms=elapsed, permanent_redirect=permanent, conditional=conditional,
+            )  # fmt: skip
+        raise FetchError(
+            "too_many_redirects",
+            f"more than {self.settings.max_redirects} redirects: {' -> '.join(seen)}",
+            url=current,
+        )
+
+    async def _request(self, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        host = urlsplit(url).hostname or ""
+        gate = self._gate(host)
+        async with gate.semaphore:
+            await self._wait_turn(gate)
+            total = self.settings.total_timeout
+            try:
+                # The total timeout starts once our turn comes: queueing is not the server's fault.
+                async with (
+                    asyncio.timeout(total),
+                    self._client.stream("GET", url, headers=headers) as response,
+                ):
+                    response_headers = {k.lower(): v for k, v in response.headers.items()}
+                    if response.status_code in (301, 302, 303, 304, 307, 308):
+                        return response.status_code, response_headers, b""
+                    body = await self._read_capped(response, url)
+                    return response.status_code, response_headers, body
+            except TimeoutError:
+                raise FetchError("timeout", f"no complete answer within {total:g} s",
+                                 url=url) from None  # fmt: skip
+            except httpx.TimeoutException as error:
+                raise FetchError("timeout", f"{type(error).__name__}: {error or 'timed out'}",
+                                 url=url) from None  # fmt: skip
+            except httpx.DecodingError as error:
+                raise FetchError("network_error", f"cannot decode body: {error}", url=url) from None
+            except httpx.TransportError as error:
+                raise FetchError(
+                    "network_error", f"{type(error).__name__}: {error or 'connection failed'}",
+                    url=url,
+                ) from None
+
+    async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        cap = self.settings.max_body_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and "content-encoding" not in response.headers:
+            if int(declared) > cap:
+                raise FetchError("too_large", f"body of {declared} bytes exceeds the cap of {cap}",
+                                 status=response.status_code, url=url)  # fmt: skip
+        chunks: list[bytes] = []
+        size = 0
+        # aiter_bytes decodes gzip/deflate, so the cap also stops decompression bombs.
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(
+                    "too_large", f"body exceeds the cap of {cap} bytes; stopped reading",
+                    status=response.status_code, url=url, bytes_read=size,
+                )  # fmt: skip
+            chunks.append(chunk)
+        return b"".join(chunks)

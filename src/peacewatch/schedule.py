@@ -1,0 +1,183 @@
+"""The daemon: APScheduler 3.x drives polls; the only apscheduler user. No pipeline logic here.
+
+Each enabled source has one date-triggered job, rescheduled to the source's next due time after
+every poll (so intervals, jitter, backoff and Retry-After all come from the pipeline), which also
+means two polls of one source never overlap. SIGINT/SIGTERM stop new polls, let in-flight writes
+finish (a poll's writes are one transaction), and exit. A lock file keeps a second daemon off the
+same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+
+from peacewatch import store
+from peacewatch.config import Config
+from peacewatch.errors import StoreError
+from peacewatch.fetch import Fetcher
+from peacewatch.pipeline import Runtime, poll_source
+from peacewatch.timeutil import parse_iso
+
+log = logging.getLogger("peacewatch.daemon")
+
+# Background work (retag, digests) runs in a thread with its own database connection:
+# a function of (config, database path).
+JobFunc = Callable[[Config, Path], Any]
+# A daily job: (job id, hour, minute, timezone name, function).
+DailyJob = tuple[str, int, int, str, JobFunc]
+
+
+@contextlib.contextmanager
+def daemon_lock(db_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside the database for the daemon's lifetime.
+
+    flock is released by the kernel when the process dies, so a killed daemon never leaves a
+    stale lock behind.
+    """
+    lock_path = Path(f"{db_path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = lock_path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise StoreError(
+            f"another peacewatch daemon is already running on {db_path} (pid {holder}); "
+            "stop it first or use another --db"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    try:
+        yield
+    finally:
+        handle.close()
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        db: store.Database,
+        fetcher: Fetcher,
+        *,
+        db_path: Path,
+        daily_jobs: list[DailyJob] | None = None,
+        startup: list[JobFunc] | None = None,
+    ) -> None:
+        self.rt = Runtime(config, db, fetcher)
+        self.db_path = db_path
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.in_flight: set[asyncio.Task[Any]] = set()
+        self.stopping = asyncio.Event()
+        self.daily_jobs = daily_jobs or []
+        self.startup = startup or []
+
+    def _schedule_source(self, source_id: str, due: str | None) -> None:
+        when = max(parse_iso(due), self.rt.clock()) if due else self.rt.clock()
+        self.scheduler.add_job(
+            self._poll, DateTrigger(run_date=when), args=[source_id], id=f"source:{source_id}",
+            replace_existing=True, misfire_grace_time=None,
+        )  # fmt: skip
+
+    async def _poll(self, source_id: str) -> None:
+        if self.stopping.is_set():
+            return
+        task = asyncio.current_task()
+        if task:
+            self.in_flight.add(task)
+        try:
+            report = await poll_source(self.rt, source_id)
+            log.info(
+                "polled %s: %s, %d new, %d seen",
+                source_id, report.outcome, report.items_new, report.items_seen,
+                extra={"source": source_id, "outcome": report.outcome},
+            )  # fmt: skip
+        except Exception:  # one broken source must never stop the others
+            log.exception("poll of %s crashed", source_id)
+        finally:
+            if task:
+                self.in_flight.discard(task)
+        if not self.stopping.is_set():
+            row = store.source_row(self.rt.db, source_id)
+            if row and row["enabled"]:
+                self._schedule_source(source_id, row["next_due_at"])
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stopping.set)
+        store.sync_sources(self.rt.db, self.rt.config.sources, self.rt.now())
+        for row in store.source_rows(self.rt.db):
+            if row["enabled"]:
+                self._schedule_source(row["id"], row["next_due_at"])
+        for job_id, hour, minute, tz, func in self.daily_jobs:
+            self.scheduler.add_job(
+                self._run_sync, CronTrigger(hour=hour, minute=minute, timezone=tz), args=[func],
+                id=job_id, replace_existing=True, coalesce=True, max_instances=1,
+                misfire_grace_time=3600,
+            )  # fmt: skip
+        for func in self.startup:
+            self.scheduler.add_job(self._run_sync, args=[func], id=f"startup:{func.__name__}")
+        self.scheduler.start()
+        log.info("daemon started: %d sources", len(self.rt.config.sources))
+        await self.stopping.wait()
+        log.info("stopping: waiting for %d polls in flight", len(self.in_flight))
+        self.scheduler.shutdown(wait=False)
+        grace = self.rt.config.settings.schedule.shutdown_grace
+        pending = [t for t in self.in_flight if not t.done()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=grace)
+            # Cancelled polls stop at an await, never inside their (synchronous) transaction.
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=1.0)
+        log.info("stopped cleanly")
+
+    async def _run_sync(self, func: JobFunc) -> None:
+        # Long jobs (retag, digests) run in a thread so polling continues meanwhile.
+        try:
+            await asyncio.to_thread(func, self.rt.config, self.db_path)
+        except Exception:
+            log.exception("job %s failed", getattr(func, "__name__", func))
+
+
+def run_daemon(
+    config: Config,
+    db_path: Path,
+    *,
+    daily_jobs: list[DailyJob] | None = None,
+    startup: list[JobFunc] | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM. Raises StoreError when another daemon holds the database."""
+    with daemon_lock(db_path):
+        db = store.open_db(db_path, busy_timeout=config.settings.busy_timeout)
+
+        async def main() -> None:
+            async with Fetcher(config.settings.http) as fetcher:
+                daemon = Daemon(config, db, fetcher, db_path=db_path, daily_jobs=daily_jobs,
+                                startup=startup)  # fmt: skip
+                await daemon.run()
+
+        try:
+            asyncio.run(main())
+        finally:
+            db.conn.close()
+

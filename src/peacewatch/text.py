@@ -1,0 +1,79 @@
+"""Text clean-up shared by parsers and the store: plain text out of feed HTML, headline keys."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from html.parser import HTMLParser
+
+_WS = re.compile(r"\s+")
+_TAGLIKE = re.compile(r"<[A-Za-z/!?]")
+_BLOCK_TAGS = frozenset(
+    "p br div li ul ol h1 h2 h3 h4 h5 h6 tr td th table blockquote section article figure".split()
+)
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def strip_tags(value: str) -> str:
+    """Text of an HTML fragment: tags dropped, entities decoded, script/style removed."""
+    if not _TAGLIKE.search(value):
+        return html.unescape(value)
+    parser = _TextExtractor()
+    parser.feed(value)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def fold_ws(value: str) -> str:
+    return _WS.sub(" ", value).strip()
+
+
+def clean_text(value: str | None) -> str | None:
+    """Plain, single-spaced text from a possibly HTML, possibly entity-encoded string.
+
+    Entities are decoded twice over at most: feeds often double-escape (`&amp;amp;`).
+    """
+    if value is None:
+        return None
+    text = strip_tags(value)
+    if "&" in text and re.search(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z]+);", text):
+        text = html.unescape(text)
+    text = fold_ws(text.replace("\u00a0", " "))
+    return text or None
+
+
+_PUNCT_CATEGORIES = ("P", "S")
+
+
+def title_key(title: str) -> str:
+    """A headline reduced to what identifies it: NFKC, case folded, punctuation and
+    symbols dropped, whitespace folded. 'Ukraine: talks “resume”' == 'ukraine talks resume'."""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        out.append(" " if category[0] in _PUNCT_CATEGORIES else ch)
+    return fold_ws("".join(out))
