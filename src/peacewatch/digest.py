@@ -191,8 +191,7 @@ def _load_items(conn: sqlite3.Connection, start: str, end: str) -> dict[int, _It
         ):
             items[item_id].themes[theme] = evidence_line(evidence)
         for (item_id,) in conn.execute(
-            "SELECT item_id FROM item_classification"
-            f" WHERE relevant = 1 AND item_id IN ({marks})",
+            f"SELECT item_id FROM item_classification WHERE relevant = 1 AND item_id IN ({marks})",
             chunk,
         ):
             items[item_id].relevant = True
@@ -292,15 +291,18 @@ def build_digest(
     conn = db.conn
     start, end = day_window(day, zone)
     reference = now or datetime.fromisoformat(end)
-    items = [item for item in _load_items(conn, start, end).values()
-             if _wanted(item, recipient_filters)]
+    items = [
+        item for item in _load_items(conn, start, end).values() if _wanted(item, recipient_filters)
+    ]
     names = dict(conn.execute("SELECT id, coalesce(name, id) FROM initiatives").fetchall())
 
     by_initiative: dict[str, list[_Item]] = defaultdict(list)
     for item in items:
         for initiative in item.initiatives:
-            if recipient_filters and recipient_filters.initiatives and (
-                initiative not in recipient_filters.initiatives
+            if (
+                recipient_filters
+                and recipient_filters.initiatives
+                and (initiative not in recipient_filters.initiatives)
             ):
                 continue
             by_initiative[initiative].append(item)

@@ -19,7 +19,7 @@ from peacewatch.errors import ConfigError
 
 TLS_MODES = ("starttls", "implicit", "none")
 EMPTY_DAY_POLICIES = ("skip", "nothing-new")
-ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z0-9-]+$")
 
@@ -103,7 +103,13 @@ def _str(raw: dict[str, Any], key: str, entry: str, p: _Problems, prefix: str = 
 
 
 def _number(
-    raw: dict[str, Any], key: str, entry: str, p: _Problems, *, integer: bool, minimum: float,
+    raw: dict[str, Any],
+    key: str,
+    entry: str,
+    p: _Problems,
+    *,
+    integer: bool,
+    minimum: float,
     prefix: str = "",
 ) -> Any:
     value = raw.get(key)
@@ -120,7 +126,11 @@ def _number(
 
 
 def _choice(
-    raw: dict[str, Any], key: str, choices: tuple[str, ...], entry: str, p: _Problems,
+    raw: dict[str, Any],
+    key: str,
+    choices: tuple[str, ...],
+    entry: str,
+    p: _Problems,
     prefix: str = "",
 ) -> str | None:
     value = raw.get(key)
@@ -144,8 +154,11 @@ def _str_list(
     good: list[str] = []
     for index, element in enumerate(value):
         if not isinstance(element, str) or not element.strip():
-            p.add(entry, f"{prefix}{key}[{index}]",
-                  f"expected a non-empty string, got {_describe(element)}")
+            p.add(
+                entry,
+                f"{prefix}{key}[{index}]",
+                f"expected a non-empty string, got {_describe(element)}",
+            )
         else:
             good.append(element.strip())
     return tuple(good)
@@ -173,9 +186,12 @@ def _smtp(raw: Any, p: _Problems) -> SmtpConfig:
         p.add(entry, "smtp", f"expected a table, got {_describe(raw)}")
         return SmtpConfig()
     if "password" in raw:
-        p.add(entry, prefix + "password",
-              "never put the password in the file: set password_env to the name of an "
-              "environment variable that holds it")
+        p.add(
+            entry,
+            prefix + "password",
+            "never put the password in the file: set password_env to the name of an "
+            "environment variable that holds it",
+        )
     others = {k: v for k, v in raw.items() if k != "password"}
     _unknown(others, set(SmtpConfig.__dataclass_fields__), entry, prefix, p)
     values: dict[str, Any] = {
@@ -187,18 +203,23 @@ def _smtp(raw: Any, p: _Problems) -> SmtpConfig:
         "timeout": _number(raw, "timeout", entry, p, integer=False, minimum=1, prefix=prefix),
         "retries": _number(raw, "retries", entry, p, integer=True, minimum=0, prefix=prefix),
         "backoff": _number(raw, "backoff", entry, p, integer=False, minimum=0, prefix=prefix),
-        "max_attempts": _number(raw, "max_attempts", entry, p, integer=True, minimum=1,
-                                prefix=prefix),
-        "retry_after": _number(raw, "retry_after", entry, p, integer=True, minimum=1,
-                               prefix=prefix),
+        "max_attempts": _number(
+            raw, "max_attempts", entry, p, integer=True, minimum=1, prefix=prefix
+        ),
+        "retry_after": _number(
+            raw, "retry_after", entry, p, integer=True, minimum=1, prefix=prefix
+        ),
     }
     if values["port"] is not None and values["port"] > 65535:
         p.add(entry, prefix + "port", f"expected a port number up to 65535, got {values['port']}")
         values["port"] = None
     env = values["password_env"]
     if env is not None and not ENV_NAME.fullmatch(env):
-        p.add(entry, prefix + "password_env",
-              f'expected the name of an environment variable, got "{env}"')
+        p.add(
+            entry,
+            prefix + "password_env",
+            f'expected the name of an environment variable, got "{env}"',
+        )
     if values["username"] and not values["password_env"]:
         p.add(entry, prefix + "password_env", "required when username is set")
     return SmtpConfig(**{k: v for k, v in values.items() if v is not None})
@@ -208,8 +229,11 @@ def _recipients(raw: Any, p: _Problems) -> tuple[Recipient, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        p.add("digest", "recipients", f"expected a list of tables ([[digest.recipients]]), "
-              f"got {_describe(raw)}")
+        p.add(
+            "digest",
+            "recipients",
+            f"expected a list of tables ([[digest.recipients]]), got {_describe(raw)}",
+        )
         return ()
     known = {"address", "initiatives", "themes", "languages"}
     result: list[Recipient] = []
@@ -251,8 +275,17 @@ def parse_digest_section(raw: dict[str, Any], path: str) -> DigestConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: digest: 'digest': expected a table, got {_describe(raw)}")
     known = {
-        "enabled", "send_at", "timezone", "empty_day", "list_id", "from",
-        "max_items_per_initiative", "max_general_items", "datasette_url", "smtp", "recipients",
+        "enabled",
+        "send_at",
+        "timezone",
+        "empty_day",
+        "list_id",
+        "from",
+        "max_items_per_initiative",
+        "max_general_items",
+        "datasette_url",
+        "smtp",
+        "recipients",
     }
     _unknown(raw, known, "digest", "", p)
     values: dict[str, Any] = {}
@@ -272,22 +305,30 @@ def parse_digest_section(raw: dict[str, Any], path: str) -> DigestConfig:
     values["empty_day"] = _choice(raw, "empty_day", EMPTY_DAY_POLICIES, "digest", p)
     list_id = _str(raw, "list_id", "digest", p)
     if list_id is not None and not LIST_ID.fullmatch(list_id):
-        p.add("digest", "list_id",
-              f'expected a dotted identifier like "digest.example.org", got "{list_id}"')
+        p.add(
+            "digest",
+            "list_id",
+            f'expected a dotted identifier like "digest.example.org", got "{list_id}"',
+        )
     else:
         values["list_id"] = list_id
     sender = _str(raw, "from", "digest", p)
     if sender is not None:
         bare = sender.rsplit("<", 1)[-1].rstrip(">").strip()
         if not ADDRESS.fullmatch(bare):
-            p.add("digest", "from", f'expected an address like "peacewatch <pw@example.org>", '
-                  f'got "{sender}"')
+            p.add(
+                "digest",
+                "from",
+                f'expected an address like "peacewatch <pw@example.org>", got "{sender}"',
+            )
         else:
             values["from_address"] = sender
     values["max_items_per_initiative"] = _number(
-        raw, "max_items_per_initiative", "digest", p, integer=True, minimum=1)
+        raw, "max_items_per_initiative", "digest", p, integer=True, minimum=1
+    )
     values["max_general_items"] = _number(
-        raw, "max_general_items", "digest", p, integer=True, minimum=0)
+        raw, "max_general_items", "digest", p, integer=True, minimum=0
+    )
     url = _str(raw, "datasette_url", "digest", p)
     if url is not None and not re.match(r"^https?://", url):
         p.add("digest", "datasette_url", f'expected an http(s) URL, got "{url}"')
