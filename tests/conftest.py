@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from httpserver import FixtureServer  # noqa: E402
+from httpserver import FixtureServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -99,7 +99,9 @@ class FixtureServer:
             route.last_modified and headers.get("if-modified-since") == route.last_modified
         )
         if fresh and route.status == 200:
-            self._send(handler, 304, {k: v for k, v in out_headers.items() if k != "Content-Type"}, b"")
+            self._send(
+                handler, 304, {k: v for k, v in out_headers.items() if k != "Content-Type"}, b""
+            )
             return
         if route.endless:
             self._send_endless(handler, route, out_headers)

@@ -46,7 +46,9 @@ def write_config(
     blocks = []
     for source in sources:
         source = {"outlet": "Example News", "allow_private": True, **source}
-        blocks.append("[[source]]\n" + "\n".join(f"{k} = {_toml_value(v)}" for k, v in source.items()))
+        blocks.append(
+            "[[source]]\n" + "\n".join(f"{k} = {_toml_value(v)}" for k, v in source.items())
+        )
     (directory / "sources.toml").write_text("\n\n".join(blocks) + "\n")
     return directory
 
@@ -67,7 +69,9 @@ def poll(config: Config, db: store.Database, *, only: list[str] | None = None,
     return asyncio.run(go())
 
 
-def setup(tmp_path: Path, sources: list[dict[str, Any]], **sections: dict[str, Any]) -> tuple[Config, store.Database]:
+def setup(
+    tmp_path: Path, sources: list[dict[str, Any]], **sections: dict[str, Any]
+) -> tuple[Config, store.Database]:
     config = load_config(write_config(tmp_path / "config", sources, **sections))
     return config, store.open_db(tmp_path / "test.db")
 

@@ -13,7 +13,9 @@ FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 
 
 def parse(name: str, **kwargs: object):  # type: ignore[no-untyped-def]
-    return parse_feed((FEEDS / name).read_bytes(), url=f"https://feeds.example.org/{name}", **kwargs)  # type: ignore[arg-type]
+    return parse_feed(
+        (FEEDS / name).read_bytes(), url=f"https://feeds.example.org/{name}", **kwargs
+    )  # type: ignore[arg-type]
 
 
 def test_rss2_basic_items_are_clean_and_dated_in_utc() -> None:
@@ -27,7 +29,10 @@ def test_rss2_basic_items_are_clean_and_dated_in_utc() -> None:
     first = feed.items[0]
     assert first.published == "2025-11-20T12:03:00+00:00"
     assert first.guid == "ex-1001"
-    assert first.summary == "Delegations will meet next week , officials said." or first.summary == "Delegations will meet next week, officials said."
+    assert (
+        first.summary == "Delegations will meet next week , officials said."
+        or first.summary == "Delegations will meet next week, officials said."
+    )
     assert first.canonical_url == "https://news.example.org/world/2025/nov/20/ukraine-russia-talks"
     assert "utm_source" in (first.url or "")
     assert first.lang == "en-gb"
@@ -51,7 +56,10 @@ def test_entries_without_dates_get_null_never_now() -> None:
 
 
 def test_naive_dates_are_read_in_the_source_time_zone() -> None:
-    assert parse("rss2-naive-dates.xml", timezone="Europe/Kyiv").items[0].published == "2025-11-21T10:00:00+00:00"
+    assert (
+        parse("rss2-naive-dates.xml", timezone="Europe/Kyiv").items[0].published
+        == "2025-11-21T10:00:00+00:00"
+    )
     assert parse("rss2-naive-dates.xml").items[0].published == "2025-11-21T12:00:00+00:00"
 
 
@@ -84,5 +92,7 @@ def test_empty_and_garbage_bodies_are_parse_errors() -> None:
 def test_gzip_bytes_without_content_encoding_are_inflated() -> None:
     import gzip
 
-    feed = parse_feed(gzip.compress((FEEDS / "rss2-basic.xml").read_bytes()), url="https://x.example/")
+    feed = parse_feed(
+        gzip.compress((FEEDS / "rss2-basic.xml").read_bytes()), url="https://x.example/"
+    )
     assert len(feed.items) == 3

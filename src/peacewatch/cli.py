@@ -3,14 +3,13 @@ function and turns PeacewatchError into a message and an exit status (2 for conf
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-from typing import Any
-
 import asyncio
 import json
+import os
+import sys
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,7 +35,7 @@ class Context:
                 self._config = load_config(self.config_dir)
             except ConfigError as error:
                 fail(error)
-            settings = self._config.settings
+            settings = self._config.settings  # type: ignore[union-attr]
             setup_logging(self.log_format or settings.log_format, settings.log_level)
         return self._config
 
@@ -107,7 +106,9 @@ def run(ctx: Context, once: bool, all_sources: bool, only: tuple[str, ...]) -> N
         return
     unknown = sorted(set(only) - {s.id for s in config.sources})
     if unknown:
-        raise click.BadParameter(f"not in sources.toml: {', '.join(unknown)}", param_hint="--source")
+        raise click.BadParameter(
+            f"not in sources.toml: {', '.join(unknown)}", param_hint="--source"
+        )
     try:
         db = ctx.open_db()
         report = run_once(config, db, all_sources=all_sources, only=only)
@@ -159,7 +160,11 @@ def sources(ctx: Context, as_json: bool) -> None:
         return
     click.echo(f"{'source':28} {'state':9} {'last success':20} {'fails':>5} {'next due':20} items")
     for row in rows:
-        state = "disabled" if not row["enabled"] else ("failing" if row["consecutive_failures"] else "ok")
+        state = (
+            "disabled"
+            if not row["enabled"]
+            else ("failing" if row["consecutive_failures"] else "ok")
+        )
         if row["enabled"] and row["last_fetch_at"] is None:
             state = "new"
         click.echo(
@@ -190,7 +195,9 @@ def stats(ctx: Context, days: int) -> None:
 @click.option("--url", "base_url", help="The feed's URL, for resolving relative links in a FILE.")
 @click.option("--lang", help="Language for entries that declare none.")
 @click.option("--timezone", help="Time zone for dates that carry none (IANA name).")
-def parse_feed_command(target: str, base_url: str | None, lang: str | None, timezone: str | None) -> None:
+def parse_feed_command(
+    target: str, base_url: str | None, lang: str | None, timezone: str | None
+) -> None:
     """Print the items of a feed FILE or URL as JSON Lines."""
     from peacewatch.feeds import parse_feed
 
@@ -200,7 +207,9 @@ def parse_feed_command(target: str, base_url: str | None, lang: str | None, time
     except PeacewatchError as error:
         fail(error)
     if parsed.bozo:
-        click.echo(f"warning: malformed feed, recovered what could be read: {parsed.bozo}", err=True)
+        click.echo(
+            f"warning: malformed feed, recovered what could be read: {parsed.bozo}", err=True
+        )
     for item in parsed.items:
         record = asdict(item)
         record.pop("extra", None)

@@ -174,9 +174,11 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "user_agent": _user_agent,
         "concurrency": _positive_int,
         "per_host": _positive_int,
-        "host_gap": lambda v: (float(v), None)
-        if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
-        else (None, f"expected a number of seconds >= 0, got {_show(v)}"),
+        "host_gap": lambda v: (
+            (float(v), None)
+            if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+            else (None, f"expected a number of seconds >= 0, got {_show(v)}")
+        ),
         "connect_timeout": _duration,
         "read_timeout": _duration,
         "total_timeout": _duration,
@@ -191,7 +193,10 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "tick": _duration,
         "shutdown_grace": _duration,
     },
-    "log": {"format": _choice("text", "json"), "level": _choice("DEBUG", "INFO", "WARNING", "ERROR")},
+    "log": {
+        "format": _choice("text", "json"),
+        "level": _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+    },
 }
 # Sections validated by the modules that own them (digest, ...): passed through in Settings.raw.
 EXTERNAL_SECTIONS: dict[str, Callable[[dict[str, Any], str], Any]] = {
@@ -287,12 +292,16 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
         before = len(problems.items)
         for key in entry:
             if key not in _SOURCE_KEYS:
-                problems.add(path, label, key, f"unknown key (known keys: {', '.join(_SOURCE_KEYS)})")
+                problems.add(
+                    path, label, key, f"unknown key (known keys: {', '.join(_SOURCE_KEYS)})"
+                )
         for key in ("id", "outlet", "url"):
             if key not in entry:
                 problems.add(path, label, key, "missing (every source needs id, outlet and url)")
             elif not isinstance(entry[key], str) or not entry[key].strip():
-                problems.add(path, label, key, f"expected a non-empty string, got {_show(entry[key])}")
+                problems.add(
+                    path, label, key, f"expected a non-empty string, got {_show(entry[key])}"
+                )
         if isinstance(sid, str):
             if not _SOURCE_ID.match(sid):
                 problems.add(path, label, "id", "use lower-case letters, digits, '.', '_' and '-'")
@@ -302,7 +311,9 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
                 ids[sid] = number
         url = entry.get("url")
         if isinstance(url, str) and url.strip() and not _valid_url(url):
-            problems.add(path, label, "url", f"expected an http(s) URL with a host, got {_show(url)}")
+            problems.add(
+                path, label, "url", f"expected an http(s) URL with a host, got {_show(url)}"
+            )
         kind = entry.get("kind", "feed")
         if kind not in SOURCE_KINDS:
             options = ", ".join(f'"{k}"' for k in SOURCE_KINDS)
@@ -313,10 +324,20 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
             if problem:
                 problems.add(path, label, "interval", problem)
             elif interval is not None and interval < 60:
-                problems.add(path, label, "interval", f"must be at least 60 seconds, got {_show(entry['interval'])}")
+                problems.add(
+                    path,
+                    label,
+                    "interval",
+                    f"must be at least 60 seconds, got {_show(entry['interval'])}",
+                )
         lang = entry.get("lang")
         if lang is not None and (not isinstance(lang, str) or not _LANG.match(lang)):
-            problems.add(path, label, "lang", f'expected a language code such as "en" or "uk", got {_show(lang)}')
+            problems.add(
+                path,
+                label,
+                "lang",
+                f'expected a language code such as "en" or "uk", got {_show(lang)}',
+            )
         tz = entry.get("timezone")
         if tz is not None:
             try:
@@ -324,7 +345,12 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
                     raise ZoneInfoNotFoundError
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
-                problems.add(path, label, "timezone", f'expected an IANA time zone such as "Europe/Kyiv", got {_show(tz)}')
+                problems.add(
+                    path,
+                    label,
+                    "timezone",
+                    f'expected an IANA time zone such as "Europe/Kyiv", got {_show(tz)}',
+                )
         for key in ("enabled", "allow_private"):
             if key in entry and not isinstance(entry[key], bool):
                 problems.add(path, label, key, f"expected true or false, got {_show(entry[key])}")

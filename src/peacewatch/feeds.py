@@ -64,7 +64,9 @@ def _parse_date(raw: str | None, parsed: Any, tz: ZoneInfo | None) -> str | None
                 moment = None
         if moment is not None:
             naive = moment.tzinfo is None
-            if naive and (_NAIVE_ISO.match(text) or not re.search(r"[+-]\d{4}|\b(GMT|UT|UTC|Z)\b", text)):
+            if naive and (
+                _NAIVE_ISO.match(text) or not re.search(r"[+-]\d{4}|\b(GMT|UT|UTC|Z)\b", text)
+            ):
                 moment = moment.replace(tzinfo=tz or UTC)
             elif naive:  # "-0000": explicitly unknown zone, RFC 5322 says treat as UTC
                 moment = moment.replace(tzinfo=UTC)
@@ -152,7 +154,9 @@ def parse_feed(
     if not content.strip():
         raise ParseError("empty", "empty response body")
     if _looks_like_html(content, content_type):
-        raise ParseError("not_a_feed", f"got an HTML page ({content_type or 'no content type'}), not a feed")
+        raise ParseError(
+            "not_a_feed", f"got an HTML page ({content_type or 'no content type'}), not a feed"
+        )
     # content-location makes feedparser resolve relative links against the feed's own URL.
     response_headers = {"content-type": "application/xml", **headers, "content-location": url}
     response_headers.pop("content-encoding", None)  # the bytes are already decoded

@@ -202,7 +202,9 @@ class Fetcher:
             url=current,
         )
 
-    async def _request(self, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    async def _request(
+        self, url: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
         host = urlsplit(url).hostname or ""
         gate = self._gate(host)
         async with gate.semaphore:
@@ -229,17 +231,18 @@ class Fetcher:
                 raise FetchError("network_error", f"cannot decode body: {error}", url=url) from None
             except httpx.TransportError as error:
                 raise FetchError(
-                    "network_error", f"{type(error).__name__}: {error or 'connection failed'}",
+                    "network_error",
+                    f"{type(error).__name__}: {error or 'connection failed'}",
                     url=url,
                 ) from None
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
         cap = self.settings.max_body_bytes
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and "content-encoding" not in response.headers:
-            if int(declared) > cap:
-                raise FetchError("too_large", f"body of {declared} bytes exceeds the cap of {cap}",
-                                 status=response.status_code, url=url)  # fmt: skip
+        plain = "content-encoding" not in response.headers
+        if plain and declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError("too_large", f"body of {declared} bytes exceeds the cap of {cap}",
+                             status=response.status_code, url=url)  # fmt: skip
         chunks: list[bytes] = []
         size = 0
         # aiter_bytes decodes gzip/deflate, so the cap also stops decompression bombs.

@@ -106,7 +106,11 @@ def parse_result(source: Source, result: FetchResult) -> tuple[list[ParsedItem],
         timezone=source.timezone,
         outlet=source.outlet,
     )
-    warning = f"malformed feed, recovered {len(parsed.items)} items: {parsed.bozo}" if parsed.bozo else None
+    warning = (
+        f"malformed feed, recovered {len(parsed.items)} items: {parsed.bozo}"
+        if parsed.bozo
+        else None
+    )
     return parsed.items, warning
 
 
@@ -253,7 +257,9 @@ async def run_cycle(rt: Runtime, source_ids: Iterable[str]) -> RunReport:
     return RunReport(sources=list(reports), seconds=time.monotonic() - t0)
 
 
-def select_sources(rt: Runtime, *, all_sources: bool = False, only: Iterable[str] = ()) -> list[str]:
+def select_sources(
+    rt: Runtime, *, all_sources: bool = False, only: Iterable[str] = ()
+) -> list[str]:
     wanted = list(only)
     if wanted:
         return wanted

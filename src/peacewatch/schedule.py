@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -180,4 +180,3 @@ def run_daemon(
             asyncio.run(main())
         finally:
             db.conn.close()
-

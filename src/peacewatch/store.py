@@ -351,7 +351,8 @@ def save_items(
     text goes to item_revisions), and a link to this source. Storing the same items again
     changes nothing.
     """
-    report = SaveReport()
+    new: list[int] = []
+    changed: list[int] = []
     seen = 0
     for item in items:
         canonical = item.canonical_url or (canonicalize_url(item.url) if item.url else None)
@@ -369,10 +370,10 @@ def save_items(
                  item.summary, item.author, item.lang, outlet_id, source_id, now, now],
             )  # fmt: skip
             item_id = int(cursor.lastrowid or 0)
-            report.new.append(item_id)
+            new.append(item_id)
         elif _merge(db, item_id, item, canonical=canonical, key=key, source_id=source_id, now=now):
-            if item_id not in report.changed and item_id not in report.new:
-                report.changed.append(item_id)
+            if item_id not in changed and item_id not in new:
+                changed.append(item_id)
         else:
             seen += 1
         if canonical:
@@ -384,12 +385,23 @@ def save_items(
                 """INSERT INTO item_sources (item_id, source_id, guid, url, first_seen, last_seen)
                    VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT (item_id, source_id) DO UPDATE SET
-                     guid = COALESCE(excluded.guid, guid), url = COALESCE(excluded.url, url)
-                   WHERE excluded.guid IS NOT guid AND excluded.guid IS NOT NULL""",
+                     guid = excluded.guid, url = COALESCE(url, excluded.url)
+                   WHERE guid IS NULL AND excluded.guid IS NOT NULL""",
                 [item_id, source_id, item.guid, item.url, now, now],
             )
-    report.seen = seen
-    return report
+    return SaveReport(new=new, changed=changed, seen=seen)
+
+
+def _superseded(db: sqlite_utils.Database, item_id: int, name: str, value: str) -> bool:
+    """A text we already replaced once: a stale copy of the story, not a new edit. Never
+    going back to it keeps re-runs of the same input from flip-flopping the headline."""
+    return bool(
+        _one(
+            db,
+            "SELECT 1 FROM item_revisions WHERE item_id = ? AND field = ? AND old_value = ?",
+            [item_id, name, value],
+        )
+    )
 
 
 def _merge(
@@ -408,7 +420,7 @@ def _merge(
     changed_text = False
     for name, new in (("title", item.title), ("summary", item.summary)):
         old = row[name]
-        if new and new != old:
+        if new and new != old and not _superseded(db, item_id, name, new):
             db.execute(
                 """INSERT INTO item_revisions (item_id, field, old_value, new_value, changed_at,
                    source_id) VALUES (?, ?, ?, ?, ?, ?)""",

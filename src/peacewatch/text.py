@@ -10,7 +10,28 @@ from html.parser import HTMLParser
 _WS = re.compile(r"\s+")
 _TAGLIKE = re.compile(r"<[A-Za-z/!?]")
 _BLOCK_TAGS = frozenset(
-    "p br div li ul ol h1 h2 h3 h4 h5 h6 tr td th table blockquote section article figure".split()
+    [
+        "p",
+        "br",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "td",
+        "th",
+        "table",
+        "blockquote",
+        "section",
+        "article",
+        "figure",
+    ]
 )
 
 

@@ -1,0 +1,126 @@
+"""The daemon as a real process: polls, stops cleanly on SIGTERM, refuses a second instance,
+and a kill -9 at any moment leaves a consistent database that a restart completes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from httpserver import FixtureServer
+from support import write_config
+
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+
+
+def start(config: Path, db: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "peacewatch", "--config", str(config), "--db", str(db), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
+def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def count(db: Path, sql: str) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return int(conn.execute(sql).fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_daemon_polls_refuses_a_second_instance_and_stops_on_sigterm(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    http_server.route("/f.xml", body=(FEEDS / "rss2-basic.xml").read_bytes())
+    config = write_config(tmp_path / "config", [{"id": "f", "url": http_server.url("/f.xml")}])
+    db = tmp_path / "d.db"
+    first = start(config, db, "daemon")
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM fetches") >= 1)
+        second = start(config, db, "daemon")
+        _, err = second.communicate(timeout=30)
+        assert second.returncode == 1
+        assert f"another peacewatch daemon is already running on {db} (pid {first.pid})" in err
+        first.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        _, log = first.communicate(timeout=15)
+        assert time.monotonic() - t0 < 10
+        assert first.returncode == 0, log
+        assert "stopped cleanly" in log
+    finally:
+        if first.poll() is None:
+            first.kill()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (3,)
+        assert conn.execute("SELECT outcome FROM fetches").fetchall() == [("ok",)]
+
+
+def test_sigterm_during_slow_polls_exits_within_the_grace_period(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    http_server.route("/slow.xml", body=(FEEDS / "rss2-basic.xml").read_bytes(), stall=30)
+    config = write_config(tmp_path / "config", [{"id": "slow", "url": http_server.url("/slow.xml")}],
+                          http={"read_timeout": 60, "total_timeout": 60},
+                          schedule={"shutdown_grace": 1})  # fmt: skip
+    db = tmp_path / "d.db"
+    proc = start(config, db, "daemon")
+    try:
+        wait_for(lambda: len(http_server.hits("/slow.xml")) >= 1)
+        proc.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        proc.communicate(timeout=15)
+        assert time.monotonic() - t0 < 5
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert count(db, "SELECT count(*) FROM items") == 0
+
+
+def test_kill_9_mid_run_leaves_whole_fetches_and_a_restart_finishes(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    sources = []
+    for n in range(40):
+        items = "".join(
+            f"<item><title>Story {n}-{k}</title><link>https://k.example/{n}/{k}</link>"
+            f"<guid>{n}-{k}</guid></item>"
+            for k in range(50)
+        )
+        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
+        http_server.route(f"/k{n}.xml", body=body.encode(), delay=0.1 * (n % 5))
+        sources.append({"id": f"k{n:02d}", "url": http_server.url(f"/k{n}.xml")})
+    config = write_config(tmp_path / "config", sources, http={"concurrency": 4})
+    db = tmp_path / "k.db"
+    proc = start(config, db, "run", "--once")
+    wait_for(lambda: count(db, "SELECT count(*) FROM fetches") >= 5)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        # every recorded fetch has all its items, and no items exist without their fetch
+        done = conn.execute("SELECT source_id, items_new FROM fetches").fetchall()
+        assert all(new == 50 for _, new in done)
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (50 * len(done),)
+        assert len(done) < 40
+    restart = start(config, db, "run", "--once")
+    _out, err = restart.communicate(timeout=60)
+    assert restart.returncode == 0, err
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (2000,)
+        assert conn.execute("SELECT count(DISTINCT source_id) FROM fetches").fetchone() == (40,)
