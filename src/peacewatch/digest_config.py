@@ -244,7 +244,7 @@ def _recipients(raw: Any, p: _Problems) -> tuple[Recipient, ...]:
             p.add("digest", f"recipients[{index}]", f"expected a table, got {_describe(entry_raw)}")
             continue
         address = entry_raw.get("address")
-        if isinstance(address, str) and address.strip():
+        if isinstance(address, str) and ADDRESS.fullmatch(address.strip()):
             entry = f"recipient '{address.strip()}'"
         _unknown(entry_raw, known, entry, "", p)
         if address is None:

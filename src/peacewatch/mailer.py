@@ -77,6 +77,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _clock_from(start: datetime) -> Clock:
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - began)
+
+
 def lease_seconds(smtp: SmtpConfig) -> float:
     """How long a 'sending' claim stays another process's: one attempt, generously."""
     return smtp.timeout * 6 + smtp.backoff * 2 ** max(smtp.retries, 0) + 60
@@ -207,6 +212,11 @@ def _open(smtp: SmtpConfig, password: str | None) -> smtplib.SMTP:
     return client
 
 
+def _wire_bytes(message: EmailMessage) -> bytes:
+    """The message with CRLF line ends: smtplib.data() sends bytes as they are."""
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
 def _classify(code: int, what: str, reply: Any) -> Exception:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
     message = f"{what}: {code} {text}".strip()
@@ -248,7 +258,7 @@ def _transmit(
         # From here the server may receive the message: record that before sending it.
         _update(db, day, recipient, data_started_at=_iso(clock()))
         try:
-            code, reply = client.data(message.as_bytes())
+            code, reply = client.data(_wire_bytes(message))
         except smtplib.SMTPDataError as error:  # the server answered: it refused the message
             _update(db, day, recipient, data_started_at=None)
             raise _classify(error.smtp_code, "message refused", error.smtp_error) from None
@@ -281,7 +291,10 @@ def deliver_digest(
 ) -> Delivery:
     """Build, claim and send one digest, at most once; record every attempt."""
     environ = os.environ if environ is None else environ
-    now = now or clock()
+    if now is None:
+        now = clock()
+    elif clock is _utcnow:
+        clock = _clock_from(now)  # every timestamp of this delivery on the caller's timeline
     key = day.isoformat()
     address = recipient.address.lower()
     state, detail = _claim(db, config, key, address, now, resend)
