@@ -27,12 +27,12 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import sqlite_utils
-from httpserver import FixtureServer
-from support import poll, write_config
 
+from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.config import Config, load_config
 from peacewatch.migrations import MIGRATIONS, Migration, migrate, run_script
+from support import poll, write_config
 
 DAY = "2025-11-21"
 
@@ -186,7 +186,9 @@ def rss(channel: str, lang: str, items: list[dict[str, Any]]) -> bytes:
     for item in items:
         date = ""
         if item["published"]:
-            date = f"<pubDate>{format_datetime(datetime.fromisoformat(item['published']))}</pubDate>"
+            date = (
+                f"<pubDate>{format_datetime(datetime.fromisoformat(item['published']))}</pubDate>"
+            )
         entries.append(
             f"<item><title>{escape(escape(item['title']))}</title>"
             f"<link>{escape(item['url'])}</link><guid>{escape(item['url'])}</guid>{date}"
@@ -220,7 +222,9 @@ def _serve_until(server: FixtureServer, moment: str) -> None:
         server.route(f"/{sid}.xml", body=rss(f"{outlet} ({sid})", lang, carried))
 
 
-def ingest_story(config: Config, db: sqlite_utils.Database, server: FixtureServer) -> dict[str, int]:
+def ingest_story(
+    config: Config, db: sqlite_utils.Database, server: FixtureServer
+) -> dict[str, int]:
     """Poll every feed at each moment of the story; returns item ids by story key."""
     moments = sorted(
         {i["seen"] for i in ITEMS}

@@ -12,13 +12,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from httpserver import FixtureServer
-from surfaces_data import SCRIPT_TITLE, SCRIPT_URL, build_story
 
+from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.digest import Digest, Entry, build_digest, evidence_line
 from peacewatch.digest_config import DigestConfig, Recipient
 from peacewatch.digest_render import render_email, safe_url
+from surfaces_data import SCRIPT_TITLE, SCRIPT_URL, build_story
 
 DAY = date(2025, 11, 21)
 
@@ -112,7 +112,9 @@ def test_general_coverage_and_failing_sources(story: tuple[store.Database, dict]
 
 def test_recipient_filters(story: tuple[store.Database, dict]) -> None:
     db, _ = story
-    only_coalition = build_digest(db, DAY, Recipient("a@x.org", initiatives=("coalition-of-willing",)), "UTC")
+    only_coalition = build_digest(
+        db, DAY, Recipient("a@x.org", initiatives=("coalition-of-willing",)), "UTC"
+    )
     assert [s.initiative_id for s in only_coalition.sections] == ["coalition-of-willing"]
     assert only_coalition.general == ()  # an initiative filter leaves out general coverage
     ceasefire = build_digest(db, DAY, Recipient("a@x.org", themes=("CEASE",)), "UTC")

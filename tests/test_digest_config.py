@@ -68,7 +68,7 @@ def test_every_problem_named_with_file_entry_and_key() -> None:
     problems = caught.value.problems
     expected = [
         f"{PATH}: digest: 'colour': unknown key",
-        f"{PATH}: digest: 'send_at': expected a local time like \"07:00\", got \"7am\"",
+        f'{PATH}: digest: \'send_at\': expected a local time like "07:00", got "7am"',
         f"{PATH}: digest: 'timezone': unknown timezone \"Mars/Olympus\"",
         f"{PATH}: digest: 'empty_day': expected one of skip, nothing-new, got \"silence\"",
         f"{PATH}: digest: 'smtp.password': never put the password in the file",
@@ -85,7 +85,7 @@ def test_every_problem_named_with_file_entry_and_key() -> None:
 
 
 def test_enabled_without_recipients_is_an_error() -> None:
-    with pytest.raises(ConfigError, match="no \\[\\[digest.recipients\\]\\]"):
+    with pytest.raises(ConfigError, match=r"no \[\[digest\.recipients\]\]"):
         parse_digest_section({"enabled": True}, PATH)
 
 

@@ -25,13 +25,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from httpserver import FixtureServer
-from surfaces_data import SCRIPT_TITLE, build_story
 
+from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.config import Config
 from peacewatch.digest_config import DigestConfig, Recipient
 from peacewatch.mailer import deliver_digest, due_day, send_due_digests
+from surfaces_data import SCRIPT_TITLE, build_story
 
 DAY = date(2025, 11, 21)
 SEND_TIME = datetime(2025, 11, 22, 5, 30, tzinfo=UTC)  # 07:30 in Kyiv

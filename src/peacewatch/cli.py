@@ -275,14 +275,15 @@ def digest(
     config = _digest_config(ctx)
     now = datetime.now(UTC)
     when = day.date() if day else default_day(config, now)
-    if to:
-        recipients = [recipient_for(config, to)]
-    else:
-        recipients = list(config.recipients)
+    recipients = [recipient_for(config, to)] if to else list(config.recipients)
     dry_run = dry_run or out is not None
     if not recipients:
         if not dry_run:
-            fail(ConfigError("no recipients: add [[digest.recipients]] to peacewatch.toml or use --to"))
+            fail(
+                ConfigError(
+                    "no recipients: add [[digest.recipients]] to peacewatch.toml or use --to"
+                )
+            )
         recipients = [recipient_for(config, "digest@localhost.invalid")]
     if out is not None and len(recipients) > 1:
         raise click.BadParameter("several recipients: choose one with --to", param_hint="--out")
@@ -307,7 +308,9 @@ def digest(
         failed = 0
         for recipient in recipients:
             result = deliver_digest(db, config, when, recipient, resend=resend)
-            click.echo(f"{result.day} {result.recipient}: {result.outcome} {result.detail}".rstrip())
+            click.echo(
+                f"{result.day} {result.recipient}: {result.outcome} {result.detail}".rstrip()
+            )
             failed += result.outcome in ("failed", "unknown")
     except PeacewatchError as error:
         fail(error)

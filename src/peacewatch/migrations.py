@@ -279,9 +279,6 @@ def _analyst_views_digests(db: sqlite_utils.Database) -> None:
             json_each(CASE WHEN json_valid(item_themes.evidence)
                       THEN item_themes.evidence ELSE '[]' END) AS evidence;
 
-        -- canned queries walk an initiative's or theme's items newest first
-        CREATE INDEX item_initiatives_initiative ON item_initiatives(initiative_id, item_id);
-        CREATE INDEX item_themes_theme ON item_themes(theme_id, item_id);
         -- a narrow copy of the date columns, so per-week counts read it instead of whole rows
         CREATE INDEX items_dates ON items(id, published, first_seen, outlet_id);
         CREATE INDEX items_undated ON items(first_seen) WHERE published IS NULL;
@@ -309,6 +306,17 @@ def _analyst_views_digests(db: sqlite_utils.Database) -> None:
         CREATE INDEX digests_status ON digests(status, next_attempt_at);
         """,
     )
+    # Canned queries walk an initiative's or theme's items newest first. The tag tables come
+    # from 0002_tagging, which runs before this migration; the check only matters for a
+    # database built without it (views over missing tables are allowed, indexes are not).
+    tables = set(db.table_names())
+    if "item_initiatives" in tables:
+        run_script(
+            db,
+            "CREATE INDEX item_initiatives_initiative ON item_initiatives(initiative_id, item_id);",
+        )
+    if "item_themes" in tables:
+        run_script(db, "CREATE INDEX item_themes_theme ON item_themes(theme_id, item_id);")
 
 
 MIGRATIONS: list[Migration] = [
