@@ -258,14 +258,14 @@ def tag_story(db: sqlite_utils.Database, ids: dict[str, int]) -> None:
         for initiative, evidence in item["initiatives"].items():
             score = sum(e["weight"] for e in evidence)
             c.execute(
-                "INSERT OR REPLACE INTO item_initiatives"
+                "INSERT INTO item_initiatives"
                 " (item_id, initiative_id, score, evidence, rules_version)"
                 " VALUES (?, ?, ?, ?, 'test-1')",
                 [item_id, initiative, score, json.dumps(evidence)],
             )
         for theme, evidence in item["themes"].items():
             c.execute(
-                "INSERT OR REPLACE INTO item_themes"
+                "INSERT INTO item_themes"
                 " (item_id, theme_id, score, evidence, rules_version)"
                 " VALUES (?, ?, 1.0, ?, 'test-1')",
                 [item_id, theme, json.dumps(evidence)],

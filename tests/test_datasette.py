@@ -152,11 +152,13 @@ def test_canned_queries(ds: Any, story: tuple[Path, dict[str, int]]) -> None:
     assert [(r["week"], r["items"], r["outlets"]) for r in weekly] == [("2025-11-17", 6, 4)]
 
     outlets = rows(ds, "initiative_outlets?initiative=us-28pt-plan")
-    assert [(r["outlet"], r["items"], r["percent"]) for r in outlets] == [
-        ("Al Jazeera", 2, 33.3),
-        ("Kyiv Independent", 2, 33.3),
-        ("BBC News", 1, 16.7),
-        ("TASS", 1, 16.7),
+    assert [
+        (r["outlet"], r["items"], r["percent"], r["first_day"], r["last_day"]) for r in outlets
+    ] == [
+        ("Al Jazeera", 2, 33.3, "2025-11-20", "2025-11-21"),
+        ("Kyiv Independent", 2, 33.3, "2025-11-20", "2025-11-21"),
+        ("BBC News", 1, 16.7, "2025-11-21", "2025-11-21"),
+        ("TASS", 1, 16.7, "2025-11-21", "2025-11-21"),
     ]
 
     together = rows(ds, "initiatives_together?a=us-28pt-plan&b=coalition-of-willing")
@@ -340,3 +342,43 @@ def test_search_page_in_a_headless_browser(served: dict[str, Any]) -> None:
     with sqlite3.connect(served["db_path"]) as conn:
         assert conn.execute("SELECT count(*) FROM items").fetchone()[0] >= len(ITEMS)
     assert load_config(served["tmp"] / "config").sources
+
+
+def test_coverage_counters_follow_tag_and_item_changes(
+    tmp_path: Path, story: tuple[Path, dict[str, int]]
+) -> None:
+    db_path, ids = story
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(db_path) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    recount = """SELECT item_initiatives.initiative_id,
+                        substr(coalesce(items.published, items.first_seen), 1, 10),
+                        items.outlet_id, count(*)
+                 FROM item_initiatives JOIN items ON items.id = item_initiatives.item_id
+                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
+    counters = "SELECT * FROM initiative_day_outlet ORDER BY 1, 2, 3"
+    conn = sqlite3.connect(copy, isolation_level=None)
+    try:
+        assert conn.execute(counters).fetchall() == conn.execute(recount).fetchall()
+        assert conn.execute(counters).fetchall()
+        # a retag replaces an item's tags; a late date moves an undated item to another day
+        conn.execute("DELETE FROM item_initiatives WHERE item_id = ?", [ids["both"]])
+        conn.execute(
+            "INSERT INTO item_initiatives VALUES (?, 'istanbul-talks-2025', 1, '[]', 'v2')",
+            [ids["both"]],
+        )
+        conn.execute(
+            "UPDATE items SET published = '2025-11-15T12:00:00+00:00' WHERE id = ?",
+            [ids["undated"]],
+        )
+        conn.execute(
+            "UPDATE item_initiatives SET initiative_id = 'us-28pt-plan'"
+            " WHERE item_id = ? AND initiative_id = 'istanbul-talks-2025'",
+            [ids["istanbul"]],
+        )
+        assert conn.execute(counters).fetchall() == conn.execute(recount).fetchall()
+        assert conn.execute(
+            "SELECT count(*) FROM initiative_day_outlet WHERE items <= 0"
+        ).fetchone() == (0,)
+    finally:
+        conn.close()
