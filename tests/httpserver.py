@@ -41,6 +41,8 @@ class FixtureServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
+        self.active = 0  # requests being answered right now
+        self.max_active = 0
         self._lock = threading.Lock()
         server = self
 
@@ -51,7 +53,14 @@ class FixtureServer:
                 pass
 
             def do_GET(self) -> None:
-                server._handle(self)
+                with server._lock:
+                    server.active += 1
+                    server.max_active = max(server.max_active, server.active)
+                try:
+                    server._handle(self)
+                finally:
+                    with server._lock:
+                        server.active -= 1
 
         self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True

@@ -406,7 +406,11 @@ def test_per_host_limit_and_gap_are_respected(tmp_path: Path, http_server: Fixtu
     config, db = setup(tmp_path, [{"id": f"s{n}", "url": http_server.url(f"/s{n}.xml")} for n in range(6)],
                        http={"per_host": 2, "host_gap": 0.05})  # fmt: skip
     poll(config, db)
+    assert http_server.max_active == 2
     starts = sorted(r.at for r in http_server.requests)
-    # never more than two requests to one host at once: six 0.2 s requests take >= 0.6 s
-    assert starts[-1] - starts[0] >= 0.4
-    assert all(b - a >= 0.045 for a, b in itertools.pairwise(starts))
+    # six 0.2 s requests, two at a time, take at least 0.6 s
+    assert starts[-1] - starts[0] >= 0.35
+    # request starts are spaced by host_gap (measured at the server, so allow thread jitter)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert sum(gaps) / len(gaps) >= 0.05
+    assert min(gaps) >= 0.02

@@ -21,6 +21,7 @@ from peacewatch.urls import canonicalize_url
 
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html)", re.I | re.S)
 _FEED_ROOT = re.compile(rb"<(rss|feed|rdf:RDF|channel)[\s>]", re.I)
+_EXPLICIT_ZONE = re.compile(r"([+-]\d{2}:?\d{2}|Z|\b(GMT|UTC?|[ECMP][SD]T))\s*$")
 _NAIVE_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
@@ -50,6 +51,12 @@ def _looks_like_html(content: bytes, content_type: str) -> bool:
 def _parse_date(raw: str | None, parsed: Any, tz: ZoneInfo | None) -> str | None:
     """UTC ISO-8601 from a feed date. A date without a zone is read in the source's time
     zone (feedparser would silently take it as UTC); unparseable -> None, never 'now'."""
+    if parsed and raw and _EXPLICIT_ZONE.search(raw):
+        # feedparser already converted a zoned date to UTC: reuse it (the common, fast case)
+        try:
+            return _sane(datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC))
+        except (OverflowError, ValueError, TypeError):
+            pass
     if raw:
         text = raw.strip()
         moment: datetime | None = None
@@ -157,10 +164,16 @@ def parse_feed(
         raise ParseError(
             "not_a_feed", f"got an HTML page ({content_type or 'no content type'}), not a feed"
         )
-    # content-location makes feedparser resolve relative links against the feed's own URL.
-    response_headers = {"content-type": "application/xml", **headers, "content-location": url}
+    response_headers = {"content-type": "application/xml", **headers}
     response_headers.pop("content-encoding", None)  # the bytes are already decoded
-    parsed = feedparser.parse(content, response_headers=response_headers)
+    # We keep plain text only and resolve entry links ourselves, so feedparser's HTML
+    # sanitizing and relative-URI rewriting inside content would be wasted work.
+    parsed = feedparser.parse(
+        content,
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
     bozo = None
     exc = parsed.get("bozo_exception")
     # A feed served as text/plain or text/html parses fine: not worth a warning.

@@ -75,7 +75,10 @@ class Fetcher:
             ),
             limits=httpx.Limits(
                 max_connections=settings.concurrency,
-                max_keepalive_connections=settings.concurrency,
+                # Polls of one host are minutes apart, so idle pooled connections rarely get
+                # reused, and httpcore re-checks every pooled socket on each request.
+                max_keepalive_connections=min(8, settings.concurrency),
+                keepalive_expiry=2.0,
             ),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
@@ -218,6 +221,8 @@ class Fetcher:
                 ):
                     response_headers = {k.lower(): v for k, v in response.headers.items()}
                     if response.status_code in (301, 302, 303, 304, 307, 308):
+                        # drain the (tiny) body so the connection goes back to the pool
+                        await self._read_capped(response, url)
                         return response.status_code, response_headers, b""
                     body = await self._read_capped(response, url)
                     return response.status_code, response_headers, body

@@ -125,7 +125,7 @@ async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
     if source is None or row is None:
         return SourceReport(source_id, "unknown_source", error="not in the configuration")
     url = row["url"]
-    stored = store.source_validators(rt.db, source_id)
+    stored = store.source_validators(rt.db, row)
     settings = rt.config.settings
     started = rt.now()
     # Now and then fetch without validators: some servers keep them after the feed changed.

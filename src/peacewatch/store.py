@@ -174,8 +174,9 @@ def source_rows(db: sqlite_utils.Database) -> list[dict]:
     )
 
 
-def source_validators(db: sqlite_utils.Database, source_id: str) -> Validators:
-    row = source_row(db, source_id)
+def source_validators(db: sqlite_utils.Database, source_id: str | dict) -> Validators:
+    """Validators stored for a source, given its id or its row."""
+    row = source_row(db, source_id) if isinstance(source_id, str) else source_id
     if row is None:
         return Validators()
     return Validators(

@@ -1,0 +1,119 @@
+"""Ingestion benchmark (issue: ingestion core).
+
+Serves N synthetic feeds of 50 items from a loopback server in its own process and measures:
+1. cold ingest of 200 feeds, end to end (fetch, parse, dedup, store), in items per second,
+   against feedparser alone parsing the same bytes in the same run (target: within 1.3x);
+2. revalidation of 1,000 unchanged feeds, all answered 304 (target: under 2 s wall);
+3. peak RSS of `peacewatch run --once` over 1,000 sources, as a real process (target < 150 MB).
+
+Run: make bench  (or .venv/bin/python benchmarks/bench_ingest.py)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import feedparser
+import httpx
+
+from peacewatch import store
+from peacewatch.config import load_config
+from peacewatch.fetch import Fetcher
+from peacewatch.pipeline import Runtime, run_cycle, select_sources
+
+HERE = Path(__file__).parent
+BENCH_HTTP = (
+    '[http]\nuser_agent = "peacewatch-bench (+https://example.org/contact)"\n'
+    "concurrency = 32\nper_host = 32\nhost_gap = 0\n"
+)
+
+
+def start_server(count: int) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "feedserver.py"), str(count)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    return proc, int(proc.stdout.readline())
+
+
+def write_config(directory: Path, port: int, count: int) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "peacewatch.toml").write_text(BENCH_HTTP)
+    blocks = [
+        f'[[source]]\nid = "f{n:04d}"\noutlet = "Outlet {n % 40}"\n'
+        f'url = "http://127.0.0.1:{port}/feed/{n}.xml"\nallow_private = true\n'
+        for n in range(count)
+    ]
+    (directory / "sources.toml").write_text("\n".join(blocks))
+    return directory
+
+
+async def cycle(config_dir: Path, db_path: Path) -> tuple[float, int]:
+    config = load_config(config_dir)
+    db = store.open_db(db_path)
+    async with Fetcher(config.settings.http) as fetcher:
+        rt = Runtime(config, db, fetcher)
+        store.sync_sources(db, config.sources, rt.now())
+        t0 = time.perf_counter()
+        report = await run_cycle(rt, select_sources(rt, all_sources=True))
+        seconds = time.perf_counter() - t0
+    assert report.failed == 0, [s.error for s in report.sources if s.error][:3]
+    return seconds, report.items_new
+
+
+def parse_only(port: int, count: int) -> float:
+    bodies = [httpx.get(f"http://127.0.0.1:{port}/feed/{n}.xml").content for n in range(count)]
+    t0 = time.perf_counter()
+    for body in bodies:
+        feedparser.parse(body, response_headers={"content-type": "application/rss+xml"})
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    server, port = start_server(1000)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmpdir = Path(tmp)
+            cold_dir = write_config(tmpdir / "cold", port, 200)
+            parse_s = parse_only(port, 200)
+            e2e_s, items = asyncio.run(cycle(cold_dir, tmpdir / "cold.db"))
+            print(f"cold ingest, 200 feeds x 50 items: {items} items in {e2e_s:.2f} s "
+                  f"= {items / e2e_s:,.0f} items/s end to end")  # fmt: skip
+            print(f"  feedparser alone on the same bytes: {parse_s:.2f} s "
+                  f"= {items / parse_s:,.0f} items/s; ratio {e2e_s / parse_s:.2f}x (target <= 1.3x)")  # fmt: skip
+
+            warm_dir = write_config(tmpdir / "warm", port, 1000)
+            warm_db = tmpdir / "warm.db"
+            asyncio.run(cycle(warm_dir, warm_db))
+            reval_s, new = asyncio.run(cycle(warm_dir, warm_db))
+            db = store.open_db(warm_db)
+            outcomes = dict(db.execute(
+                "SELECT outcome, count(*) FROM fetches WHERE id > 1000 GROUP BY outcome").fetchall())  # fmt: skip
+            print(f"revalidation of 1,000 unchanged feeds: {reval_s:.2f} s wall "
+                  f"(target < 2 s); outcomes {outcomes}, {new} new items")  # fmt: skip
+
+            rss_dir = write_config(tmpdir / "rss", port, 1000)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "peacewatch", "--config", str(rss_dir), "--db",
+                 str(tmpdir / "rss.db"), "run", "--once", "--all"],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            wall = time.perf_counter() - t0
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            print(f"run --once over 1,000 sources (50,000 items): {wall:.1f} s, "
+                  f"peak RSS {max(peak, before) / 1024:.0f} MB (target < 150 MB); {proc.stdout.strip()}")  # fmt: skip
+    finally:
+        server.kill()
+
+
+if __name__ == "__main__":
+    main()
