@@ -248,13 +248,20 @@ def ingest_story(
 
 
 def tag_story(db: sqlite_utils.Database, ids: dict[str, int]) -> None:
-    """Write the tags the tagger would write for each stored story."""
+    """Write the story's tags as the tagger does (replace an item's tags: DELETE + INSERT),
+    over whatever a tagger in the pipeline may have written, so the story stays exact."""
     c = db.conn
     c.execute("BEGIN IMMEDIATE")
-    c.executemany("INSERT OR IGNORE INTO initiatives (id, name) VALUES (?, ?)", INITIATIVES)
-    c.executemany("INSERT OR IGNORE INTO themes (id, name) VALUES (?, ?)", THEMES)
+    for table, rows in (("initiatives", INITIATIVES), ("themes", THEMES)):
+        c.executemany(
+            f"INSERT INTO {table} (id, name) VALUES (?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            rows,
+        )
     for item in ITEMS:
         item_id = ids[item["key"]]
+        for table in ("item_initiatives", "item_themes", "item_classification"):
+            c.execute(f"DELETE FROM {table} WHERE item_id = ?", [item_id])
         for initiative, evidence in item["initiatives"].items():
             score = sum(e["weight"] for e in evidence)
             c.execute(
@@ -265,14 +272,13 @@ def tag_story(db: sqlite_utils.Database, ids: dict[str, int]) -> None:
             )
         for theme, evidence in item["themes"].items():
             c.execute(
-                "INSERT INTO item_themes"
-                " (item_id, theme_id, score, evidence, rules_version)"
+                "INSERT INTO item_themes (item_id, theme_id, score, evidence, rules_version)"
                 " VALUES (?, ?, 1.0, ?, 'test-1')",
                 [item_id, theme, json.dumps(evidence)],
             )
         c.execute(
-            "INSERT OR REPLACE INTO item_classification"
-            " (item_id, relevant, rules_version, classified_at) VALUES (?, ?, 'test-1', ?)",
+            "INSERT INTO item_classification (item_id, relevant, rules_version, classified_at)"
+            " VALUES (?, ?, 'test-1', ?)",
             [item_id, item["relevant"], item["seen"]],
         )
     c.execute("COMMIT")

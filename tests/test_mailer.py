@@ -422,3 +422,19 @@ def test_ledger_thread_safety_with_one_database_file(env: dict[str, Any]) -> Non
             thread.join()
         assert len(server.inbox.messages) == 1
     assert sorted(results) == ["busy", "sent"]
+
+
+def test_daemon_job_uses_its_own_connection_and_the_ledger(env: dict[str, Any]) -> None:
+    """digest_job is what the daemon schedules: (Config, database path) -> deliveries."""
+    from peacewatch.config import load_config
+    from peacewatch.mailer import digest_job
+
+    config = load_config(env["config_dir"])
+    with SmtpServer(env["port"]) as server:
+        first = digest_job(config, env["db_path"])
+        second = digest_job(config, env["db_path"])
+    # today's due day (yesterday, here and now) has no news in the story: skipped, once
+    assert [r.outcome for r in first] == ["skipped", "skipped"]
+    assert [r.outcome for r in second] == ["already-skipped", "already-skipped"]
+    assert server.inbox.messages == []
+    assert {r["status"] for r in ledger(env["db"])} == {"skipped"}
