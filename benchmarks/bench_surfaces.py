@@ -325,6 +325,29 @@ def bench_queries(path: Path) -> list[tuple[str, float, float, float]]:
     return results
 
 
+PAGES = ["tagged_items", "item_details", "items", "items?_search=ceasefire",
+         "initiative_coverage_weekly", "source_health"]  # fmt: skip
+
+
+def bench_pages(path: Path) -> list[tuple[str, float]]:
+    """Whole HTML pages with their default facets and counts (no target: facets and counts
+    that take too long are left out by Datasette's time limits)."""
+    datasette = make_datasette(path, CONFIG)
+    results = []
+    for page in PAGES:
+
+        def load(page: str = page) -> None:
+            async def go() -> None:
+                response = await datasette.client.get(f"/{path.stem}/{page}")
+                assert response.status_code == 200, (page, response.status_code)
+
+            asyncio.run(go())
+
+        median, _ = time_it(load, repeat=3)
+        results.append((page, median))
+    return results
+
+
 def bench_digest(path: Path) -> tuple[float, float, int]:
     db = store.open_db(path, readonly=True)
     config = DigestConfig(timezone="UTC")
@@ -362,6 +385,9 @@ def main() -> int:
         flag = "" if median < TARGET_QUERY_MS else "  OVER TARGET"
         failures += bool(flag)
         print(f"{name:24} {median:10.1f} {worst:8.1f} {via:13.1f}{flag}")
+    print(f"\n{'HTML page (with facets)':40} {'median ms':>10}")
+    for page, median in bench_pages(args.db):
+        print(f"{page:40} {median:10.0f}")
     build_s, total_s, items = bench_digest(args.db)
     flag = "" if total_s < TARGET_DIGEST_S else "  OVER TARGET"
     failures += bool(flag)

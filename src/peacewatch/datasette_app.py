@@ -30,8 +30,16 @@ CONFIG_NAME = "datasette.yml"
 CONFIG_DB_KEY = "peacewatch"  # the database's key in config/datasette.yml
 MARK_OPEN, MARK_CLOSE = "⟦", "⟧"  # highlight()/snippet() markers in the search query
 
-# Analysts run ad-hoc SQL too: give slow queries room, facets a little more than the default.
-SETTINGS = {"sql_time_limit_ms": 3000, "facet_time_limit_ms": 500, "max_returned_rows": 1000}
+# Pages must stay quick on millions of rows: a count or facet that takes too long is left out
+# (Datasette says so) rather than holding the page; facet suggestions scan every column, so
+# they are off. Ad-hoc SQL that needs longer: `peacewatch datasette --setting
+# sql_time_limit_ms 10000`.
+SETTINGS = {
+    "sql_time_limit_ms": 1000,
+    "facet_time_limit_ms": 300,
+    "max_returned_rows": 1000,
+    "suggest_facets": False,
+}
 
 
 class _SafeHtml(str):

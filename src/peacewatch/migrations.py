@@ -242,14 +242,16 @@ def _analyst_views_digests(db: sqlite_utils.Database) -> None:
               WHERE item_initiatives.item_id = items.id) AS initiatives,
             (SELECT json_group_array(theme_id) FROM item_themes
               WHERE item_themes.item_id = items.id) AS themes
-        FROM items JOIN outlets ON outlets.id = items.outlet_id;
+        FROM items LEFT JOIN outlets ON outlets.id = items.outlet_id;
 
-        -- one row per (item, initiative): facet by initiative, outlet, language, day
+        -- one row per (item, initiative): facet by initiative, outlet, language, day.
+        -- LEFT JOINs on unique keys keep the join order (newest tags first by the primary
+        -- key) and let SQLite skip joins a count or facet does not need.
         CREATE VIEW tagged_items AS
         SELECT
             item_initiatives.initiative_id,
             initiatives.name AS initiative,
-            items.id AS item_id,
+            item_initiatives.item_id,
             items.title,
             outlets.name AS outlet,
             substr(coalesce(items.published, items.first_seen), 1, 10) AS day,
@@ -258,9 +260,9 @@ def _analyst_views_digests(db: sqlite_utils.Database) -> None:
             item_initiatives.score,
             coalesce(items.url, items.canonical_url) AS url
         FROM item_initiatives
-        JOIN items ON items.id = item_initiatives.item_id
-        JOIN initiatives ON initiatives.id = item_initiatives.initiative_id
-        JOIN outlets ON outlets.id = items.outlet_id;
+        LEFT JOIN items ON items.id = item_initiatives.item_id
+        LEFT JOIN initiatives ON initiatives.id = item_initiatives.initiative_id
+        LEFT JOIN outlets ON outlets.id = items.outlet_id;
 
         -- items per (initiative, day, outlet), kept current by triggers (below), so coverage
         -- questions read a few thousand counters instead of joining every tagged item
