@@ -438,3 +438,16 @@ def test_daemon_job_uses_its_own_connection_and_the_ledger(env: dict[str, Any]) 
     assert [r.outcome for r in second] == ["already-skipped", "already-skipped"]
     assert server.inbox.messages == []
     assert {r["status"] for r in ledger(env["db"])} == {"skipped"}
+
+
+def test_starttls_required_but_not_offered_is_final(env: dict[str, Any]) -> None:
+    """tls = "starttls" never falls back to plain text when the server offers no TLS."""
+    config = load(env["config_dir"])
+    config = replace(config, smtp=replace(config.smtp, tls="starttls"))
+    with SmtpServer(env["port"]) as server:
+        result = deliver_digest(env["db"], config, DAY, config.recipients[0], now=SEND_TIME,
+                                sleep=no_sleep)  # fmt: skip
+        assert server.inbox.messages == []
+    assert result.outcome == "failed" and "STARTTLS" in result.detail
+    (row,) = ledger(env["db"])
+    assert row["attempts"] == 1 and row["next_attempt_at"] is None

@@ -142,7 +142,7 @@ def _claim_locked(
         claimed = datetime.fromisoformat(row["claimed_at"] or row["created_at"])
         if now - claimed < timedelta(seconds=lease_seconds(config.smtp)):
             return "busy", f"being sent by another process since {row['claimed_at']}"
-        if row["data_started_at"]:
+        if row["data_started_at"] and not resend:
             detail = (
                 f"interrupted at {row['data_started_at']} after the message was handed to the "
                 "SMTP server: delivery unknown, not resent automatically (check the mailbox; "
