@@ -7,9 +7,11 @@ digest day is 2025-11-21 in Kyiv, sent at 07:00 on the 22nd.
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import threading
@@ -451,3 +453,41 @@ def test_starttls_required_but_not_offered_is_final(env: dict[str, Any]) -> None
     assert result.outcome == "failed" and "STARTTLS" in result.detail
     (row,) = ledger(env["db"])
     assert row["attempts"] == 1 and row["next_attempt_at"] is None
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+def test_tls_modes_against_a_real_tls_server(
+    env: dict[str, Any], certificate: tuple[Path, Path], mode: str
+) -> None:
+    cert, key = certificate
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    if mode == "starttls":
+        server = SmtpServer(env["port"], tls_context=server_context, require_starttls=True)
+    else:
+        server = SmtpServer(env["port"], ssl_context=server_context)
+    config = load(env["config_dir"])
+    untrusted = replace(config, smtp=replace(config.smtp, tls=mode, retries=0))
+    trusted = replace(untrusted, smtp=replace(untrusted.smtp, ca_file=str(cert)))
+    with server:
+        refused = deliver_digest(env["db"], untrusted, DAY, config.recipients[0], now=SEND_TIME)
+        assert refused.outcome == "failed" and "CERTIFICATE_VERIFY_FAILED" in refused.detail
+        sent = deliver_digest(env["db"], trusted, DAY, config.recipients[1], now=SEND_TIME)
+        assert sent.outcome == "sent", sent.detail
+        assert [m[1] for m in server.inbox.messages] == [["coalition@example.org"]]

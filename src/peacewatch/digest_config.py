@@ -31,6 +31,7 @@ class SmtpConfig:
     tls: str = "starttls"  # starttls | implicit | none
     username: str | None = None
     password_env: str | None = None  # name of the environment variable holding the password
+    ca_file: str | None = None  # PEM file of the CA to trust instead of the system's (private CA)
     timeout: float = 30.0  # seconds per SMTP operation
     retries: int = 2  # further attempts within one send, after the first
     backoff: float = 2.0  # seconds before the first retry; doubles each time
@@ -200,6 +201,7 @@ def _smtp(raw: Any, p: _Problems) -> SmtpConfig:
         "tls": _choice(raw, "tls", TLS_MODES, entry, p, prefix),
         "username": _str(raw, "username", entry, p, prefix),
         "password_env": _str(raw, "password_env", entry, p, prefix),
+        "ca_file": _str(raw, "ca_file", entry, p, prefix),
         "timeout": _number(raw, "timeout", entry, p, integer=False, minimum=1, prefix=prefix),
         "retries": _number(raw, "retries", entry, p, integer=True, minimum=0, prefix=prefix),
         "backoff": _number(raw, "backoff", entry, p, integer=False, minimum=0, prefix=prefix),
@@ -220,6 +222,9 @@ def _smtp(raw: Any, p: _Problems) -> SmtpConfig:
             prefix + "password_env",
             f'expected the name of an environment variable, got "{env}"',
         )
+    if values["ca_file"] is not None and not Path(values["ca_file"]).is_file():
+        p.add(entry, prefix + "ca_file", f'no such file: "{values["ca_file"]}"')
+        values["ca_file"] = None
     if values["username"] and not values["password_env"]:
         p.add(entry, prefix + "password_env", "required when username is set")
     return SmtpConfig(**{k: v for k, v in values.items() if v is not None})

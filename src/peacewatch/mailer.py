@@ -193,7 +193,7 @@ def _password(smtp: SmtpConfig, environ: Mapping[str, str]) -> str | None:
 
 
 def _open(smtp: SmtpConfig, password: str | None) -> smtplib.SMTP:
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=smtp.ca_file)
     client: smtplib.SMTP
     if smtp.tls == "implicit":
         client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
