@@ -34,7 +34,6 @@ from peacewatch.datasette_app import load_metadata, make_datasette  # noqa: E402
 from peacewatch.digest import build_digest  # noqa: E402
 from peacewatch.digest_config import DigestConfig  # noqa: E402
 from peacewatch.digest_render import render_email  # noqa: E402
-from peacewatch.migrations import MIGRATIONS  # noqa: E402
 
 CONFIG = ROOT / "config" / "datasette.yml"
 DIGEST_DAY = date(2026, 3, 10)
@@ -129,30 +128,12 @@ WORDS = [
     "erdogan",
 ]
 
-# Tagging schema (0002_tagging, from the brief) for a branch where it is not merged yet.
-TAGGING_STAND_IN = """
-CREATE TABLE IF NOT EXISTS initiatives (id TEXT PRIMARY KEY, name TEXT, description TEXT,
-    start_date TEXT, end_date TEXT, parties TEXT, links TEXT);
-CREATE TABLE IF NOT EXISTS themes (id TEXT PRIMARY KEY, name TEXT, description TEXT);
-CREATE TABLE IF NOT EXISTS item_initiatives (item_id INTEGER, initiative_id TEXT, score REAL,
-    evidence TEXT, rules_version TEXT, PRIMARY KEY (item_id, initiative_id));
-CREATE TABLE IF NOT EXISTS item_themes (item_id INTEGER, theme_id TEXT, score REAL,
-    evidence TEXT, rules_version TEXT, PRIMARY KEY (item_id, theme_id));
-CREATE TABLE IF NOT EXISTS item_classification (item_id INTEGER PRIMARY KEY, relevant INTEGER,
-    rules_version TEXT, classified_at TEXT);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-"""
-
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def open_database(path: Path) -> Any:
-    if "0002_tagging" not in [name for name, _ in MIGRATIONS]:
-        conn = sqlite3.connect(path)
-        conn.executescript(TAGGING_STAND_IN)
-        conn.close()
     return store.open_db(path)
 
 

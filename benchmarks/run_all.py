@@ -10,6 +10,7 @@ HERE = Path(__file__).parent
 # (script, why it is here)
 BENCHMARKS = [
     ("bench_ingest.py", "ingestion core: cold ingest, revalidation, peak RSS"),
+    ("bench_tagging.py", "tagging: classify throughput, retag of 1M stored items"),
     ("bench_surfaces.py", "analyst surfaces: canned queries on 1M items, a 5,000-item digest"),
 ]
 

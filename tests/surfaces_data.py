@@ -10,16 +10,14 @@ previous-week counts. BBC's world feed answers 503 from 2025-11-19 06:00 (failin
 day by the end of DAY); the Kyiv Independent's Ukrainian feed only from 20:00 on DAY.
 
 Each story is first seen when its feed is polled at the time in `seen` (the pipeline's clock),
-so first_seen is exactly that time. Tags come from the tagging branch's tables; until its
-tagger runs in the pipeline on main, the tests write the tags for each stored item here.
-Until that branch lands, `migrations_for_tests` adds a stand-in of its 0002_tagging
-migration with the tag schema from the brief, so migration 0004 finds the tables it indexes.
+so first_seen is exactly that time. The pipeline's tagger tags what it stores; the story then
+replaces those tags with its own (as a retag would), so the expected groups and evidence are
+exact whatever the shipped rules say.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -31,7 +29,6 @@ import sqlite_utils
 from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.config import Config, load_config
-from peacewatch.migrations import MIGRATIONS, Migration, migrate, run_script
 from support import poll, write_config
 
 DAY = "2025-11-21"
@@ -143,40 +140,7 @@ ITEMS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-def _tagging_stand_in(db: sqlite_utils.Database) -> None:
-    run_script(
-        db,
-        """
-        CREATE TABLE initiatives (id TEXT PRIMARY KEY, name TEXT, description TEXT,
-            start_date TEXT, end_date TEXT, parties TEXT, links TEXT);
-        CREATE TABLE themes (id TEXT PRIMARY KEY, name TEXT, description TEXT);
-        CREATE TABLE item_initiatives (item_id INTEGER REFERENCES items(id),
-            initiative_id TEXT REFERENCES initiatives(id), score REAL, evidence TEXT,
-            rules_version TEXT, PRIMARY KEY (item_id, initiative_id));
-        CREATE TABLE item_themes (item_id INTEGER REFERENCES items(id),
-            theme_id TEXT REFERENCES themes(id), score REAL, evidence TEXT,
-            rules_version TEXT, PRIMARY KEY (item_id, theme_id));
-        CREATE TABLE item_classification (item_id INTEGER PRIMARY KEY REFERENCES items(id),
-            relevant INTEGER, rules_version TEXT, classified_at TEXT);
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-        """,
-    )
-
-
-def migrations_for_tests() -> list[Migration]:
-    names = [name for name, _ in MIGRATIONS]
-    if "0002_tagging" in names:
-        return list(MIGRATIONS)
-    return [MIGRATIONS[0], ("0002_tagging", _tagging_stand_in), *MIGRATIONS[1:]]
-
-
-def open_test_db(path: Path) -> sqlite_utils.Database:
-    """store.open_db, after migrating with the tagging stand-in when it is still needed."""
-    if "0002_tagging" not in [name for name, _ in MIGRATIONS]:
-        conn = sqlite3.connect(str(path), isolation_level=None)
-        conn.execute("PRAGMA journal_mode = WAL")
-        migrate(sqlite_utils.Database(conn), migrations_for_tests())
-        conn.close()
+def open_test_db(path: Path) -> sqlite_utils.Database:  # one place to change how tests open it
     return store.open_db(path)
 
 

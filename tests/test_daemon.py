@@ -4,6 +4,7 @@ and a kill -9 at any moment leaves a consistent database that a restart complete
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -124,3 +125,39 @@ def test_kill_9_mid_run_leaves_whole_fetches_and_a_restart_finishes(
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM items").fetchone() == (2000,)
         assert conn.execute("SELECT count(DISTINCT source_id) FROM fetches").fetchone() == (40,)
+
+
+def test_daemon_retags_stored_items_in_the_background_when_rules_change(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    http_server.route("/f.xml", body=(FEEDS / "rss2-basic.xml").read_bytes(), etag='"1"')
+    config = write_config(tmp_path / "config", [{"id": "f", "url": http_server.url("/f.xml")}])
+    db = tmp_path / "r.db"
+    once = start(config, db, "run", "--once")
+    once.communicate(timeout=60)
+    assert count(db, "SELECT count(*) FROM items") == 3
+    assert count(db, "SELECT count(*) FROM item_classification") == 0
+    # rules appear (or change): the daemon recomputes the stored items' tags on start
+    shutil.copy(Path(__file__).parent.parent / "config" / "initiatives.toml", config)
+    proc = start(config, db, "daemon")
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM item_classification") == 3)
+        wait_for(
+            lambda: (
+                count(
+                    db, "SELECT count(*) FROM item_initiatives WHERE initiative_id = 'us-28pt-plan'"
+                )
+                == 1
+            )
+        )
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with sqlite3.connect(db) as conn:
+        version = conn.execute("SELECT value FROM meta WHERE key = 'rules_version'").fetchone()[0]
+        assert conn.execute(
+            "SELECT DISTINCT rules_version FROM item_classification"
+        ).fetchall() == [(version,)]

@@ -6,11 +6,14 @@ Each test asserts the stored rows, not only that nothing crashed.
 from __future__ import annotations
 
 import itertools
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from httpserver import FixtureServer
-from support import poll, rows, setup, table_dump
+from peacewatch import store
+from peacewatch.config import load_config
+from support import poll, rows, setup, table_dump, write_config
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 BASIC = (FEEDS / "rss2-basic.xml").read_bytes()
@@ -414,3 +417,56 @@ def test_per_host_limit_and_gap_are_respected(tmp_path: Path, http_server: Fixtu
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert sum(gaps) / len(gaps) >= 0.05
     assert min(gaps) >= 0.02
+
+
+def test_parsing_in_a_worker_process_stores_the_same_rows(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    from peacewatch.pipeline import run_once
+
+    http_server.route("/a.xml", body=BASIC)
+    http_server.route("/b.xml", body=(FEEDS / "rss2-url-variants.xml").read_bytes())
+    http_server.route(
+        "/html", body=(FEEDS / "not-a-feed.html").read_bytes(), content_type="text/html"
+    )
+    sources = [{"id": "a", "url": http_server.url("/a.xml")}, {"id": "b", "url": http_server.url("/b.xml")},
+               {"id": "html", "url": http_server.url("/html")}]  # fmt: skip
+    config, db = setup(tmp_path / "pool", sources, parse={"workers": 1})
+    report = run_once(config, db, all_sources=True)
+    assert {s.source_id: s.outcome for s in report.sources} == {
+        "a": "ok",
+        "b": "ok",
+        "html": "not_a_feed",
+    }
+    inline_config, inline_db = setup(tmp_path / "inline", sources, parse={"workers": 0})
+    run_once(inline_config, inline_db, all_sources=True)
+    query = "SELECT title, canonical_url, published, summary FROM items ORDER BY id"
+    assert rows(db, query) == rows(inline_db, query)
+    assert len(rows(db, query)) == 4
+
+
+def test_new_and_edited_items_are_tagged_in_the_fetch_transaction(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    route = http_server.route(
+        "/t.xml", body=feed(("g1", "Envoys meet in Geneva", "https://t.example/1"))
+    )
+    config_dir = tmp_path / "config"
+    write_config(config_dir, [{"id": "t", "url": http_server.url("/t.xml")}])
+    shutil.copy(Path(__file__).parent.parent / "config" / "initiatives.toml", config_dir)
+    config = load_config(config_dir)
+    db = store.open_db(tmp_path / "t.db")
+    poll(config, db)
+    assert rows(db, "SELECT initiative_id FROM item_initiatives") == []
+    route.body = feed(
+        (
+            "g1",
+            "Zelensky and Witkoff discuss the 28-point peace plan in Geneva",
+            "https://t.example/1",
+        )
+    )
+    poll(config, db)
+    [tag] = rows(db, "SELECT item_id, initiative_id, evidence, rules_version FROM item_initiatives")
+    assert (tag["item_id"], tag["initiative_id"]) == (1, "us-28pt-plan")
+    assert "28-point" in tag["evidence"] and tag["rules_version"] == config.ruleset.version
+    assert rows(db, "SELECT relevant FROM item_classification") == [{"relevant": 1}]

@@ -31,7 +31,7 @@ _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 @dataclass(frozen=True)
 class HttpSettings:
     user_agent: str = "peacewatch/0.1 (+https://github.com/peacewatch/peacewatch)"
-    concurrency: int = 16
+    concurrency: int = 8
     per_host: int = 2
     host_gap: float = 1.0  # seconds between two requests to one host
     connect_timeout: float = 10.0
@@ -57,6 +57,7 @@ class Settings:
     busy_timeout: float = 10.0
     log_format: str = "text"
     log_level: str = "INFO"
+    parse_workers: int | str = "auto"
     http: HttpSettings = field(default_factory=HttpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     raw: dict[str, Any] = field(default_factory=dict)  # sections owned by other modules
@@ -67,6 +68,7 @@ class Config:
     config_dir: Path
     settings: Settings
     sources: list[Source]
+    ruleset: Any = None  # peacewatch.rules.RuleSet from initiatives.toml; None: no tagging
 
 
 class _Problems:
@@ -159,6 +161,14 @@ def _choice(*choices: str) -> Checker:
     return check
 
 
+def _workers(value: Any) -> tuple[Any, str | None]:
+    if value == "auto" or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 64
+    ):
+        return value, None
+    return None, f'expected "auto" or a whole number from 0 to 64, got {_show(value)}'
+
+
 def _user_agent(value: Any) -> tuple[Any, str | None]:
     text, problem = _string(value)
     if problem:
@@ -193,6 +203,7 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "tick": _duration,
         "shutdown_grace": _duration,
     },
+    "parse": {"workers": _workers},
     "log": {
         "format": _choice("text", "json"),
         "level": _choice("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -247,12 +258,14 @@ def load_settings(config_dir: Path) -> Settings:
     http = parsed.get("http", {})
     schedule = parsed.get("schedule", {})
     log = parsed.get("log", {})
+    parse = parsed.get("parse", {})
     db_path = Path(database.get("path", Settings.db_path))
     return Settings(
         db_path=db_path,
         busy_timeout=database.get("busy_timeout", Settings.busy_timeout),
         log_format=log.get("format", "text"),
         log_level=log.get("level", "INFO"),
+        parse_workers=parse.get("workers", "auto"),
         http=HttpSettings(**http),
         schedule=ScheduleSettings(
             **{k: (int(v) if k == "default_interval" else v) for k, v in schedule.items()}
@@ -379,12 +392,20 @@ def load_config(config_dir: Path | str) -> Config:
     if not config_dir.is_dir():
         raise ConfigError(f"{config_dir}: configuration directory not found")
     settings = load_settings(config_dir)
+    from peacewatch.rules import RULES_FILE, load_ruleset
+
     problems: list[str] = []
     try:
         sources = load_sources(config_dir, settings)
     except ConfigError as error:
         problems.extend(error.problems)
         sources = []
+    ruleset = None
+    if (config_dir / RULES_FILE).exists():
+        try:
+            ruleset = load_ruleset(config_dir)
+        except ConfigError as error:
+            problems.extend(error.problems)
     if problems:
         raise ConfigError(problems)
-    return Config(config_dir=config_dir, settings=settings, sources=sources)
+    return Config(config_dir=config_dir, settings=settings, sources=sources, ruleset=ruleset)

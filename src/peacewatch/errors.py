@@ -54,6 +54,10 @@ class ParseError(PeacewatchError):
         self.outcome = outcome
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # keep `outcome` when the error crosses from a parser process
+        return (type(self), (self.outcome, str(self)))
+
 
 class StoreError(PeacewatchError):
     """The database cannot be opened or used (locked, wrong schema, another daemon)."""

@@ -160,6 +160,60 @@ def _core(db: sqlite_utils.Database) -> None:
     )
 
 
+def _tagging(db: sqlite_utils.Database) -> None:
+    """Tags (item x initiative, item x theme) with score, evidence and the rules version that
+    produced them; the initiatives and themes mirrored from config/initiatives.toml so
+    Datasette can join names; `meta` holds the rules version the stored tags are complete for."""
+    run_script(
+        db,
+        """
+        CREATE TABLE initiatives (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            description TEXT,
+            start_date TEXT,               -- YYYY-MM-DD
+            end_date TEXT,                 -- NULL while still open
+            parties TEXT,                  -- JSON list
+            links TEXT                     -- JSON list
+        );
+        CREATE TABLE themes (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            description TEXT
+        );
+        CREATE TABLE item_initiatives (
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            initiative_id TEXT NOT NULL,
+            score REAL NOT NULL,
+            evidence TEXT NOT NULL,        -- JSON list of {rule, field, text, start, end, weight}
+            rules_version TEXT NOT NULL,
+            PRIMARY KEY (item_id, initiative_id)
+        );
+        CREATE INDEX item_initiatives_initiative ON item_initiatives(initiative_id, item_id);
+        CREATE TABLE item_themes (
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            theme_id TEXT NOT NULL,
+            score REAL NOT NULL,
+            evidence TEXT NOT NULL,
+            rules_version TEXT NOT NULL,
+            PRIMARY KEY (item_id, theme_id)
+        );
+        CREATE INDEX item_themes_theme ON item_themes(theme_id, item_id);
+        -- one row per classified item, tagged or not: what `retag` resumes from
+        CREATE TABLE item_classification (
+            item_id INTEGER PRIMARY KEY REFERENCES items(id),
+            relevant INTEGER NOT NULL,     -- 1 = on the topic of Russia-Ukraine peace
+            rules_version TEXT NOT NULL,
+            classified_at TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS meta (
+            key TEXT PRIMARY KEY,
+            value TEXT
+        );
+        """,
+    )
+
+
 # Keeps initiative_day_outlet equal to a GROUP BY over item_initiatives JOIN items. Tags are
 # replaced by DELETE + INSERT (never INSERT OR REPLACE, whose implicit delete fires no
 # trigger); an item whose date or outlet changes moves its counts.
@@ -399,6 +453,7 @@ def _analyst_views_digests(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
+    ("0002_tagging", _tagging),
     ("0004_analyst_views_digests", _analyst_views_digests),
 ]
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from peacewatch import store
+from peacewatch import store, tag_store
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError
 from peacewatch.feeds import parse_feed
@@ -31,6 +31,7 @@ from peacewatch.models import (
     SourceReport,
     Validators,
 )
+from peacewatch.parsepool import ParsePool, resolve_workers
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
 
 log = logging.getLogger("peacewatch.pipeline")
@@ -51,6 +52,7 @@ class Runtime:
     fetcher: Fetcher
     clock: Clock = _utcnow
     rng: random.Random = field(default_factory=random.Random)
+    parse_pool: ParsePool | None = None  # None: parse in this process
 
     def now(self) -> str:
         return to_iso(self.clock())
@@ -115,7 +117,10 @@ def parse_result(source: Source, result: FetchResult) -> tuple[list[ParsedItem],
 
 
 def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
-    """Steps that run on new and changed items inside the fetch's transaction (tagging)."""
+    """Steps that run on new and changed items inside the fetch's transaction: tagging, so an
+    item is never stored without its tags."""
+    if item_ids and rt.config.ruleset is not None:
+        tag_store.tag_items(rt.db, item_ids, rt.config.ruleset, now)
 
 
 async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
@@ -166,7 +171,10 @@ async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
         return _record_success(rt, source, result, started=started, outcome="unchanged",
                                validators=validators, unconditional=unconditional)  # fmt: skip
     try:
-        items, warning = parse_result(source, result)
+        if rt.parse_pool is not None:
+            items, warning = await rt.parse_pool.run(parse_result, source, result)
+        else:
+            items, warning = parse_result(source, result)
     except ParseError as error:
         return _record_failure(
             rt, source, row, started=started, elapsed_ms=result.elapsed_ms,
@@ -268,6 +276,11 @@ def select_sources(
     return store.due_sources(rt.db, rt.now())
 
 
+def make_parse_pool(config: Config) -> ParsePool | None:
+    workers = resolve_workers(config.settings.parse_workers)
+    return ParsePool(workers) if workers > 0 else None
+
+
 async def run_once_async(
     config: Config,
     db: store.Database,
@@ -279,11 +292,14 @@ async def run_once_async(
     """Sync the configured sources into the database, then poll the due (or chosen) ones."""
     own = fetcher is None
     fetcher = fetcher or Fetcher(config.settings.http)
+    pool = make_parse_pool(config)
     try:
-        rt = Runtime(config, db, fetcher)
+        rt = Runtime(config, db, fetcher, parse_pool=pool)
         store.sync_sources(db, config.sources, rt.now())
         return await run_cycle(rt, select_sources(rt, all_sources=all_sources, only=only))
     finally:
+        if pool is not None:
+            pool.close()
         if own:
             await fetcher.aclose()
 

@@ -15,6 +15,7 @@ import fcntl
 import logging
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
@@ -24,11 +25,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from peacewatch import store
+from peacewatch import store, tag_store
 from peacewatch.config import Config
 from peacewatch.errors import StoreError
 from peacewatch.fetch import Fetcher
-from peacewatch.pipeline import Runtime, poll_source
+from peacewatch.pipeline import Runtime, make_parse_pool, poll_source
 from peacewatch.timeutil import parse_iso
 
 log = logging.getLogger("peacewatch.daemon")
@@ -81,7 +82,7 @@ class Daemon:
         daily_jobs: list[DailyJob] | None = None,
         startup: list[JobFunc] | None = None,
     ) -> None:
-        self.rt = Runtime(config, db, fetcher)
+        self.rt = Runtime(config, db, fetcher, parse_pool=make_parse_pool(config))
         self.db_path = db_path
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.in_flight: set[asyncio.Task[Any]] = set()
@@ -137,9 +138,18 @@ class Daemon:
             self.scheduler.add_job(self._run_sync, args=[func], id=f"startup:{func.__name__}")
         self.scheduler.start()
         log.info("daemon started: %d sources", len(self.rt.config.sources))
+        retag_stop = threading.Event()
+        retagging = None
+        if self.rt.config.ruleset is not None:
+            # Changed rules: recompute old tags in the background while polling goes on.
+            retagging = tag_store.retag_in_background(
+                self.db_path, self.rt.config.ruleset, stop=retag_stop,
+                busy_timeout=self.rt.config.settings.busy_timeout,
+            )  # fmt: skip
         await self.stopping.wait()
         log.info("stopping: waiting for %d polls in flight", len(self.in_flight))
         self.scheduler.shutdown(wait=False)
+        retag_stop.set()
         grace = self.rt.config.settings.schedule.shutdown_grace
         pending = [t for t in self.in_flight if not t.done()]
         if pending:
@@ -149,6 +159,11 @@ class Daemon:
                 task.cancel()
             if still:
                 await asyncio.wait(still, timeout=1.0)
+        if self.rt.parse_pool is not None:
+            self.rt.parse_pool.close()
+        if retagging is not None:
+            # the batch in progress commits or rolls back; the next start resumes
+            await asyncio.to_thread(retagging.join, grace)
         log.info("stopped cleanly")
 
     async def _run_sync(self, func: JobFunc) -> None:

@@ -97,15 +97,10 @@ def clean_text(value: str | None) -> str | None:
     return text or None
 
 
-_PUNCT_CATEGORIES = ("P", "S")
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def title_key(title: str) -> str:
     """A headline reduced to what identifies it: NFKC, case folded, punctuation and
     symbols dropped, whitespace folded. 'Ukraine: talks “resume”' == 'ukraine talks resume'."""
-    text = unicodedata.normalize("NFKC", title).casefold()
-    out = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        out.append(" " if category[0] in _PUNCT_CATEGORIES else ch)
-    return fold_ws("".join(out))
+    return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", title).casefold()).strip()

@@ -1,0 +1,217 @@
+"""Text normalization for rule matching.
+
+Headlines arrive with every kind of typographic variation: curly quotes, six different dashes,
+non-breaking spaces, compatibility characters, "28 point" vs "28-point" vs "28-pt", plurals and
+Slavic case endings. Matching works on *tokens* of a normalized copy of the text, and every token
+keeps offsets into the ORIGINAL text so evidence can quote exactly what the analyst will see.
+
+The same functions normalize rule patterns (at load) and item text (at match time), so both
+sides always agree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Every dash and minus to "-", every apostrophe-like mark to "'", every double quote to '"'.
+# Strictly one character to one character, so offsets survive the translation.
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d\u00ad"
+_APOSTROPHES = "\u2018\u2019\u201a\u201b\u02bc\u02b9\u2032\u00b4\u0060\uff07"
+_DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\uff02"
+
+
+def _latin_base_letters() -> dict[str, str]:
+    """Accented Latin letters to their base letter ("é" -> "e", "ç" -> "c"), one-to-one.
+
+    Cyrillic letters are left alone: "й" is a letter of its own, not an accented "и".
+    """
+    table = {"ı": "i", "ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ŧ": "t"}
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        decomposed = unicodedata.normalize("NFD", char)
+        if len(decomposed) > 1 and decomposed[0].isascii() and decomposed[0].isalpha():
+            table[char] = decomposed[0].lower()
+    return table
+
+
+_TRANSLATION = str.maketrans(
+    {
+        **_latin_base_letters(),
+        **{c: "-" for c in _DASHES},
+        **{c: "'" for c in _APOSTROPHES},
+        **{c: '"' for c in _DOUBLE_QUOTES},
+        "ё": "е",  # Russian ё is usually printed as е
+    }
+)
+
+# str.translate looks every character up in the dict; on mostly-ASCII news text it is several
+# times faster to find the few characters to replace with a regex.
+_TRANSLATED_RE = re.compile("[" + re.escape("".join(chr(c) for c in _TRANSLATION)) + "]")
+_REPLACEMENTS = {chr(code): value for code, value in _TRANSLATION.items()}
+
+
+def _translate(text: str) -> str:
+    return _TRANSLATED_RE.sub(lambda match: _REPLACEMENTS[match.group()], text)
+
+
+# Digits and letters form separate tokens ("28pt" -> "28", "pt"; "G8" -> "g", "8"); an apostrophe
+# inside a word belongs to it (Ukrainian "перемир'я", English "Ukraine's").
+TOKEN_RE = re.compile(r"\d+|[^\W\d_]+(?:'[^\W\d_]+)*")
+# About twice as fast and identical to TOKEN_RE whenever every token it finds is all letters or
+# all digits; the matcher falls back to TOKEN_RE for a text where that is not so (see is_pure).
+FAST_TOKEN_RE = re.compile(r"\w+(?:'\w+)*")
+
+
+def _char_class(codepoints: list[int]) -> str:
+    """A regex character class matching exactly these code points (as ranges)."""
+    ranges: list[list[int]] = []
+    for code in codepoints:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+
+
+def _special_characters() -> re.Pattern[str]:
+    """Where piecewise normalization is needed: a character that NFKC or case folding changes
+    in length or form (NBSP, ellipsis, ligatures, ß, full-width forms, anything outside the
+    BMP), or any character followed by combining marks (which NFKC may compose with it).
+    Everything else folds one-to-one and in bulk."""
+    unstable: list[int] = []
+    combining: list[int] = []
+    for code in range(0x80, 0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        if unicodedata.combining(char):
+            combining.append(code)
+        elif unicodedata.normalize("NFKC", char) != char or len(char.casefold()) != 1:
+            unstable.append(code)
+    marks = _char_class(combining)
+    other = _char_class(unstable) + "\U00010000-\U0010ffff"
+    return re.compile(f"(?:[{other}]|.)[{marks}]+|[{other}]", re.DOTALL)
+
+
+_SPECIAL_RE = _special_characters()
+
+# Abbreviations that mean the same token in headlines.
+_ABBREVIATIONS = {"pt": "point", "pts": "point", "pct": "percent"}
+
+# Russian and Ukrainian case/number endings, longest first.
+_CYRILLIC_ENDING_TEXT = """
+    иями ями ами иях иям ого его ому ему ыми ими ией ий ый ия ие ии ию ью ых их ым им ой ей ая яя
+    ое ее ую юю ам ям ах ях ом ем ов ев ів ові еві ою ею ої ій ім а я о е ы и у ю ь і ї й
+"""
+_CYRILLIC_ENDINGS = sorted(_CYRILLIC_ENDING_TEXT.split(), key=len, reverse=True)
+_MIN_STEM = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A normalized copy of a text plus the way back to the original offsets.
+
+    `starts[i]`/`ends[i]` give the original span of normalized character i; both are None when
+    normalization kept every character in place (the common case), so spans are identical.
+    """
+
+    original: str
+    text: str
+    starts: tuple[int, ...] | None = None
+    ends: tuple[int, ...] | None = None
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the normalized text to the original text."""
+        if self.starts is None or self.ends is None:
+            return start, end
+        if end <= start:
+            return self.starts[start], self.starts[start]
+        return self.starts[start], self.ends[end - 1]
+
+
+def _fold(piece: str) -> str:
+    return _translate(unicodedata.normalize("NFKC", piece).casefold())
+
+
+def normalize_text(text: str) -> Normalized:
+    """NFKC, case folding and unified quotes/dashes, with offsets back to `text`."""
+    if text.isascii():
+        return Normalized(text, text.lower())
+    folded = text.casefold()
+    if len(folded) == len(text) and unicodedata.is_normalized("NFKC", text):
+        # casefold never shrinks a character, so equal length means one-to-one
+        return Normalized(text, _translate(folded))
+    # Fold the ordinary stretches in bulk and only the special characters one by one.
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    position = 0
+    for match in _SPECIAL_RE.finditer(text):
+        start, end = match.span()
+        if start > position:
+            parts.append(text[position:start].casefold())
+            starts.extend(range(position, start))
+            ends.extend(range(position + 1, start + 1))
+        piece = _fold(match.group())
+        parts.append(piece)
+        starts.extend([start] * len(piece))
+        ends.extend([end] * len(piece))
+        position = end
+    if position < len(text):
+        parts.append(text[position:].casefold())
+        starts.extend(range(position, len(text)))
+        ends.extend(range(position + 1, len(text) + 1))
+    return Normalized(text, _translate("".join(parts)), tuple(starts), tuple(ends))
+
+
+def _stem_latin(token: str) -> str:
+    if token.endswith("'s"):
+        token = token[:-2]
+    elif token.endswith("s'"):
+        token = token[:-1]
+    if len(token) <= 3 or not token.endswith("s"):
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        return token[:-3] + "y"
+    if token.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return token[:-2]
+    if token.endswith(("ss", "us", "is")):
+        return token
+    return token[:-1]
+
+
+def _stem_cyrillic(token: str) -> str:
+    for ending in _CYRILLIC_ENDINGS:
+        if token.endswith(ending) and len(token) - len(ending) >= _MIN_STEM:
+            return token[: -len(ending)]
+    return token
+
+
+def token_key(token: str) -> str:
+    """The comparison key of one normalized token: abbreviations expanded, light stemming.
+
+    The stemming is deliberately simple (plural and case endings only) and applied identically
+    to patterns and text, so a mistake can merge two forms but never split one.
+    """
+    token = _ABBREVIATIONS.get(token, token)
+    if token.isdigit():
+        return token
+    first = token[0]
+    if "\u0400" <= first <= "\u04ff":
+        return _stem_cyrillic(token)
+    return _stem_latin(token)
+
+
+def is_pure(token: str) -> bool:
+    """True when FAST_TOKEN_RE and TOKEN_RE agree on this token (letters only, or digits only)."""
+    return token.isdecimal() or token.replace("'", "").isalpha()
+
+
+def tokens(text: str) -> list[str]:
+    """The normalized tokens of `text` (no offsets): used to compile patterns."""
+    return TOKEN_RE.findall(normalize_text(text).text)

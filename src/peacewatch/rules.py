@@ -1,0 +1,752 @@
+"""Load, validate and compile config/initiatives.toml into an immutable RuleSet.
+
+Validation happens once, here: every problem in the file is collected and raised as one
+ConfigError whose lines name the file, the entry (initiative/theme id), the key and the problem.
+Only a fully valid file is compiled, so a bad pattern can never reach the matcher.
+
+Compilation turns every pattern (a word or phrase) into a tuple of "atoms" and builds a token
+index (atom -> patterns starting with it), so matching an item costs one pass over its tokens
+instead of one scan per rule. See docs/tagging.md for the rule language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from peacewatch.errors import ConfigError
+from peacewatch.normalize import is_pure, normalize_text, token_key
+
+RULES_FILE = "initiatives.toml"
+FIELDS = ("title", "summary", "text")
+GAP = -1  # atom id of a standalone "*" inside a phrase: any one token
+# A word's memo entry: (atom ids it satisfies, (pattern id, remaining atoms) of every pattern
+# that starts with one of those atoms).
+Entry = tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]
+NO_MATCH: Entry = ((), ())
+# The entry of a token that mixes digits and letters ("28pt"): the text must be re-tokenized
+# with the exact tokenizer, which splits it.
+MIXED: Entry = ((-2,), ())
+# Part of the rules version: bump when a change to normalization or matching alters results,
+# so stored tags are recomputed even if the rule file did not change.
+MATCHER_VERSION = "1"
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_CONCEPT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_PATTERN_PART_RE = re.compile(r"(\d+|[^\W\d_]+(?:'[^\W\d_]+)*)(\*?)|(\*)")
+_REGEX_CHARS = set("()|[]{}\\^$+?")
+_MIN_PREFIX = 3
+
+
+# ---------------------------------------------------------------- compiled model
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A weighted pattern list; `near` (if any) must occur within `within` tokens in a field."""
+
+    label: str  # e.g. 'terms[2]'
+    patterns: frozenset[int]
+    weight: float
+    near: frozenset[int] = frozenset()
+    within: int = 5
+    fields: frozenset[str] = frozenset(FIELDS)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    unless: frozenset[int] = frozenset()  # the term does not count in a field with one of these
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A required or excluding condition: `any` of its slots, or `all` of them.
+
+    Each slot is a set of alternative pattern ids (a concept reference is one slot).
+    """
+
+    label: str  # e.g. 'require[0]'
+    mode: str  # 'any' | 'all'
+    slots: tuple[frozenset[int], ...]
+    near: frozenset[int] = frozenset()
+    within: int = 5
+    fields: frozenset[str] = frozenset(FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    threshold: float
+    terms: tuple[Term, ...]
+    require: tuple[Group, ...] = ()
+    exclude: tuple[Group, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Initiative:
+    id: str
+    name: str
+    description: str
+    start_date: date
+    end_date: date | None
+    parties: tuple[str, ...]
+    links: tuple[str, ...]
+    slack_days: int
+    rule: Rule
+    earliest: date  # start_date - slack_days: no tag for items published before
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    id: str
+    name: str
+    description: str
+    rule: Rule
+
+
+@dataclass(frozen=True, slots=True)
+class PatternTable:
+    """Every distinct compiled pattern and the token index over them."""
+
+    sources: tuple[str, ...]  # pattern id -> the pattern as first written
+    atoms: tuple[tuple[int, ...], ...]  # pattern id -> atom ids
+    exact_atoms: Mapping[str, int]  # token key -> atom id
+    # first three letters -> ((normalized prefix, atom id), ...): prefixes are at least 3 long
+    prefix_atoms: Mapping[str, tuple[tuple[str, int], ...]]
+    # atom id -> ((pattern id, the pattern's remaining atoms), ...) for patterns starting with it
+    starts: tuple[tuple[tuple[int, tuple[int, ...]], ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """The validated, compiled contents of initiatives.toml.
+
+    Immutable apart from `_token_cache`, a memo from a word to its Entry that only saves
+    work (news vocabulary repeats) and never changes a result.
+    """
+
+    path: str
+    version: str
+    field_weights: Mapping[str, float]
+    initiatives: tuple[Initiative, ...]
+    themes: tuple[Theme, ...]
+    relevance: Rule
+    # initiatives' rules, then themes', then relevance: the order `rules_by_pattern` indexes
+    rules: tuple[Rule, ...]
+    table: PatternTable
+    # pattern id -> indexes into `rules` of the rules whose terms use it
+    rules_by_pattern: tuple[tuple[int, ...], ...]  # indexed by pattern id
+    _token_cache: dict[str, Entry] = field(default_factory=dict, repr=False)
+
+    def initiative(self, initiative_id: str) -> Initiative:
+        for initiative in self.initiatives:
+            if initiative.id == initiative_id:
+                return initiative
+        raise KeyError(initiative_id)
+
+    def lookup(self, token: str) -> Entry:
+        """The memo entry of a normalized word (computed on first sight)."""
+        found = self._token_cache.get(token)
+        if found is not None:
+            return found
+        if not is_pure(token):
+            entry = MIXED
+        else:
+            atoms: list[int] = []
+            exact = self.table.exact_atoms.get(token_key(token))
+            if exact is not None:
+                atoms.append(exact)
+            for prefix, atom in self.table.prefix_atoms.get(token[:_MIN_PREFIX], ()):
+                if token.startswith(prefix):
+                    atoms.append(atom)
+            starts = tuple(start for atom in atoms for start in self.table.starts[atom])
+            entry = (tuple(atoms), starts) if atoms else NO_MATCH
+        if len(self._token_cache) > 500_000:  # bound memory on endless vocabularies
+            self._token_cache.clear()
+        self._token_cache[token] = entry
+        return entry
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_ruleset(config_dir: Path | str) -> RuleSet:
+    """Read, validate and compile `config_dir/initiatives.toml`."""
+    return load_rules_file(Path(config_dir) / RULES_FILE)
+
+
+def load_rules_file(path: Path, *, display: str | None = None) -> RuleSet:
+    shown = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{shown}: cannot read: {error.strerror or error}") from error
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{shown}: not UTF-8 text: {error}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{shown}: invalid TOML: {error}") from error
+    return compile_rules(data, display=shown)
+
+
+def _canonical(value: Any) -> Any:
+    """Parsed TOML in a form where equal meaning gives equal JSON (1 and 1.0 alike)."""
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def rules_version(data: Mapping[str, Any]) -> str:
+    """Hash of the file's normalized content (parsed TOML as canonical JSON, plus the matcher
+    version): comments, key order, whitespace and 1 vs 1.0 do not change it."""
+    canonical = json.dumps(
+        {"matcher": MATCHER_VERSION, "rules": _canonical(dict(data))},
+        sort_keys=True,
+        default=str,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def compile_rules(data: Mapping[str, Any], *, display: str = RULES_FILE) -> RuleSet:
+    """Validate parsed TOML and compile it; raise one ConfigError listing every problem."""
+    compiler = _Compiler(display)
+    ruleset = compiler.compile(data)
+    if compiler.problems:
+        raise ConfigError(compiler.problems)
+    assert ruleset is not None
+    return ruleset
+
+
+# ---------------------------------------------------------------- validation + compilation
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
+
+
+class _Compiler:
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.problems: list[str] = []
+        self.concepts: dict[str, Any] = {}
+        self.resolved_concepts: dict[str, list[int]] = {}
+        self.pattern_ids: dict[tuple[int, ...], int] = {}
+        self.pattern_sources: list[str] = []
+        self.exact_atoms: dict[str, int] = {}
+        self.prefix_atoms: dict[str, int] = {}
+        self.defaults: dict[str, Any] = {
+            "threshold": 1.0,
+            "slack_days": 3,
+            "within": 5,
+            "field_weights": {"title": 1.0, "summary": 0.8, "text": 0.5},
+        }
+
+    def problem(self, entry: str | None, key: str | None, message: str) -> None:
+        parts = [self.display]
+        if entry:
+            parts.append(entry)
+        if key:
+            parts.append(f"'{key}'")
+        parts.append(message)
+        self.problems.append(": ".join(parts))
+
+    # -- top level
+
+    def compile(self, data: Mapping[str, Any]) -> RuleSet | None:
+        known = {"defaults", "concepts", "relevance", "initiative", "theme"}
+        for key in data:
+            if key not in known:
+                self.problem(None, key, f"unknown key (expected one of {', '.join(sorted(known))})")
+        self._defaults(data.get("defaults", {}))
+        self._concepts(data.get("concepts", {}))
+
+        initiatives: list[Initiative] = []
+        themes: list[Theme] = []
+        seen: set[str] = set()
+        raw_initiatives = data.get("initiative", [])
+        if not isinstance(raw_initiatives, list) or not raw_initiatives:
+            self.problem(None, "initiative", "expected at least one [[initiative]] table")
+            raw_initiatives = []
+        for index, raw in enumerate(raw_initiatives):
+            initiative = self._initiative(index, raw, seen)
+            if initiative:
+                initiatives.append(initiative)
+        raw_themes = data.get("theme", [])
+        if not isinstance(raw_themes, list):
+            self.problem(None, "theme", "expected [[theme]] tables")
+            raw_themes = []
+        for index, raw in enumerate(raw_themes):
+            theme = self._theme(index, raw, seen)
+            if theme:
+                themes.append(theme)
+        relevance = self._relevance(data.get("relevance"))
+        if self.problems or relevance is None:
+            return None
+
+        rules = [*(i.rule for i in initiatives), *(t.rule for t in themes), relevance]
+        by_pattern: dict[int, set[int]] = {}
+        for rule_index, rule in enumerate(rules):
+            for term in rule.terms:
+                for pid in term.patterns:
+                    by_pattern.setdefault(pid, set()).add(rule_index)
+        return RuleSet(
+            path=self.display,
+            version=rules_version(data),
+            field_weights=MappingProxyType(dict(self.defaults["field_weights"])),
+            initiatives=tuple(initiatives),
+            themes=tuple(themes),
+            relevance=relevance,
+            rules=tuple(rules),
+            table=self._table(),
+            rules_by_pattern=tuple(
+                tuple(sorted(by_pattern.get(pid, ()))) for pid in range(len(self.pattern_sources))
+            ),
+        )
+
+    def _prefix_index(self) -> dict[str, tuple[tuple[str, int], ...]]:
+        index: dict[str, list[tuple[str, int]]] = {}
+        for prefix, atom in sorted(self.prefix_atoms.items()):
+            index.setdefault(prefix[:_MIN_PREFIX], []).append((prefix, atom))
+        return {key: tuple(entries) for key, entries in index.items()}
+
+    def _table(self) -> PatternTable:
+        atoms_by_pid = [atoms for atoms, _ in sorted(self.pattern_ids.items(), key=lambda x: x[1])]
+        first: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+        for pid, atoms in enumerate(atoms_by_pid):
+            first.setdefault(atoms[0], []).append((pid, atoms[1:]))
+        return PatternTable(
+            sources=tuple(self.pattern_sources),
+            atoms=tuple(atoms_by_pid),
+            exact_atoms=MappingProxyType(dict(self.exact_atoms)),
+            prefix_atoms=MappingProxyType(self._prefix_index()),
+            starts=tuple(tuple(first.get(atom, ())) for atom in range(self._next_atom())),
+        )
+
+    # -- scalar checks
+
+    def _number(self, entry: str, key: str, value: Any, *, minimum: float | None = None) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.problem(entry, key, f"expected a number, got {_describe(value)}")
+            return False
+        if minimum is not None and value < minimum:
+            self.problem(entry, key, f"must be at least {minimum}, got {value}")
+            return False
+        return True
+
+    def _int(self, entry: str, key: str, value: Any, *, minimum: int) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(entry, key, f"expected a whole number, got {_describe(value)}")
+            return False
+        if value < minimum:
+            self.problem(entry, key, f"must be at least {minimum}, got {value}")
+            return False
+        return True
+
+    def _text(self, entry: str, key: str, value: Any, *, required: bool = True) -> str:
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.problem(entry, key, f"expected a non-empty string, got {_describe(value)}")
+            return ""
+        return value.strip()
+
+    def _date(self, entry: str, key: str, value: Any) -> date | None:
+        if isinstance(value, date) and not hasattr(value, "hour"):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.problem(entry, key, f"expected a date (YYYY-MM-DD), got {_describe(value)}")
+        return None
+
+    def _strings(self, entry: str, key: str, value: Any) -> list[str] | None:
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list) or not value:
+            self.problem(
+                entry, key, f"expected a string or a non-empty list, got {_describe(value)}"
+            )
+            return None
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                self.problem(entry, f"{key}[{index}]", f"expected a string, got {_describe(item)}")
+                return None
+        return list(value)
+
+    def _unknown(
+        self, entry: str | None, prefix: str, table: Mapping[str, Any], known: set[str]
+    ) -> None:
+        for key in table:
+            if key not in known:
+                self.problem(entry, f"{prefix}{key}", "unknown key")
+
+    # -- sections
+
+    def _defaults(self, raw: Any) -> None:
+        entry = "defaults"
+        if not isinstance(raw, dict):
+            self.problem(entry, None, "expected a table")
+            return
+        self._unknown(entry, "", raw, {"threshold", "slack_days", "within", "field_weights"})
+        if "threshold" in raw and self._number(entry, "threshold", raw["threshold"]):
+            if raw["threshold"] <= 0:
+                self.problem(entry, "threshold", "must be greater than 0")
+            else:
+                self.defaults["threshold"] = float(raw["threshold"])
+        if "slack_days" in raw and self._int(entry, "slack_days", raw["slack_days"], minimum=0):
+            self.defaults["slack_days"] = raw["slack_days"]
+        if "within" in raw and self._int(entry, "within", raw["within"], minimum=0):
+            self.defaults["within"] = raw["within"]
+        weights = raw.get("field_weights")
+        if weights is not None:
+            if not isinstance(weights, dict):
+                self.problem(entry, "field_weights", "expected a table of field = weight")
+                return
+            for key, value in weights.items():
+                if key not in FIELDS:
+                    self.problem(
+                        entry,
+                        f"field_weights.{key}",
+                        f"unknown field (expected {'/'.join(FIELDS)})",
+                    )
+                elif self._number(entry, f"field_weights.{key}", value, minimum=0):
+                    self.defaults["field_weights"][key] = float(value)
+
+    def _concepts(self, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            self.problem("concepts", None, "expected a table of name = [patterns]")
+            return
+        for name, value in raw.items():
+            if not _CONCEPT_RE.match(name):
+                self.problem("concepts", name, "concept names use lowercase letters, digits and _")
+                continue
+            patterns = self._strings("concepts", name, value)
+            if patterns is not None:
+                self.concepts[name] = patterns
+        for name in list(self.concepts):
+            self._resolve_concept(name, [])
+
+    def _resolve_concept(self, name: str, stack: list[str]) -> list[int]:
+        if name in self.resolved_concepts:
+            return self.resolved_concepts[name]
+        if name in stack:
+            cycle = " -> ".join([*stack[stack.index(name) :], name])
+            self.problem("concepts", name, f"concept refers to itself ({cycle})")
+            self.resolved_concepts[name] = []
+            return []
+        pids: list[int] = []
+        for index, pattern in enumerate(self.concepts[name]):
+            pids.extend(
+                self._pattern_or_ref("concepts", f"{name}[{index}]", pattern, [*stack, name])
+            )
+        self.resolved_concepts[name] = pids
+        return pids
+
+    def _initiative(self, index: int, raw: Any, seen: set[str]) -> Initiative | None:
+        entry = f"initiative #{index + 1}"
+        if not isinstance(raw, dict):
+            self.problem(entry, None, "expected a table")
+            return None
+        ident = raw.get("id")
+        if isinstance(ident, str) and _ID_RE.match(ident):
+            entry = f"initiative '{ident}'"
+            if ident in seen:
+                self.problem(entry, "id", "duplicate id")
+            seen.add(ident)
+        else:
+            self.problem(
+                entry,
+                "id",
+                f"expected a lowercase slug like 'us-28pt-plan', got {_describe(ident)}",
+            )
+        known = {
+            "id",
+            "name",
+            "description",
+            "start_date",
+            "end_date",
+            "parties",
+            "links",
+            "slack_days",
+            "rules",
+        }
+        self._unknown(entry, "", raw, known)
+        name = self._text(entry, "name", raw.get("name"))
+        description = self._text(entry, "description", raw.get("description"))
+        start = (
+            self._date(entry, "start_date", raw.get("start_date")) if "start_date" in raw else None
+        )
+        if "start_date" not in raw:
+            self.problem(entry, "start_date", "missing: every initiative needs a start date")
+        end = self._date(entry, "end_date", raw["end_date"]) if "end_date" in raw else None
+        if start and end and end < start:
+            self.problem(entry, "end_date", f"{end} is before start_date {start}")
+        parties = self._strings(entry, "parties", raw.get("parties")) or []
+        links = self._strings(entry, "links", raw.get("links")) or []
+        for link_index, link in enumerate(links):
+            if not link.startswith(("https://", "http://")):
+                self.problem(
+                    entry, f"links[{link_index}]", f"expected an http(s) URL, got {_describe(link)}"
+                )
+        slack = raw.get("slack_days", self.defaults["slack_days"])
+        if not self._int(entry, "slack_days", slack, minimum=0):
+            slack = 0
+        rule = self._rule(entry, raw.get("rules"))
+        if rule is None or start is None or not isinstance(ident, str):
+            return None
+        earliest = start - timedelta(days=slack)
+        return Initiative(
+            ident,
+            name,
+            description,
+            start,
+            end,
+            tuple(parties),
+            tuple(links),
+            slack,
+            rule,
+            earliest,
+        )
+
+    def _theme(self, index: int, raw: Any, seen: set[str]) -> Theme | None:
+        entry = f"theme #{index + 1}"
+        if not isinstance(raw, dict):
+            self.problem(entry, None, "expected a table")
+            return None
+        ident = raw.get("id")
+        if isinstance(ident, str) and _ID_RE.match(ident):
+            entry = f"theme '{ident}'"
+            if ident in seen:
+                self.problem(entry, "id", "duplicate id")
+            seen.add(ident)
+        else:
+            self.problem(
+                entry, "id", f"expected a lowercase slug like 'territory', got {_describe(ident)}"
+            )
+        self._unknown(entry, "", raw, {"id", "name", "description", "rules"})
+        name = self._text(entry, "name", raw.get("name"))
+        description = self._text(entry, "description", raw.get("description"), required=False)
+        rule = self._rule(entry, raw.get("rules"))
+        if rule is None or not isinstance(ident, str):
+            return None
+        return Theme(ident, name, description, rule)
+
+    def _relevance(self, raw: Any) -> Rule | None:
+        entry = "relevance"
+        if not isinstance(raw, dict):
+            self.problem(
+                entry, None, "missing [relevance] table (rules for general peace coverage)"
+            )
+            return None
+        self._unknown(entry, "", raw, {"description", "rules"})
+        self._text(entry, "description", raw.get("description"), required=False)
+        return self._rule(entry, raw.get("rules"))
+
+    # -- rules
+
+    def _rule(self, entry: str, raw: Any) -> Rule | None:
+        if not isinstance(raw, dict):
+            self.problem(entry, "rules", "missing or not a table")
+            return None
+        before = len(self.problems)
+        self._unknown(entry, "rules.", raw, {"threshold", "terms", "require", "exclude"})
+        threshold = raw.get("threshold", self.defaults["threshold"])
+        if self._number(entry, "rules.threshold", threshold) and threshold <= 0:
+            self.problem(entry, "rules.threshold", "must be greater than 0")
+        raw_terms = raw.get("terms")
+        terms: list[Term] = []
+        if not isinstance(raw_terms, list) or not raw_terms:
+            self.problem(entry, "rules.terms", "expected a non-empty list of terms")
+        else:
+            for index, raw_term in enumerate(raw_terms):
+                term = self._term(entry, f"rules.terms[{index}]", f"terms[{index}]", raw_term)
+                if term:
+                    terms.append(term)
+            if terms and not any(t.weight > 0 for t in terms):
+                self.problem(
+                    entry, "rules.terms", "no term has a positive weight, so it can never match"
+                )
+        groups: dict[str, list[Group]] = {"require": [], "exclude": []}
+        for kind in groups:
+            raw_groups = raw.get(kind, [])
+            if not isinstance(raw_groups, list):
+                self.problem(entry, f"rules.{kind}", "expected a list of groups")
+                continue
+            for index, raw_group in enumerate(raw_groups):
+                group = self._group(entry, f"rules.{kind}[{index}]", f"{kind}[{index}]", raw_group)
+                if group:
+                    groups[kind].append(group)
+        if len(self.problems) > before:
+            return None
+        return Rule(
+            float(threshold), tuple(terms), tuple(groups["require"]), tuple(groups["exclude"])
+        )
+
+    def _options(
+        self, entry: str, key: str, raw: Mapping[str, Any]
+    ) -> tuple[frozenset[int], int, frozenset[str]]:
+        near: list[int] = []
+        if "near" in raw:
+            for index, pattern in enumerate(self._strings(entry, f"{key}.near", raw["near"]) or []):
+                near.extend(self._pattern_or_ref(entry, f"{key}.near[{index}]", pattern, []))
+        within = raw.get("within", self.defaults["within"])
+        if not self._int(entry, f"{key}.within", within, minimum=0):
+            within = 0
+        if "within" in raw and "near" not in raw:
+            self.problem(entry, f"{key}.within", "only makes sense together with 'near'")
+        fields = frozenset(FIELDS)
+        if "fields" in raw:
+            names = self._strings(entry, f"{key}.fields", raw["fields"]) or []
+            bad = [n for n in names if n not in FIELDS]
+            if bad:
+                self.problem(
+                    entry,
+                    f"{key}.fields",
+                    f"unknown field {bad[0]!r} (expected {'/'.join(FIELDS)})",
+                )
+            fields = frozenset(n for n in names if n in FIELDS)
+        return frozenset(near), within, fields
+
+    def _term(self, entry: str, key: str, label: str, raw: Any) -> Term | None:
+        if not isinstance(raw, dict):
+            self.problem(
+                entry,
+                key,
+                f'expected a table like {{ match = "...", weight = 1 }}, got {_describe(raw)}',
+            )
+            return None
+        self._unknown(
+            entry,
+            f"{key}.",
+            raw,
+            {"match", "weight", "near", "within", "fields", "from", "until", "unless"},
+        )
+        if "match" not in raw:
+            self.problem(entry, f"{key}.match", "missing")
+            return None
+        patterns: list[int] = []
+        for index, pattern in enumerate(self._strings(entry, f"{key}.match", raw["match"]) or []):
+            patterns.extend(self._pattern_or_ref(entry, f"{key}.match[{index}]", pattern, []))
+        weight = raw.get("weight", 1.0)
+        if not self._number(entry, f"{key}.weight", weight):
+            weight = 0.0
+        near, within, fields = self._options(entry, key, raw)
+        unless: list[int] = []
+        if "unless" in raw:
+            for index, pattern in enumerate(
+                self._strings(entry, f"{key}.unless", raw["unless"]) or []
+            ):
+                unless.extend(self._pattern_or_ref(entry, f"{key}.unless[{index}]", pattern, []))
+        valid_from = self._date(entry, f"{key}.from", raw["from"]) if "from" in raw else None
+        valid_until = self._date(entry, f"{key}.until", raw["until"]) if "until" in raw else None
+        if valid_from and valid_until and valid_until < valid_from:
+            self.problem(entry, f"{key}.until", f"{valid_until} is before 'from' {valid_from}")
+        return Term(
+            label,
+            frozenset(patterns),
+            float(weight),
+            near,
+            within,
+            fields,
+            valid_from,
+            valid_until,
+            frozenset(unless),
+        )
+
+    def _group(self, entry: str, key: str, label: str, raw: Any) -> Group | None:
+        if not isinstance(raw, dict):
+            self.problem(
+                entry, key, f"expected a table like {{ any = [...] }}, got {_describe(raw)}"
+            )
+            return None
+        self._unknown(entry, f"{key}.", raw, {"any", "all", "near", "within", "fields"})
+        modes = [m for m in ("any", "all") if m in raw]
+        if len(modes) != 1:
+            self.problem(entry, key, "needs exactly one of 'any' or 'all'")
+            return None
+        mode = modes[0]
+        slots: list[frozenset[int]] = []
+        for index, pattern in enumerate(self._strings(entry, f"{key}.{mode}", raw[mode]) or []):
+            slot = self._pattern_or_ref(entry, f"{key}.{mode}[{index}]", pattern, [])
+            if slot:
+                slots.append(frozenset(slot))
+        near, within, fields = self._options(entry, key, raw)
+        if mode == "any":
+            slots = [frozenset(pid for slot in slots for pid in slot)]
+        return Group(label, mode, tuple(slots), near, within, fields)
+
+    # -- patterns
+
+    def _pattern_or_ref(self, entry: str, key: str, pattern: str, stack: list[str]) -> list[int]:
+        if pattern.startswith("@"):
+            name = pattern[1:]
+            if name not in self.concepts:
+                self.problem(entry, key, f"unknown concept {pattern!r}")
+                return []
+            return self._resolve_concept(name, stack)
+        pid = self._pattern(entry, key, pattern)
+        return [] if pid is None else [pid]
+
+    def _pattern(self, entry: str, key: str, pattern: str) -> int | None:
+        bad = sorted(set(pattern) & _REGEX_CHARS)
+        if bad:
+            self.problem(
+                entry,
+                key,
+                f"pattern {pattern!r} contains {''.join(bad)!r}: patterns are words and phrases, "
+                "not regular expressions (use a list for alternatives, 'word*' for a prefix)",
+            )
+            return None
+        text = normalize_text(pattern).text
+        atoms: list[int] = []
+        for match in _PATTERN_PART_RE.finditer(text):
+            word, star, gap = match.groups()
+            if gap:
+                atoms.append(GAP)
+            elif star:
+                if len(word) < _MIN_PREFIX:
+                    self.problem(
+                        entry,
+                        key,
+                        f"prefix {word + '*'!r} in {pattern!r} is shorter than "
+                        f"{_MIN_PREFIX} letters",
+                    )
+                    return None
+                atoms.append(self.prefix_atoms.setdefault(word, self._next_atom()))
+            else:
+                atoms.append(self.exact_atoms.setdefault(token_key(word), self._next_atom()))
+        if not atoms or all(a == GAP for a in atoms):
+            self.problem(entry, key, f"pattern {pattern!r} has no words")
+            return None
+        if atoms[0] == GAP or atoms[-1] == GAP:
+            self.problem(entry, key, f"pattern {pattern!r} cannot start or end with a '*' gap")
+            return None
+        signature = tuple(atoms)
+        if signature not in self.pattern_ids:
+            self.pattern_ids[signature] = len(self.pattern_sources)
+            self.pattern_sources.append(pattern)
+        return self.pattern_ids[signature]
+
+    def _next_atom(self) -> int:
+        return len(self.exact_atoms) + len(self.prefix_atoms)

@@ -1,0 +1,121 @@
+"""Matching normalization: folding, tokens, keys, and offsets back into the original text."""
+
+from __future__ import annotations
+
+import pytest
+
+from peacewatch.normalize import (
+    FAST_TOKEN_RE,
+    TOKEN_RE,
+    is_pure,
+    normalize_text,
+    token_key,
+    tokens,
+)
+
+
+def keys(text: str) -> list[str]:
+    return [token_key(t) for t in tokens(text)]
+
+
+@pytest.mark.parametrize(
+    ("variant"),
+    [
+        "28-point plan",
+        "28 point plan",
+        "28-pt plan",
+        "28pt plan",
+        "28‑point plan",
+        "28 points plan",
+    ],
+)
+def test_28_point_spellings_have_the_same_keys(variant: str) -> None:
+    assert keys(variant) == ["28", "point", "plan"]
+
+
+def test_case_quotes_and_dashes_are_unified() -> None:
+    assert normalize_text("UKRAINE’S “PEACE” — DEAL").text == 'ukraine\'s "peace" - deal'
+    assert normalize_text("Ukraine`s «мир»").text == 'ukraine\'s "мир"'
+
+
+def test_nfkc_and_accents_fold_to_plain_letters() -> None:
+    assert normalize_text("Bürgenstock Communiqué").text == "burgenstock communique"
+    assert normalize_text("Çırağan").text == "ciragan"
+    assert normalize_text("ﬁnal").text == "final"  # compatibility ligature
+    assert normalize_text("Ёлка").text == "елка"
+
+
+def test_cyrillic_short_i_is_not_an_accented_letter() -> None:
+    assert normalize_text("Мирний").text == "мирний"
+
+
+def test_english_plurals_and_possessives() -> None:
+    assert keys("talks negotiations countries Ukraine's accords") == keys(
+        "talk negotiation country Ukraine accord"
+    )
+    # words that only look plural keep their s
+    assert token_key("crisis") == "crisis"
+    assert token_key("process") == "process"
+    assert token_key("us") == "us"
+
+
+@pytest.mark.parametrize(
+    ("forms"),
+    [
+        ["переговоры", "переговоров", "переговорах"],  # RU talks
+        ["переговори", "переговорів", "переговорах"],  # UK talks
+        ["мирный", "мирного", "мирным"],
+        ["соглашения", "соглашений", "соглашениям"],
+        ["минские", "минских", "минским"],
+        ["план", "плана", "планом"],
+    ],
+)
+def test_slavic_inflections_share_a_key(forms: list[str]) -> None:
+    assert len({token_key(f) for f in forms}) == 1
+
+
+def test_apostrophe_inside_ukrainian_words_is_part_of_the_word() -> None:
+    assert tokens("перемир’я") == ["перемир'я"]
+
+
+def test_word_boundaries_latin_and_cyrillic() -> None:
+    assert tokens("Minsk-2, Мінськ—Київ") == ["minsk", "2", "мінськ", "київ"]
+    assert "minsk" not in tokens("Minskoye")
+
+
+def test_offsets_map_back_to_the_original() -> None:
+    original = "ﬁnal Straße: Bürgenstock, 28\u00a0point"
+    norm = normalize_text(original)
+    start = norm.text.index("burgenstock")
+    a, b = norm.span(start, start + len("burgenstock"))
+    assert original[a:b] == "Bürgenstock"
+    start = norm.text.index("strasse")
+    a, b = norm.span(start, start + len("strasse"))
+    assert original[a:b] == "Straße"
+    start = norm.text.index("final")
+    a, b = norm.span(start, start + len("final"))
+    assert original[a:b] == "ﬁnal"
+
+
+def test_combining_marks_stay_with_their_letter() -> None:
+    decomposed = "и\u0306 Bu\u0308rgenstock"  # й and ü written as base letter + mark
+    norm = normalize_text(decomposed)
+    assert norm.text == "й burgenstock"
+    start = norm.text.index("burgenstock")
+    a, b = norm.span(start, start + len("burgenstock"))
+    assert decomposed[a:b] == "Bu\u0308rgenstock"
+
+
+def test_identity_offsets_in_the_common_case() -> None:
+    assert normalize_text("Ukraine’s plan").starts is None
+    assert normalize_text("План миру").starts is None
+
+
+@pytest.mark.parametrize("text", ["Trump 28pt plan", "G8 talks_2", "Ukraine’s plan", "мир 2025"])
+def test_fast_tokenizer_agrees_when_tokens_are_pure(text: str) -> None:
+    norm = normalize_text(text).text
+    fast = FAST_TOKEN_RE.findall(norm)
+    if all(is_pure(t) for t in fast):
+        assert fast == TOKEN_RE.findall(norm)
+    else:
+        assert TOKEN_RE.findall(norm) != fast

@@ -1,0 +1,284 @@
+"""The classifier: labeled headlines for every initiative and trap, and each rule feature."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peacewatch.rules import RuleSet, compile_rules, load_ruleset
+from peacewatch.tagging import ItemText, classify, published_range
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADLINES = Path(__file__).parent / "fixtures" / "tagging" / "headlines.jsonl"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> RuleSet:
+    return load_ruleset(ROOT / "config")
+
+
+def labeled() -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in HEADLINES.read_text(encoding="utf-8").splitlines()]
+    return [row for row in rows if row]
+
+
+@pytest.mark.parametrize("row", labeled(), ids=lambda row: row["note"])
+def test_labeled_headline(shipped: RuleSet, row: dict[str, Any]) -> None:
+    item = ItemText(title=row["title"], summary=row.get("summary"), published=row["published"])
+    result = classify(item, shipped)
+    assert sorted(t.id for t in result.initiatives) == sorted(row["expect"])
+    if "relevant" in row:
+        assert result.relevant is row["relevant"]
+    if row["expect"]:
+        assert result.relevant
+
+
+def test_labels_cover_every_shipped_initiative_and_both_scripts(shipped: RuleSet) -> None:
+    rows = labeled()
+    covered = {ident for row in rows for ident in row["expect"]}
+    assert {i.id for i in shipped.initiatives} <= covered
+    traps = [row for row in rows if row["note"].startswith("TRAP")]
+    assert len(traps) >= 20
+    cyrillic = [row for row in rows if any("\u0400" <= ch <= "\u04ff" for ch in row["title"])]
+    ukrainian = [row for row in rows if any(ch in "іїєґ" for ch in row["title"].lower())]
+    assert len(cyrillic) >= 12 and len(ukrainian) >= 5
+
+
+def test_evidence_quotes_the_original_text_with_offsets(shipped: RuleSet) -> None:
+    title = "Ukraine’s “28‑point” plan: what Kyiv can accept"
+    result = classify(ItemText(title=title, published="2025-11-21T10:00:00+00:00"), shipped)
+    (tag,) = result.initiatives
+    assert tag.id == "us-28pt-plan"
+    first = tag.evidence[0]
+    assert first.field == "title"
+    assert first.text == "28‑point"
+    assert title[first.start : first.end] == first.text
+    assert first.rule.startswith("terms[0]: ")
+    assert first.weight == tag.score == 2.0
+
+
+def test_evidence_in_summary_and_text_points_into_that_field(shipped: RuleSet) -> None:
+    summary = "Officials say the Peace Formula summit will take place in Switzerland."
+    text = "Background: Кардинал Дзуппі відвідав Київ."
+    item = ItemText(title="Weekly roundup", summary=summary, text=text, published="2023-07-01")
+    result = classify(item, shipped)
+    tags = {t.id: t for t in result.initiatives}
+    formula = tags["ua-peace-formula"].evidence[0]
+    assert formula.field == "summary" and summary[formula.start : formula.end] == "Peace Formula"
+    zuppi = tags["vatican-zuppi-mission"].evidence[0]
+    assert zuppi.field == "text" and text[zuppi.start : zuppi.end] == "Дзуппі"
+
+
+def test_field_weights_headline_over_summary_over_body(shipped: RuleSet) -> None:
+    def score(**fields: str) -> float:
+        item = ItemText(
+            title=fields.get("title", "News"),
+            published="2023-03-01",
+            **{k: v for k, v in fields.items() if k != "title"},
+        )
+        tags = classify(item, shipped).initiatives
+        return tags[0].score if tags else 0.0
+
+    phrase = "the Peace Formula"  # weight 2: fires from any field, scaled by the field's weight
+    assert score(title=phrase) > score(summary=phrase) > score(text=phrase) > 0
+
+
+def test_same_term_in_two_fields_counts_once_at_the_best_weight(shipped: RuleSet) -> None:
+    item = ItemText(
+        title="Merkel on the Minsk agreements",
+        summary="The Minsk agreements bought time, she said.",
+        published="2022-12-07",
+    )
+    (tag,) = classify(item, shipped).initiatives
+    assert tag.score == 1.5
+    assert [e.field for e in tag.evidence if e.weight] == ["title"]
+
+
+def test_dates_published_range() -> None:
+    assert (
+        published_range("2025-11-21T14:03:00+00:00")
+        == (
+            published_range("2025-11-21")[0],  # type: ignore[index]
+        )
+        * 2
+    )
+    first, last = published_range("2024-02")  # type: ignore[misc]
+    assert (first.isoformat(), last.isoformat()) == ("2024-02-01", "2024-02-29")
+    assert published_range("2023") is not None
+    assert published_range("someday") is None
+    assert published_range(None) is None
+
+
+def test_themes_only_on_peace_coverage(shipped: RuleSet) -> None:
+    on_topic = classify(
+        ItemText("Zelensky rejects ceding Donbas in peace talks", published="2025-12-01"), shipped
+    )
+    assert on_topic.relevant and "territory" in {t.id for t in on_topic.themes}
+    battlefield = classify(
+        ItemText("Heavy fighting near Donetsk as Russia advances", published="2025-12-01"), shipped
+    )
+    assert not battlefield.relevant and battlefield.themes == ()
+
+
+@pytest.mark.parametrize(
+    ("title", "themes"),
+    [
+        ("Peace plan: Ukraine to cap army at 600,000 and drop NATO membership bid",
+         {"army-size-cap", "nato-membership"}),
+        ("Kremlin wants sanctions relief and return to SWIFT under Black Sea ceasefire",
+         {"sanctions", "black-sea", "ceasefire"}),
+        ("Peace deal would use frozen Russian assets, offer security guarantees to Ukraine",
+         {"frozen-assets", "security-guarantees"}),
+        ("Peace plan calls for elections in Ukraine within 100 days and a full amnesty",
+         {"elections", "amnesty-accountability"}),
+        ("Ukraine and Russia discuss prisoner swap and deported children in peace talks",
+         {"prisoners-children"}),
+        ("Zaporizhzhia nuclear plant control is a sticking point in peace talks with Russia",
+         {"zaporizhzhia-npp"}),
+        ("Переговоры с Украиной: Кремль требует вывода войск из Донбасса",
+         {"territory"}),
+        ("Мирний план для України: гарантії безпеки та обмін полоненими",
+         {"security-guarantees", "prisoners-children"}),
+    ],
+)  # fmt: skip
+def test_themes(shipped: RuleSet, title: str, themes: set[str]) -> None:
+    result = classify(ItemText(title, published="2025-12-01"), shipped)
+    assert themes <= {t.id for t in result.themes}
+    assert all(t.evidence and t.score >= 0.8 for t in result.themes)
+
+
+# -- rule language features, on small rule sets written here ------------------------------
+
+
+def rules(terms: str, extra: str = "", start: str = "2020-01-01", slack: int = 3) -> RuleSet:
+    import tomllib
+
+    text = f"""
+[defaults]
+slack_days = {slack}
+[concepts]
+talks = ["talks", "negotiat*", "communique"]
+[[initiative]]
+id = "x"
+name = "X"
+description = "x"
+start_date = {start}
+parties = ["A"]
+links = ["https://example.org"]
+[initiative.rules]
+terms = {terms}
+{extra}
+[relevance]
+[relevance.rules]
+terms = [ {{ match = "@talks" }} ]
+"""
+    return compile_rules(tomllib.loads(text))
+
+
+def tagged(ruleset: RuleSet, title: str, **fields: Any) -> bool:
+    return bool(classify(ItemText(title=title, **fields), ruleset).initiatives)
+
+
+def test_threshold_adds_weights() -> None:
+    ruleset = rules('[ { match = "alpha", weight = 0.6 }, { match = "beta", weight = 0.6 } ]')
+    assert not tagged(ruleset, "alpha only")
+    assert tagged(ruleset, "alpha and beta")
+
+
+def test_proximity() -> None:
+    ruleset = rules('[ { match = "istanbul", near = "@talks", within = 3 } ]')
+    assert tagged(ruleset, "Istanbul talks resume")
+    assert tagged(ruleset, "talks in Istanbul")
+    assert tagged(ruleset, "the Istanbul communique")
+    assert not tagged(ruleset, "Istanbul hosts tourists while far away other negotiations go on")
+    assert not tagged(ruleset, "Istanbul")
+
+
+def test_require_all_and_any_groups() -> None:
+    ruleset = rules(
+        '[ { match = "plan" } ]',
+        'require = [ { all = ["ukraine", "russia"] }, { any = ["peace", "ceasefire"] } ]',
+    )
+    assert tagged(ruleset, "Ukraine Russia ceasefire plan")
+    assert not tagged(ruleset, "Ukraine ceasefire plan")
+    assert not tagged(ruleset, "Ukraine Russia plan")
+    # a requirement may be met in another field
+    assert tagged(ruleset, "Peace plan", summary="Ukraine and Russia")
+
+
+def test_exclusion_and_field_scoped_exclusion() -> None:
+    ruleset = rules(
+        '[ { match = "plan" } ]', 'exclude = [ { any = ["gaza"], fields = ["title"] } ]'
+    )
+    assert not tagged(ruleset, "Gaza plan")
+    assert tagged(ruleset, "The plan", summary="Unlike in Gaza, ...")
+
+
+def test_unless_drops_a_cue_only_in_its_field() -> None:
+    ruleset = rules('[ { match = "china", near = "peace", unless = "saudi" } ]')
+    assert tagged(ruleset, "China backs peace")
+    assert not tagged(ruleset, "China backs peace at Saudi meeting")
+
+
+def test_term_date_window_needs_a_date() -> None:
+    ruleset = rules('[ { match = "summit", from = 2023-06-01, until = 2023-06-30 } ]')
+    assert tagged(ruleset, "summit", published="2023-06-15")
+    assert tagged(ruleset, "summit", published="2023-06")  # the month overlaps
+    assert not tagged(ruleset, "summit", published="2023-07-01")
+    assert not tagged(ruleset, "summit", published="2023-05-31")
+    assert not tagged(ruleset, "summit")
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        ("2024-06-15", True),  # the start date
+        ("2024-06-12", True),  # start - slack
+        ("2024-06-11", False),  # one day before the slack
+        ("2024-06-11T23:59:59+00:00", False),
+        ("2030-01-01", True),  # long after: an initiative is still discussed
+        ("2024-06", True),  # month-only: may be any day of June
+        ("2024-05", False),
+        (None, True),  # unknown date never blocks
+    ],
+)
+def test_initiative_date_window_edges(published: str | None, expected: bool) -> None:
+    ruleset = rules('[ { match = "summit" } ]', start="2024-06-15", slack=3)
+    assert tagged(ruleset, "summit", published=published) is expected
+
+
+def test_prefix_wildcard_and_gap() -> None:
+    ruleset = rules('[ { match = ["negotiat*", "end the * war"] } ]')
+    assert tagged(ruleset, "Negotiations stall")
+    assert tagged(ruleset, "Leaders vow to end the Ukraine war")
+    assert not tagged(ruleset, "end the war")  # the gap needs exactly one word
+    assert not tagged(ruleset, "Renegotiation")
+
+
+def test_negative_weight() -> None:
+    ruleset = rules('[ { match = "plan", weight = 1 }, { match = "rumour", weight = -0.5 } ]')
+    assert tagged(ruleset, "plan")
+    assert not tagged(ruleset, "plan rumour")
+
+
+def test_classification_as_dict_is_json_ready(shipped: RuleSet) -> None:
+    result = classify(ItemText("Minsk agreements are dead, says Kremlin"), shipped)
+    data = json.loads(json.dumps(result.as_dict()))
+    assert data["relevant"] is True
+    assert data["initiatives"][0]["id"] == "minsk-agreements"
+    assert set(data["initiatives"][0]["evidence"][0]) == {
+        "rule", "field", "text", "start", "end", "weight",
+    }  # fmt: skip
+
+
+def test_empty_item(shipped: RuleSet) -> None:
+    result = classify(ItemText(title=""), shipped)
+    assert result.initiatives == () and result.themes == () and not result.relevant
+
+
+def test_mapping_input() -> None:
+    item = ItemText.from_mapping({"title": "T", "summary": None, "published": "2025-01-01"})
+    assert item == ItemText(title="T", summary=None, published="2025-01-01")
