@@ -28,6 +28,7 @@ once: $(STAMP)
 	$(BIN)/peacewatch --config config --db db/peacewatch.db run --once
 
 test: $(TEST_STAMP)
+	sh scripts/install-system-deps.sh
 	$(BIN)/python -m pytest
 
 lint: $(TEST_STAMP)

@@ -12,6 +12,7 @@ BENCHMARKS = [
     ("bench_ingest.py", "ingestion core: cold ingest, revalidation, peak RSS"),
     ("bench_tagging.py", "tagging: classify throughput, retag of 1M stored items"),
     ("bench_articles.py", "article pages/s on the shared corpus, reading-list lines/s"),
+    ("bench_surfaces.py", "analyst surfaces: canned queries on 1M items, a 5,000-item digest"),
 ]
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from peacewatch.digest_config import parse_digest_section
 from peacewatch.errors import ConfigError
 from peacewatch.models import Source
 
@@ -210,7 +211,9 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
     },
 }
 # Sections validated by the modules that own them (digest, ...): passed through in Settings.raw.
-EXTERNAL_SECTIONS: dict[str, Callable[[dict[str, Any], str], Any]] = {}
+EXTERNAL_SECTIONS: dict[str, Callable[[dict[str, Any], str], Any]] = {
+    "digest": parse_digest_section,
+}
 
 
 def _check_section(

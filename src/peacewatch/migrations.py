@@ -278,12 +278,248 @@ def _outlets_articles(db: sqlite_utils.Database) -> None:
         CREATE INDEX page_fetches_source ON page_fetches(source_id, state);
         """,
     )
+# Keeps initiative_day_outlet equal to a GROUP BY over item_initiatives JOIN items. Tags are
+# replaced by DELETE + INSERT (never INSERT OR REPLACE, whose implicit delete fires no
+# trigger); an item whose date or outlet changes moves its counts.
+COVERAGE_COUNTERS = """
+INSERT INTO initiative_day_outlet (initiative_id, day, outlet_id, items)
+SELECT item_initiatives.initiative_id,
+       substr(coalesce(items.published, items.first_seen), 1, 10), items.outlet_id, count(*)
+FROM item_initiatives JOIN items ON items.id = item_initiatives.item_id
+GROUP BY 1, 2, 3;
+
+CREATE TRIGGER item_initiatives_count_ai AFTER INSERT ON item_initiatives BEGIN
+    INSERT INTO initiative_day_outlet (initiative_id, day, outlet_id, items)
+    SELECT new.initiative_id, substr(coalesce(published, first_seen), 1, 10), outlet_id, 1
+    FROM items WHERE id = new.item_id
+    ON CONFLICT (initiative_id, day, outlet_id) DO UPDATE SET items = items + 1;
+END;
+
+CREATE TRIGGER item_initiatives_count_ad AFTER DELETE ON item_initiatives BEGIN
+    UPDATE initiative_day_outlet SET items = items - 1
+    WHERE initiative_id = old.initiative_id
+      AND (day, outlet_id) = (SELECT substr(coalesce(published, first_seen), 1, 10), outlet_id
+                              FROM items WHERE id = old.item_id);
+    DELETE FROM initiative_day_outlet WHERE initiative_id = old.initiative_id AND items <= 0;
+END;
+
+CREATE TRIGGER item_initiatives_count_au AFTER UPDATE OF item_id, initiative_id
+ON item_initiatives BEGIN
+    UPDATE initiative_day_outlet SET items = items - 1
+    WHERE initiative_id = old.initiative_id
+      AND (day, outlet_id) = (SELECT substr(coalesce(published, first_seen), 1, 10), outlet_id
+                              FROM items WHERE id = old.item_id);
+    DELETE FROM initiative_day_outlet WHERE initiative_id = old.initiative_id AND items <= 0;
+    INSERT INTO initiative_day_outlet (initiative_id, day, outlet_id, items)
+    SELECT new.initiative_id, substr(coalesce(published, first_seen), 1, 10), outlet_id, 1
+    FROM items WHERE id = new.item_id
+    ON CONFLICT (initiative_id, day, outlet_id) DO UPDATE SET items = items + 1;
+END;
+
+CREATE TRIGGER items_coverage_au AFTER UPDATE OF published, first_seen, outlet_id ON items
+WHEN substr(coalesce(old.published, old.first_seen), 1, 10)
+         IS NOT substr(coalesce(new.published, new.first_seen), 1, 10)
+     OR old.outlet_id IS NOT new.outlet_id
+BEGIN
+    UPDATE initiative_day_outlet SET items = items - 1
+    WHERE day = substr(coalesce(old.published, old.first_seen), 1, 10)
+      AND outlet_id = old.outlet_id
+      AND initiative_id IN (SELECT initiative_id FROM item_initiatives WHERE item_id = old.id);
+    DELETE FROM initiative_day_outlet
+    WHERE day = substr(coalesce(old.published, old.first_seen), 1, 10)
+      AND outlet_id = old.outlet_id AND items <= 0;
+    INSERT INTO initiative_day_outlet (initiative_id, day, outlet_id, items)
+    SELECT initiative_id, substr(coalesce(new.published, new.first_seen), 1, 10),
+           new.outlet_id, 1
+    FROM item_initiatives WHERE item_id = new.id AND true
+    ON CONFLICT (initiative_id, day, outlet_id) DO UPDATE SET items = items + 1;
+END;
+"""
+
+
+def _analyst_views_digests(db: sqlite_utils.Database) -> None:
+    """Views that answer analysts' questions in Datasette, indexes that keep the canned queries
+    fast on a million items, and the `digests` ledger that makes each digest mail go out once."""
+    run_script(
+        db,
+        """
+        -- 'day' is the publication day (UTC), or the day first seen when the date is unknown
+        CREATE VIEW item_details AS
+        SELECT
+            items.id,
+            items.title,
+            outlets.name AS outlet,
+            items.outlet_id,
+            substr(coalesce(items.published, items.first_seen), 1, 10) AS day,
+            items.published,
+            items.first_seen,
+            items.lang AS language,
+            coalesce(items.url, items.canonical_url) AS url,
+            items.summary,
+            (SELECT json_group_array(initiative_id) FROM item_initiatives
+              WHERE item_initiatives.item_id = items.id) AS initiatives,
+            (SELECT json_group_array(theme_id) FROM item_themes
+              WHERE item_themes.item_id = items.id) AS themes
+        FROM items LEFT JOIN outlets ON outlets.id = items.outlet_id;
+
+        -- one row per (item, initiative): facet by initiative, outlet, language, day.
+        -- LEFT JOINs on unique keys keep the join order (newest tags first by the primary
+        -- key) and let SQLite skip joins a count or facet does not need.
+        CREATE VIEW tagged_items AS
+        SELECT
+            item_initiatives.initiative_id,
+            initiatives.name AS initiative,
+            item_initiatives.item_id,
+            items.title,
+            outlets.name AS outlet,
+            substr(coalesce(items.published, items.first_seen), 1, 10) AS day,
+            items.published,
+            items.lang AS language,
+            item_initiatives.score,
+            coalesce(items.url, items.canonical_url) AS url
+        FROM item_initiatives
+        LEFT JOIN items ON items.id = item_initiatives.item_id
+        LEFT JOIN initiatives ON initiatives.id = item_initiatives.initiative_id
+        LEFT JOIN outlets ON outlets.id = items.outlet_id;
+
+        -- items per (initiative, day, outlet), kept current by triggers (below), so coverage
+        -- questions read a few thousand counters instead of joining every tagged item
+        CREATE TABLE initiative_day_outlet (
+            initiative_id TEXT NOT NULL,
+            day TEXT NOT NULL,                 -- as item_details.day
+            outlet_id TEXT NOT NULL,
+            items INTEGER NOT NULL,
+            PRIMARY KEY (initiative_id, day, outlet_id)
+        ) WITHOUT ROWID;
+
+        CREATE VIEW initiative_coverage_daily AS
+        SELECT
+            initiative_day_outlet.initiative_id,
+            coalesce(initiatives.name, initiative_day_outlet.initiative_id) AS initiative,
+            day,
+            sum(items) AS items,
+            count(*) AS outlets
+        FROM initiative_day_outlet
+        LEFT JOIN initiatives ON initiatives.id = initiative_day_outlet.initiative_id
+        GROUP BY initiative_day_outlet.initiative_id, day;
+
+        -- weeks start on Monday; 'week' is that Monday's date
+        CREATE VIEW initiative_coverage_weekly AS
+        SELECT
+            initiative_day_outlet.initiative_id,
+            coalesce(initiatives.name, initiative_day_outlet.initiative_id) AS initiative,
+            date(day, '-6 days', 'weekday 1') AS week,
+            sum(items) AS items,
+            count(DISTINCT outlet_id) AS outlets
+        FROM initiative_day_outlet
+        LEFT JOIN initiatives ON initiatives.id = initiative_day_outlet.initiative_id
+        GROUP BY initiative_day_outlet.initiative_id, week;
+
+        CREATE VIEW source_health AS
+        SELECT
+            sources.id AS source_id,
+            outlets.name AS outlet,
+            sources.url,
+            sources.kind,
+            CASE
+                WHEN NOT sources.enabled THEN 'disabled'
+                WHEN sources.failing_since IS NOT NULL THEN 'failing'
+                WHEN sources.last_success_at IS NULL THEN 'never fetched'
+                ELSE 'ok'
+            END AS health,
+            sources.failing_since,
+            sources.consecutive_failures,
+            sources.last_outcome,
+            sources.last_error,
+            sources.last_success_at,
+            sources.last_fetch_at,
+            sources.next_due_at
+        FROM sources JOIN outlets ON outlets.id = sources.outlet_id;
+
+        -- one row per piece of evidence behind an item's initiative and theme tags
+        CREATE VIEW item_tag_evidence AS
+        SELECT
+            item_initiatives.item_id,
+            'initiative' AS tag_kind,
+            item_initiatives.initiative_id AS tag_id,
+            initiatives.name AS tag_name,
+            item_initiatives.score,
+            json_extract(evidence.value, '$.rule') AS rule,
+            json_extract(evidence.value, '$.field') AS field,
+            json_extract(evidence.value, '$.text') AS matched_text,
+            json_extract(evidence.value, '$.weight') AS weight,
+            item_initiatives.rules_version
+        FROM item_initiatives
+        JOIN initiatives ON initiatives.id = item_initiatives.initiative_id,
+            json_each(CASE WHEN json_valid(item_initiatives.evidence)
+                      THEN item_initiatives.evidence ELSE '[]' END) AS evidence
+        UNION ALL
+        SELECT
+            item_themes.item_id,
+            'theme',
+            item_themes.theme_id,
+            themes.name,
+            item_themes.score,
+            json_extract(evidence.value, '$.rule'),
+            json_extract(evidence.value, '$.field'),
+            json_extract(evidence.value, '$.text'),
+            json_extract(evidence.value, '$.weight'),
+            item_themes.rules_version
+        FROM item_themes
+        JOIN themes ON themes.id = item_themes.theme_id,
+            json_each(CASE WHEN json_valid(item_themes.evidence)
+                      THEN item_themes.evidence ELSE '[]' END) AS evidence;
+
+        -- a narrow copy of the date columns, so per-week counts read it instead of whole rows
+        CREATE INDEX items_dates ON items(id, published, first_seen, outlet_id);
+        CREATE INDEX items_undated ON items(first_seen) WHERE published IS NULL;
+        CREATE INDEX sources_failing ON sources(failing_since) WHERE failing_since IS NOT NULL;
+
+        -- the ledger of digest mails: a row is claimed (status 'sending') in a transaction
+        -- before any SMTP traffic, so two daemons or a restart never send one twice
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            day TEXT NOT NULL,                 -- local day the digest covers, YYYY-MM-DD
+            recipient TEXT NOT NULL,           -- address, lower-cased
+            status TEXT NOT NULL
+                CHECK (status IN ('sending', 'sent', 'failed', 'skipped')),
+            message_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            item_count INTEGER,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            claimed_at TEXT,                   -- when the current attempt took the row
+            data_started_at TEXT,              -- the message was being handed to SMTP
+            next_attempt_at TEXT,              -- failed and retryable from then; NULL = final
+            UNIQUE (day, recipient)
+        );
+        CREATE INDEX digests_status ON digests(status, next_attempt_at);
+        """,
+    )
+    # Canned queries walk an initiative's or theme's items newest first. The tag tables (and
+    # maybe these same indexes) come from 0002_tagging, which runs before this migration; the
+    # checks only matter for a database built without it (views over missing tables are
+    # allowed, indexes are not).
+    tables = set(db.table_names())
+    if "item_initiatives" in tables:
+        run_script(
+            db,
+            "CREATE INDEX IF NOT EXISTS item_initiatives_initiative"
+            " ON item_initiatives(initiative_id, item_id);",
+        )
+        run_script(db, COVERAGE_COUNTERS)
+    if "item_themes" in tables:
+        run_script(
+            db, "CREATE INDEX IF NOT EXISTS item_themes_theme ON item_themes(theme_id, item_id);"
+        )
 
 
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
     ("0002_tagging", _tagging),
     ("0003_outlets_articles", _outlets_articles),
+    ("0004_analyst_views_digests", _analyst_views_digests),
 ]
 
 

@@ -1,0 +1,117 @@
+"""Datasette on the peacewatch database: metadata, canned queries and search highlighting.
+
+The only module that imports datasette. `make_datasette` builds an in-process instance (tests,
+screenshots); `serve` runs `datasette serve` with the same configuration and passes extra
+arguments through (e.g. `--port 8002`).
+
+Read-only while the daemon writes: Datasette opens a file it may see change ("mutable") with
+`?mode=ro` connections for every query, and our configuration defines no writable canned
+query, so nothing served here can write. The database is in WAL mode, so readers never block
+the daemon's writer and always see the last committed state.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from datasette import hookimpl
+from datasette.app import Datasette
+from datasette.cli import cli as datasette_cli
+from datasette.plugins import pm
+from datasette.utils import parse_metadata
+
+from peacewatch.errors import ConfigError
+
+CONFIG_NAME = "datasette.yml"
+CONFIG_DB_KEY = "peacewatch"  # the database's key in config/datasette.yml
+MARK_OPEN, MARK_CLOSE = "⟦", "⟧"  # highlight()/snippet() markers in the search query
+
+# Pages must stay quick on millions of rows: a count or facet that takes too long is left out
+# (Datasette says so) rather than holding the page; facet suggestions scan every column, so
+# they are off. Ad-hoc SQL that needs longer: `peacewatch datasette --setting
+# sql_time_limit_ms 10000`.
+SETTINGS = {
+    "sql_time_limit_ms": 1000,
+    "facet_time_limit_ms": 300,
+    "max_returned_rows": 1000,
+    "suggest_facets": False,
+}
+
+
+class _SafeHtml(str):
+    """A string Datasette's templates insert without escaping (it was escaped here)."""
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+@hookimpl
+def render_cell(value: Any) -> _SafeHtml | None:
+    """Show search matches marked by the search query as <mark>, everything else escaped."""
+    if not isinstance(value, str) or MARK_OPEN not in value:
+        return None
+    escaped = html.escape(value)
+    return _SafeHtml(escaped.replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>"))
+
+
+def _register_plugin() -> None:
+    import peacewatch.datasette_app as this
+
+    if not pm.is_registered(this):
+        pm.register(this, name="peacewatch")
+
+
+def load_metadata(config_path: Path, db_name: str) -> dict[str, Any]:
+    """Read config/datasette.yml and key its database section by the served database's name."""
+    try:
+        metadata: Any = parse_metadata(config_path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{config_path}: cannot read: {error.strerror}") from error
+    except Exception as error:  # datasette raises its own BadMetadataError
+        raise ConfigError(f"{config_path}: not valid YAML: {error}") from error
+    if not isinstance(metadata, dict):
+        raise ConfigError(f"{config_path}: expected a mapping at the top level")
+    databases = metadata.get("databases")
+    if not isinstance(databases, dict) or CONFIG_DB_KEY not in databases:
+        raise ConfigError(f"{config_path}: databases: '{CONFIG_DB_KEY}': missing")
+    metadata["databases"] = {db_name: databases[CONFIG_DB_KEY]}
+    return metadata
+
+
+def database_name(db_path: Path) -> str:
+    return db_path.stem
+
+
+def make_datasette(db_path: Path, config_path: Path) -> Datasette:
+    """An in-process Datasette over one database file, configured like `serve`."""
+    _register_plugin()
+    metadata = load_metadata(config_path, database_name(db_path))
+    return Datasette(files=[str(db_path)], metadata=metadata, settings=SETTINGS)
+
+
+def serve_args(db_path: Path, metadata_path: Path, extra_args: list[str]) -> list[str]:
+    """Arguments for `datasette serve`; the caller's extra arguments come last and win."""
+    args = ["serve", str(db_path), "--metadata", str(metadata_path)]
+    for name, value in SETTINGS.items():
+        args += ["--setting", name, str(value)]
+    return args + list(extra_args)
+
+
+def serve(db_path: Path, config_path: Path, extra_args: list[str]) -> None:
+    """Run Datasette in this process until interrupted."""
+    if not db_path.exists():
+        raise ConfigError(f"{db_path}: database does not exist; run `peacewatch run --once` first")
+    metadata = load_metadata(config_path, database_name(db_path))
+    _register_plugin()
+    with tempfile.TemporaryDirectory(prefix="peacewatch-datasette-") as tmp:
+        metadata_path = Path(tmp) / "metadata.json"
+        metadata_path.write_text(json.dumps(metadata), encoding="utf-8")
+        datasette_cli.main(
+            args=serve_args(db_path, metadata_path, extra_args),
+            prog_name="peacewatch datasette",
+            standalone_mode=True,
+        )
