@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -188,3 +189,47 @@ def test_daemon_reads_pages_queued_by_import_list(
         if proc.poll() is None:
             proc.kill()
     assert http_server.hits("/a.html") == []
+
+
+def test_daemon_sends_the_due_digest_once_across_restarts(tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    received: list[bytes] = []
+
+    class Inbox:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            received.append(envelope.content)  # type: ignore[attr-defined]
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        config = write_config(tmp_path / "config", [])
+        with (config / "peacewatch.toml").open("a") as handle:
+            handle.write(
+                '\n[digest]\nenabled = true\nsend_at = "00:00"\ntimezone = "UTC"\n'
+                'empty_day = "nothing-new"\nfrom = "pw <pw@localhost>"\n'
+                f'[digest.smtp]\nhost = "127.0.0.1"\nport = {port}\ntls = "none"\n'
+                '[[digest.recipients]]\naddress = "analyst@localhost"\n'
+            )
+        db = tmp_path / "g.db"
+        for _ in range(2):  # the second daemon finds the day's digest already sent
+            proc = start(config, db, "daemon")
+            try:
+                wait_for(
+                    lambda: count(db, "SELECT count(*) FROM digests WHERE status = 'sent'") == 1
+                )
+                time.sleep(0.5)
+                proc.send_signal(signal.SIGTERM)
+                _, err = proc.communicate(timeout=15)
+                assert proc.returncode == 0, err
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+    finally:
+        controller.stop()
+    assert len(received) == 1
+    assert b"analyst@localhost" in received[0]

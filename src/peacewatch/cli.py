@@ -533,6 +533,8 @@ def outlets_command(ctx: Context, unknown: bool, as_json: bool) -> None:
             aliases = ", ".join(outlet.aliases)
             click.echo(f"{outlet.id:24} {outlet.name:36} {' '.join(outlet.domains)}"
                        + (f"  [{aliases}]" if aliases else ""))  # fmt: skip
+
+
 # -- analyst surfaces: digest emails and Datasette ------------------------------------------
 
 

@@ -278,6 +278,8 @@ def _outlets_articles(db: sqlite_utils.Database) -> None:
         CREATE INDEX page_fetches_source ON page_fetches(source_id, state);
         """,
     )
+
+
 # Keeps initiative_day_outlet equal to a GROUP BY over item_initiatives JOIN items. Tags are
 # replaced by DELETE + INSERT (never INSERT OR REPLACE, whose implicit delete fires no
 # trigger); an item whose date or outlet changes moves its counts.

@@ -45,6 +45,24 @@ log = logging.getLogger("peacewatch.daemon")
 JobFunc = Callable[[Config, Path], Any]
 # A daily job: (job id, hour, minute, timezone name, function).
 DailyJob = tuple[str, int, int, str, JobFunc]
+# A job repeated every so many seconds: (job id, seconds, function).
+PeriodicJob = tuple[str, float, JobFunc]
+
+
+def digest_jobs(config: Config) -> tuple[list[DailyJob], list[PeriodicJob]]:
+    """The daily digest at its configured local time, and every 5 minutes after: sending is
+    a no-op once the day's digests are out, so this retries failures and catches up after
+    downtime."""
+    from peacewatch.mailer import digest_job
+
+    digest = config.settings.raw.get("digest")
+    if digest is None or not digest.enabled:
+        return [], []
+    send: JobFunc = digest_job
+    daily: list[DailyJob] = [
+        ("digest", digest.send_at.hour, digest.send_at.minute, digest.timezone, send)
+    ]
+    return daily, [("digest-catch-up", 300.0, send)]
 
 
 @contextlib.contextmanager
@@ -86,8 +104,10 @@ class Daemon:
         *,
         db_path: Path,
         daily_jobs: list[DailyJob] | None = None,
+        periodic_jobs: list[PeriodicJob] | None = None,
         startup: list[JobFunc] | None = None,
     ) -> None:
+        self.periodic_jobs = periodic_jobs or []
         self.rt = Runtime(config, db, fetcher, parse_pool=make_parse_pool(config))
         self.db_path = db_path
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -145,6 +165,11 @@ class Daemon:
             self._read_imported_pages, "interval", minutes=5, id="imported-pages",
             next_run_time=self.rt.clock(), coalesce=True, max_instances=1,
         )  # fmt: skip
+        for job_id, seconds, func in self.periodic_jobs:
+            self.scheduler.add_job(
+                self._run_sync, "interval", seconds=seconds, args=[func], id=job_id,
+                next_run_time=self.rt.clock(), coalesce=True, max_instances=1,
+            )  # fmt: skip
         for func in self.startup:
             self.scheduler.add_job(self._run_sync, args=[func], id=f"startup:{func.__name__}")
         self.scheduler.start()
@@ -200,16 +225,20 @@ def run_daemon(
     db_path: Path,
     *,
     daily_jobs: list[DailyJob] | None = None,
+    periodic_jobs: list[PeriodicJob] | None = None,
     startup: list[JobFunc] | None = None,
 ) -> None:
-    """Run until SIGINT/SIGTERM. Raises StoreError when another daemon holds the database."""
+    """Run until SIGINT/SIGTERM. Raises StoreError when another daemon holds the database.
+    Without explicit jobs, the configured daily digest is scheduled."""
+    if daily_jobs is None and periodic_jobs is None:
+        daily_jobs, periodic_jobs = digest_jobs(config)
     with daemon_lock(db_path):
         db = store.open_db(db_path, busy_timeout=config.settings.busy_timeout)
 
         async def main() -> None:
             async with Fetcher(config.settings.http) as fetcher:
                 daemon = Daemon(config, db, fetcher, db_path=db_path, daily_jobs=daily_jobs,
-                                startup=startup)  # fmt: skip
+                                periodic_jobs=periodic_jobs, startup=startup)  # fmt: skip
                 await daemon.run()
 
         try:
