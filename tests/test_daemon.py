@@ -218,7 +218,10 @@ def test_daemon_sends_the_due_digest_once_across_restarts(tmp_path: Path) -> Non
         db = tmp_path / "g.db"
         for _ in range(2):  # the second daemon finds the day's digest already sent
             proc = start(config, db, "daemon")
+            lock = Path(f"{db}.lock")
             try:
+                # running (holding the database), not still starting up
+                wait_for(lambda: lock.exists() and lock.read_text().strip() == str(proc.pid))  # noqa: B023
                 wait_for(
                     lambda: count(db, "SELECT count(*) FROM digests WHERE status = 'sent'") == 1
                 )
@@ -233,3 +236,23 @@ def test_daemon_sends_the_due_digest_once_across_restarts(tmp_path: Path) -> Non
         controller.stop()
     assert len(received) == 1
     assert b"analyst@localhost" in received[0]
+
+
+def test_sigterm_during_start_up_is_a_clean_exit(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    http_server.route("/f.xml", body=(FEEDS / "rss2-basic.xml").read_bytes())
+    config = write_config(tmp_path / "config", [{"id": "f", "url": http_server.url("/f.xml")}])
+    db = tmp_path / "s.db"
+    lock = Path(f"{db}.lock")
+    proc = start(config, db, "daemon")
+    try:
+        wait_for(lambda: lock.exists() and lock.read_text().strip() == str(proc.pid))
+        proc.send_signal(signal.SIGTERM)  # while it opens and migrates the database
+        proc.communicate(timeout=15)
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from peacewatch.digest_config import parse_digest_section
 from peacewatch.errors import ConfigError
 from peacewatch.models import Source
+from peacewatch.problems import Problems, describe
 
 SETTINGS_FILE = "peacewatch.toml"
 SOURCES_FILE = "sources.toml"
@@ -72,20 +73,6 @@ class Config:
     outlets: Any = None  # peacewatch.outlets.OutletRegistry from outlets.toml
 
 
-class _Problems:
-    """Collects messages in the shape `{file}: {entry}: '{key}': {problem}`."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, path: Path, entry: str, key: str, problem: str) -> None:
-        self.items.append(f"{path}: {entry}: '{key}': {problem}")
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise ConfigError(self.items)
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -96,10 +83,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
-
-
-def _show(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def parse_duration(value: Any) -> float | None:
@@ -122,26 +105,26 @@ Checker = Callable[[Any], tuple[Any, str | None]]
 def _positive_int(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value, None
-    return None, f"expected a positive whole number, got {_show(value)}"
+    return None, f"expected a positive whole number, got {describe(value)}"
 
 
 def _positive_number(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value), None
-    return None, f"expected a positive number, got {_show(value)}"
+    return None, f"expected a positive number, got {describe(value)}"
 
 
 def _fraction(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1:
         return float(value), None
-    return None, f"expected a number from 0 to below 1, got {_show(value)}"
+    return None, f"expected a number from 0 to below 1, got {describe(value)}"
 
 
 def _duration(value: Any) -> tuple[Any, str | None]:
     seconds = parse_duration(value)
     if seconds is None or seconds <= 0:
         return None, (
-            f'expected a duration in seconds or like "30m", "2h", "1d", got {_show(value)}'
+            f'expected a duration in seconds or like "30m", "2h", "1d", got {describe(value)}'
         )
     return seconds, None
 
@@ -149,7 +132,7 @@ def _duration(value: Any) -> tuple[Any, str | None]:
 def _string(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, str) and value.strip():
         return value, None
-    return None, f"expected a non-empty string, got {_show(value)}"
+    return None, f"expected a non-empty string, got {describe(value)}"
 
 
 def _choice(*choices: str) -> Checker:
@@ -157,7 +140,7 @@ def _choice(*choices: str) -> Checker:
         if value in choices:
             return value, None
         options = ", ".join(f'"{c}"' for c in choices)
-        return None, f"expected one of {options}, got {_show(value)}"
+        return None, f"expected one of {options}, got {describe(value)}"
 
     return check
 
@@ -167,7 +150,7 @@ def _workers(value: Any) -> tuple[Any, str | None]:
         isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 64
     ):
         return value, None
-    return None, f'expected "auto" or a whole number from 0 to 64, got {_show(value)}'
+    return None, f'expected "auto" or a whole number from 0 to 64, got {describe(value)}'
 
 
 def _user_agent(value: Any) -> tuple[Any, str | None]:
@@ -188,7 +171,7 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "host_gap": lambda v: (
             (float(v), None)
             if isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
-            else (None, f"expected a number of seconds >= 0, got {_show(v)}")
+            else (None, f"expected a number of seconds >= 0, got {describe(v)}")
         ),
         "connect_timeout": _duration,
         "read_timeout": _duration,
@@ -217,21 +200,21 @@ EXTERNAL_SECTIONS: dict[str, Callable[[dict[str, Any], str], Any]] = {
 
 
 def _check_section(
-    problems: _Problems, path: Path, name: str, table: Any, checkers: dict[str, Checker]
+    problems: Problems, path: Path, name: str, table: Any, checkers: dict[str, Checker]
 ) -> dict[str, Any]:
     if not isinstance(table, dict):
-        problems.add(path, f"[{name}]", name, "expected a table")
+        problems.add(f"[{name}]", name, "expected a table")
         return {}
     out: dict[str, Any] = {}
     for key, value in table.items():
         checker = checkers.get(key)
         if checker is None:
             known = ", ".join(sorted(checkers))
-            problems.add(path, f"[{name}]", key, f"unknown key (known keys: {known})")
+            problems.add(f"[{name}]", key, f"unknown key (known keys: {known})")
             continue
         result, problem = checker(value)
         if problem:
-            problems.add(path, f"[{name}]", key, problem)
+            problems.add(f"[{name}]", key, problem)
         else:
             out[key] = result
     return out
@@ -240,7 +223,7 @@ def _check_section(
 def load_settings(config_dir: Path) -> Settings:
     path = config_dir / SETTINGS_FILE
     raw = _read_toml(path)
-    problems = _Problems()
+    problems = Problems(path)
     parsed: dict[str, dict[str, Any]] = {}
     external: dict[str, Any] = {}
     for name, table in raw.items():
@@ -253,7 +236,7 @@ def load_settings(config_dir: Path) -> Settings:
                 problems.items.extend(error.problems)
         else:
             known = ", ".join(f"[{s}]" for s in sorted([*_SECTIONS, *EXTERNAL_SECTIONS]))
-            problems.add(path, "top level", name, f"unknown section (known: {known})")
+            problems.add("top level", name, f"unknown section (known: {known})")
     problems.raise_if_any()
     database = parsed.get("database", {})
     http = parsed.get("http", {})
@@ -287,13 +270,13 @@ def _valid_url(value: str) -> bool:
 def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
     path = config_dir / SOURCES_FILE
     raw = _read_toml(path)
-    problems = _Problems()
+    problems = Problems(path)
     for key in raw:
         if key != "source":
-            problems.add(path, "top level", key, "unknown key (sources are [[source]] tables)")
+            problems.add("top level", key, "unknown key (sources are [[source]] tables)")
     entries = raw.get("source", [])
     if not isinstance(entries, list):
-        problems.add(path, "top level", "source", "expected an array of [[source]] tables")
+        problems.add("top level", "source", "expected an array of [[source]] tables")
         entries = []
     sources: list[Source] = []
     ids: dict[str, int] = {}
@@ -301,56 +284,48 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
         sid = entry.get("id") if isinstance(entry, dict) else None
         label = f"source '{sid}' (entry {number})" if isinstance(sid, str) else f"entry {number}"
         if not isinstance(entry, dict):
-            problems.add(path, label, "source", "expected a table")
+            problems.add(label, "source", "expected a table")
             continue
         before = len(problems.items)
         for key in entry:
             if key not in _SOURCE_KEYS:
-                problems.add(
-                    path, label, key, f"unknown key (known keys: {', '.join(_SOURCE_KEYS)})"
-                )
+                problems.add(label, key, f"unknown key (known keys: {', '.join(_SOURCE_KEYS)})")
         for key in ("id", "outlet", "url"):
             if key not in entry:
-                problems.add(path, label, key, "missing (every source needs id, outlet and url)")
+                problems.add(label, key, "missing (every source needs id, outlet and url)")
             elif not isinstance(entry[key], str) or not entry[key].strip():
-                problems.add(
-                    path, label, key, f"expected a non-empty string, got {_show(entry[key])}"
-                )
+                problems.add(label, key, f"expected a non-empty string, got {describe(entry[key])}")
         if isinstance(sid, str):
             if not _SOURCE_ID.match(sid):
-                problems.add(path, label, "id", "use lower-case letters, digits, '.', '_' and '-'")
+                problems.add(label, "id", "use lower-case letters, digits, '.', '_' and '-'")
             elif sid in ids:
-                problems.add(path, label, "id", f"duplicate: also used by entry {ids[sid]}")
+                problems.add(label, "id", f"duplicate: also used by entry {ids[sid]}")
             else:
                 ids[sid] = number
         url = entry.get("url")
         if isinstance(url, str) and url.strip() and not _valid_url(url):
-            problems.add(
-                path, label, "url", f"expected an http(s) URL with a host, got {_show(url)}"
-            )
+            problems.add(label, "url", f"expected an http(s) URL with a host, got {describe(url)}")
         kind = entry.get("kind", "feed")
         if kind not in SOURCE_KINDS:
             options = ", ".join(f'"{k}"' for k in SOURCE_KINDS)
-            problems.add(path, label, "kind", f"expected one of {options}, got {_show(kind)}")
+            problems.add(label, "kind", f"expected one of {options}, got {describe(kind)}")
         interval: float | None = settings.schedule.default_interval
         if "interval" in entry:
             interval, problem = _duration(entry["interval"])
             if problem:
-                problems.add(path, label, "interval", problem)
+                problems.add(label, "interval", problem)
             elif interval is not None and interval < 60:
                 problems.add(
-                    path,
                     label,
                     "interval",
-                    f"must be at least 60 seconds, got {_show(entry['interval'])}",
+                    f"must be at least 60 seconds, got {describe(entry['interval'])}",
                 )
         lang = entry.get("lang")
         if lang is not None and (not isinstance(lang, str) or not _LANG.match(lang)):
             problems.add(
-                path,
                 label,
                 "lang",
-                f'expected a language code such as "en" or "uk", got {_show(lang)}',
+                f'expected a language code such as "en" or "uk", got {describe(lang)}',
             )
         tz = entry.get("timezone")
         if tz is not None:
@@ -360,14 +335,13 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
                 problems.add(
-                    path,
                     label,
                     "timezone",
-                    f'expected an IANA time zone such as "Europe/Kyiv", got {_show(tz)}',
+                    f'expected an IANA time zone such as "Europe/Kyiv", got {describe(tz)}',
                 )
         for key in ("enabled", "allow_private"):
             if key in entry and not isinstance(entry[key], bool):
-                problems.add(path, label, key, f"expected true or false, got {_show(entry[key])}")
+                problems.add(label, key, f"expected true or false, got {describe(entry[key])}")
         if len(problems.items) > before:
             continue
         sources.append(

@@ -16,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peacewatch.errors import ConfigError
+from peacewatch.problems import Problems
+from peacewatch.problems import describe as _describe
 
 TLS_MODES = ("starttls", "implicit", "none")
 EMPTY_DAY_POLICIES = ("skip", "nothing-new")
@@ -66,34 +68,13 @@ class DigestConfig:
         return ZoneInfo(self.timezone)
 
 
-class _Problems:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.items: list[str] = []
-
-    def add(self, entry: str, key: str, problem: str) -> None:
-        self.items.append(f"{self.path}: {entry}: '{key}': {problem}")
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return repr(value)
-
-
-def _unknown(raw: dict[str, Any], known: set[str], entry: str, prefix: str, p: _Problems) -> None:
+def _unknown(raw: dict[str, Any], known: set[str], entry: str, prefix: str, p: Problems) -> None:
     for key in raw:
         if key not in known:
             p.add(entry, prefix + key, f"unknown key (known: {', '.join(sorted(known))})")
 
 
-def _str(raw: dict[str, Any], key: str, entry: str, p: _Problems, prefix: str = "") -> str | None:
+def _str(raw: dict[str, Any], key: str, entry: str, p: Problems, prefix: str = "") -> str | None:
     value = raw.get(key)
     if value is None:
         return None
@@ -107,7 +88,7 @@ def _number(
     raw: dict[str, Any],
     key: str,
     entry: str,
-    p: _Problems,
+    p: Problems,
     *,
     integer: bool,
     minimum: float,
@@ -131,7 +112,7 @@ def _choice(
     key: str,
     choices: tuple[str, ...],
     entry: str,
-    p: _Problems,
+    p: Problems,
     prefix: str = "",
 ) -> str | None:
     value = raw.get(key)
@@ -144,7 +125,7 @@ def _choice(
 
 
 def _str_list(
-    raw: dict[str, Any], key: str, entry: str, p: _Problems, prefix: str = ""
+    raw: dict[str, Any], key: str, entry: str, p: Problems, prefix: str = ""
 ) -> tuple[str, ...]:
     value = raw.get(key)
     if value is None:
@@ -165,7 +146,7 @@ def _str_list(
     return tuple(good)
 
 
-def _send_at(raw: dict[str, Any], p: _Problems) -> time | None:
+def _send_at(raw: dict[str, Any], p: Problems) -> time | None:
     value = raw.get("send_at")
     if value is None:
         return None
@@ -179,7 +160,7 @@ def _send_at(raw: dict[str, Any], p: _Problems) -> time | None:
     return None
 
 
-def _smtp(raw: Any, p: _Problems) -> SmtpConfig:
+def _smtp(raw: Any, p: Problems) -> SmtpConfig:
     entry, prefix = "digest", "smtp."
     if raw is None:
         return SmtpConfig()
@@ -230,7 +211,7 @@ def _smtp(raw: Any, p: _Problems) -> SmtpConfig:
     return SmtpConfig(**{k: v for k, v in values.items() if v is not None})
 
 
-def _recipients(raw: Any, p: _Problems) -> tuple[Recipient, ...]:
+def _recipients(raw: Any, p: Problems) -> tuple[Recipient, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -276,7 +257,7 @@ def _recipients(raw: Any, p: _Problems) -> tuple[Recipient, ...]:
 
 def parse_digest_section(raw: dict[str, Any], path: str) -> DigestConfig:
     """Validate the `[digest]` table (already read from TOML) of the file at `path`."""
-    p = _Problems(path)
+    p = Problems(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: digest: 'digest': expected a table, got {_describe(raw)}")
     known = {

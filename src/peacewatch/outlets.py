@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peacewatch.errors import ConfigError
+from peacewatch.problems import describe as _describe
 
 __all__ = [
     "Outlet",
@@ -198,18 +199,6 @@ class OutletRegistry:
     def outlet_for_url(self, url: str) -> Outlet:
         """Registered outlet for a URL's domain, else one derived from the domain."""
         return self.by_domain(url) or derive_outlet_from_domain(url)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
 
 
 def _string_list(

@@ -24,6 +24,7 @@ from typing import Any
 
 from peacewatch.errors import ConfigError
 from peacewatch.normalize import is_pure, normalize_text, token_key
+from peacewatch.problems import describe as _describe
 
 RULES_FILE = "initiatives.toml"
 FIELDS = ("title", "summary", "text")
@@ -229,18 +230,6 @@ def compile_rules(data: Mapping[str, Any], *, display: str = RULES_FILE) -> Rule
 
 
 # ---------------------------------------------------------------- validation + compilation
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
 
 
 class _Compiler:

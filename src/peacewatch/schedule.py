@@ -232,6 +232,13 @@ def run_daemon(
     Without explicit jobs, the configured daily digest is scheduled."""
     if daily_jobs is None and periodic_jobs is None:
         daily_jobs, periodic_jobs = digest_jobs(config)
+
+    def stop_early(signum: int, frame: object) -> None:
+        # A stop during start-up (opening, migrating) is a clean exit too: every write there
+        # is a transaction that rolls back. Once running, the event loop's handlers take over.
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop_early)
     with daemon_lock(db_path):
         db = store.open_db(db_path, busy_timeout=config.settings.busy_timeout)
 
