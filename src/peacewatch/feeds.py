@@ -198,3 +198,8 @@ def parse_feed(
         bozo=bozo,
         encoding=parsed.get("encoding"),
     )
+
+
+def parse_feed_call(arguments: dict[str, Any]) -> ParsedFeed:
+    """parse_feed with its arguments in one picklable dict, for a parser process."""
+    return parse_feed(**arguments)

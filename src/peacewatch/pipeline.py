@@ -16,16 +16,18 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from peacewatch import article_store, store, tag_store
 from peacewatch.articles import Article, extract_article
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError, RefusedURLError
-from peacewatch.feeds import parse_feed
+from peacewatch.feeds import parse_feed, parse_feed_call
 from peacewatch.fetch import Fetcher, URLGuard
 from peacewatch.models import (
     FetchResult,
+    ParsedFeed,
     ParsedItem,
     RunReport,
     SaveReport,
@@ -218,6 +220,12 @@ def _parse_page(rt: Runtime, source: Source, result: FetchResult) -> list[Parsed
     return [item]
 
 
+def _feed_warning(parsed: ParsedFeed) -> str | None:
+    if not parsed.bozo:
+        return None
+    return f"malformed feed, recovered {len(parsed.items)} items: {parsed.bozo}"
+
+
 def parse_result(
     source: Source, result: FetchResult, rt: Runtime | None = None
 ) -> tuple[list[ParsedItem], str | None]:
@@ -226,20 +234,15 @@ def parse_result(
         return _parse_list(rt, source, result)
     if rt is not None and source.kind == "page":
         return _parse_page(rt, source, result), None
-    parsed = parse_feed(
-        result.content,
-        url=result.url,
-        headers=result.headers,
-        lang=source.lang,
-        timezone=source.timezone,
-        outlet=source.outlet,
-    )
-    warning = (
-        f"malformed feed, recovered {len(parsed.items)} items: {parsed.bozo}"
-        if parsed.bozo
-        else None
-    )
-    return parsed.items, warning
+    parsed = parse_feed(**_feed_arguments(source, result))
+    return parsed.items, _feed_warning(parsed)
+
+
+def _feed_arguments(source: Source, result: FetchResult) -> dict[str, Any]:
+    return {
+        "content": result.content, "url": result.url, "headers": result.headers,
+        "lang": source.lang, "timezone": source.timezone, "outlet": source.outlet,
+    }  # fmt: skip
 
 
 def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
@@ -313,7 +316,9 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
             # small pages, read with the outlet registry and the clock: in this process
             items, warning = parse_result(source, result, rt)
         elif rt.parse_pool is not None:
-            items, warning = await rt.parse_pool.run(parse_result, source, result)
+            # the worker runs feeds.parse_feed itself, so it never imports the rest of us
+            parsed = await rt.parse_pool.run(parse_feed_call, _feed_arguments(source, result))
+            items, warning = parsed.items, _feed_warning(parsed)
         else:
             items, warning = parse_result(source, result)
     except ParseError as error:
