@@ -138,9 +138,9 @@ def _days(value: str) -> tuple[date, date] | None:
 _FAST_PIECES_RE = re.compile(f"({FAST_TOKEN_RE.pattern})")
 _EXACT_PIECES_RE = re.compile(f"({TOKEN_RE.pattern})")
 # On ASCII text without apostrophes FAST_TOKEN_RE's tokens are simply the runs of [A-Za-z0-9_]:
-# turning every other character into a space and splitting on " " finds them several times
-# faster than the regex engine (which took a third of the scan), and element m of that split
-# starts after the m elements and m spaces before it.
+# turning every other character into a space and splitting on " " finds them about a quarter
+# faster than the regex engine, and element m of that split starts after the m elements and m
+# spaces before it.
 _SPACE_OUT = str.maketrans({c: " " for c in map(chr, range(128)) if not (c.isalnum() or c == "_")})
 
 
@@ -249,9 +249,8 @@ def _occurrence(
     if patterns.isdisjoint(hits):
         return None
     if not near:
-        for pid, spans in hits.items():
-            if pid in patterns:
-                return pid, spans[0], None
+        pid = next(filter(patterns.__contains__, hits))
+        return pid, hits[pid][0], None
     if near.isdisjoint(hits):
         return None
     partners = [(pid, span) for pid, spans in hits.items() if pid in near for span in spans]
