@@ -397,6 +397,7 @@ def _evaluate(
 def _tag(
     ident: str, rule: Rule, item: _Item, when: tuple[date, date] | None, sources: tuple[str, ...]
 ) -> Tag | None:
+    """The tag of an initiative or theme with this rule, if it fires on the scanned item."""
     fields, by_weight, seen = item
     result = (
         _evaluate_plain(rule, by_weight, seen, sources)
