@@ -28,7 +28,7 @@ from pathlib import Path
 
 from peacewatch import store, tag_store
 from peacewatch.rules import RuleSet, load_ruleset
-from peacewatch.tagging import ItemText, classify
+from peacewatch.tagging import ItemText, _scan, classify
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADLINES = ROOT / "tests" / "fixtures" / "tagging" / "headlines.jsonl"
@@ -117,6 +117,19 @@ def bench_classify(ruleset: RuleSet, count: int) -> None:
         )
 
 
+def bench_scan(ruleset: RuleSet, count: int) -> None:
+    """The text scan alone (normalize, tokenize, find pattern occurrences) on the worst case:
+    what classify costs beyond it is rule evaluation and evidence."""
+    items = build_stream(count, 1.0)
+    weights = ruleset.field_weights
+    cpu = time.process_time()
+    for item in items:
+        _scan("title", item.title, weights["title"], ruleset)
+        _scan("summary", item.summary or "", weights["summary"], ruleset)
+    cpu = time.process_time() - cpu
+    print(f"scan only (peace only) {count:>9,} items: {count / cpu:>7,.0f} items/s of CPU time")
+
+
 def fill_database(path: Path, count: int) -> None:
     """`count` items in the real schema (FTS triggers included), in bulk."""
     db = store.open_db(path)
@@ -170,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(ruleset.themes)} themes, {len(ruleset.table.sources)} patterns"
     )
     bench_classify(ruleset, args.classify_items)
+    bench_scan(ruleset, args.classify_items)
     if args.retag_items:
         bench_retag(ruleset, args.retag_items, args.batch_size)
     return 0

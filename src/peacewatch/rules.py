@@ -63,6 +63,13 @@ class Term:
     valid_from: date | None = None
     valid_until: date | None = None
     unless: frozenset[int] = frozenset()  # the term does not count in a field with one of these
+    # Derived: no near, unless, dates or field limit, so the term counts in the best-weighted
+    # field holding any of its patterns. Most terms are plain; the classifier has a fast path.
+    plain: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        plain = not (self.near or self.unless or self.valid_from or self.valid_until)
+        object.__setattr__(self, "plain", plain and self.fields == frozenset(FIELDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,12 @@ class Rule:
     terms: tuple[Term, ...]
     require: tuple[Group, ...] = ()
     exclude: tuple[Group, ...] = ()
+    # Derived: only plain terms and no groups (most themes), for the classifier's fast path.
+    plain: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        plain = all(term.plain for term in self.terms) and not (self.require or self.exclude)
+        object.__setattr__(self, "plain", plain)
 
 
 @dataclass(frozen=True, slots=True)
