@@ -145,10 +145,7 @@ def sync_configuration(db: store.Database, config: Config, now: str) -> None:
     """Write the outlet registry (folding derived outlets it now describes into registered
     ones), then the configured sources, pointing at registered outlets."""
     registry = config.outlets or OutletRegistry({})
-    with store.transaction(db):
-        merges = article_store.sync_outlets(db, registry)
-    for derived, registered in merges:
-        log.info("outlet %s is now described in outlets.toml as %s: merged", derived, registered)
+    _sync_registry(db, registry)
     sources = []
     for source in config.sources:
         known = registry.resolve(source.outlet)
@@ -157,13 +154,17 @@ def sync_configuration(db: store.Database, config: Config, now: str) -> None:
     store.sync_sources(db, sources, now)
 
 
-def sync_outlets(rt: Runtime) -> None:
+def _sync_registry(db: store.Database, registry: OutletRegistry) -> None:
     """Write the registry and fold derived outlets it now describes into registered ones."""
-    with store.transaction(rt.db):
-        merges = article_store.sync_outlets(rt.db, rt.outlets or OutletRegistry({}))
-    rt.outlets_synced = True
+    with store.transaction(db):
+        merges = article_store.sync_outlets(db, registry)
     for derived, registered in merges:
         log.info("outlet %s is now described in outlets.toml as %s: merged", derived, registered)
+
+
+def sync_outlets(rt: Runtime) -> None:
+    _sync_registry(rt.db, rt.outlets or OutletRegistry({}))
+    rt.outlets_synced = True
 
 
 def sync_sources(rt: Runtime, now: str) -> None:
