@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,10 @@ def rows(db: store.Database, sql: str, params: list[Any] | None = None) -> list[
 
 def table_dump(db: store.Database, *tables: str) -> dict[str, list[tuple[Any, ...]]]:
     return {t: list(db.execute(f"SELECT * FROM {t} ORDER BY 1, 2")) for t in tables}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for servers that need one up front)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

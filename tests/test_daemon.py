@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 
 from httpserver import FixtureServer
-from support import write_config
+from support import free_port, write_config
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 
@@ -201,9 +200,7 @@ def test_daemon_sends_the_due_digest_once_across_restarts(tmp_path: Path) -> Non
             received.append(envelope.content)  # type: ignore[attr-defined]
             return "250 OK"
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.config import load_config
 from peacewatch.datasette_app import load_metadata, make_datasette
-from support import poll
+from support import free_port, poll
 from surfaces_data import ITEMS, SCRIPT_TITLE, build_story, rss
 
 ROOT = Path(__file__).parent.parent
@@ -230,12 +229,6 @@ def test_initiative_atom_feed(ds: Any, story: tuple[Path, dict[str, int]]) -> No
     assert authors == {"Kyiv Independent", "Al Jazeera"}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -265,7 +258,7 @@ def served(
 
     config = story_config(tmp / "config", server)
     shutil.copy(CONFIG, tmp / "config" / "datasette.yml")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "peacewatch", "--config", str(tmp / "config"), "--db",
          str(db_path), "datasette", "--port", str(port), "--host", "127.0.0.1"],

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import shutil
 import signal
-import socket
 import sqlite3
 import ssl
 import subprocess
@@ -33,16 +32,11 @@ from peacewatch import store
 from peacewatch.config import Config
 from peacewatch.digest_config import DigestConfig, Recipient
 from peacewatch.mailer import deliver_digest, due_day, send_due_digests
+from support import free_port
 from surfaces_data import SCRIPT_TITLE, build_story
 
 DAY = date(2025, 11, 21)
 SEND_TIME = datetime(2025, 11, 22, 5, 30, tzinfo=UTC)  # 07:30 in Kyiv
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Inbox:
