@@ -315,3 +315,42 @@ def test_evaluation_script_prints_precision_and_recall(tmp_path: Path) -> None:
     assert ["minsk-agreements", "0", "0", "1", "n/a", "0.00"] in [
         line.split() for line in failed.stdout.splitlines()
     ]
+
+
+def test_fast_word_split_agrees_with_the_regex_tokenizer() -> None:
+    """The classifier splits words with bytes.translate where it can (see tagging._tokens);
+    on any text it must find FAST_TOKEN_RE's tokens at FAST_TOKEN_RE's offsets."""
+    import random
+
+    from peacewatch.normalize import FAST_TOKEN_RE
+    from peacewatch.tagging import _tokens
+
+    alphabet = [*"ab Zz09_'' -.,\"«»\t\n", "й", "і", "ї", "ё", "ß", "é", "€", "٣", "²", "😀"]
+    alphabet += ["\u2028", "\u00a0", "\u3000", "\x85", "\u0306", "\ud800"]  # odd spaces, marks
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 14)))
+        words, layout = _tokens(text)
+        matches = list(FAST_TOKEN_RE.finditer(text))
+        assert words == [m.group() for m in matches], repr(text)
+        if isinstance(layout, str):  # the spaced copy: offsets of its non-empty pieces
+            offsets, position = [], 0
+            for piece in layout.split(" "):
+                if piece:
+                    offsets.append(position)
+                position += len(piece) + 1
+            assert offsets == [m.start() for m in matches], repr(text)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Zelensky's aides: «мирний план» — Witkoff's 28-point plan",  # split by bytes.translate
+        "Zelensky's aides: «мирний план» — 'Witkoff's' 28-point plan",  # by the regex engine
+    ],
+)
+def test_evidence_offsets_with_apostrophes_and_cyrillic(shipped: RuleSet, title: str) -> None:
+    result = classify(ItemText(title, published="2025-11-22"), shipped)
+    evidence = [e for tag in result.initiatives for e in tag.evidence]
+    assert [e.text for e in evidence] == ["28-point"]
+    assert title[evidence[0].start : evidence[0].end] == "28-point"

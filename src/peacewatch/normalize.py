@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Every dash and minus to "-", every apostrophe-like mark to "'", every double quote to '"'.
 # Strictly one character to one character, so offsets survive the translation.
@@ -112,8 +112,7 @@ _CYRILLIC_ENDINGS = sorted(_CYRILLIC_ENDING_TEXT.split(), key=len, reverse=True)
 _MIN_STEM = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Normalized:
+class Normalized(NamedTuple):  # a tuple: made for every field of every item, so cheap to build
     """A normalized copy of a text plus the way back to the original offsets.
 
     `starts[i]`/`ends[i]` give the original span of normalized character i; both are None when

@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -63,13 +63,20 @@ class Term:
     valid_from: date | None = None
     valid_until: date | None = None
     unless: frozenset[int] = frozenset()  # the term does not count in a field with one of these
+    # Evidence labels by pattern id, written once here rather than for every match:
+    # 'terms[2]: 28-point plan' for `patterns`, 'terms[2].near: talks' for `near`.
+    labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
+    near_labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
     # Derived: no near, unless, dates or field limit, so the term counts in the best-weighted
     # field holding any of its patterns. Most terms are plain; the classifier has a fast path.
     plain: bool = field(init=False, repr=False, compare=False)
+    dated: bool = field(init=False, repr=False, compare=False)  # has `from` or `until`
 
     def __post_init__(self) -> None:
-        plain = not (self.near or self.unless or self.valid_from or self.valid_until)
-        object.__setattr__(self, "plain", plain and self.fields == frozenset(FIELDS))
+        dated = bool(self.valid_from or self.valid_until)
+        plain = not (self.near or self.unless or dated) and self.fields == frozenset(FIELDS)
+        object.__setattr__(self, "plain", plain)
+        object.__setattr__(self, "dated", dated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,8 @@ class Group:
     near: frozenset[int] = frozenset()
     within: int = 5
     fields: frozenset[str] = frozenset(FIELDS)
+    # Evidence labels by pattern id, like 'require[0]: talks' (see Term.labels)
+    labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +165,8 @@ class RuleSet:
     # pattern id -> indexes into `rules` of the rules whose terms use it
     rules_by_pattern: tuple[tuple[int, ...], ...]  # indexed by pattern id
     _token_cache: dict[str, Entry] = field(default_factory=dict, repr=False)
+    # The words of `_token_cache` whose entry is MIXED (cleared together with it).
+    _mixed_words: set[str] = field(default_factory=set, repr=False)
 
     def initiative(self, initiative_id: str) -> Initiative:
         for initiative in self.initiatives:
@@ -168,8 +179,12 @@ class RuleSet:
         found = self._token_cache.get(token)
         if found is not None:
             return found
+        if len(self._token_cache) > 500_000:  # bound memory on endless vocabularies
+            self._token_cache.clear()
+            self._mixed_words.clear()
         if not is_pure(token):
             entry = MIXED
+            self._mixed_words.add(token)
         else:
             atoms: list[int] = []
             exact = self.table.exact_atoms.get(token_key(token))
@@ -180,8 +195,6 @@ class RuleSet:
                     atoms.append(atom)
             starts = tuple(start for atom in atoms for start in self.table.starts[atom])
             entry = (tuple(atoms), starts) if atoms else NO_MATCH
-        if len(self._token_cache) > 500_000:  # bound memory on endless vocabularies
-            self._token_cache.clear()
         self._token_cache[token] = entry
         return entry
 
@@ -674,6 +687,8 @@ class _Compiler:
             valid_from,
             valid_until,
             frozenset(unless),
+            self._labels(label, patterns),
+            self._labels(f"{label}.near", near),
         )
 
     def _group(self, entry: str, key: str, label: str, raw: Any) -> Group | None:
@@ -696,7 +711,11 @@ class _Compiler:
         near, within, fields = self._options(entry, key, raw)
         if mode == "any":
             slots = [frozenset(pid for slot in slots for pid in slot)]
-        return Group(label, mode, tuple(slots), near, within, fields)
+        labels = self._labels(label, [pid for slot in slots for pid in slot])
+        return Group(label, mode, tuple(slots), near, within, fields, labels)
+
+    def _labels(self, label: str, patterns: Iterable[int]) -> Mapping[int, str]:
+        return MappingProxyType({pid: f"{label}: {self.pattern_sources[pid]}" for pid in patterns})
 
     # -- patterns
 
