@@ -148,9 +148,9 @@ _SPACE_OUT += bytes(range(128, 256))  # the bytes of other characters stay as th
 
 class _Field:
     """One field's normalized text, tokens and pattern hits. `layout` is what token offsets
-    derive from: the spaced copy of an ASCII text, else the text's regex pieces."""
+    derive from: the spaced copy of the text, or the regex engine's pieces (see _tokens)."""
 
-    __slots__ = ("hits", "layout", "name", "norm", "starts", "weight", "words")
+    __slots__ = ("hits", "layout", "name", "norm", "offsets", "weight", "words")
 
     def __init__(
         self,
@@ -165,22 +165,29 @@ class _Field:
         self.weight = weight
         self.words, self.layout = tokens
         self.hits = hits
-        self.starts: list[int] | None = None  # token offsets, computed when evidence needs them
+        self.offsets: dict[int, int] = {}  # token index -> its offset, found when evidence needs it
+
+    def offset(self, index: int) -> int:
+        """Where token `index` starts in the normalized text.
+
+        Only the few tokens that evidence quotes are located, each by C-level string work:
+        summing offsets for every token of every field that fires cost more than all the rest
+        of building evidence."""
+        found = self.offsets.get(index)
+        if found is None:
+            layout = self.layout
+            if isinstance(layout, str):  # the spaced copy: the rest after `index` tokens
+                found = len(layout) - len(layout.split(None, index)[-1])
+            else:  # separator, token, ...: token i starts where piece 2i ends
+                found = sum(map(len, layout[: 2 * index + 1]))
+            self.offsets[index] = found
+        return found
 
     def evidence(self, rule: str, span: _Span, weight: float) -> Evidence:
-        starts = self.starts
-        if starts is None:
-            layout = self.layout
-            if isinstance(layout, str):  # the spaced copy: tokens are the non-empty elements
-                parts = layout.split(" ")
-                offsets = accumulate(map(add, map(len, parts), repeat(1)), initial=0)
-                starts = list(compress(offsets, parts))
-            else:  # separator, token, ...: token i starts where piece 2i ends
-                starts = list(accumulate(map(len, layout)))[::2]
-            self.starts = starts
-        start = starts[span[0]]
-        last = span[1] - 1
-        end = starts[last] + len(self.words[last])
+        first, end = span
+        start = self.offset(first)
+        last = end - 1
+        end = (start if last == first else self.offset(last)) + len(self.words[last])
         norm = self.norm
         if norm.starts is not None:
             start, end = norm.span(start, end)
