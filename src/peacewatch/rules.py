@@ -165,8 +165,13 @@ class RuleSet:
     # pattern id -> indexes into `rules` of the rules whose terms use it
     rules_by_pattern: tuple[tuple[int, ...], ...]  # indexed by pattern id
     _token_cache: dict[str, Entry] = field(default_factory=dict, repr=False)
+    # Derived: field_weights in FIELDS order.
+    weights: tuple[float, ...] = field(init=False, repr=False, compare=False)
     # The words of `_token_cache` whose entry is MIXED (cleared together with it).
     _mixed_words: set[str] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", tuple(self.field_weights[name] for name in FIELDS))
 
     def initiative(self, initiative_id: str) -> Initiative:
         for initiative in self.initiatives:

@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from itertools import accumulate, chain, compress, repeat
-from operator import add, attrgetter, itemgetter
+from itertools import chain, compress
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from peacewatch.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
-from peacewatch.rules import FIELDS, GAP, MIXED, Entry, Group, Rule, RuleSet, Term
+from peacewatch.rules import GAP, MIXED, Entry, Group, Rule, RuleSet, Term
 
 # A pattern occurrence: first token index, token index after the last one.
 _Span = tuple[int, int]
@@ -165,29 +165,33 @@ class _Field:
         self.weight = weight
         self.words, self.layout = tokens
         self.hits = hits
-        self.offsets: dict[int, int] = {}  # token index -> its offset, found when evidence needs it
+        self.offsets: dict[int, int] = {}  # token index -> offset, for evidence (see locate)
 
-    def offset(self, index: int) -> int:
-        """Where token `index` starts in the normalized text.
+    def locate(self, index: int) -> int:
+        """Where token `index` starts in the normalized text (remembered in `offsets`).
 
         Only the few tokens that evidence quotes are located, each by C-level string work:
         summing offsets for every token of every field that fires cost more than all the rest
         of building evidence."""
-        found = self.offsets.get(index)
-        if found is None:
-            layout = self.layout
-            if isinstance(layout, str):  # the spaced copy: the rest after `index` tokens
-                found = len(layout) - len(layout.split(None, index)[-1])
-            else:  # separator, token, ...: token i starts where piece 2i ends
-                found = sum(map(len, layout[: 2 * index + 1]))
-            self.offsets[index] = found
+        layout = self.layout
+        if isinstance(layout, str):  # the spaced copy: the rest after `index` tokens
+            found = len(layout) - len(layout.split(None, index)[-1])
+        else:  # separator, token, ...: token i starts where piece 2i ends
+            found = sum(map(len, layout[: 2 * index + 1]))
+        self.offsets[index] = found
         return found
 
     def evidence(self, rule: str, span: _Span, weight: float) -> Evidence:
-        first, end = span
-        start = self.offset(first)
-        last = end - 1
-        end = (start if last == first else self.offset(last)) + len(self.words[last])
+        first, last = span[0], span[1] - 1
+        offsets = self.offsets
+        start = offsets.get(first)
+        if start is None:
+            start = self.locate(first)
+        if last == first:
+            end = start + len(self.words[first])
+        else:
+            end = offsets.get(last)
+            end = (self.locate(last) if end is None else end) + len(self.words[last])
         norm = self.norm
         if norm.starts is not None:
             start, end = norm.span(start, end)
@@ -324,11 +328,41 @@ def _term_valid(term: Term, when: tuple[date, date] | None) -> bool:
     return not (term.valid_until and when[0] > term.valid_until)
 
 
+# Scores are rounded for every tag, and round(x, 4) formats the float as text; the few sums
+# of weights that occur repeat endlessly, so their rounding is remembered.
+_ROUNDED: dict[float, float] = {}
+
+
+def _round(score: float) -> float:
+    rounded = _ROUNDED.get(score)
+    if rounded is None:
+        if len(_ROUNDED) > 10_000:
+            _ROUNDED.clear()
+        rounded = _ROUNDED[score] = round(score, 4)
+    return rounded
+
+
 def _evaluate_plain(ident: str, rule: Rule, by_weight: list[_Field], seen: set[int]) -> Tag | None:
-    """_evaluate for a plain rule (see Rule.plain): same result, less work."""
+    """_evaluate for a plain rule (see Rule.plain): same result, less work.
+
+    (Plain loops: in Python 3.11 a comprehension costs a function call.)"""
+    terms = rule.terms
+    if len(terms) == 1:  # most themes: the term's best-weighted field decides
+        term = terms[0]
+        patterns = term.patterns
+        for field in by_weight:
+            hits = field.hits
+            if not patterns.isdisjoint(hits):
+                score = term.weight * field.weight
+                if score < rule.threshold:
+                    return None
+                pid = next(filter(patterns.__contains__, hits))  # the first in text order
+                quote = field.evidence(term.labels[pid], hits[pid][0], score)
+                return _new_tuple(Tag, (ident, _round(score), (quote,)))
+        return None
     score = 0.0
     counted: list[tuple[str, _Field, _Span, float]] = []
-    for term in rule.terms:
+    for term in terms:
         patterns = term.patterns
         if patterns.isdisjoint(seen):
             continue
@@ -342,8 +376,10 @@ def _evaluate_plain(ident: str, rule: Rule, by_weight: list[_Field], seen: set[i
                 break
     if score < rule.threshold:
         return None
-    evidence = [field.evidence(label, span, weight) for label, field, span, weight in counted]
-    return _new_tuple(Tag, (ident, round(score, 4), tuple(evidence)))
+    evidence: list[Evidence] = []
+    for label, field, span, weight in counted:
+        evidence.append(field.evidence(label, span, weight))
+    return _new_tuple(Tag, (ident, _round(score), tuple(evidence)))
 
 
 def _evaluate(
@@ -399,7 +435,8 @@ def _evaluate(
         held = _group_holds(group, fields, seen)
         if held is None:
             return None
-        required.extend((group, field, found) for field, found in held)
+        for field, found in held:
+            required.append((group, field, found))
     for group in rule.exclude:
         if _group_holds(group, fields, seen) is not None:
             return None
@@ -411,7 +448,7 @@ def _evaluate(
                 evidence.append(field.evidence(term.near_labels[partner[0]], partner[1], 0.0))
         for group, field, (pid, span, _) in required:
             evidence.append(field.evidence(group.labels[pid], span, 0.0))
-    return _new_tuple(Tag, (ident, round(score, 4), tuple(evidence)))
+    return _new_tuple(Tag, (ident, _round(score), tuple(evidence)))
 
 
 _by_score = attrgetter("score")
@@ -421,16 +458,18 @@ _by_weight = attrgetter("weight")
 def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     """Tag one item with initiatives and themes, with evidence; decide if it is on topic."""
     fields: list[_Field] = []
-    weights = ruleset.field_weights
-    for name in FIELDS:
-        value = getattr(item, name)
-        if value:
-            field = _scan(name, value, weights[name], ruleset)
-            if field:
-                fields.append(field)
+    title_weight, summary_weight, text_weight = ruleset.weights  # in FIELDS order
+    if item.title and (field := _scan("title", item.title, title_weight, ruleset)):
+        fields.append(field)
+    if item.summary and (field := _scan("summary", item.summary, summary_weight, ruleset)):
+        fields.append(field)
+    if item.text and (field := _scan("text", item.text, text_weight, ruleset)):
+        fields.append(field)
     if not fields:
         return NOTHING
-    seen = set(chain.from_iterable(field.hits for field in fields))
+    seen = set(fields[0].hits)
+    for field in fields[1:]:
+        seen.update(field.hits)
     candidates = sorted(set(chain.from_iterable(map(ruleset.rules_by_pattern.__getitem__, seen))))
     if not candidates:
         return NOTHING
@@ -478,4 +517,4 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
         initiatives.sort(key=_by_score, reverse=True)  # stable, also when reversed
     if len(themes) > 1:
         themes.sort(key=_by_score, reverse=True)
-    return Classification(tuple(initiatives), tuple(themes), relevant)
+    return _new_tuple(Classification, (tuple(initiatives), tuple(themes), relevant))
