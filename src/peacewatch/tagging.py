@@ -190,8 +190,8 @@ class _Field:
         if last == first:
             end = start + len(self.words[first])
         else:
-            end = offsets.get(last)
-            end = (self.locate(last) if end is None else end) + len(self.words[last])
+            found = offsets.get(last)
+            end = (self.locate(last) if found is None else found) + len(self.words[last])
         norm = self.norm
         if norm.starts is not None:
             start, end = norm.span(start, end)
