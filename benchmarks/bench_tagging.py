@@ -106,7 +106,7 @@ def bench_classify(ruleset: RuleSet, count: int) -> None:
     for label, share in (("mixed (25% peace)", 0.25), ("peace only", 1.0)):
         items = build_stream(count, share)
         chars = sum(len(i.title) + len(i.summary or "") for i in items) / len(items)
-        ruleset._token_cache.clear()  # start cold: the word memo fills during the run
+        ruleset.memo.clear()  # start cold: the word memo fills during the run
         start, cpu = time.perf_counter(), time.process_time()
         tagged = sum(bool(classify(item, ruleset).initiatives) for item in items)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -158,7 +158,7 @@ def bench_retag(ruleset: RuleSet, count: int, batch_size: int) -> None:
         fill_database(path, count)
         print(f"retag: filled {count:,} items in {time.perf_counter() - start:.1f} s (untimed)")
         db = store.open_db(path)
-        ruleset._token_cache.clear()
+        ruleset.memo.clear()
         start, cpu = time.perf_counter(), time.process_time()
         report = tag_store.retag(db, ruleset, batch_size=batch_size)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu

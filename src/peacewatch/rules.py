@@ -29,13 +29,8 @@ from peacewatch.problems import describe as _describe
 RULES_FILE = "initiatives.toml"
 FIELDS = ("title", "summary", "text")
 GAP = -1  # atom id of a standalone "*" inside a phrase: any one token
-# A word's memo entry: (atom ids it satisfies, (pattern id, remaining atoms) of every pattern
-# that starts with one of those atoms).
-Entry = tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]
-NO_MATCH: Entry = ((), ())
-# The entry of a token that mixes digits and letters ("28pt"): the text must be re-tokenized
-# with the exact tokenizer, which splits it.
-MIXED: Entry = ((-2,), ())
+# The patterns that start with a word: (pattern id, the pattern's remaining atoms), ...
+Starts = tuple[tuple[int, tuple[int, ...]], ...]
 # Part of the rules version: bump when a change to normalization or matching alters results,
 # so stored tags are recomputed even if the rule file did not change.
 MATCHER_VERSION = "1"
@@ -142,15 +137,55 @@ class PatternTable:
     # first three letters -> ((normalized prefix, atom id), ...): prefixes are at least 3 long
     prefix_atoms: Mapping[str, tuple[tuple[str, int], ...]]
     # atom id -> ((pattern id, the pattern's remaining atoms), ...) for patterns starting with it
-    starts: tuple[tuple[tuple[int, tuple[int, ...]], ...], ...]
+    starts: tuple[Starts, ...]
+
+
+class WordMemo(dict[str, Starts]):
+    """What a rule set knows about each normalized word, worked out on first sight
+    (__missing__) because news vocabulary repeats: word -> the patterns starting with it.
+
+    `atoms` maps each seen word to the atom ids it satisfies; `mixed` holds the seen words that
+    mix digits and letters ("28pt"), which the matcher re-tokenizes with the exact tokenizer.
+    Only saves work, never changes a result. A dict subclass so that a text's words are looked
+    up in one C-level pass: `map(memo.__getitem__, words)`.
+    """
+
+    __slots__ = ("atoms", "mixed", "table")
+    LIMIT = 500_000  # words: the memo is emptied beyond this, bounding memory
+
+    def __init__(self, table: PatternTable) -> None:
+        super().__init__()
+        self.table = table
+        self.atoms: dict[str, tuple[int, ...]] = {}
+        self.mixed: set[str] = set()
+
+    def __missing__(self, word: str) -> Starts:
+        atoms: list[int] = []
+        if not is_pure(word):
+            self.mixed.add(word)
+        else:
+            exact = self.table.exact_atoms.get(token_key(word))
+            if exact is not None:
+                atoms.append(exact)
+            for prefix, atom in self.table.prefix_atoms.get(word[:_MIN_PREFIX], ()):
+                if word.startswith(prefix):
+                    atoms.append(atom)
+        starts = tuple(start for atom in atoms for start in self.table.starts[atom])
+        self.atoms[word] = tuple(atoms)
+        self[word] = starts
+        return starts
+
+    def clear(self) -> None:
+        super().clear()
+        self.atoms.clear()
+        self.mixed.clear()
 
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
     """The validated, compiled contents of initiatives.toml.
 
-    Immutable apart from `_token_cache`, a memo from a word to its Entry that only saves
-    work (news vocabulary repeats) and never changes a result.
+    Immutable apart from `memo`, which only saves work and never changes a result.
     """
 
     path: str
@@ -164,44 +199,19 @@ class RuleSet:
     table: PatternTable
     # pattern id -> indexes into `rules` of the rules whose terms use it
     rules_by_pattern: tuple[tuple[int, ...], ...]  # indexed by pattern id
-    _token_cache: dict[str, Entry] = field(default_factory=dict, repr=False)
-    # Derived: field_weights in FIELDS order.
+    # Derived: field_weights in FIELDS order, and the word memo (see WordMemo).
     weights: tuple[float, ...] = field(init=False, repr=False, compare=False)
-    # The words of `_token_cache` whose entry is MIXED (cleared together with it).
-    _mixed_words: set[str] = field(default_factory=set, repr=False)
+    memo: WordMemo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", tuple(self.field_weights[name] for name in FIELDS))
+        object.__setattr__(self, "memo", WordMemo(self.table))
 
     def initiative(self, initiative_id: str) -> Initiative:
         for initiative in self.initiatives:
             if initiative.id == initiative_id:
                 return initiative
         raise KeyError(initiative_id)
-
-    def lookup(self, token: str) -> Entry:
-        """The memo entry of a normalized word (computed on first sight)."""
-        found = self._token_cache.get(token)
-        if found is not None:
-            return found
-        if len(self._token_cache) > 500_000:  # bound memory on endless vocabularies
-            self._token_cache.clear()
-            self._mixed_words.clear()
-        if not is_pure(token):
-            entry = MIXED
-            self._mixed_words.add(token)
-        else:
-            atoms: list[int] = []
-            exact = self.table.exact_atoms.get(token_key(token))
-            if exact is not None:
-                atoms.append(exact)
-            for prefix, atom in self.table.prefix_atoms.get(token[:_MIN_PREFIX], ()):
-                if token.startswith(prefix):
-                    atoms.append(atom)
-            starts = tuple(start for atom in atoms for start in self.table.starts[atom])
-            entry = (tuple(atoms), starts) if atoms else NO_MATCH
-        self._token_cache[token] = entry
-        return entry
 
 
 # ---------------------------------------------------------------- loading

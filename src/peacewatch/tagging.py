@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from itertools import chain, compress
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from peacewatch.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
-from peacewatch.rules import GAP, MIXED, Entry, Group, Rule, RuleSet, Term
+from peacewatch.rules import GAP, Group, Rule, RuleSet, Term
 
 # A pattern occurrence: first token index, token index after the last one.
 _Span = tuple[int, int]
@@ -227,29 +227,24 @@ _UTF8, _RAW = "utf-8", "surrogatepass"  # lone surrogates in bad input survive t
 def _scan(name: str, text: str, weight: float, ruleset: RuleSet) -> _Field | None:
     """Normalize and find every pattern occurrence, or None when nothing can match.
 
-    Each word is looked up once in the rule set's memo: (atoms it satisfies, patterns that
-    start with one of them). Only words with entries are visited, and only multi-word
-    patterns look at the following words.
+    Each word is looked up once in the rule set's memo (see rules.WordMemo): the patterns that
+    start with it. Only words that start patterns are visited, and only multi-word patterns
+    look at the atoms of the following words.
     """
     norm = normalize_text(text)
     tokens = _tokens(norm.text)
     words = tokens[0]
-    cache = ruleset._token_cache
-    lookup = ruleset.lookup
-    memo = list(map(cache.get, words))
-    # (Tests by truth and set lookups: `x in list` would compare every entry with ==.)
-    if all(memo):  # every word seen before
-        seq: list[Entry] = memo  # type: ignore[assignment]
-        mixed = not ruleset._mixed_words.isdisjoint(words)
-    else:  # first sight of some words: fill the memo
-        seq = [entry or lookup(w) for w, entry in zip(words, memo, strict=True)]
-        mixed = MIXED in seq
-    if mixed:  # "28pt", "G8": the exact tokenizer splits digits from letters
+    memo = ruleset.memo
+    if len(memo) > memo.LIMIT:  # (between texts: every word of a text stays in the memo)
+        memo.clear()
+    starts = list(map(memo.__getitem__, words))  # C speed; new words are worked out on the way
+    if not memo.mixed.isdisjoint(words):  # "28pt", "G8": the exact tokenizer splits them
         tokens = _tokens(norm.text, exact=True)
-        seq = [lookup(w) for w in tokens[0]]
-    count = len(seq)
+        words = tokens[0]
+        starts = list(map(memo.__getitem__, words))
+    atoms = memo.atoms
+    count = len(words)
     hits: _Hits = {}
-    starts = list(map(itemgetter(1), seq))
     for i, word_starts in compress(enumerate(starts), starts):  # only words that start patterns
         for pid, rest in word_starts:
             if not rest:  # a one-word pattern
@@ -257,7 +252,7 @@ def _scan(name: str, text: str, weight: float, ruleset: RuleSet) -> _Field | Non
                 continue
             j = i + 1  # a phrase: the following words must satisfy the rest of its atoms
             for needed in rest:
-                if j >= count or (needed != GAP and needed not in seq[j][0]):
+                if j >= count or (needed != GAP and needed not in atoms[words[j]]):
                     break
                 j += 1
             else:
