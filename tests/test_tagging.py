@@ -319,11 +319,11 @@ def test_evaluation_script_prints_precision_and_recall(tmp_path: Path) -> None:
 
 def test_fast_word_split_agrees_with_the_regex_tokenizer() -> None:
     """The classifier splits words with bytes.translate where it can (see tagging._tokens);
-    on any text it must find FAST_TOKEN_RE's tokens at FAST_TOKEN_RE's offsets."""
+    on any text it must find FAST_TOKEN_RE's tokens, and evidence their offsets."""
     import random
 
-    from peacewatch.normalize import FAST_TOKEN_RE
-    from peacewatch.tagging import _tokens
+    from peacewatch.normalize import FAST_TOKEN_RE, normalize_text
+    from peacewatch.tagging import _Field, _tokens
 
     alphabet = [*"ab Zz09_'' -.,\"«»\t\n", "й", "і", "ї", "ё", "ß", "é", "€", "٣", "²", "😀"]
     alphabet += ["\u2028", "\u00a0", "\u3000", "\x85", "\u0306", "\ud800"]  # odd spaces, marks
@@ -333,13 +333,9 @@ def test_fast_word_split_agrees_with_the_regex_tokenizer() -> None:
         words, layout = _tokens(text)
         matches = list(FAST_TOKEN_RE.finditer(text))
         assert words == [m.group() for m in matches], repr(text)
-        if isinstance(layout, str):  # the spaced copy: offsets of its non-empty pieces
-            offsets, position = [], 0
-            for piece in layout.split(" "):
-                if piece:
-                    offsets.append(position)
-                position += len(piece) + 1
-            assert offsets == [m.start() for m in matches], repr(text)
+        field = _Field("title", normalize_text(text), 1.0, (words, layout), {})
+        offsets = [field.locate(index) for index in range(len(words))]
+        assert offsets == [m.start() for m in matches], repr(text)
 
 
 @pytest.mark.parametrize(

@@ -204,19 +204,18 @@ def _tokens(text: str, exact: bool = False) -> tuple[list[str], str | list[str]]
         pieces = _EXACT_PIECES_RE.split(text)
         return pieces[1::2], pieces
     spaced = text.encode(_UTF8, _RAW).translate(_SPACE_OUT).decode(_UTF8, _RAW)
-    if spaced.isascii() and "'" not in spaced:  # only [A-Za-z0-9_ ] are left
-        return spaced.split(), spaced
-    # Other characters were left alone: the split holds if what is left are words, with
-    # apostrophes only inside them.
-    words = list(filter(None, spaced.split(" ")))
-    joined = "".join(words)
-    if "'" in joined:
-        # An apostrophe at the edge of a word is not part of it: leave that to the regex engine.
-        edge = "''" in spaced or " '" in spaced or "' " in spaced
-        edge = edge or spaced[0] == "'" or spaced[-1] == "'"
-        joined = "_" if edge else joined.replace("'", "")
-    if joined.isalnum():
-        return words, spaced
+    words = spaced.split()  # on any whitespace: no whitespace is part of a word
+    # Characters beyond ASCII were left alone: the split holds if the pieces are words, with
+    # apostrophes only between two word characters.
+    if "'" not in spaced:
+        if spaced.isascii() or "".join(words).isalnum():  # ASCII: only [A-Za-z0-9_ ] are left
+            return words, spaced
+    else:
+        joined = " ".join(words)
+        edge = "''" in joined or " '" in joined or "' " in joined
+        edge = edge or joined[0] == "'" or joined[-1] == "'"
+        if not edge and joined.replace("'", "").replace(" ", "").isalnum():
+            return words, spaced
     pieces = _FAST_PIECES_RE.split(text)
     return pieces[1::2], pieces
 
