@@ -31,6 +31,8 @@ FIELDS = ("title", "summary", "text")
 GAP = -1  # atom id of a standalone "*" inside a phrase: any one token
 # The patterns that start with a word: (pattern id, the pattern's remaining atoms), ...
 Starts = tuple[tuple[int, tuple[int, ...]], ...]
+# The rules an item may match: initiatives, themes, and whether the relevance rule
+Candidates = tuple[tuple["Initiative", ...], tuple["Theme", ...], bool]
 # Part of the rules version: bump when a change to normalization or matching alters results,
 # so stored tags are recomputed even if the rule file did not change.
 MATCHER_VERSION = "1"
@@ -202,10 +204,35 @@ class RuleSet:
     # Derived: field_weights in FIELDS order, and the word memo (see WordMemo).
     weights: tuple[float, ...] = field(init=False, repr=False, compare=False)
     memo: WordMemo = field(init=False, repr=False, compare=False)
+    # Derived: pattern id -> the rules whose terms use it, as a bit mask (bit i: rules[i]), so
+    # an item's candidate rules are one OR over its patterns; and the candidates of each mask
+    # seen so far (items about one story share them).
+    rule_masks: dict[int, int] = field(init=False, repr=False, compare=False)
+    _candidates: dict[int, Candidates] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", tuple(self.field_weights[name] for name in FIELDS))
         object.__setattr__(self, "memo", WordMemo(self.table))
+        masks = {pid: sum(1 << i for i in rules) for pid, rules in enumerate(self.rules_by_pattern)}
+        object.__setattr__(self, "rule_masks", masks)
+        object.__setattr__(self, "_candidates", {})
+
+    def candidates(self, mask: int) -> Candidates:
+        """The rules a mask of rule bits selects: its initiatives and themes (in file order)
+        and whether it holds the relevance rule."""
+        found = self._candidates.get(mask)
+        if found is None:
+            if len(self._candidates) > 100_000:
+                self._candidates.clear()
+            count = len(self.initiatives)
+            chosen = [i for i in range(len(self.rules)) if mask >> i & 1]
+            found = (
+                tuple(self.initiatives[i] for i in chosen if i < count),
+                tuple(self.themes[i - count] for i in chosen if count <= i < len(self.rules) - 1),
+                len(self.rules) - 1 in chosen,
+            )
+            self._candidates[mask] = found
+        return found
 
     def initiative(self, initiative_id: str) -> Initiative:
         for initiative in self.initiatives:

@@ -10,13 +10,12 @@ peace talks, so they are only assigned to items that are on the peace topic at a
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
-from itertools import chain, compress
-from operator import attrgetter
+from functools import lru_cache, reduce
+from itertools import compress
+from operator import attrgetter, or_
 from typing import Any, NamedTuple
 
 from peacewatch.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
@@ -464,8 +463,8 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     seen = set(fields[0].hits)
     for field in fields[1:]:
         seen.update(field.hits)
-    candidates = sorted(set(chain.from_iterable(map(ruleset.rules_by_pattern.__getitem__, seen))))
-    if not candidates:
+    mask = reduce(or_, map(ruleset.rule_masks.__getitem__, seen))  # see RuleSet.rule_masks
+    if not mask:
         return NOTHING
     by_weight = (
         sorted(fields, key=_by_weight, reverse=True)  # stable, also when reversed: ties in order
@@ -473,13 +472,9 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
         else fields
     )
     when = published_range(item.published)
-    # `candidates` indexes ruleset.rules: initiatives, then themes, then relevance (the last)
-    count = len(ruleset.initiatives)
-    first_theme = bisect_left(candidates, count)
-    has_relevance = candidates[-1] == len(ruleset.rules) - 1
+    candidates, candidate_themes, has_relevance = ruleset.candidates(mask)
     initiatives: list[Tag] = []
-    for index in candidates[:first_theme]:
-        initiative = ruleset.initiatives[index]
+    for initiative in candidates:
         if when and when[1] < initiative.earliest:
             continue
         rule = initiative.rule
@@ -497,8 +492,7 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     )
     themes: list[Tag] = []
     if relevant:
-        for index in candidates[first_theme : -1 if has_relevance else None]:
-            theme = ruleset.themes[index - count]
+        for theme in candidate_themes:
             rule = theme.rule
             tag = (
                 _evaluate_plain(theme.id, rule, by_weight, seen)
