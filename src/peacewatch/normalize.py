@@ -133,6 +133,10 @@ class Normalized(NamedTuple):  # a tuple: made for every field of every item, so
         return self.starts[start], self.ends[end - 1]
 
 
+# tuple.__new__ skips NamedTuple's Python-level __new__ (all fields passed, in order)
+_new = tuple.__new__
+
+
 def _fold(piece: str) -> str:
     return _translate(unicodedata.normalize("NFKC", piece).casefold())
 
@@ -140,11 +144,11 @@ def _fold(piece: str) -> str:
 def normalize_text(text: str) -> Normalized:
     """NFKC, case folding and unified quotes/dashes, with offsets back to `text`."""
     if text.isascii():
-        return Normalized(text, text.lower())
+        return _new(Normalized, (text, text.lower(), None, None))
     folded = text.casefold()
     if len(folded) == len(text) and unicodedata.is_normalized("NFKC", text):
         # casefold never shrinks a character, so equal length means one-to-one
-        return Normalized(text, _translate(folded))
+        return _new(Normalized, (text, _translate(folded), None, None))
     # Fold the ordinary stretches in bulk and only the special characters one by one.
     parts: list[str] = []
     starts: list[int] = []

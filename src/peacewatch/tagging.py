@@ -173,8 +173,12 @@ class _Field:
         summing offsets for every token of every field that fires cost more than all the rest
         of building evidence."""
         layout = self.layout
-        if isinstance(layout, str):  # the spaced copy: the rest after `index` tokens
-            found = len(layout) - len(layout.split(None, index)[-1])
+        if isinstance(layout, str):  # the spaced copy
+            word = self.words[index]
+            if layout.count(word) == 1:  # usually: then it is where the token is
+                found = layout.find(word)
+            else:  # the rest after `index` tokens
+                found = len(layout) - len(layout.split(None, index)[-1])
         else:  # separator, token, ...: token i starts where piece 2i ends
             found = sum(map(len, layout[: 2 * index + 1]))
         self.offsets[index] = found
