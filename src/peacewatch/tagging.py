@@ -470,11 +470,11 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     mask = reduce(or_, map(ruleset.rule_masks.__getitem__, seen))  # see RuleSet.rule_masks
     if not mask:
         return NOTHING
-    by_weight = (
-        sorted(fields, key=_by_weight, reverse=True)  # stable, also when reversed: ties in order
-        if len(fields) > 1
-        else fields
-    )
+    if len(fields) == 2:  # the usual title and summary: one comparison
+        first, second = fields
+        by_weight = fields if first.weight >= second.weight else [second, first]
+    else:  # stable, also when reversed: ties keep their order
+        by_weight = sorted(fields, key=_by_weight, reverse=True)
     when = published_range(item.published)
     candidates, candidate_themes, has_relevance = ruleset.candidates(mask)
     initiatives: list[Tag] = []
