@@ -13,9 +13,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache, reduce
+from functools import lru_cache
 from itertools import compress
-from operator import attrgetter, or_
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from peacewatch.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
@@ -467,7 +467,10 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     seen = set(fields[0].hits)
     for field in fields[1:]:
         seen.update(field.hits)
-    mask = reduce(or_, map(ruleset.rule_masks.__getitem__, seen))  # see RuleSet.rule_masks
+    masks = ruleset.rule_masks
+    mask = 0
+    for pid in seen:  # (an inline loop: reduce(or_, ...) calls or_ through the slow path)
+        mask |= masks[pid]
     if not mask:
         return NOTHING
     if len(fields) == 2:  # the usual title and summary: one comparison
