@@ -350,3 +350,21 @@ def test_evidence_offsets_with_apostrophes_and_cyrillic(shipped: RuleSet, title:
     evidence = [e for tag in result.initiatives for e in tag.evidence]
     assert [e.text for e in evidence] == ["28-point"]
     assert title[evidence[0].start : evidence[0].end] == "28-point"
+
+
+def test_word_memo_is_bounded_and_never_changes_a_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from peacewatch.rules import WordMemo
+
+    ruleset = load_ruleset(ROOT / "config")
+    item = ItemText(
+        "Witkoff's 28pt plan: Umerov meets Dmitriev",
+        summary="G7 leaders back ceasefire talks and security guarantees for Ukraine",
+        published="2025-11-25",
+    )
+    cold = classify(item, ruleset)
+    assert cold.initiatives and ruleset.memo.mixed >= {"28pt", "g7"}
+    assert classify(item, ruleset) == cold  # from the memo
+    monkeypatch.setattr(WordMemo, "LIMIT", 4)
+    for _ in range(3):  # emptied before each field: every word worked out again
+        assert classify(item, ruleset) == cold
+        assert len(ruleset.memo) <= 4 + 12  # the limit plus one field's words
