@@ -365,6 +365,44 @@ def test_word_memo_is_bounded_and_never_changes_a_result(monkeypatch: pytest.Mon
     assert cold.initiatives and ruleset.memo.mixed >= {"28pt", "g7"}
     assert classify(item, ruleset) == cold  # from the memo
     monkeypatch.setattr(WordMemo, "LIMIT", 4)
-    for _ in range(3):  # emptied before each field: every word worked out again
+    for _ in range(3):  # renewed before each field: every word worked out again
         assert classify(item, ruleset) == cold
         assert len(ruleset.memo) <= 4 + 12  # the limit plus one field's words
+
+
+def test_two_threads_share_a_rule_set_while_the_memo_is_renewed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The daemon tags new items while a background thread retags: both use one RuleSet."""
+    import threading
+
+    from peacewatch.rules import WordMemo
+
+    ruleset = load_ruleset(ROOT / "config")
+    rows = [json.loads(line) for line in HEADLINES.read_text(encoding="utf-8").splitlines()][:60]
+    items = [ItemText(r["title"], summary="Witkoff's 28pt plan, G7 talks", published=r["published"])
+             for r in rows]  # fmt: skip
+    expected = [classify(item, ruleset) for item in items]
+    monkeypatch.setattr(WordMemo, "LIMIT", 5)  # renewed all the time
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave as finely as they can
+    results: list[list[Any]] = [[], []]
+    errors: list[BaseException] = []
+
+    def work(out: list[Any]) -> None:
+        try:
+            for _ in range(5):
+                out.extend(classify(item, ruleset) for item in items)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(out,)) for out in results]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert not errors
+    assert results[0] == results[1] == expected * 5

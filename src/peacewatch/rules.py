@@ -149,11 +149,13 @@ class WordMemo(dict[str, Starts]):
     `atoms` maps each seen word to the atom ids it satisfies; `mixed` holds the seen words that
     mix digits and letters ("28pt"), which the matcher re-tokenizes with the exact tokenizer.
     Only saves work, never changes a result. A dict subclass so that a text's words are looked
-    up in one C-level pass: `map(memo.__getitem__, words)`.
+    up in one C-level pass: `map(memo.__getitem__, words)`. Threads may share one (the daemon
+    tags new items while a background thread retags): entries are only ever added, and a memo
+    grown past LIMIT is replaced (RuleSet.fresh_memo), never emptied under a reader.
     """
 
     __slots__ = ("atoms", "mixed", "table")
-    LIMIT = 500_000  # words: the memo is emptied beyond this, bounding memory
+    LIMIT = 500_000  # words: beyond this the rule set starts a fresh memo, bounding memory
 
     def __init__(self, table: PatternTable) -> None:
         super().__init__()
@@ -176,11 +178,6 @@ class WordMemo(dict[str, Starts]):
         self.atoms[word] = tuple(atoms)
         self[word] = starts
         return starts
-
-    def clear(self) -> None:
-        super().clear()
-        self.atoms.clear()
-        self.mixed.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +213,13 @@ class RuleSet:
         masks = {pid: sum(1 << i for i in rules) for pid, rules in enumerate(self.rules_by_pattern)}
         object.__setattr__(self, "rule_masks", masks)
         object.__setattr__(self, "_candidates", {})
+
+    def fresh_memo(self) -> WordMemo:
+        """Start an empty word memo (for bounded memory, or a cold benchmark); a scan running in
+        another thread keeps the one it holds."""
+        memo = WordMemo(self.table)
+        object.__setattr__(self, "memo", memo)
+        return memo
 
     def candidates(self, mask: int) -> Candidates:
         """The rules a mask of rule bits selects: its initiatives and themes (in file order)

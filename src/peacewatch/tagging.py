@@ -236,9 +236,9 @@ def _scan(name: str, text: str, weight: float, ruleset: RuleSet) -> _Field | Non
     norm = normalize_text(text)
     tokens = _tokens(norm.text)
     words = tokens[0]
-    memo = ruleset.memo
-    if len(memo) > memo.LIMIT:  # (between texts: every word of a text stays in the memo)
-        memo.clear()
+    memo = ruleset.memo  # held for the whole text, even if another thread renews it
+    if len(memo) > memo.LIMIT:
+        memo = ruleset.fresh_memo()
     starts = list(map(memo.__getitem__, words))  # C speed; new words are worked out on the way
     if not memo.mixed.isdisjoint(words):  # "28pt", "G8": the exact tokenizer splits them
         tokens = _tokens(norm.text, exact=True)
