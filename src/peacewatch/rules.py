@@ -127,6 +127,7 @@ class Theme:
     name: str
     description: str
     rule: Rule
+    earliest: date = date.min  # themes have no start: like Initiative.earliest, never binding
 
 
 @dataclass(frozen=True, slots=True)

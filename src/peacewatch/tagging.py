@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import Any, NamedTuple
 
 from peacewatch.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
-from peacewatch.rules import GAP, Group, Rule, RuleSet, Term
+from peacewatch.rules import GAP, Group, Initiative, Rule, RuleSet, Term, Theme
 
 # A pattern occurrence: first token index, token index after the last one.
 _Span = tuple[int, int]
@@ -452,6 +452,33 @@ _by_score = attrgetter("score")
 _by_weight = attrgetter("weight")
 
 
+def _tags(
+    entries: tuple[Initiative, ...] | tuple[Theme, ...],
+    fields: list[_Field],
+    by_weight: list[_Field],
+    seen: set[int],
+    when: tuple[date, date] | None,
+) -> tuple[Tag, ...]:
+    """The tags of the initiatives or themes whose rules fire, highest score first. No tag
+    for an item published before an initiative began (less its slack)."""
+    tags: list[Tag] = []
+    latest = when[1] if when else date.max
+    for entry in entries:
+        if latest < entry.earliest:
+            continue
+        rule = entry.rule
+        tag = (
+            _evaluate_plain(entry.id, rule, by_weight, seen)
+            if rule.plain
+            else _evaluate(entry.id, rule, fields, by_weight, seen, when)
+        )
+        if tag:
+            tags.append(tag)
+    if len(tags) > 1:
+        tags.sort(key=_by_score, reverse=True)  # stable, also when reversed
+    return tuple(tags)
+
+
 def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     """Tag one item with initiatives and themes, with evidence; decide if it is on topic."""
     fields: list[_Field] = []
@@ -480,36 +507,10 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
         by_weight = sorted(fields, key=_by_weight, reverse=True)
     when = published_range(item.published)
     candidates, candidate_themes, has_relevance = ruleset.candidates(mask)
-    initiatives: list[Tag] = []
-    for initiative in candidates:
-        if when and when[1] < initiative.earliest:
-            continue
-        rule = initiative.rule
-        tag = (
-            _evaluate_plain(initiative.id, rule, by_weight, seen)
-            if rule.plain
-            else _evaluate(initiative.id, rule, fields, by_weight, seen, when)
-        )
-        if tag:
-            initiatives.append(tag)
-
+    initiatives = _tags(candidates, fields, by_weight, seen, when)
     relevant = bool(initiatives) or (
         has_relevance
         and _evaluate("", ruleset.relevance, fields, by_weight, seen, when, quote=False) is not None
     )
-    themes: list[Tag] = []
-    if relevant:
-        for theme in candidate_themes:
-            rule = theme.rule
-            tag = (
-                _evaluate_plain(theme.id, rule, by_weight, seen)
-                if rule.plain
-                else _evaluate(theme.id, rule, fields, by_weight, seen, when)
-            )
-            if tag:
-                themes.append(tag)
-    if len(initiatives) > 1:
-        initiatives.sort(key=_by_score, reverse=True)  # stable, also when reversed
-    if len(themes) > 1:
-        themes.sort(key=_by_score, reverse=True)
-    return _new_tuple(Classification, (tuple(initiatives), tuple(themes), relevant))
+    themes = _tags(candidate_themes, fields, by_weight, seen, when) if relevant else ()
+    return _new_tuple(Classification, (initiatives, themes, relevant))
