@@ -139,8 +139,7 @@ _EXACT_PIECES_RE = re.compile(f"({TOKEN_RE.pattern})")
 # Turning every other ASCII character into a space (bytes.translate on the UTF-8 text: a plain
 # table, far faster than str.translate's dict) and splitting on spaces finds them two to three
 # times faster than the regex engine, whenever the pieces turn out to be words (see _tokens).
-# The spaced copy keeps every character's offset, and element m of it split on " " starts
-# after the m elements and m spaces before it.
+# The spaced copy keeps every character's offset (see _Field.locate).
 _SPACE_OUT = bytes(c if chr(c).isalnum() or chr(c) in "_'" else ord(" ") for c in range(128))
 _SPACE_OUT += bytes(range(128, 256))  # the bytes of other characters stay as they are
 
@@ -202,7 +201,7 @@ class _Field:
 
 
 def _tokens(text: str, exact: bool = False) -> tuple[list[str], str | list[str]]:
-    """A normalized text's tokens, and what their offsets derive from (see _Field.evidence)."""
+    """A normalized text's tokens, and what their offsets derive from (see _Field.locate)."""
     if exact:  # "28pt", "G8": the exact tokenizer splits digits from letters
         pieces = _EXACT_PIECES_RE.split(text)
         return pieces[1::2], pieces
@@ -263,8 +262,6 @@ def _scan(name: str, text: str, weight: float, ruleset: RuleSet) -> _Field | Non
 
 
 _Found = tuple[int, _Span, "tuple[int, _Span] | None"]  # pattern, its span, the near partner
-# An item's scanned fields: as read, from the highest weight down, all patterns found
-_Item = tuple[list[_Field], list[_Field], set[int]]
 
 
 def _occurrence(
