@@ -16,9 +16,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from peacewatch.articles import extract_article
-from peacewatch.outlets import load_outlets
-from peacewatch.readinglist import parse_html_list, parse_text_list
+from peacewatch.ingest.articles import extract_article
+from peacewatch.ingest.outlets import load_outlets
+from peacewatch.ingest.readinglist import parse_html_list, parse_text_list
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,7 @@ import httpx
 
 from peacewatch import store
 from peacewatch.config import load_config
-from peacewatch.fetch import Fetcher
+from peacewatch.ingest.fetch import Fetcher
 from peacewatch.pipeline import Runtime, make_parse_pool, run_cycle, select_sources
 
 HERE = Path(__file__).parent

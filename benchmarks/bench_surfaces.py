@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from peacewatch import store  # noqa: E402
-from peacewatch.datasette_app import load_metadata, make_datasette  # noqa: E402
-from peacewatch.digest import build_digest  # noqa: E402
-from peacewatch.digest_config import DigestConfig  # noqa: E402
-from peacewatch.digest_render import render_email  # noqa: E402
+from peacewatch.surfaces.datasette_app import load_metadata, make_datasette  # noqa: E402
+from peacewatch.surfaces.digest import build_digest  # noqa: E402
+from peacewatch.surfaces.digest_config import DigestConfig  # noqa: E402
+from peacewatch.surfaces.digest_render import render_email  # noqa: E402
 
 CONFIG = ROOT / "config" / "datasette.yml"
 DIGEST_DAY = date(2026, 3, 10)

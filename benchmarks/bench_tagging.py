@@ -28,9 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from peacewatch import store, tag_store
-from peacewatch.rules import RuleSet, load_ruleset
-from peacewatch.tagging import ItemText, _scan, classify
+from peacewatch import store
+from peacewatch.store import tags as tag_store
+from peacewatch.tagging.classifier import ItemText, _scan, classify
+from peacewatch.tagging.rules import RuleSet, load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADLINES = ROOT / "tests" / "fixtures" / "tagging" / "headlines.jsonl"

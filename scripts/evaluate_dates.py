@@ -20,8 +20,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from peacewatch.articles import extract_article
-from peacewatch.outlets import load_outlets
+from peacewatch.ingest.articles import extract_article
+from peacewatch.ingest.outlets import load_outlets
 
 REPO = Path(__file__).resolve().parent.parent
 MARKUP_DATE = re.compile(

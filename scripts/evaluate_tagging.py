@@ -17,8 +17,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from peacewatch.rules import load_ruleset
-from peacewatch.tagging import ItemText, classify
+from peacewatch.tagging.classifier import ItemText, classify
+from peacewatch.tagging.rules import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LABELS = ROOT / ".." / "shared" / "reading-list-sample.labels.jsonl"

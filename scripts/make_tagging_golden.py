@@ -18,8 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-from peacewatch.rules import load_ruleset
-from peacewatch.tagging import ItemText, classify
+from peacewatch.tagging.classifier import ItemText, classify
+from peacewatch.tagging.rules import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "fixtures" / "tagging" / "golden-classify.jsonl"

@@ -9,7 +9,7 @@ from typing import Any
 
 from peacewatch import store
 from peacewatch.config import Config, load_config
-from peacewatch.fetch import Fetcher
+from peacewatch.ingest.fetch import Fetcher
 from peacewatch.models import RunReport
 from peacewatch.pipeline import Runtime, run_cycle, select_sources
 

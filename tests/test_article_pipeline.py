@@ -15,7 +15,7 @@ from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.cli import cli
 from peacewatch.config import Config, load_config
-from peacewatch.fetch import Fetcher
+from peacewatch.ingest.fetch import Fetcher
 from peacewatch.models import RunReport
 from peacewatch.pipeline import Runtime, run_cycle, sync_sources
 from support import rows, table_dump, write_config

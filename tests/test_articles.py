@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from peacewatch.articles import clean_headline, extract_article, html_lines
+from peacewatch.ingest.articles import clean_headline, extract_article, html_lines
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 NOW = datetime(2025, 11, 21, 12, 0, tzinfo=UTC)

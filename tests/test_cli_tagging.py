@@ -9,10 +9,11 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from peacewatch import store, tag_store
+from peacewatch import store
 from peacewatch.cli import cli
 from peacewatch.models import ParsedItem
-from peacewatch.rules import load_ruleset
+from peacewatch.store import tags as tag_store
+from peacewatch.tagging.rules import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config"

@@ -27,7 +27,7 @@ import pytest
 from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.config import load_config
-from peacewatch.datasette_app import load_metadata, make_datasette
+from peacewatch.surfaces.datasette_app import load_metadata, make_datasette
 from support import free_port, poll
 from surfaces_data import ITEMS, SCRIPT_TITLE, build_story, rss
 

@@ -15,9 +15,9 @@ import pytest
 
 from httpserver import FixtureServer
 from peacewatch import store
-from peacewatch.digest import Digest, Entry, build_digest, evidence_line
-from peacewatch.digest_config import DigestConfig, Recipient
-from peacewatch.digest_render import render_email, safe_url
+from peacewatch.surfaces.digest import Digest, Entry, build_digest, evidence_line
+from peacewatch.surfaces.digest_config import DigestConfig, Recipient
+from peacewatch.surfaces.digest_render import render_email, safe_url
 from surfaces_data import SCRIPT_TITLE, SCRIPT_URL, build_story
 
 DAY = date(2025, 11, 21)

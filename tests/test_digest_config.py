@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from peacewatch.config import load_config
-from peacewatch.digest_config import DigestConfig, Recipient, parse_digest_section
 from peacewatch.errors import ConfigError
+from peacewatch.surfaces.digest_config import DigestConfig, Recipient, parse_digest_section
 
 PATH = "config/peacewatch.toml"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from peacewatch.errors import ParseError
-from peacewatch.feeds import parse_feed
+from peacewatch.ingest.feeds import parse_feed
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 

@@ -30,8 +30,8 @@ from aiosmtpd.smtp import AuthResult
 from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.config import Config
-from peacewatch.digest_config import DigestConfig, Recipient
-from peacewatch.mailer import deliver_digest, due_day, send_due_digests
+from peacewatch.surfaces.digest_config import DigestConfig, Recipient
+from peacewatch.surfaces.mailer import deliver_digest, due_day, send_due_digests
 from support import free_port
 from surfaces_data import SCRIPT_TITLE, build_story
 
@@ -423,7 +423,7 @@ def test_ledger_thread_safety_with_one_database_file(env: dict[str, Any]) -> Non
 def test_daemon_job_uses_its_own_connection_and_the_ledger(env: dict[str, Any]) -> None:
     """digest_job is what the daemon schedules: (Config, database path) -> deliveries."""
     from peacewatch.config import load_config
-    from peacewatch.mailer import digest_job
+    from peacewatch.surfaces.mailer import digest_job
 
     config = load_config(env["config_dir"])
     with SmtpServer(env["port"]) as server:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from peacewatch.errors import RefusedURLError
-from peacewatch.netguard import blocked_reason, check_url, check_url_async
+from peacewatch.ingest.netguard import blocked_reason, check_url, check_url_async
 
 
 def resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from peacewatch.normalize import (
+from peacewatch.tagging.normalize import (
     FAST_TOKEN_RE,
     TOKEN_RE,
     is_pure,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from peacewatch.errors import ConfigError
-from peacewatch.outlets import (
+from peacewatch.ingest.outlets import (
     alias_key,
     derive_outlet_from_domain,
     derive_outlet_from_name,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from peacewatch.outlets import load_outlets
-from peacewatch.readinglist import parse_html_list, parse_text_list
+from peacewatch.ingest.outlets import load_outlets
+from peacewatch.ingest.readinglist import parse_html_list, parse_text_list
 
 REPO = Path(__file__).resolve().parent.parent
 LISTS = Path(__file__).parent / "fixtures" / "lists"

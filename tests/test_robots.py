@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from peacewatch.errors import FetchError, RefusedURLError
-from peacewatch.robots import RobotsCache, parse_robots, robots_url
+from peacewatch.ingest.robots import RobotsCache, parse_robots, robots_url
 
 ROBOTS = b"""
 User-agent: *

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from peacewatch.errors import ConfigError
-from peacewatch.rules import compile_rules, load_rules_file, load_ruleset
+from peacewatch.tagging.rules import compile_rules, load_rules_file, load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config"

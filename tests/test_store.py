@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from peacewatch import store
-from peacewatch.migrations import MIGRATIONS, applied, migrate
 from peacewatch.models import ParsedItem
+from peacewatch.store.migrations import MIGRATIONS, applied, migrate
 
 
 def item(title: str, url: str | None = None, **kw: object) -> ParsedItem:

@@ -7,8 +7,8 @@ import tomllib
 from pathlib import Path
 
 from peacewatch.cli import cli
-from peacewatch.datasette_app import load_metadata
-from peacewatch.digest_config import parse_digest_section
+from peacewatch.surfaces.datasette_app import load_metadata
+from peacewatch.surfaces.digest_config import parse_digest_section
 
 ROOT = Path(__file__).parent.parent
 DOC = (ROOT / "docs" / "surfaces.md").read_text()

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from peacewatch import store, tag_store
+from peacewatch import store
 from peacewatch.models import ParsedItem
-from peacewatch.rules import RuleSet, load_rules_file, load_ruleset
+from peacewatch.store import tags as tag_store
+from peacewatch.tagging.rules import RuleSet, load_rules_file, load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2025-12-01T12:00:00+00:00"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from peacewatch.rules import RuleSet, compile_rules, load_ruleset
-from peacewatch.tagging import ItemText, classify, published_range
+from peacewatch.tagging.classifier import ItemText, classify, published_range
+from peacewatch.tagging.rules import RuleSet, compile_rules, load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADLINES = Path(__file__).parent / "fixtures" / "tagging" / "headlines.jsonl"
@@ -322,8 +322,8 @@ def test_fast_word_split_agrees_with_the_regex_tokenizer() -> None:
     on any text it must find FAST_TOKEN_RE's tokens, and evidence their offsets."""
     import random
 
-    from peacewatch.normalize import FAST_TOKEN_RE, normalize_text
-    from peacewatch.tagging import _Field, _tokens
+    from peacewatch.tagging.classifier import _Field, _tokens
+    from peacewatch.tagging.normalize import FAST_TOKEN_RE, normalize_text
 
     alphabet = [*"ab Zz09_'' -.,\"«»\t\n", "й", "і", "ї", "ё", "ß", "é", "€", "٣", "²", "😀"]
     alphabet += ["\u2028", "\u00a0", "\u3000", "\x85", "\u0306", "\ud800"]  # odd spaces, marks
@@ -353,7 +353,7 @@ def test_evidence_offsets_with_apostrophes_and_cyrillic(shipped: RuleSet, title:
 
 
 def test_word_memo_is_bounded_and_never_changes_a_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    from peacewatch.rules import WordMemo
+    from peacewatch.tagging.rules import WordMemo
 
     ruleset = load_ruleset(ROOT / "config")
     item = ItemText(
@@ -376,7 +376,7 @@ def test_two_threads_share_a_rule_set_while_the_memo_is_renewed(
     """The daemon tags new items while a background thread retags: both use one RuleSet."""
     import threading
 
-    from peacewatch.rules import WordMemo
+    from peacewatch.tagging.rules import WordMemo
 
     ruleset = load_ruleset(ROOT / "config")
     rows = [json.loads(line) for line in HEADLINES.read_text(encoding="utf-8").splitlines()][:60]

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from peacewatch.rules import load_ruleset
-from peacewatch.tagging import ItemText, classify
+from peacewatch.tagging.classifier import ItemText, classify
+from peacewatch.tagging.rules import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "fixtures" / "tagging" / "golden-classify.jsonl"

@@ -43,7 +43,7 @@ class Context:
         return self.db_override or self.config().settings.db_path
 
     def open_db(self, *, readonly: bool = False) -> Any:
-        from peacewatch.store import open_db
+        from peacewatch.store.database import open_db
 
         return open_db(self.db_path(), readonly=readonly,
                        busy_timeout=self.config().settings.busy_timeout)  # fmt: skip
@@ -200,7 +200,7 @@ def parse_feed_command(
     target: str, base_url: str | None, lang: str | None, timezone: str | None
 ) -> None:
     """Print the items of a feed FILE or URL as JSON Lines."""
-    from peacewatch.feeds import parse_feed
+    from peacewatch.ingest.feeds import parse_feed
 
     try:
         content, url, headers = _read_target(target, base_url)
@@ -220,7 +220,7 @@ def parse_feed_command(
 def _read_target(target: str, base_url: str | None) -> tuple[bytes, str, dict[str, str]]:
     """Bytes of a local file or of a URL fetched with the configured politeness."""
     from peacewatch.config import HttpSettings
-    from peacewatch.fetch import Fetcher
+    from peacewatch.ingest.fetch import Fetcher
 
     if target.startswith(("http://", "https://")):
 
@@ -243,7 +243,7 @@ def _read_target(target: str, base_url: str | None) -> tuple[bytes, str, dict[st
 
 def _ruleset(ctx: Context, rules_file: Path | None = None) -> Any:
     """The compiled rules, from `rules_file` or the configuration directory; exit 2 if broken."""
-    from peacewatch.rules import load_rules_file, load_ruleset
+    from peacewatch.tagging.rules import load_rules_file, load_ruleset
 
     try:
         return load_rules_file(rules_file) if rules_file else load_ruleset(ctx.config_dir)
@@ -265,8 +265,8 @@ def classify(ctx: Context, rules_file: Path | None) -> None:
     Each input line is an object with `title` and optionally `summary`, `text`, `published`
     (ISO date), `lang` and `url`. A line that cannot be read gets an `error` line in its place.
     """
-    from peacewatch.tagging import ItemText
-    from peacewatch.tagging import classify as classify_item
+    from peacewatch.tagging.classifier import ItemText
+    from peacewatch.tagging.classifier import classify as classify_item
 
     ruleset = _ruleset(ctx, rules_file)
     bad = 0
@@ -300,7 +300,7 @@ def retag(ctx: Context, batch_size: int, quiet: bool) -> None:
 
     Resumable: stopping it (Ctrl-C) keeps every finished batch, and the next run continues.
     """
-    from peacewatch import tag_store
+    from peacewatch.store import tags as tag_store
 
     ruleset = _ruleset(ctx)
     try:
@@ -330,7 +330,7 @@ def retag(ctx: Context, batch_size: int, quiet: bool) -> None:
 @pass_context
 def initiatives(ctx: Context, as_json: bool) -> None:
     """The tracked initiatives with their number of tagged items."""
-    from peacewatch import tag_store
+    from peacewatch.store import tags as tag_store
 
     ruleset = _ruleset(ctx)
     counts: dict[str, int] = {}
@@ -359,7 +359,7 @@ def initiatives(ctx: Context, as_json: bool) -> None:
 
 
 def _registry(ctx: Context) -> Any:
-    from peacewatch.outlets import load_outlets
+    from peacewatch.ingest.outlets import load_outlets
 
     try:
         return load_outlets(ctx.config_dir)
@@ -388,7 +388,7 @@ def parse_article_command(
     """Print what an article page FILE or URL says about itself, as one JSON object."""
     from datetime import UTC, datetime
 
-    from peacewatch.articles import extract_article
+    from peacewatch.ingest.articles import extract_article
 
     registry = _registry(ctx)
     try:
@@ -423,7 +423,7 @@ def parse_article_command(
 def _read_list(ctx: Context, target: str) -> Any:
     from datetime import UTC, datetime
 
-    from peacewatch.readinglist import parse_html_list, parse_text_list
+    from peacewatch.ingest.readinglist import parse_html_list, parse_text_list
 
     registry = _registry(ctx)
     try:
@@ -464,9 +464,10 @@ def parse_list_command(ctx: Context, target: str) -> None:
 def import_list_command(ctx: Context, file: Path, name: str | None, no_fetch: bool) -> None:
     """Store the entries of a reading list pasted into FILE (text or HTML), then read the
     pages of the entries that have a link."""
-    from peacewatch import article_store, store
-    from peacewatch.fetch import Fetcher
+    from peacewatch import store
+    from peacewatch.ingest.fetch import Fetcher
     from peacewatch.pipeline import Runtime, read_article_pages
+    from peacewatch.store import pages as article_store
 
     config = ctx.config()
     parsed = _read_list(ctx, str(file))
@@ -508,7 +509,7 @@ def import_list_command(ctx: Context, file: Path, name: str | None, no_fetch: bo
 def outlets_command(ctx: Context, unknown: bool, as_json: bool) -> None:
     """The outlet registry, or (--unknown) the outlets config/outlets.toml should describe."""
     if unknown:
-        from peacewatch import article_store
+        from peacewatch.store import pages as article_store
 
         try:
             rows = article_store.unknown_outlets(ctx.open_db(readonly=True))
@@ -539,7 +540,7 @@ def outlets_command(ctx: Context, unknown: bool, as_json: bool) -> None:
 
 
 def _digest_config(ctx: Context) -> Any:
-    from peacewatch.digest_config import DigestConfig
+    from peacewatch.surfaces.digest_config import DigestConfig
 
     return ctx.config().settings.raw.get("digest") or DigestConfig()
 
@@ -566,9 +567,9 @@ def digest(
     """Build the daily digest for a day; send it once to each recipient, or print it."""
     from datetime import UTC, datetime
 
-    from peacewatch.digest import build_digest
-    from peacewatch.digest_render import render_email
-    from peacewatch.mailer import default_day, deliver_digest, recipient_for
+    from peacewatch.surfaces.digest import build_digest
+    from peacewatch.surfaces.digest_render import render_email
+    from peacewatch.surfaces.mailer import default_day, deliver_digest, recipient_for
 
     config = _digest_config(ctx)
     now = datetime.now(UTC)
@@ -629,7 +630,7 @@ def datasette(ctx: Context, datasette_args: tuple[str, ...]) -> None:
     Example: peacewatch datasette --port 8002 --open
     See `datasette serve --help` for the options.
     """
-    from peacewatch.datasette_app import CONFIG_NAME, serve
+    from peacewatch.surfaces.datasette_app import CONFIG_NAME, serve
 
     try:
         ctx.open_db().conn.close()  # create/migrate first, so every view exists

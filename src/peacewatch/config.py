@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from peacewatch.digest_config import parse_digest_section
 from peacewatch.errors import ConfigError
 from peacewatch.models import Source
 from peacewatch.problems import Problems, describe
+from peacewatch.surfaces.digest_config import parse_digest_section
 
 SETTINGS_FILE = "peacewatch.toml"
 SOURCES_FILE = "sources.toml"
@@ -367,8 +367,8 @@ def load_config(config_dir: Path | str) -> Config:
     if not config_dir.is_dir():
         raise ConfigError(f"{config_dir}: configuration directory not found")
     settings = load_settings(config_dir)
-    from peacewatch.outlets import load_outlets
-    from peacewatch.rules import RULES_FILE, load_ruleset
+    from peacewatch.ingest.outlets import load_outlets
+    from peacewatch.tagging.rules import RULES_FILE, load_ruleset
 
     problems: list[str] = []
     try:

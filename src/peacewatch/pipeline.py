@@ -19,12 +19,18 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from peacewatch import article_store, store, tag_store
-from peacewatch.articles import Article, extract_article
+from peacewatch import store
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError, RefusedURLError
-from peacewatch.feeds import parse_feed, parse_feed_call
-from peacewatch.fetch import Fetcher, URLGuard
+from peacewatch.ingest.articles import Article, extract_article
+from peacewatch.ingest.feeds import parse_feed, parse_feed_call
+from peacewatch.ingest.fetch import Fetcher, URLGuard
+from peacewatch.ingest.netguard import check_url_async
+from peacewatch.ingest.outlets import OutletRegistry, load_outlets
+from peacewatch.ingest.parsepool import ParsePool, resolve_workers
+from peacewatch.ingest.readinglist import parse_html_list, parse_text_list
+from peacewatch.ingest.robots import RobotsCache
+from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import (
     FetchResult,
     ParsedFeed,
@@ -35,13 +41,9 @@ from peacewatch.models import (
     SourceReport,
     Validators,
 )
-from peacewatch.netguard import check_url_async
-from peacewatch.outlets import OutletRegistry, load_outlets
-from peacewatch.parsepool import ParsePool, resolve_workers
-from peacewatch.readinglist import parse_html_list, parse_text_list
-from peacewatch.robots import RobotsCache
+from peacewatch.store import pages as article_store
+from peacewatch.store import tags as tag_store
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
-from peacewatch.urls import canonicalize_url
 
 log = logging.getLogger("peacewatch.pipeline")
 

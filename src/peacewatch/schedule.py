@@ -25,10 +25,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from peacewatch import store, tag_store
+from peacewatch import store
 from peacewatch.config import Config
 from peacewatch.errors import StoreError
-from peacewatch.fetch import Fetcher
+from peacewatch.ingest.fetch import Fetcher
 from peacewatch.pipeline import (
     Runtime,
     make_parse_pool,
@@ -36,6 +36,7 @@ from peacewatch.pipeline import (
     read_article_pages,
     sync_sources,
 )
+from peacewatch.store import tags as tag_store
 from peacewatch.timeutil import parse_iso
 
 log = logging.getLogger("peacewatch.daemon")
@@ -53,7 +54,7 @@ def digest_jobs(config: Config) -> tuple[list[DailyJob], list[PeriodicJob]]:
     """The daily digest at its configured local time, and every 5 minutes after: sending is
     a no-op once the day's digests are out, so this retries failures and catches up after
     downtime."""
-    from peacewatch.mailer import digest_job
+    from peacewatch.surfaces.mailer import digest_job
 
     digest = config.settings.raw.get("digest")
     if digest is None or not digest.enabled:

@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup, Tag
 from bs4.dammit import EncodingDetector
 
-from peacewatch.dates import FoundDate, date_from_url, parse_date, zone
+from peacewatch.ingest.dates import FoundDate, date_from_url, parse_date, zone
 
 __all__ = ["FUTURE_SLACK", "Article", "HtmlLine", "extract_article", "html_lines"]
 

@@ -59,7 +59,7 @@ def render_cell(value: Any) -> _SafeHtml | None:
 
 
 def _register_plugin() -> None:
-    import peacewatch.datasette_app as this
+    import peacewatch.surfaces.datasette_app as this
 
     if not pm.is_registered(this):
         pm.register(this, name="peacewatch")

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from peacewatch.errors import PeacewatchError
-from peacewatch.rules import RuleSet
-from peacewatch.store import Database, open_db, transaction
-from peacewatch.tagging import Classification, ItemText, Tag, classify
+from peacewatch.store.database import Database, open_db, transaction
+from peacewatch.tagging.classifier import Classification, ItemText, Tag, classify
+from peacewatch.tagging.rules import RuleSet
 from peacewatch.timeutil import now_iso
 
 __all__ = [

@@ -23,8 +23,8 @@ from types import MappingProxyType
 from typing import Any
 
 from peacewatch.errors import ConfigError
-from peacewatch.normalize import is_pure, normalize_text, token_key
 from peacewatch.problems import describe as _describe
+from peacewatch.tagging.normalize import is_pure, normalize_text, token_key
 
 RULES_FILE = "initiatives.toml"
 FIELDS = ("title", "summary", "text")

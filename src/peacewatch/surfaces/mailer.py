@@ -35,9 +35,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from peacewatch.digest import Database, Digest, build_digest
-from peacewatch.digest_config import DigestConfig, Recipient, SmtpConfig
-from peacewatch.digest_render import message_id, render_email, sender_address
+from peacewatch.surfaces.digest import Database, Digest, build_digest
+from peacewatch.surfaces.digest_config import DigestConfig, Recipient, SmtpConfig
+from peacewatch.surfaces.digest_render import message_id, render_email, sender_address
 
 log = logging.getLogger("peacewatch.digest")
 
@@ -409,7 +409,7 @@ def recipient_for(config: DigestConfig, address: str) -> Recipient:
 
 def digest_job(config: Any, db_path: Path) -> list[Delivery]:
     """The daemon's job: (Config, database path) -> deliveries, on its own connection."""
-    from peacewatch.store import open_db
+    from peacewatch.store.database import open_db
 
     digest_config = config.settings.raw.get("digest") or DigestConfig()
     db = open_db(db_path, busy_timeout=config.settings.busy_timeout)

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from peacewatch.errors import ParseError
+from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import ParsedFeed, ParsedItem
 from peacewatch.text import clean_text
 from peacewatch.timeutil import to_iso
-from peacewatch.urls import canonicalize_url
 
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html)", re.I | re.S)
 _FEED_ROOT = re.compile(rb"<(rss|feed|rdf:RDF|channel)[\s>]", re.I)

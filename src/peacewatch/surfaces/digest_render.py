@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from peacewatch.digest import DayCount, Digest, Entry
-from peacewatch.digest_config import DigestConfig
+from peacewatch.surfaces.digest import DayCount, Digest, Entry
+from peacewatch.surfaces.digest_config import DigestConfig
 
 TEMPLATES = Path(__file__).parent / "templates"
 SPARKS = "▁▂▃▄▅▆▇█"

@@ -13,15 +13,15 @@ from datetime import timedelta
 from typing import Any
 
 from peacewatch import store
-from peacewatch.articles import Article
 from peacewatch.errors import RefusedURLError
+from peacewatch.ingest.articles import Article
+from peacewatch.ingest.netguard import check_scheme
+from peacewatch.ingest.outlets import Outlet, OutletRegistry, host_of
+from peacewatch.ingest.readinglist import ListEntry
+from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import ParsedItem, SaveReport
-from peacewatch.netguard import check_scheme
-from peacewatch.outlets import Outlet, OutletRegistry, host_of
-from peacewatch.readinglist import ListEntry
 from peacewatch.text import title_key
 from peacewatch.timeutil import parse_iso, to_iso
-from peacewatch.urls import canonicalize_url
 
 __all__ = [
     "STRONG_DATE_SOURCES",

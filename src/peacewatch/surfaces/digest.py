@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from peacewatch.digest_config import Recipient
+from peacewatch.surfaces.digest_config import Recipient
 
 CHART_DAYS = 14
 FAILING_FOR = timedelta(days=1)
