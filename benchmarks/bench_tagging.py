@@ -31,7 +31,8 @@ from pathlib import Path
 from peacewatch import store
 from peacewatch.store import tags as tag_store
 from peacewatch.tagging.classifier import ItemText, _scan, classify
-from peacewatch.tagging.rules import RuleSet, load_ruleset
+from peacewatch.tagging.rules import load_ruleset
+from peacewatch.tagging.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADLINES = ROOT / "tests" / "fixtures" / "tagging" / "headlines.jsonl"

@@ -13,7 +13,8 @@ import pytest
 from peacewatch import store
 from peacewatch.models import ParsedItem
 from peacewatch.store import tags as tag_store
-from peacewatch.tagging.rules import RuleSet, load_rules_file, load_ruleset
+from peacewatch.tagging.rules import load_rules_file, load_ruleset
+from peacewatch.tagging.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2025-12-01T12:00:00+00:00"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from peacewatch.tagging.classifier import ItemText, classify, published_range
-from peacewatch.tagging.rules import RuleSet, compile_rules, load_ruleset
+from peacewatch.tagging.rules import compile_rules, load_ruleset
+from peacewatch.tagging.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADLINES = Path(__file__).parent / "fixtures" / "tagging" / "headlines.jsonl"
@@ -353,7 +354,7 @@ def test_evidence_offsets_with_apostrophes_and_cyrillic(shipped: RuleSet, title:
 
 
 def test_word_memo_is_bounded_and_never_changes_a_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    from peacewatch.tagging.rules import WordMemo
+    from peacewatch.tagging.ruleset import WordMemo
 
     ruleset = load_ruleset(ROOT / "config")
     item = ItemText(
@@ -376,7 +377,7 @@ def test_two_threads_share_a_rule_set_while_the_memo_is_renewed(
     """The daemon tags new items while a background thread retags: both use one RuleSet."""
     import threading
 
-    from peacewatch.tagging.rules import WordMemo
+    from peacewatch.tagging.ruleset import WordMemo
 
     ruleset = load_ruleset(ROOT / "config")
     rows = [json.loads(line) for line in HEADLINES.read_text(encoding="utf-8").splitlines()][:60]

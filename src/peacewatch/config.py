@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peacewatch.errors import ConfigError
+from peacewatch.ingest.fetch import HttpSettings
 from peacewatch.models import Source
 from peacewatch.problems import Problems, describe
 from peacewatch.surfaces.digest_config import parse_digest_section
@@ -27,20 +28,6 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$")
 _DURATION_UNITS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
-
-
-@dataclass(frozen=True)
-class HttpSettings:
-    user_agent: str = "peacewatch/0.1 (+https://github.com/peacewatch/peacewatch)"
-    concurrency: int = 8
-    per_host: int = 2
-    host_gap: float = 1.0  # seconds between two requests to one host
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    total_timeout: float = 60.0
-    max_redirects: int = 5
-    max_body_bytes: int = 10 * 1024 * 1024
-    unconditional_every: float = 86400.0  # fetch without validators this often
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ follows from it. Only this module knows the order; each step lives in its own mo
 Everything a fetch writes (items, the fetch record, the source's health and validators) goes
 in one transaction with no await inside, so neither a kill nor a cancelled task can leave a
 half-stored fetch.
+
+Longer than 500 lines because it is the one conductor: every decision about order (poll,
+parse, store, tag, read the pages a poll queued) is kept here on purpose, not spread out.
 """
 
 from __future__ import annotations

@@ -17,10 +17,24 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from peacewatch.config import HttpSettings
 from peacewatch.errors import FetchError
 from peacewatch.models import FetchResult, Validators
 from peacewatch.timeutil import now_iso
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    user_agent: str = "peacewatch/0.1 (+https://github.com/peacewatch/peacewatch)"
+    concurrency: int = 8
+    per_host: int = 2
+    host_gap: float = 1.0  # seconds between two requests to one host
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_redirects: int = 5
+    max_body_bytes: int = 10 * 1024 * 1024
+    unconditional_every: float = 86400.0  # fetch without validators this often
+
 
 PERMANENT_REDIRECTS = (301, 308)
 FEED_ACCEPT = (

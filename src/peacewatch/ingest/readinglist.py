@@ -333,7 +333,7 @@ def parse_html_list(
     """Parse a list page: a line is an entry when its text ends with an outlet, or with a date
     and it has a link; its first http(s) link is the entry's URL. Page chrome (menus, footers,
     "updated 06.04.23") is ignored."""
-    from peacewatch.ingest.articles import html_lines  # the one module that may parse HTML
+    from peacewatch.ingest.html import html_lines  # the one module that may parse HTML
 
     parser = _LineParser(registry, (today.year + 1) if today else 2100)
     entries: list[ListEntry] = []

@@ -7,11 +7,9 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
-import sqlite_utils
-
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import ParsedItem, SaveReport
-from peacewatch.store.database import _dicts, _one
+from peacewatch.store.database import Database, _dicts, _one
 from peacewatch.text import title_key
 from peacewatch.timeutil import parse_iso
 
@@ -34,7 +32,7 @@ class _BatchIndex:
 
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         rows: list[tuple[ParsedItem, str | None, str]],
         *,
         source_id: str | None,
@@ -100,7 +98,7 @@ _FILLABLE = ("url", "canonical_url", "guid", "published", "updated", "author", "
 
 
 def save_items(
-    db: sqlite_utils.Database,
+    db: Database,
     items: Iterable[ParsedItem],
     *,
     source_id: str | None,
@@ -159,7 +157,7 @@ def save_items(
     return SaveReport(new=new, changed=changed, seen=seen)
 
 
-def _superseded(db: sqlite_utils.Database, item_id: int, name: str, value: str) -> bool:
+def _superseded(db: Database, item_id: int, name: str, value: str) -> bool:
     """A text we already replaced once: a stale copy of the story, not a new edit. Never
     going back to it keeps re-runs of the same input from flip-flopping the headline."""
     return bool(
@@ -172,7 +170,7 @@ def _superseded(db: sqlite_utils.Database, item_id: int, name: str, value: str) 
 
 
 def _merge(
-    db: sqlite_utils.Database,
+    db: Database,
     item_id: int,
     item: ParsedItem,
     *,
@@ -218,7 +216,7 @@ def _merge(
 # -- reports -------------------------------------------------------------------------------
 
 
-def stats(db: sqlite_utils.Database, *, days: int = 14) -> list[dict]:
+def stats(db: Database, *, days: int = 14) -> list[dict]:
     """Items per outlet and day (by publication day, or first seen when undated)."""
     return _dicts(
         db,

@@ -4,6 +4,9 @@ Each migration is a function that takes the database and changes its shape. They
 order, each inside its own transaction, and each name is recorded in `_migrations`, so opening
 an old database upgrades it and opening a current one changes nothing. Never edit a migration
 that has shipped: add a new one.
+
+Longer than 500 lines because shipped migrations are append-only: each keeps its SQL whole,
+in the order it ran.
 """
 
 from __future__ import annotations

@@ -7,10 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import sqlite_utils
-
 from peacewatch.models import SaveReport, Source, Validators
-from peacewatch.store.database import _dicts, transaction
+from peacewatch.store.database import Database, _dicts, transaction
 
 __all__ = [
     "due_sources",
@@ -32,14 +30,14 @@ def outlet_id_for(name: str) -> str:
     return slug or "unknown"
 
 
-def ensure_outlet(db: sqlite_utils.Database, outlet_id: str, name: str) -> None:
+def ensure_outlet(db: Database, outlet_id: str, name: str) -> None:
     db.execute("INSERT OR IGNORE INTO outlets (id, name) VALUES (?, ?)", [outlet_id, name])
 
 
 # -- sources -------------------------------------------------------------------------------
 
 
-def sync_sources(db: sqlite_utils.Database, sources: Iterable[Source], now: str) -> None:
+def sync_sources(db: Database, sources: Iterable[Source], now: str) -> None:
     """Mirror the configured sources into the table, keeping each one's health and validators.
 
     A source removed from the configuration is disabled, not deleted: its fetches and items
@@ -80,12 +78,12 @@ def sync_sources(db: sqlite_utils.Database, sources: Iterable[Source], now: str)
         db.execute(f"UPDATE sources SET enabled = 0 WHERE id NOT IN ({placeholders})", seen)
 
 
-def source_row(db: sqlite_utils.Database, source_id: str) -> dict | None:
+def source_row(db: Database, source_id: str) -> dict | None:
     rows = _dicts(db, "SELECT * FROM sources WHERE id = ?", [source_id])
     return rows[0] if rows else None
 
 
-def source_rows(db: sqlite_utils.Database) -> list[dict]:
+def source_rows(db: Database) -> list[dict]:
     return _dicts(
         db,
         """SELECT s.*, o.name AS outlet,
@@ -94,7 +92,7 @@ def source_rows(db: sqlite_utils.Database) -> list[dict]:
     )
 
 
-def source_validators(db: sqlite_utils.Database, source_id: str | dict) -> Validators:
+def source_validators(db: Database, source_id: str | dict) -> Validators:
     """Validators stored for a source, given its id or its row."""
     row = source_row(db, source_id) if isinstance(source_id, str) else source_id
     if row is None:
@@ -107,7 +105,7 @@ def source_validators(db: sqlite_utils.Database, source_id: str | dict) -> Valid
     )
 
 
-def due_sources(db: sqlite_utils.Database, now: str) -> list[str]:
+def due_sources(db: Database, now: str) -> list[str]:
     """Ids of enabled sources whose next poll is due, most overdue first."""
     return [
         row[0]
@@ -121,7 +119,7 @@ def due_sources(db: sqlite_utils.Database, now: str) -> list[str]:
 
 
 def record_fetch(
-    db: sqlite_utils.Database,
+    db: Database,
     *,
     source_id: str,
     url: str,
@@ -149,7 +147,7 @@ def record_fetch(
 
 
 def mark_success(
-    db: sqlite_utils.Database,
+    db: Database,
     source_id: str,
     *,
     now: str,
@@ -186,7 +184,7 @@ def mark_success(
 
 
 def mark_failure(
-    db: sqlite_utils.Database,
+    db: Database,
     source_id: str,
     *,
     now: str,
@@ -204,7 +202,7 @@ def mark_failure(
     )
 
 
-def _update_source(db: sqlite_utils.Database, source_id: str, fields: dict[str, Any]) -> None:
+def _update_source(db: Database, source_id: str, fields: dict[str, Any]) -> None:
     assignments = ", ".join(f"{name} = ?" for name in fields)
     db.execute(f"UPDATE sources SET {assignments} WHERE id = ?", [*fields.values(), source_id])
 

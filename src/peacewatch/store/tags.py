@@ -21,7 +21,7 @@ from typing import Any
 from peacewatch.errors import PeacewatchError
 from peacewatch.store.database import Database, open_db, transaction
 from peacewatch.tagging.classifier import Classification, ItemText, Tag, classify
-from peacewatch.tagging.rules import RuleSet
+from peacewatch.tagging.ruleset import RuleSet
 from peacewatch.timeutil import now_iso
 
 __all__ = [

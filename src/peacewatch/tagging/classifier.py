@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import Any, NamedTuple
 
 from peacewatch.tagging.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
-from peacewatch.tagging.rules import GAP, Group, Initiative, Rule, RuleSet, Term, Theme
+from peacewatch.tagging.ruleset import GAP, Group, Initiative, Rule, RuleSet, Term, Theme
 
 # A pattern occurrence: first token index, token index after the last one.
 _Span = tuple[int, int]

@@ -16,237 +16,29 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from peacewatch.errors import ConfigError
 from peacewatch.problems import describe as _describe
-from peacewatch.tagging.normalize import is_pure, normalize_text, token_key
+from peacewatch.tagging.checks import Checks
+from peacewatch.tagging.patterns import PatternCompiler
+from peacewatch.tagging.ruleset import (
+    FIELDS,
+    MATCHER_VERSION,
+    Group,
+    Initiative,
+    Rule,
+    RuleSet,
+    Term,
+    Theme,
+)
 
 RULES_FILE = "initiatives.toml"
-FIELDS = ("title", "summary", "text")
-GAP = -1  # atom id of a standalone "*" inside a phrase: any one token
-# The patterns that start with a word: (pattern id, the pattern's remaining atoms), ...
-Starts = tuple[tuple[int, tuple[int, ...]], ...]
-# The rules an item may match: initiatives, themes, and whether the relevance rule
-Candidates = tuple[tuple["Initiative", ...], tuple["Theme", ...], bool]
-# Part of the rules version: bump when a change to normalization or matching alters results,
-# so stored tags are recomputed even if the rule file did not change.
-MATCHER_VERSION = "1"
-
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _CONCEPT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_PATTERN_PART_RE = re.compile(r"(\d+|[^\W\d_]+(?:'[^\W\d_]+)*)(\*?)|(\*)")
-_REGEX_CHARS = set("()|[]{}\\^$+?")
-_MIN_PREFIX = 3
-
-
-# ---------------------------------------------------------------- compiled model
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """A weighted pattern list; `near` (if any) must occur within `within` tokens in a field."""
-
-    label: str  # e.g. 'terms[2]'
-    patterns: frozenset[int]
-    weight: float
-    near: frozenset[int] = frozenset()
-    within: int = 5
-    fields: frozenset[str] = frozenset(FIELDS)
-    valid_from: date | None = None
-    valid_until: date | None = None
-    unless: frozenset[int] = frozenset()  # the term does not count in a field with one of these
-    # Evidence labels by pattern id, written once here rather than for every match:
-    # 'terms[2]: 28-point plan' for `patterns`, 'terms[2].near: talks' for `near`.
-    labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
-    near_labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
-    # Derived: no near, unless, dates or field limit, so the term counts in the best-weighted
-    # field holding any of its patterns. Most terms are plain; the classifier has a fast path.
-    plain: bool = field(init=False, repr=False, compare=False)
-    dated: bool = field(init=False, repr=False, compare=False)  # has `from` or `until`
-
-    def __post_init__(self) -> None:
-        dated = bool(self.valid_from or self.valid_until)
-        plain = not (self.near or self.unless or dated) and self.fields == frozenset(FIELDS)
-        object.__setattr__(self, "plain", plain)
-        object.__setattr__(self, "dated", dated)
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """A required or excluding condition: `any` of its slots, or `all` of them.
-
-    Each slot is a set of alternative pattern ids (a concept reference is one slot).
-    """
-
-    label: str  # e.g. 'require[0]'
-    mode: str  # 'any' | 'all'
-    slots: tuple[frozenset[int], ...]
-    near: frozenset[int] = frozenset()
-    within: int = 5
-    fields: frozenset[str] = frozenset(FIELDS)
-    # Evidence labels by pattern id, like 'require[0]: talks' (see Term.labels)
-    labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    threshold: float
-    terms: tuple[Term, ...]
-    require: tuple[Group, ...] = ()
-    exclude: tuple[Group, ...] = ()
-    # Derived: only plain terms and no groups (most themes), for the classifier's fast path.
-    plain: bool = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        plain = all(term.plain for term in self.terms) and not (self.require or self.exclude)
-        object.__setattr__(self, "plain", plain)
-
-
-@dataclass(frozen=True, slots=True)
-class Initiative:
-    id: str
-    name: str
-    description: str
-    start_date: date
-    end_date: date | None
-    parties: tuple[str, ...]
-    links: tuple[str, ...]
-    slack_days: int
-    rule: Rule
-    earliest: date  # start_date - slack_days: no tag for items published before
-
-
-@dataclass(frozen=True, slots=True)
-class Theme:
-    id: str
-    name: str
-    description: str
-    rule: Rule
-    earliest: date = date.min  # themes have no start: like Initiative.earliest, never binding
-
-
-@dataclass(frozen=True, slots=True)
-class PatternTable:
-    """Every distinct compiled pattern and the token index over them."""
-
-    sources: tuple[str, ...]  # pattern id -> the pattern as first written
-    atoms: tuple[tuple[int, ...], ...]  # pattern id -> atom ids
-    exact_atoms: Mapping[str, int]  # token key -> atom id
-    # first three letters -> ((normalized prefix, atom id), ...): prefixes are at least 3 long
-    prefix_atoms: Mapping[str, tuple[tuple[str, int], ...]]
-    # atom id -> ((pattern id, the pattern's remaining atoms), ...) for patterns starting with it
-    starts: tuple[Starts, ...]
-
-
-class WordMemo(dict[str, Starts]):
-    """What a rule set knows about each normalized word, worked out on first sight
-    (__missing__) because news vocabulary repeats: word -> the patterns starting with it.
-
-    `atoms` maps each seen word to the atom ids it satisfies; `mixed` holds the seen words that
-    mix digits and letters ("28pt"), which the matcher re-tokenizes with the exact tokenizer.
-    Only saves work, never changes a result. A dict subclass so that a text's words are looked
-    up in one C-level pass: `map(memo.__getitem__, words)`. Threads may share one (the daemon
-    tags new items while a background thread retags): entries are only ever added, and a memo
-    grown past LIMIT is replaced (RuleSet.fresh_memo), never emptied under a reader.
-    """
-
-    __slots__ = ("atoms", "mixed", "table")
-    LIMIT = 500_000  # words: beyond this the rule set starts a fresh memo, bounding memory
-
-    def __init__(self, table: PatternTable) -> None:
-        super().__init__()
-        self.table = table
-        self.atoms: dict[str, tuple[int, ...]] = {}
-        self.mixed: set[str] = set()
-
-    def __missing__(self, word: str) -> Starts:
-        atoms: list[int] = []
-        if not is_pure(word):
-            self.mixed.add(word)
-        else:
-            exact = self.table.exact_atoms.get(token_key(word))
-            if exact is not None:
-                atoms.append(exact)
-            for prefix, atom in self.table.prefix_atoms.get(word[:_MIN_PREFIX], ()):
-                if word.startswith(prefix):
-                    atoms.append(atom)
-        starts = tuple(start for atom in atoms for start in self.table.starts[atom])
-        self.atoms[word] = tuple(atoms)
-        self[word] = starts
-        return starts
-
-
-@dataclass(frozen=True, slots=True)
-class RuleSet:
-    """The validated, compiled contents of initiatives.toml.
-
-    Immutable apart from `memo`, which only saves work and never changes a result.
-    """
-
-    path: str
-    version: str
-    field_weights: Mapping[str, float]
-    initiatives: tuple[Initiative, ...]
-    themes: tuple[Theme, ...]
-    relevance: Rule
-    # initiatives' rules, then themes', then relevance: the order `rules_by_pattern` indexes
-    rules: tuple[Rule, ...]
-    table: PatternTable
-    # pattern id -> indexes into `rules` of the rules whose terms use it
-    rules_by_pattern: tuple[tuple[int, ...], ...]  # indexed by pattern id
-    # Derived: field_weights in FIELDS order, and the word memo (see WordMemo).
-    weights: tuple[float, ...] = field(init=False, repr=False, compare=False)
-    memo: WordMemo = field(init=False, repr=False, compare=False)
-    # Derived: pattern id -> the rules whose terms use it, as a bit mask (bit i: rules[i]), so
-    # an item's candidate rules are one OR over its patterns; and the candidates of each mask
-    # seen so far (items about one story share them).
-    rule_masks: dict[int, int] = field(init=False, repr=False, compare=False)
-    _candidates: dict[int, Candidates] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "weights", tuple(self.field_weights[name] for name in FIELDS))
-        object.__setattr__(self, "memo", WordMemo(self.table))
-        masks = {pid: sum(1 << i for i in rules) for pid, rules in enumerate(self.rules_by_pattern)}
-        object.__setattr__(self, "rule_masks", masks)
-        object.__setattr__(self, "_candidates", {})
-
-    def fresh_memo(self) -> WordMemo:
-        """Start an empty word memo (for bounded memory, or a cold benchmark); a scan running in
-        another thread keeps the one it holds."""
-        memo = WordMemo(self.table)
-        object.__setattr__(self, "memo", memo)
-        return memo
-
-    def candidates(self, mask: int) -> Candidates:
-        """The rules a mask of rule bits selects: its initiatives and themes (in file order)
-        and whether it holds the relevance rule."""
-        found = self._candidates.get(mask)
-        if found is None:
-            if len(self._candidates) > 100_000:
-                self._candidates.clear()
-            count = len(self.initiatives)
-            chosen = [i for i in range(len(self.rules)) if mask >> i & 1]
-            found = (
-                tuple(self.initiatives[i] for i in chosen if i < count),
-                tuple(self.themes[i - count] for i in chosen if count <= i < len(self.rules) - 1),
-                len(self.rules) - 1 in chosen,
-            )
-            self._candidates[mask] = found
-        return found
-
-    def initiative(self, initiative_id: str) -> Initiative:
-        for initiative in self.initiatives:
-            if initiative.id == initiative_id:
-                return initiative
-        raise KeyError(initiative_id)
-
-
-# ---------------------------------------------------------------- loading
 
 
 def load_ruleset(config_dir: Path | str) -> RuleSet:
@@ -305,31 +97,18 @@ def compile_rules(data: Mapping[str, Any], *, display: str = RULES_FILE) -> Rule
 # ---------------------------------------------------------------- validation + compilation
 
 
-class _Compiler:
+class _Compiler(Checks):
     def __init__(self, display: str) -> None:
-        self.display = display
-        self.problems: list[str] = []
+        super().__init__(display)
+        self.patterns = PatternCompiler()
         self.concepts: dict[str, Any] = {}
         self.resolved_concepts: dict[str, list[int]] = {}
-        self.pattern_ids: dict[tuple[int, ...], int] = {}
-        self.pattern_sources: list[str] = []
-        self.exact_atoms: dict[str, int] = {}
-        self.prefix_atoms: dict[str, int] = {}
         self.defaults: dict[str, Any] = {
             "threshold": 1.0,
             "slack_days": 3,
             "within": 5,
             "field_weights": {"title": 1.0, "summary": 0.8, "text": 0.5},
         }
-
-    def problem(self, entry: str | None, key: str | None, message: str) -> None:
-        parts = [self.display]
-        if entry:
-            parts.append(entry)
-        if key:
-            parts.append(f"'{key}'")
-        parts.append(message)
-        self.problems.append(": ".join(parts))
 
     # -- top level
 
@@ -378,90 +157,11 @@ class _Compiler:
             themes=tuple(themes),
             relevance=relevance,
             rules=tuple(rules),
-            table=self._table(),
+            table=self.patterns.table(),
             rules_by_pattern=tuple(
-                tuple(sorted(by_pattern.get(pid, ()))) for pid in range(len(self.pattern_sources))
+                tuple(sorted(by_pattern.get(pid, ()))) for pid in range(len(self.patterns))
             ),
         )
-
-    def _prefix_index(self) -> dict[str, tuple[tuple[str, int], ...]]:
-        index: dict[str, list[tuple[str, int]]] = {}
-        for prefix, atom in sorted(self.prefix_atoms.items()):
-            index.setdefault(prefix[:_MIN_PREFIX], []).append((prefix, atom))
-        return {key: tuple(entries) for key, entries in index.items()}
-
-    def _table(self) -> PatternTable:
-        atoms_by_pid = [atoms for atoms, _ in sorted(self.pattern_ids.items(), key=lambda x: x[1])]
-        first: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
-        for pid, atoms in enumerate(atoms_by_pid):
-            first.setdefault(atoms[0], []).append((pid, atoms[1:]))
-        return PatternTable(
-            sources=tuple(self.pattern_sources),
-            atoms=tuple(atoms_by_pid),
-            exact_atoms=MappingProxyType(dict(self.exact_atoms)),
-            prefix_atoms=MappingProxyType(self._prefix_index()),
-            starts=tuple(tuple(first.get(atom, ())) for atom in range(self._next_atom())),
-        )
-
-    # -- scalar checks
-
-    def _number(self, entry: str, key: str, value: Any, *, minimum: float | None = None) -> bool:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.problem(entry, key, f"expected a number, got {_describe(value)}")
-            return False
-        if minimum is not None and value < minimum:
-            self.problem(entry, key, f"must be at least {minimum}, got {value}")
-            return False
-        return True
-
-    def _int(self, entry: str, key: str, value: Any, *, minimum: int) -> bool:
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(entry, key, f"expected a whole number, got {_describe(value)}")
-            return False
-        if value < minimum:
-            self.problem(entry, key, f"must be at least {minimum}, got {value}")
-            return False
-        return True
-
-    def _text(self, entry: str, key: str, value: Any, *, required: bool = True) -> str:
-        if value is None and not required:
-            return ""
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.problem(entry, key, f"expected a non-empty string, got {_describe(value)}")
-            return ""
-        return value.strip()
-
-    def _date(self, entry: str, key: str, value: Any) -> date | None:
-        if isinstance(value, date) and not hasattr(value, "hour"):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        self.problem(entry, key, f"expected a date (YYYY-MM-DD), got {_describe(value)}")
-        return None
-
-    def _strings(self, entry: str, key: str, value: Any) -> list[str] | None:
-        if isinstance(value, str):
-            return [value]
-        if not isinstance(value, list) or not value:
-            self.problem(
-                entry, key, f"expected a string or a non-empty list, got {_describe(value)}"
-            )
-            return None
-        for index, item in enumerate(value):
-            if not isinstance(item, str):
-                self.problem(entry, f"{key}[{index}]", f"expected a string, got {_describe(item)}")
-                return None
-        return list(value)
-
-    def _unknown(
-        self, entry: str | None, prefix: str, table: Mapping[str, Any], known: set[str]
-    ) -> None:
-        for key in table:
-            if key not in known:
-                self.problem(entry, f"{prefix}{key}", "unknown key")
 
     # -- sections
 
@@ -762,9 +462,9 @@ class _Compiler:
         return Group(label, mode, tuple(slots), near, within, fields, labels)
 
     def _labels(self, label: str, patterns: Iterable[int]) -> Mapping[int, str]:
-        return MappingProxyType({pid: f"{label}: {self.pattern_sources[pid]}" for pid in patterns})
-
-    # -- patterns
+        return MappingProxyType(
+            {pid: f"{label}: {self.patterns.pattern_sources[pid]}" for pid in patterns}
+        )
 
     def _pattern_or_ref(self, entry: str, key: str, pattern: str, stack: list[str]) -> list[int]:
         if pattern.startswith("@"):
@@ -773,48 +473,8 @@ class _Compiler:
                 self.problem(entry, key, f"unknown concept {pattern!r}")
                 return []
             return self._resolve_concept(name, stack)
-        pid = self._pattern(entry, key, pattern)
-        return [] if pid is None else [pid]
-
-    def _pattern(self, entry: str, key: str, pattern: str) -> int | None:
-        bad = sorted(set(pattern) & _REGEX_CHARS)
-        if bad:
-            self.problem(
-                entry,
-                key,
-                f"pattern {pattern!r} contains {''.join(bad)!r}: patterns are words and phrases, "
-                "not regular expressions (use a list for alternatives, 'word*' for a prefix)",
-            )
-            return None
-        text = normalize_text(pattern).text
-        atoms: list[int] = []
-        for match in _PATTERN_PART_RE.finditer(text):
-            word, star, gap = match.groups()
-            if gap:
-                atoms.append(GAP)
-            elif star:
-                if len(word) < _MIN_PREFIX:
-                    self.problem(
-                        entry,
-                        key,
-                        f"prefix {word + '*'!r} in {pattern!r} is shorter than "
-                        f"{_MIN_PREFIX} letters",
-                    )
-                    return None
-                atoms.append(self.prefix_atoms.setdefault(word, self._next_atom()))
-            else:
-                atoms.append(self.exact_atoms.setdefault(token_key(word), self._next_atom()))
-        if not atoms or all(a == GAP for a in atoms):
-            self.problem(entry, key, f"pattern {pattern!r} has no words")
-            return None
-        if atoms[0] == GAP or atoms[-1] == GAP:
-            self.problem(entry, key, f"pattern {pattern!r} cannot start or end with a '*' gap")
-            return None
-        signature = tuple(atoms)
-        if signature not in self.pattern_ids:
-            self.pattern_ids[signature] = len(self.pattern_sources)
-            self.pattern_sources.append(pattern)
-        return self.pattern_ids[signature]
-
-    def _next_atom(self) -> int:
-        return len(self.exact_atoms) + len(self.prefix_atoms)
+        pid = self.patterns.add(pattern)
+        if isinstance(pid, str):
+            self.problem(entry, key, pid)
+            return []
+        return [pid]

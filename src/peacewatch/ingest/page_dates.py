@@ -1,0 +1,273 @@
+"""The publication date of an article page: candidates from its markup and text, and the choice.
+
+Dates are taken from the most trustworthy place that has one, in this order: JSON-LD
+(NewsArticle and friends, including @graph), OpenGraph/article: meta, other meta tags
+(date, pubdate, DC.date, sailthru, parsely...), itemprop="datePublished", <time datetime>,
+dated bylines in the text, a day in the URL path, and finally a date written just after the
+headline. A date more than FUTURE_SLACK after `now` is rejected (scheduled posts, typos,
+"copyright 2099").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from peacewatch.ingest.dates import FoundDate, date_from_url, parse_date
+from peacewatch.ingest.html import (
+    SKIP_TAGS,
+    Node,
+    PageIndex,
+    attr_of,
+    json_ld_types,
+    text_of,
+)
+
+# A naive local time read as UTC can look up to 14 h ahead (UTC+14): allow that, no more.
+FUTURE_SLACK = timedelta(hours=14)
+
+ARTICLE_TYPES = {
+    "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
+    "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "askpublicnewsarticle",
+    "blogposting", "liveblogposting", "socialmediaposting", "scholarlyarticle", "techarticle",
+    "report", "posting", "discussionforumposting", "satiricalarticle", "advertisercontentarticle",
+}  # fmt: skip
+PAGE_TYPES = {"webpage", "itempage", "collectionpage", "event"}
+# an embedded video carries its own upload date: trusted only when nothing else dates the page
+MEDIA_TYPES = {"videoobject", "mediaobject", "audioobject", "clip"}
+
+# meta property/name/itemprop values, lowercased; published first, then modified
+PUBLISHED_OG = (
+    "article:published_time", "og:article:published_time", "og:published_time",
+    "article:published", "og:article:published", "og:pubdate", "og:publish_date",
+    "og:datepublished", "article.published", "og:regdate",
+)  # fmt: skip
+MODIFIED_OG = ("article:modified_time", "og:updated_time", "og:article:modified_time",
+               "article:modified", "og:modified_time")  # fmt: skip
+PUBLISHED_META = (
+    "date", "pubdate", "publishdate", "publish_date", "publish-date", "published-date",
+    "published_date", "publication_date", "publication-date", "date_published", "datepublished",
+    "dc.date", "dc.date.issued", "dc.date.created", "dc.date.publication", "dc.created",
+    "dcterms.date", "dcterms.issued", "dcterms.created", "dc:date", "dc:created",
+    "sailthru.date", "parsely-pub-date", "citation_publication_date", "citation_date",
+    "originalpublicationdate", "article_date_original", "article.created", "article:created",
+    "cxenseparse:recs:publishtime", "bt:pubdate", "rnews:datepublished", "displaydate",
+    "date_created", "datecreated", "dateposted", "content_create_date", "created",
+    "dcsext.articlefirstpublished", "ptime", "pdate", "rbpubdate", "release_date",
+    "shareaholic:article_published_time", "twt-published-at", "vr:published_time",
+    "mediator_published_time", "sailthru.publishdate", "parsely-pubdate", "pub_date",
+    "article:publication_date", "publish-time", "publishtime", "timestamp",
+)  # fmt: skip
+MODIFIED_META = (
+    "lastmod", "last-modified", "lastmodified", "dc.date.modified", "dcterms.modified",
+    "datemodified", "date_modified", "modified", "revised", "updated", "sailthru.lastmod",
+    "parsely-updated", "article.updated", "last_updated",
+)  # fmt: skip
+
+_MODIFIED_HINT = re.compile(r"updat|modif|edited|revised|aktualisiert", re.IGNORECASE)
+_OFFSET_IN_MARKUP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?([+-]\d\d):?(\d\d)")
+
+
+# ---------------------------------------------------------------- dates
+
+
+@dataclass
+class FoundDates:
+    published: FoundDate | None = None
+    source: str | None = None
+    modified: FoundDate | None = None
+
+
+class DatePicker:
+    def __init__(
+        self, now: datetime | None, default_tz: tzinfo | None, local_tz: tzinfo | None
+    ) -> None:
+        self.now = now
+        self.default_tz = default_tz
+        self.local_tz = local_tz
+        self.found = FoundDates()
+
+    def accept(self, value: Any) -> FoundDate | None:
+        found = parse_date(value if isinstance(value, str) else None, self.default_tz)
+        if found is None:
+            return None
+        if self.now is not None and found.as_datetime() > self.now + FUTURE_SLACK:
+            return None
+        if self.local_tz is not None:
+            # pages often state UTC: the publication day is still the outlet's local day
+            found = found.in_zone(self.local_tz)
+        return found
+
+    def published(self, value: Any, source: str) -> None:
+        if self.found.published is None:
+            found = self.accept(value)
+            if found is not None:
+                self.found.published, self.found.source = found, source
+
+    def modified(self, value: Any) -> None:
+        if self.found.modified is None:
+            self.found.modified = self.accept(value)
+
+
+def find_dates(
+    index: PageIndex,
+    url: str,
+    json_ld: list[dict[str, Any]],
+    meta: dict[str, list[str]],
+    picker: DatePicker,
+) -> FoundDates:
+    # 1. JSON-LD: article types first, then page-level types
+    for wanted in (ARTICLE_TYPES, PAGE_TYPES):
+        for obj in json_ld:
+            if json_ld_types(obj) & wanted:
+                picker.published(obj.get("datePublished") or obj.get("dateCreated"), "jsonld")
+                picker.modified(obj.get("dateModified"))
+    # 2. OpenGraph and article:* properties
+    for key in PUBLISHED_OG:
+        for value in meta.get(key, ()):
+            picker.published(value, "opengraph")
+    for key in MODIFIED_OG:
+        for value in meta.get(key, ()):
+            picker.modified(value)
+    # 3. other meta tags (including parsely-page's JSON blob)
+    for key in PUBLISHED_META:
+        for value in meta.get(key, ()):
+            picker.published(value, "meta")
+    for value in meta.get("parsely-page", ()):
+        try:
+            blob = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(blob, dict):
+            picker.published(blob.get("pub_date"), "meta")
+    for key in MODIFIED_META:
+        for value in meta.get(key, ()):
+            picker.modified(value)
+    # 4. microdata on visible elements
+    for node in index.published_props:
+        picker.published(
+            attr_of(node, "content") or attr_of(node, "datetime") or text_of(node), "itemprop"
+        )
+    for node in index.modified_props:
+        picker.modified(attr_of(node, "content") or attr_of(node, "datetime") or text_of(node))
+    # 4b. the page is a video or audio page
+    for obj in json_ld:
+        if json_ld_types(obj) & MEDIA_TYPES:
+            picker.published(obj.get("uploadDate") or obj.get("datePublished"), "jsonld")
+    # 5. <time datetime>: the ones marked as the publication first, then the first in the story
+    if picker.found.published is None:
+        _time_elements(index, picker)
+    # 6. a dated byline in the text
+    if picker.found.published is None:
+        _text_dates(index, picker)
+    # 7. the URL path
+    if picker.found.published is None:
+        found = date_from_url(url)
+        if found is not None and (
+            picker.now is None or found.as_datetime() <= picker.now + FUTURE_SLACK
+        ):
+            picker.found.published, picker.found.source = found, "url"
+    # 8. a date written near the headline (bylines without telling class names)
+    if picker.found.published is None:
+        _dates_after_headline(index, picker)
+    return picker.found
+
+
+def _is_modified_marker(node: Node) -> bool:
+    parents = [attr_of(p, "class") for p in node.parents if isinstance(p, Node)][:2]
+    marker = " ".join(
+        [attr_of(node, "class"), attr_of(node, "id"), attr_of(node, "itemprop"), *parents]
+    )
+    return bool(_MODIFIED_HINT.search(marker))
+
+
+# a whole class/id token naming a box of other stories or reader comments
+_ASIDE_TOKEN = re.compile(
+    r"^(?:.*[-_])?(?:related|sidebar|side-bar|comments?|recommend(?:ed|ations)?|popular|"
+    r"most-read|more-stories|read-more|outbrain|taboola)(?:[-_](?:list|box|stories|posts|"
+    r"articles|items|widget|content|area|section|wrapper|container|links|block))?$",
+    re.IGNORECASE,
+)
+
+
+def in_aside(node: Node) -> bool:
+    for parent in node.parents:
+        if not isinstance(parent, Node):
+            continue
+        if parent.name in {"aside", "nav", "footer"}:
+            return True
+        tokens = attr_of(parent, "class").split() + attr_of(parent, "id").split()
+        if any(_ASIDE_TOKEN.match(token) for token in tokens):
+            return True
+    return False
+
+
+def _time_elements(index: PageIndex, picker: DatePicker) -> None:
+    times = [t for t in index.times if not in_aside(t)]
+    marked = [
+        t
+        for t in times
+        if t.has_attr("pubdate")
+        or re.search(r"publish|pubdate|posted|entry-date|created", attr_of(t, "class"), re.I)
+    ]
+    for node in marked:
+        picker.published(attr_of(node, "datetime") or text_of(node), "time")
+    for node in times:
+        if _is_modified_marker(node):
+            picker.modified(attr_of(node, "datetime") or text_of(node))
+            continue
+        picker.published(attr_of(node, "datetime") or text_of(node), "time")
+
+
+def _text_dates(index: PageIndex, picker: DatePicker) -> None:
+    checked = 0
+    for node in index.hinted:
+        marker = " ".join((attr_of(node, "class"), attr_of(node, "id")))
+        if in_aside(node):
+            continue
+        text = text_of(node)
+        if not text or len(text) > 200:
+            continue
+        checked += 1
+        if _MODIFIED_HINT.search(marker):
+            picker.modified(text)
+        else:
+            picker.published(text, "text")
+        if picker.found.published is not None or checked > 50:
+            return
+
+
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def _dates_after_headline(index: PageIndex, picker: DatePicker) -> None:
+    """The first short text after the story's <h1> that holds a full date."""
+    if index.h1 is None:
+        return
+    for text in index.h1.find_all_next(string=True, limit=150):
+        parent = text.parent
+        if parent is None or parent.name in SKIP_TAGS or len(text) > 120:
+            continue
+        if _YEAR.search(text) and not in_aside(parent):
+            picker.published(str(text), "text")
+            if picker.found.published is not None:
+                return
+
+
+def page_zone(content: bytes) -> tzinfo | None:
+    """The non-UTC offset the page itself writes its timestamps in, if any (most common)."""
+    offsets = Counter(
+        (sign_hours, minutes)
+        for sign_hours, minutes in _OFFSET_IN_MARKUP.findall(content[:2_000_000])
+        if sign_hours[1:] != b"00" or minutes != b"00"
+    )
+    if not offsets:
+        return None
+    (sign_hours, minutes), _count = offsets.most_common(1)[0]
+    delta = timedelta(hours=int(sign_hours[1:]), minutes=int(minutes))
+    return dt_timezone(-delta if sign_hours.startswith(b"-") else delta)

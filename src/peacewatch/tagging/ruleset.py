@@ -1,0 +1,227 @@
+"""The compiled rules: an immutable RuleSet of initiatives, themes and the relevance rule,
+with the pattern table the classifier walks (atoms, the patterns each word starts, prefixes).
+
+Built only by `rules.compile_rules` from a fully valid file; read by `classifier`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from peacewatch.tagging.normalize import is_pure, token_key
+
+FIELDS = ("title", "summary", "text")
+GAP = -1  # atom id of a standalone "*" inside a phrase: any one token
+# The patterns that start with a word: (pattern id, the pattern's remaining atoms), ...
+Starts = tuple[tuple[int, tuple[int, ...]], ...]
+# The rules an item may match: initiatives, themes, and whether the relevance rule
+Candidates = tuple[tuple["Initiative", ...], tuple["Theme", ...], bool]
+# Part of the rules version: bump when a change to normalization or matching alters results,
+# so stored tags are recomputed even if the rule file did not change.
+MATCHER_VERSION = "1"
+
+MIN_PREFIX = 3  # letters before the '*' of a prefix pattern
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A weighted pattern list; `near` (if any) must occur within `within` tokens in a field."""
+
+    label: str  # e.g. 'terms[2]'
+    patterns: frozenset[int]
+    weight: float
+    near: frozenset[int] = frozenset()
+    within: int = 5
+    fields: frozenset[str] = frozenset(FIELDS)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    unless: frozenset[int] = frozenset()  # the term does not count in a field with one of these
+    # Evidence labels by pattern id, written once here rather than for every match:
+    # 'terms[2]: 28-point plan' for `patterns`, 'terms[2].near: talks' for `near`.
+    labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
+    near_labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
+    # Derived: no near, unless, dates or field limit, so the term counts in the best-weighted
+    # field holding any of its patterns. Most terms are plain; the classifier has a fast path.
+    plain: bool = field(init=False, repr=False, compare=False)
+    dated: bool = field(init=False, repr=False, compare=False)  # has `from` or `until`
+
+    def __post_init__(self) -> None:
+        dated = bool(self.valid_from or self.valid_until)
+        plain = not (self.near or self.unless or dated) and self.fields == frozenset(FIELDS)
+        object.__setattr__(self, "plain", plain)
+        object.__setattr__(self, "dated", dated)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A required or excluding condition: `any` of its slots, or `all` of them.
+
+    Each slot is a set of alternative pattern ids (a concept reference is one slot).
+    """
+
+    label: str  # e.g. 'require[0]'
+    mode: str  # 'any' | 'all'
+    slots: tuple[frozenset[int], ...]
+    near: frozenset[int] = frozenset()
+    within: int = 5
+    fields: frozenset[str] = frozenset(FIELDS)
+    # Evidence labels by pattern id, like 'require[0]: talks' (see Term.labels)
+    labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    threshold: float
+    terms: tuple[Term, ...]
+    require: tuple[Group, ...] = ()
+    exclude: tuple[Group, ...] = ()
+    # Derived: only plain terms and no groups (most themes), for the classifier's fast path.
+    plain: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        plain = all(term.plain for term in self.terms) and not (self.require or self.exclude)
+        object.__setattr__(self, "plain", plain)
+
+
+@dataclass(frozen=True, slots=True)
+class Initiative:
+    id: str
+    name: str
+    description: str
+    start_date: date
+    end_date: date | None
+    parties: tuple[str, ...]
+    links: tuple[str, ...]
+    slack_days: int
+    rule: Rule
+    earliest: date  # start_date - slack_days: no tag for items published before
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    id: str
+    name: str
+    description: str
+    rule: Rule
+    earliest: date = date.min  # themes have no start: like Initiative.earliest, never binding
+
+
+@dataclass(frozen=True, slots=True)
+class PatternTable:
+    """Every distinct compiled pattern and the token index over them."""
+
+    sources: tuple[str, ...]  # pattern id -> the pattern as first written
+    atoms: tuple[tuple[int, ...], ...]  # pattern id -> atom ids
+    exact_atoms: Mapping[str, int]  # token key -> atom id
+    # first three letters -> ((normalized prefix, atom id), ...): prefixes are at least 3 long
+    prefix_atoms: Mapping[str, tuple[tuple[str, int], ...]]
+    # atom id -> ((pattern id, the pattern's remaining atoms), ...) for patterns starting with it
+    starts: tuple[Starts, ...]
+
+
+class WordMemo(dict[str, Starts]):
+    """What a rule set knows about each normalized word, worked out on first sight
+    (__missing__) because news vocabulary repeats: word -> the patterns starting with it.
+
+    `atoms` maps each seen word to the atom ids it satisfies; `mixed` holds the seen words that
+    mix digits and letters ("28pt"), which the matcher re-tokenizes with the exact tokenizer.
+    Only saves work, never changes a result. A dict subclass so that a text's words are looked
+    up in one C-level pass: `map(memo.__getitem__, words)`. Threads may share one (the daemon
+    tags new items while a background thread retags): entries are only ever added, and a memo
+    grown past LIMIT is replaced (RuleSet.fresh_memo), never emptied under a reader.
+    """
+
+    __slots__ = ("atoms", "mixed", "table")
+    LIMIT = 500_000  # words: beyond this the rule set starts a fresh memo, bounding memory
+
+    def __init__(self, table: PatternTable) -> None:
+        super().__init__()
+        self.table = table
+        self.atoms: dict[str, tuple[int, ...]] = {}
+        self.mixed: set[str] = set()
+
+    def __missing__(self, word: str) -> Starts:
+        atoms: list[int] = []
+        if not is_pure(word):
+            self.mixed.add(word)
+        else:
+            exact = self.table.exact_atoms.get(token_key(word))
+            if exact is not None:
+                atoms.append(exact)
+            for prefix, atom in self.table.prefix_atoms.get(word[:MIN_PREFIX], ()):
+                if word.startswith(prefix):
+                    atoms.append(atom)
+        starts = tuple(start for atom in atoms for start in self.table.starts[atom])
+        self.atoms[word] = tuple(atoms)
+        self[word] = starts
+        return starts
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """The validated, compiled contents of initiatives.toml.
+
+    Immutable apart from `memo`, which only saves work and never changes a result.
+    """
+
+    path: str
+    version: str
+    field_weights: Mapping[str, float]
+    initiatives: tuple[Initiative, ...]
+    themes: tuple[Theme, ...]
+    relevance: Rule
+    # initiatives' rules, then themes', then relevance: the order `rules_by_pattern` indexes
+    rules: tuple[Rule, ...]
+    table: PatternTable
+    # pattern id -> indexes into `rules` of the rules whose terms use it
+    rules_by_pattern: tuple[tuple[int, ...], ...]  # indexed by pattern id
+    # Derived: field_weights in FIELDS order, and the word memo (see WordMemo).
+    weights: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    memo: WordMemo = field(init=False, repr=False, compare=False)
+    # Derived: pattern id -> the rules whose terms use it, as a bit mask (bit i: rules[i]), so
+    # an item's candidate rules are one OR over its patterns; and the candidates of each mask
+    # seen so far (items about one story share them).
+    rule_masks: dict[int, int] = field(init=False, repr=False, compare=False)
+    _candidates: dict[int, Candidates] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", tuple(self.field_weights[name] for name in FIELDS))
+        object.__setattr__(self, "memo", WordMemo(self.table))
+        masks = {pid: sum(1 << i for i in rules) for pid, rules in enumerate(self.rules_by_pattern)}
+        object.__setattr__(self, "rule_masks", masks)
+        object.__setattr__(self, "_candidates", {})
+
+    def fresh_memo(self) -> WordMemo:
+        """Start an empty word memo (for bounded memory, or a cold benchmark); a scan running in
+        another thread keeps the one it holds."""
+        memo = WordMemo(self.table)
+        object.__setattr__(self, "memo", memo)
+        return memo
+
+    def candidates(self, mask: int) -> Candidates:
+        """The rules a mask of rule bits selects: its initiatives and themes (in file order)
+        and whether it holds the relevance rule."""
+        found = self._candidates.get(mask)
+        if found is None:
+            if len(self._candidates) > 100_000:
+                self._candidates.clear()
+            count = len(self.initiatives)
+            chosen = [i for i in range(len(self.rules)) if mask >> i & 1]
+            found = (
+                tuple(self.initiatives[i] for i in chosen if i < count),
+                tuple(self.themes[i - count] for i in chosen if count <= i < len(self.rules) - 1),
+                len(self.rules) - 1 in chosen,
+            )
+            self._candidates[mask] = found
+        return found
+
+    def initiative(self, initiative_id: str) -> Initiative:
+        for initiative in self.initiatives:
+            if initiative.id == initiative_id:
+                return initiative
+        raise KeyError(initiative_id)
+
+
+# ---------------------------------------------------------------- loading
