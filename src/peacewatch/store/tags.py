@@ -121,7 +121,7 @@ def _item_columns(db: Database) -> str:
     """The SELECT list for an item's classifiable fields; body text when the schema has it."""
     names = {row[1] for row in db.execute("PRAGMA table_info(items)").fetchall()}
     text = next((c for c in ("text", "body") if c in names), None)
-    return f"id, title, summary, {text or 'NULL'}, published, lang"
+    return f"id, title, summary, {text or 'NULL'}, published, lang, first_seen"
 
 
 def _evidence_json(tag: Tag) -> str:
@@ -181,7 +181,12 @@ def _classify_rows(
             row[0],
             classify(
                 ItemText(
-                    title=row[1] or "", summary=row[2], text=row[3], published=row[4], lang=row[5]
+                    title=row[1] or "",
+                    summary=row[2],
+                    text=row[3],
+                    published=row[4],
+                    lang=row[5],
+                    first_seen=row[6],  # stands in for a missing `published` (the evidence says)
                 ),
                 ruleset,
             ),

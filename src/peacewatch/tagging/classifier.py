@@ -5,6 +5,9 @@ token index; only rules whose terms were hit are evaluated. A rule fires when it
 term score reaches its threshold, every `require` group holds, no `exclude` group holds and the
 item is not dated before the initiative's start (minus slack). Themes are sticking points of
 peace talks, so they are only assigned to items that are on the peace topic at all.
+
+Longer than 500 lines because the matcher's hot paths (scan, terms, groups, events) stay in one
+module, where they share the per-field hit tables without a call across modules.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from operator import attrgetter
 from typing import Any, NamedTuple
 
 from peacewatch.tagging.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
-from peacewatch.tagging.ruleset import GAP, Group, Initiative, Rule, RuleSet, Term, Theme
+from peacewatch.tagging.ruleset import GAP, Event, Group, Initiative, Rule, RuleSet, Term, Theme
 
 # A pattern occurrence: first token index, token index after the last one.
 _Span = tuple[int, int]
@@ -37,6 +40,8 @@ class ItemText:
     text: str | None = None
     published: str | None = None
     lang: str | None = None
+    # The day the store first saw the item: stands in for a missing `published` (see classify)
+    first_seen: str | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> ItemText:
@@ -50,6 +55,7 @@ class ItemText:
             text=text("text"),
             published=text("published"),
             lang=text("lang"),
+            first_seen=text("first_seen"),
         )
 
 
@@ -376,6 +382,43 @@ def _evaluate_plain(ident: str, rule: Rule, by_weight: list[_Field], seen: set[i
     return _new_tuple(Tag, (ident, _round(score), tuple(evidence)))
 
 
+def _first(patterns: frozenset[int], fields: list[_Field]) -> tuple[_Field, int, _Span] | None:
+    """The first occurrence of any of `patterns` in the best-weighted field holding one."""
+    for field in fields:
+        hits = field.hits
+        if not patterns.isdisjoint(hits):
+            pid = next(filter(patterns.__contains__, hits))
+            return field, pid, hits[pid][0]
+    return None
+
+
+def _event(
+    event: Event, by_weight: list[_Field], seen: set[int], when: tuple[date, date] | None
+) -> list[tuple[_Field, int, _Span]] | None:
+    """The occurrences that make `event` count for an item, or None (see Event)."""
+    if event.cues.isdisjoint(seen) or event.actions.isdisjoint(seen):
+        return None
+    if when is not None and when[1] < event.opens:
+        return None  # before the event
+    action = _first(event.actions, by_weight)
+    assert action is not None
+    if when is not None and when[0] <= event.closes:  # in the window: one cue is enough
+        cue = _first(event.cues, by_weight)
+        return None if cue is None else [cue, action]
+    actors = event.actors.intersection(seen)
+    place = _first(event.places, by_weight)
+    if place is not None and actors:
+        actor = _first(frozenset(actors), by_weight)
+        return None if actor is None else [place, actor, action]
+    if len(actors) >= 2:  # two of its actors named together
+        first_two = sorted(actors)[:2]
+        found = [_first(frozenset((pid,)), by_weight) for pid in first_two]
+        if found[0] is None or found[1] is None:
+            return None
+        return [found[0], found[1], action]
+    return None
+
+
 def _evaluate(
     ident: str,
     rule: Rule,
@@ -422,8 +465,17 @@ def _evaluate(
         if best is not None and best_found is not None:
             score += term.weight * best.weight
             counted.append((term, best, best_found))
+    events: list[tuple[Event, list[tuple[_Field, int, _Span]]]] = []
     if score < rule.threshold:
-        return None
+        for event in rule.events:
+            occurrences = _event(event, by_weight, seen, when)
+            if occurrences is not None:
+                score += event.weight
+                events.append((event, occurrences))
+                if score >= rule.threshold:
+                    break
+        if score < rule.threshold:
+            return None
     required: list[tuple[Group, _Field, _Found]] = []
     for group in rule.require:
         held = _group_holds(group, fields, seen)
@@ -440,6 +492,10 @@ def _evaluate(
             evidence.append(field.evidence(term.labels[pid], span, term.weight * field.weight))
             if partner:
                 evidence.append(field.evidence(term.near_labels[partner[0]], partner[1], 0.0))
+        for event, occurrences in events:
+            for position, (field, pid, span) in enumerate(occurrences):
+                weight = event.weight if position == 0 else 0.0
+                evidence.append(field.evidence(event.labels[pid], span, weight))
         for group, field, (pid, span, _) in required:
             evidence.append(field.evidence(group.labels[pid], span, 0.0))
     return _new_tuple(Tag, (ident, _round(score), tuple(evidence)))
@@ -476,6 +532,14 @@ def _tags(
     return tuple(tags)
 
 
+def _with_date_note(tag: Tag, day: str) -> Tag:
+    """`tag` with evidence saying which date dated its cues: the day first seen."""
+    note = _new_tuple(
+        Evidence, ("date: first seen (no published date)", "first_seen", day, 0, len(day), 0.0)
+    )
+    return _new_tuple(Tag, (tag.id, tag.score, (*tag.evidence, note)))
+
+
 def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     """Tag one item with initiatives and themes, with evidence; decide if it is on topic."""
     fields: list[_Field] = []
@@ -503,8 +567,14 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     else:  # stable, also when reversed: ties keep their order
         by_weight = sorted(fields, key=_by_weight, reverse=True)
     when = published_range(item.published)
+    stand_in = None
+    if when is None and item.first_seen:  # the day first seen stands in for a missing date
+        when = published_range(item.first_seen)
+        stand_in = item.first_seen[:10] if when else None
     candidates, candidate_themes, has_relevance = ruleset.candidates(mask)
     initiatives = _tags(candidates, fields, by_weight, seen, when)
+    if stand_in and initiatives:
+        initiatives = tuple(_with_date_note(tag, stand_in) for tag in initiatives)
     relevant = bool(initiatives) or (
         has_relevance
         and _evaluate("", ruleset.relevance, fields, by_weight, seen, when, quote=False) is not None

@@ -7,6 +7,9 @@ Only a fully valid file is compiled, so a bad pattern can never reach the matche
 Compilation turns every pattern (a word or phrase) into a tuple of "atoms" and builds a token
 index (atom -> patterns starting with it), so matching an item costs one pass over its tokens
 instead of one scan per rule. See docs/tagging.md for the rule language.
+
+Longer than 500 lines because validation and compilation are one pass over the file (checks
+and pattern atoms live in `checks` and `patterns`), so every problem is reported in place.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -28,6 +32,7 @@ from peacewatch.tagging.patterns import PatternCompiler
 from peacewatch.tagging.ruleset import (
     FIELDS,
     MATCHER_VERSION,
+    Event,
     Group,
     Initiative,
     Rule,
@@ -149,6 +154,9 @@ class _Compiler(Checks):
             for term in rule.terms:
                 for pid in term.patterns:
                     by_pattern.setdefault(pid, set()).add(rule_index)
+            for event in rule.events:  # no event counts without one of its places or actors
+                for pid in event.cues:
+                    by_pattern.setdefault(pid, set()).add(rule_index)
         return RuleSet(
             path=self.display,
             version=rules_version(data),
@@ -252,6 +260,7 @@ class _Compiler(Checks):
             "links",
             "slack_days",
             "rules",
+            "events",
         }
         self._unknown(entry, "", raw, known)
         name = self._text(entry, "name", raw.get("name"))
@@ -275,8 +284,11 @@ class _Compiler(Checks):
         if not self._int(entry, "slack_days", slack, minimum=0):
             slack = 0
         rule = self._rule(entry, raw.get("rules"))
-        if rule is None or start is None or not isinstance(ident, str):
+        events = self._events(entry, raw.get("events", []), rule)
+        if rule is None or start is None or not isinstance(ident, str) or events is None:
             return None
+        if events:
+            rule = replace(rule, events=events)
         earliest = start - timedelta(days=slack)
         return Initiative(
             ident,
@@ -290,6 +302,71 @@ class _Compiler(Checks):
             rule,
             earliest,
         )
+
+    def _events(self, entry: str, raw: Any, rule: Rule | None) -> tuple[Event, ...] | None:
+        """[[initiative.events]] tables: dated events named by places, actors and actions."""
+        if not isinstance(raw, list):
+            self.problem(entry, "events", "expected [[initiative.events]] tables")
+            return None
+        before = len(self.problems)
+        events: list[Event] = []
+        known = {"name", "date", "until", "before", "after", "places", "actors", "actions"}
+        known.add("weight")
+        for index, table in enumerate(raw):
+            key = f"events[{index}]"
+            if not isinstance(table, dict):
+                self.problem(entry, key, "expected a table")
+                continue
+            self._unknown(entry, f"{key}.", table, known)
+            name = self._text(entry, f"{key}.name", table.get("name"))
+            if "date" not in table:
+                self.problem(entry, f"{key}.date", "missing: every event needs its date")
+                continue
+            first = self._date(entry, f"{key}.date", table["date"])
+            last = self._date(entry, f"{key}.until", table["until"]) if "until" in table else first
+            if first and last and last < first:
+                self.problem(entry, f"{key}.until", f"{last} is before date {first}")
+            days_before = table.get("before", 2)
+            days_after = table.get("after", 10)
+            ok = self._int(entry, f"{key}.before", days_before, minimum=0)
+            ok = self._int(entry, f"{key}.after", days_after, minimum=0) and ok
+            threshold = rule.threshold if rule else 1.0
+            weight = table.get("weight", threshold)
+            ok = self._number(entry, f"{key}.weight", weight, minimum=0) and ok
+            label = f"event: {name} ({first})"
+            sets: dict[str, list[int]] = {}
+            for part in ("places", "actors", "actions"):
+                sets[part] = []
+                if part not in table:
+                    continue
+                patterns = self._strings(entry, f"{key}.{part}", table[part])
+                for i, pattern in enumerate(patterns or []):
+                    found = self._pattern_or_ref(entry, f"{key}.{part}[{i}]", pattern, [])
+                    sets[part].extend(found)
+            if not sets.get("actions"):
+                self.problem(entry, f"{key}.actions", "expected the event's actions (talks, ...)")
+            if not sets.get("places") and not sets.get("actors"):
+                self.problem(entry, key, "expected places or actors: what names the event")
+            if not ok or first is None or last is None or len(self.problems) > before:
+                continue
+            labels = {
+                pid: f"{label} {part[:-1]}: {self.patterns.pattern_sources[pid]}"
+                for part, pids in sets.items()
+                for pid in pids
+            }
+            events.append(
+                Event(
+                    label,
+                    first - timedelta(days=days_before),
+                    last + timedelta(days=days_after),
+                    frozenset(sets.get("places", ())),
+                    frozenset(sets.get("actors", ())),
+                    frozenset(sets["actions"]),
+                    float(weight),
+                    MappingProxyType(labels),
+                )
+            )
+        return None if len(self.problems) > before else tuple(events)
 
     def _theme(self, index: int, raw: Any, seen: set[str]) -> Theme | None:
         entry = f"theme #{index + 1}"

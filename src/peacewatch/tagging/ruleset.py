@@ -72,16 +72,44 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Event:
+    """A dated event of an initiative (a round of talks, a visit, a signing), named by the
+    press through its places, actors and actions rather than the initiative's name.
+
+    An item dated from `opens` to `closes` counts the event when it names one of its places or
+    actors together with one of its actions. An undated item, or one dated after the window,
+    counts it only on a strong cue: a place and an actor, or two actors, with an action. A
+    place or an actor alone never counts."""
+
+    label: str  # e.g. 'event: Istanbul round 1 (2025-05-16)'
+    opens: date
+    closes: date
+    places: frozenset[int]
+    actors: frozenset[int]
+    actions: frozenset[int]
+    weight: float
+    labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
+    cues: frozenset[int] = field(init=False, repr=False, compare=False)  # places | actors
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cues", self.places | self.actors)
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     threshold: float
     terms: tuple[Term, ...]
     require: tuple[Group, ...] = ()
     exclude: tuple[Group, ...] = ()
-    # Derived: only plain terms and no groups (most themes), for the classifier's fast path.
+    events: tuple[Event, ...] = ()
+    # Derived: only plain terms, no groups and no events (most themes), for the classifier's
+    # fast path.
     plain: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        plain = all(term.plain for term in self.terms) and not (self.require or self.exclude)
+        plain = all(term.plain for term in self.terms) and not (
+            self.require or self.exclude or self.events
+        )
         object.__setattr__(self, "plain", plain)
 
 
