@@ -1,4 +1,4 @@
-"""Commands for tagging: classify, retag, initiatives."""
+"""Commands for tagging: classify, retag, initiatives, evaluate."""
 
 from __future__ import annotations
 
@@ -127,3 +127,115 @@ def initiatives(ctx: Context, as_json: bool) -> None:
         else:
             dates = f"{row['start_date']} .. {row['end_date'] or ''}"
             click.echo(f"{row['id']:28} {dates:24} {row['items']:>7}  {row['name']}")
+
+
+CORPUS = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "tagging" / "corpus.jsonl"
+
+
+def _pct(value: float | None) -> str:
+    return "  n/a" if value is None else f"{value:5.2f}"
+
+
+@cli.command()
+@click.option(
+    "--corpus",
+    "corpus",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Labelled JSON Lines (default: the shipped corpus, tests/fixtures/tagging/corpus.jsonl).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "heldout", "all"]),
+    default="all",
+    show_default=True,
+    help="Score one half of the corpus (held-out: score only, never tune on it).",
+)
+@click.option("--title-only", is_flag=True, help="Score the headline alone, without the lead.")
+@click.option("--undated", is_flag=True, help="Drop every date, as for pages that carry none.")
+@click.option("--show-errors", is_flag=True, help="List the misses and false hits.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with every figure.")
+@pass_context
+def evaluate(
+    ctx: Context,
+    corpus: Path | None,
+    split: str,
+    title_only: bool,
+    undated: bool,
+    show_errors: bool,
+    as_json: bool,
+) -> None:
+    """Score the current rules: precision, recall and F1 per initiative, and the trap table.
+
+    Scores the labelled corpus and, when the database has analyst labels
+    (`peacewatch label`), those too."""
+    from peacewatch.tagging.evaluation import Labelled, evaluate, load_labelled
+
+    ruleset = _ruleset(ctx)
+    path = corpus or CORPUS
+    try:
+        items = load_labelled(path, split=None if split == "all" else split)
+    except PeacewatchError as error:
+        fail(error)
+    items += _analyst_items(ctx, Labelled)
+    try:
+        report = evaluate(items, ruleset, with_lead=not title_only, dated=not undated)
+    except ConfigError as error:
+        fail(error)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    o = report.overall
+    click.echo(
+        f"{report.items} items ({path.name}, {split}{', title only' if title_only else ''}"
+        f"{', undated' if undated else ''}): precision {_pct(o.precision)}  "
+        f"recall {_pct(o.recall)}  F1 {_pct(o.f1)}"
+    )
+    click.echo(f"{'initiative':30} {'pos':>4} {'tp':>4} {'fp':>4} {'fn':>4}   P     R     F1")
+    for ident, s in sorted(report.per_initiative.items()):
+        if s.positives or s.fp:
+            click.echo(
+                f"{ident:30} {s.positives:4} {s.tp:4} {s.fp:4} {s.fn:4} "
+                f"{_pct(s.precision)} {_pct(s.recall)} {_pct(s.f1)}"
+            )
+    if report.traps:
+        click.echo("traps (negatives tagged with any initiative):")
+        for name, (negatives, fired) in sorted(report.traps.items()):
+            click.echo(f"  {name:34} {fired:3} of {negatives:3}")
+    if show_errors:
+        for error in report.errors:
+            click.echo(
+                f"{error.kind:9} {error.initiative:28} [{error.item.published or 'undated'}] "
+                f"{error.item.title}  <{error.item.url or error.item.source}>"
+            )
+
+
+def _analyst_items(ctx: Context, labelled: Any) -> list[Any]:
+    """Analyst judgements from the database (table analyst_labels), as labelled items."""
+    if not ctx.db_path().exists():
+        return []
+    db = ctx.open_db(readonly=True)
+    tables = set(db.table_names())
+    if "analyst_labels" not in tables:
+        return []
+    rows = db.execute(
+        """SELECT items.id, items.title, items.summary, items.published, items.url,
+                  group_concat(CASE WHEN verdict = 'add' THEN initiative_id END),
+                  group_concat(CASE WHEN verdict = 'remove' THEN initiative_id END)
+           FROM analyst_labels JOIN items ON items.id = analyst_labels.item_id
+           GROUP BY items.id"""
+    ).fetchall()
+    found = []
+    for _id, title, summary, published, url, added, _removed in rows:
+        labels = frozenset(x for x in (added or "").split(",") if x)
+        found.append(
+            labelled(
+                title=title or "",
+                labels=labels,
+                lead=summary,
+                published=published,
+                url=url,
+                source="analyst",
+            )
+        )
+    return found

@@ -392,17 +392,26 @@ def _first(patterns: frozenset[int], fields: list[_Field]) -> tuple[_Field, int,
     return None
 
 
+def _in_title(patterns: frozenset[int], fields: list[_Field]) -> bool:
+    for field in fields:
+        if field.name == "title":
+            return not patterns.isdisjoint(field.hits)
+    return False
+
+
 def _event(
     event: Event, by_weight: list[_Field], seen: set[int], when: tuple[date, date] | None
 ) -> list[tuple[_Field, int, _Span]] | None:
     """The occurrences that make `event` count for an item, or None (see Event)."""
     if event.cues.isdisjoint(seen) or event.actions.isdisjoint(seen):
         return None
-    if when is not None and when[1] < event.opens:
-        return None  # before the event
+    if not (_in_title(event.cues, by_weight) or _in_title(event.actions, by_weight)):
+        return None  # the headline names neither the event nor its action
     action = _first(event.actions, by_weight)
     assert action is not None
-    if when is not None and when[0] <= event.closes:  # in the window: one cue is enough
+    if when is not None:  # dated: only inside the window, where one cue is enough
+        if when[1] < event.opens or when[0] > event.closes:
+            return None
         cue = _first(event.cues, by_weight)
         return None if cue is None else [cue, action]
     actors = event.actors.intersection(seen)

@@ -310,7 +310,8 @@ class _Compiler(Checks):
             return None
         before = len(self.problems)
         events: list[Event] = []
-        known = {"name", "date", "until", "before", "after", "places", "actors", "actions"}
+        known = {"name", "date", "until", "before", "after", "places", "actors", "leaders"}
+        known.add("actions")
         known.add("weight")
         for index, table in enumerate(raw):
             key = f"events[{index}]"
@@ -335,7 +336,7 @@ class _Compiler(Checks):
             ok = self._number(entry, f"{key}.weight", weight, minimum=0) and ok
             label = f"event: {name} ({first})"
             sets: dict[str, list[int]] = {}
-            for part in ("places", "actors", "actions"):
+            for part in ("places", "actors", "leaders", "actions"):
                 sets[part] = []
                 if part not in table:
                     continue
@@ -345,12 +346,12 @@ class _Compiler(Checks):
                     sets[part].extend(found)
             if not sets.get("actions"):
                 self.problem(entry, f"{key}.actions", "expected the event's actions (talks, ...)")
-            if not sets.get("places") and not sets.get("actors"):
+            if not (sets.get("places") or sets.get("actors") or sets.get("leaders")):
                 self.problem(entry, key, "expected places or actors: what names the event")
             if not ok or first is None or last is None or len(self.problems) > before:
                 continue
             labels = {
-                pid: f"{label} {part[:-1]}: {self.patterns.pattern_sources[pid]}"
+                pid: f"{label} {part.removesuffix('s')}: {self.patterns.pattern_sources[pid]}"
                 for part, pids in sets.items()
                 for pid in pids
             }
@@ -364,6 +365,7 @@ class _Compiler(Checks):
                     frozenset(sets["actions"]),
                     float(weight),
                     MappingProxyType(labels),
+                    frozenset(sets.get("leaders", ())),
                 )
             )
         return None if len(self.problems) > before else tuple(events)

@@ -76,10 +76,11 @@ class Event:
     """A dated event of an initiative (a round of talks, a visit, a signing), named by the
     press through its places, actors and actions rather than the initiative's name.
 
-    An item dated from `opens` to `closes` counts the event when it names one of its places or
-    actors together with one of its actions. An undated item, or one dated after the window,
-    counts it only on a strong cue: a place and an actor, or two actors, with an action. A
-    place or an actor alone never counts."""
+    An item dated from `opens` to `closes` counts the event when it names one of its places,
+    actors or leaders together with one of its actions; an item dated outside never does. An
+    undated item counts it only on a strong cue: a place and an actor, or two actors, with an
+    action. Either way the headline must hold a cue or the action. A place or an actor alone
+    never counts."""
 
     label: str  # e.g. 'event: Istanbul round 1 (2025-05-16)'
     opens: date
@@ -89,10 +90,12 @@ class Event:
     actions: frozenset[int]
     weight: float
     labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
-    cues: frozenset[int] = field(init=False, repr=False, compare=False)  # places | actors
+    # People who meet often (heads of state): they name the event inside its window only
+    leaders: frozenset[int] = frozenset()
+    cues: frozenset[int] = field(init=False, repr=False, compare=False)  # all of the above
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cues", self.places | self.actors)
+        object.__setattr__(self, "cues", self.places | self.actors | self.leaders)
 
 
 @dataclass(frozen=True, slots=True)
