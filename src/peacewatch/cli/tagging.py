@@ -203,10 +203,10 @@ def evaluate(
         for name, (negatives, fired) in sorted(report.traps.items()):
             click.echo(f"  {name:34} {fired:3} of {negatives:3}")
     if show_errors:
-        for error in report.errors:
+        for miss in report.errors:
             click.echo(
-                f"{error.kind:9} {error.initiative:28} [{error.item.published or 'undated'}] "
-                f"{error.item.title}  <{error.item.url or error.item.source}>"
+                f"{miss.kind:9} {miss.initiative:28} [{miss.item.published or 'undated'}] "
+                f"{miss.item.title}  <{miss.item.url or miss.item.source}>"
             )
 
 
