@@ -319,13 +319,16 @@ def _group_holds(
     return found if group.mode == "all" else None
 
 
-def _term_valid(term: Term, when: tuple[date, date] | None) -> bool:
-    """Whether a dated term (see Term.dated) counts for an item of this date."""
-    if when is None:  # date-bound cues need a date
-        return False
-    if term.valid_from and when[1] < term.valid_from:
-        return False
-    return not (term.valid_until and when[0] > term.valid_until)
+def _term_valid(term: Term, when: tuple[date, date] | None, approximate: bool = False) -> bool:
+    """Whether a dated term (see Term.dated) counts for an item of this date. An undated item
+    (or one dated only by the day first seen, outside the term's window) counts the terms
+    marked `undated`."""
+    if when is None:  # date-bound cues need a date, unless marked
+        return term.undated
+    inside = not (term.valid_from and when[1] < term.valid_from) and not (
+        term.valid_until and when[0] > term.valid_until
+    )
+    return inside or (approximate and term.undated)
 
 
 # Scores are rounded for every tag, and round(x, 4) formats the float as text; the few sums
@@ -400,20 +403,30 @@ def _in_title(patterns: frozenset[int], fields: list[_Field]) -> bool:
 
 
 def _event(
-    event: Event, by_weight: list[_Field], seen: set[int], when: tuple[date, date] | None
+    event: Event,
+    by_weight: list[_Field],
+    seen: set[int],
+    when: tuple[date, date] | None,
+    approximate: bool = False,
 ) -> list[tuple[_Field, int, _Span]] | None:
-    """The occurrences that make `event` count for an item, or None (see Event)."""
+    """The occurrences that make `event` count for an item, or None (see Event). A date that
+    is `approximate` (the day first seen) opens the window but, outside it, the item is
+    matched as an undated one."""
     if event.cues.isdisjoint(seen) or event.actions.isdisjoint(seen):
         return None
     if not (_in_title(event.cues, by_weight) or _in_title(event.actions, by_weight)):
         return None  # the headline names neither the event nor its action
     action = _first(event.actions, by_weight)
     assert action is not None
-    if when is not None:  # dated: only inside the window, where one cue is enough
-        if when[1] < event.opens or when[0] > event.closes:
+    if when is not None:  # dated: inside the window, one cue is enough
+        if not (when[1] < event.opens or when[0] > event.closes):
+            cue = _first(event.cues, by_weight)
+            return None if cue is None else [cue, action]
+        if not approximate:
             return None
-        cue = _first(event.cues, by_weight)
-        return None if cue is None else [cue, action]
+    venue = _first(event.venues, by_weight)
+    if venue is not None:
+        return [venue, action]
     actors = event.actors.intersection(seen)
     place = _first(event.places, by_weight)
     if place is not None and actors:
@@ -436,6 +449,7 @@ def _evaluate(
     seen: set[int],
     when: tuple[date, date] | None,
     quote: bool = True,
+    approximate: bool = False,
 ) -> Tag | None:
     """Score a rule on an item: the tag `ident` if it fires, else None. `by_weight` holds the
     fields from the highest weight down, `seen` the patterns found in any field. Evidence is
@@ -456,7 +470,7 @@ def _evaluate(
                     counted.append((term, field, (pid, hits[pid][0], None)))
                     break
             continue
-        if term.dated and not _term_valid(term, when):
+        if term.dated and not _term_valid(term, when, approximate):
             continue
         best: _Field | None = None
         best_found: _Found | None = None
@@ -477,7 +491,7 @@ def _evaluate(
     events: list[tuple[Event, list[tuple[_Field, int, _Span]]]] = []
     if score < rule.threshold:
         for event in rule.events:
-            occurrences = _event(event, by_weight, seen, when)
+            occurrences = _event(event, by_weight, seen, when, approximate)
             if occurrences is not None:
                 score += event.weight
                 events.append((event, occurrences))
@@ -520,6 +534,7 @@ def _tags(
     by_weight: list[_Field],
     seen: set[int],
     when: tuple[date, date] | None,
+    approximate: bool = False,
 ) -> tuple[Tag, ...]:
     """The tags of the initiatives or themes whose rules fire, highest score first. No tag
     for an item published before an initiative began (less its slack)."""
@@ -532,7 +547,7 @@ def _tags(
         tag = (
             _evaluate_plain(entry.id, rule, by_weight, seen)
             if rule.plain
-            else _evaluate(entry.id, rule, fields, by_weight, seen, when)
+            else _evaluate(entry.id, rule, fields, by_weight, seen, when, True, approximate)
         )
         if tag:
             tags.append(tag)
@@ -581,7 +596,7 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
         when = published_range(item.first_seen)
         stand_in = item.first_seen[:10] if when else None
     candidates, candidate_themes, has_relevance = ruleset.candidates(mask)
-    initiatives = _tags(candidates, fields, by_weight, seen, when)
+    initiatives = _tags(candidates, fields, by_weight, seen, when, stand_in is not None)
     if stand_in and initiatives:
         initiatives = tuple(_with_date_note(tag, stand_in) for tag in initiatives)
     relevant = bool(initiatives) or (

@@ -311,7 +311,7 @@ class _Compiler(Checks):
         before = len(self.problems)
         events: list[Event] = []
         known = {"name", "date", "until", "before", "after", "places", "actors", "leaders"}
-        known.add("actions")
+        known.update(("venues", "actions"))
         known.add("weight")
         for index, table in enumerate(raw):
             key = f"events[{index}]"
@@ -336,7 +336,7 @@ class _Compiler(Checks):
             ok = self._number(entry, f"{key}.weight", weight, minimum=0) and ok
             label = f"event: {name} ({first})"
             sets: dict[str, list[int]] = {}
-            for part in ("places", "actors", "leaders", "actions"):
+            for part in ("venues", "places", "actors", "leaders", "actions"):
                 sets[part] = []
                 if part not in table:
                     continue
@@ -346,8 +346,10 @@ class _Compiler(Checks):
                     sets[part].extend(found)
             if not sets.get("actions"):
                 self.problem(entry, f"{key}.actions", "expected the event's actions (talks, ...)")
-            if not (sets.get("places") or sets.get("actors") or sets.get("leaders")):
-                self.problem(entry, key, "expected places or actors: what names the event")
+            if not any(sets.get(part) for part in ("venues", "places", "actors", "leaders")):
+                self.problem(
+                    entry, key, "expected venues, places, actors or leaders: what names the event"
+                )
             if not ok or first is None or last is None or len(self.problems) > before:
                 continue
             labels = {
@@ -366,6 +368,7 @@ class _Compiler(Checks):
                     float(weight),
                     MappingProxyType(labels),
                     frozenset(sets.get("leaders", ())),
+                    frozenset(sets.get("venues", ())),
                 )
             )
         return None if len(self.problems) > before else tuple(events)
@@ -481,7 +484,7 @@ class _Compiler(Checks):
             entry,
             f"{key}.",
             raw,
-            {"match", "weight", "near", "within", "fields", "from", "until", "unless"},
+            {"match", "weight", "near", "within", "fields", "from", "until", "unless", "undated"},
         )
         if "match" not in raw:
             self.problem(entry, f"{key}.match", "missing")
@@ -503,6 +506,14 @@ class _Compiler(Checks):
         valid_until = self._date(entry, f"{key}.until", raw["until"]) if "until" in raw else None
         if valid_from and valid_until and valid_until < valid_from:
             self.problem(entry, f"{key}.until", f"{valid_until} is before 'from' {valid_from}")
+        undated = raw.get("undated", False)
+        if not isinstance(undated, bool):
+            self.problem(
+                entry, f"{key}.undated", f"expected true or false, got {_describe(undated)}"
+            )
+            undated = False
+        elif undated and not (valid_from or valid_until):
+            self.problem(entry, f"{key}.undated", "only means something with 'from' or 'until'")
         return Term(
             label,
             frozenset(patterns),
@@ -515,6 +526,7 @@ class _Compiler(Checks):
             frozenset(unless),
             self._labels(label, patterns),
             self._labels(f"{label}.near", near),
+            undated=undated,
         )
 
     def _group(self, entry: str, key: str, label: str, raw: Any) -> Group | None:

@@ -42,6 +42,8 @@ class Term:
     # 'terms[2]: 28-point plan' for `patterns`, 'terms[2].near: talks' for `near`.
     labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
     near_labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
+    # A dated term that also counts for an item with no date (its cue is distinctive enough)
+    undated: bool = False
     # Derived: no near, unless, dates or field limit, so the term counts in the best-weighted
     # field holding any of its patterns. Most terms are plain; the classifier has a fast path.
     plain: bool = field(init=False, repr=False, compare=False)
@@ -76,11 +78,11 @@ class Event:
     """A dated event of an initiative (a round of talks, a visit, a signing), named by the
     press through its places, actors and actions rather than the initiative's name.
 
-    An item dated from `opens` to `closes` counts the event when it names one of its places,
-    actors or leaders together with one of its actions; an item dated outside never does. An
-    undated item counts it only on a strong cue: a place and an actor, or two actors, with an
-    action. Either way the headline must hold a cue or the action. A place or an actor alone
-    never counts."""
+    An item dated from `opens` to `closes` counts the event when it names one of its venues,
+    places, actors or leaders together with one of its actions; an item dated outside never
+    does. An undated item counts it only on a strong cue with an action: a venue (a place only
+    this event is known by), a place and an actor, or two actors. Either way the headline must
+    hold a cue or the action. A place or an actor alone never counts."""
 
     label: str  # e.g. 'event: Istanbul round 1 (2025-05-16)'
     opens: date
@@ -92,10 +94,12 @@ class Event:
     labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
     # People who meet often (heads of state): they name the event inside its window only
     leaders: frozenset[int] = frozenset()
+    venues: frozenset[int] = frozenset()  # places only this event is known by (Bürgenstock)
     cues: frozenset[int] = field(init=False, repr=False, compare=False)  # all of the above
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cues", self.places | self.actors | self.leaders)
+        cues = self.places | self.actors | self.leaders | self.venues
+        object.__setattr__(self, "cues", cues)
 
 
 @dataclass(frozen=True, slots=True)
