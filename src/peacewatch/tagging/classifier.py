@@ -470,6 +470,8 @@ def _evaluate(
                     counted.append((term, field, (pid, hits[pid][0], None)))
                     break
             continue
+        if term.lift:
+            continue  # counted below, only if needed
         if term.dated and not _term_valid(term, when, approximate):
             continue
         best: _Field | None = None
@@ -488,6 +490,20 @@ def _evaluate(
         if best is not None and best_found is not None:
             score += term.weight * best.weight
             counted.append((term, best, best_found))
+    if 0 < score < rule.threshold and rule.lifts:
+        for term in rule.lifts:  # e.g. a peace headline over a cue found in the lead
+            if score + term.weight < rule.threshold or term.patterns.isdisjoint(seen):
+                continue
+            found = None
+            for field in fields:
+                if field.name in term.fields and not term.patterns.isdisjoint(field.hits):
+                    found = _occurrence(term.patterns, field.hits, term.near, term.within)
+                    if found:
+                        score += term.weight
+                        counted.append((term, field, found))
+                        break
+            if found:
+                break
     events: list[tuple[Event, list[tuple[_Field, int, _Span]]]] = []
     if score < rule.threshold:
         for event in rule.events:

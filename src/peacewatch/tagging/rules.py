@@ -152,6 +152,8 @@ class _Compiler(Checks):
         by_pattern: dict[int, set[int]] = {}
         for rule_index, rule in enumerate(rules):
             for term in rule.terms:
+                if term.lift:  # never fires alone: no reason to evaluate the rule
+                    continue
                 for pid in term.patterns:
                     by_pattern.setdefault(pid, set()).add(rule_index)
             for event in rule.events:  # no event counts without one of its places or actors
@@ -484,7 +486,18 @@ class _Compiler(Checks):
             entry,
             f"{key}.",
             raw,
-            {"match", "weight", "near", "within", "fields", "from", "until", "unless", "undated"},
+            {
+                "match",
+                "weight",
+                "near",
+                "within",
+                "fields",
+                "from",
+                "until",
+                "unless",
+                "undated",
+                "lift",
+            },
         )
         if "match" not in raw:
             self.problem(entry, f"{key}.match", "missing")
@@ -514,6 +527,10 @@ class _Compiler(Checks):
             undated = False
         elif undated and not (valid_from or valid_until):
             self.problem(entry, f"{key}.undated", "only means something with 'from' or 'until'")
+        lift = raw.get("lift", False)
+        if not isinstance(lift, bool):
+            self.problem(entry, f"{key}.lift", f"expected true or false, got {_describe(lift)}")
+            lift = False
         return Term(
             label,
             frozenset(patterns),
@@ -527,6 +544,7 @@ class _Compiler(Checks):
             self._labels(label, patterns),
             self._labels(f"{label}.near", near),
             undated=undated,
+            lift=lift,
         )
 
     def _group(self, entry: str, key: str, label: str, raw: Any) -> Group | None:

@@ -44,6 +44,9 @@ class Term:
     near_labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
     # A dated term that also counts for an item with no date (its cue is distinctive enough)
     undated: bool = False
+    # Counts only to lift the other terms' score over the threshold: it never tags alone, and a
+    # tag that fires without it keeps its score and evidence
+    lift: bool = False
     # Derived: no near, unless, dates or field limit, so the term counts in the best-weighted
     # field holding any of its patterns. Most terms are plain; the classifier has a fast path.
     plain: bool = field(init=False, repr=False, compare=False)
@@ -51,7 +54,9 @@ class Term:
 
     def __post_init__(self) -> None:
         dated = bool(self.valid_from or self.valid_until)
-        plain = not (self.near or self.unless or dated) and self.fields == frozenset(FIELDS)
+        plain = not (self.near or self.unless or dated or self.lift) and self.fields == frozenset(
+            FIELDS
+        )
         object.__setattr__(self, "plain", plain)
         object.__setattr__(self, "dated", dated)
 
@@ -110,10 +115,12 @@ class Rule:
     exclude: tuple[Group, ...] = ()
     events: tuple[Event, ...] = ()
     # Derived: only plain terms, no groups and no events (most themes), for the classifier's
-    # fast path.
+    # fast path; and the lift terms (see Term.lift).
     plain: bool = field(init=False, repr=False, compare=False)
+    lifts: tuple[Term, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "lifts", tuple(t for t in self.terms if t.lift))
         plain = all(term.plain for term in self.terms) and not (
             self.require or self.exclude or self.events
         )
