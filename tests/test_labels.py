@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,7 @@ from peacewatch.errors import InputError
 from peacewatch.models import ParsedItem
 from peacewatch.store import labels as label_store
 from peacewatch.store import tags as tag_store
+from peacewatch.store.migrations import MIGRATIONS, applied, migrate
 from peacewatch.surfaces.datasette_app import make_datasette
 from peacewatch.surfaces.digest import build_digest
 from peacewatch.tagging.rules import load_rules_file, load_ruleset
@@ -235,6 +237,26 @@ def test_an_added_initiative_that_leaves_the_rules_stays_dormant(
     # clearing a label whose initiative is gone is allowed
     label_store.label_item(db, ids[2], without, clear=["minsk-agreements"], now=LATER)
     assert labels(db) == {}
+
+
+def test_the_labels_migration_upgrades_a_tagged_database(tmp_path: Path, ruleset: RuleSet) -> None:
+    """0007 needs only the tables of 0001-0004, so it applies before or after the other
+    branch's 0005 and 0006 whatever order a merge gives them."""
+    path = tmp_path / "old.db"
+    old = store.Database(sqlite3.connect(path, isolation_level=None))
+    migrate(old, MIGRATIONS[:4])
+    (last,) = MIGRATIONS[4:]
+    assert last[0] == "0007_analyst_labels"
+    old.conn.close()
+    db = store.open_db(path)  # the old file, upgraded on open
+    store.ensure_outlet(db, "example", "Example News")
+    ids = save(db, HEADLINES, ruleset)
+    label_store.label_item(db, ids[0], ruleset, remove=[PLAN], now=NOW)
+    assert tags(db, ids[0]) == {}
+    other = [("0005_other", lambda d: None), ("0006_other", lambda d: None)]
+    assert migrate(db, [*MIGRATIONS[:4], *other, last]) == ["0005_other", "0006_other"]
+    assert applied(db)[-3:] == ["0007_analyst_labels", "0005_other", "0006_other"]
+    db.conn.close()
 
 
 # -- candidates ----------------------------------------------------------------------------

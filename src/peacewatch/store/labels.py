@@ -207,18 +207,25 @@ def candidates(
     an analyst already, whose day (publication, or first seen when undated) falls in
     `candidate_window`; newest first."""
     lower, upper = candidate_window(initiative, days, today)
+    # stored times are ISO-8601 strings: a day's bounds compare as text, and the two halves
+    # (dated by publication, undated by first sight) each walk their own index
+    after = (upper + timedelta(days=1)).isoformat() if upper else "9999"
     rows = db.execute(
         """SELECT items.id, items.title, coalesce(outlets.name, items.outlet_id),
-                  substr(coalesce(items.published, items.first_seen), 1, 10) AS day,
+                  substr(coalesce(items.published, items.first_seen), 1, 10),
                   items.published, items.first_seen,
                   coalesce(items.url, items.canonical_url),
                   (SELECT group_concat(initiative_id, ' ') FROM item_initiatives
                     WHERE item_initiatives.item_id = items.id)
-           FROM item_classification
-           JOIN items ON items.id = item_classification.item_id
+           FROM items
+           JOIN item_classification ON item_classification.item_id = items.id
            LEFT JOIN outlets ON outlets.id = items.outlet_id
-           WHERE item_classification.relevant = 1
-             AND day >= :lower AND (:upper IS NULL OR day <= :upper)
+           WHERE items.id IN (
+                   SELECT id FROM items WHERE published >= :lower AND published < :after
+                   UNION ALL
+                   SELECT id FROM items WHERE published IS NULL
+                     AND first_seen >= :lower AND first_seen < :after)
+             AND item_classification.relevant = 1
              AND NOT EXISTS (SELECT 1 FROM item_initiatives
                              WHERE item_initiatives.item_id = items.id
                                AND item_initiatives.initiative_id = :initiative)
@@ -229,7 +236,7 @@ def candidates(
            LIMIT :limit""",
         {
             "lower": lower.isoformat(),
-            "upper": upper.isoformat() if upper else None,
+            "after": after,
             "initiative": initiative.id,
             "limit": limit,
         },
