@@ -130,3 +130,102 @@ def test_the_quick_start_output_in_the_docs_is_current() -> None:
     (actual,) = lines(invoke("--config", str(CONFIG), "classify", stdin=command_input).stdout)
     actual["rules_version"] = None
     assert actual == expected
+
+
+def _labelled_db(tmp_path: Path) -> tuple[Path, list[int]]:
+    path = tmp_path / "pw.db"
+    db = store.open_db(path)
+    store.ensure_outlet(db, "example", "Example News")
+    items = [
+        ParsedItem(title=title, url=f"https://example.org/{n}", canonical_url=None,
+                   published=published)
+        for n, (title, published) in enumerate([
+            ("Ukraine weighs the 28-point plan", "2025-11-21T08:00:00+00:00"),
+            ("Kremlin: peace talks with Ukraine possible", "2025-11-22T10:00:00+00:00"),
+        ])
+    ]  # fmt: skip
+    with store.transaction(db):
+        report = store.save_items(
+            db, items, source_id=None, outlet_id="example", now="2025-11-22T12:00:00+00:00"
+        )
+        tag_store.tag_items(db, report.new, load_ruleset(CONFIG), "2025-11-22T12:00:00+00:00")
+    db.conn.close()
+    return path, list(report.new)
+
+
+def _stored(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    db = store.open_db(path)
+    try:
+        return [tuple(row) for row in db.execute(sql).fetchall()]
+    finally:
+        db.conn.close()
+
+
+def test_label_corrects_tags_and_reports_what_the_rules_said(tmp_path: Path) -> None:
+    path, (plan, general) = _labelled_db(tmp_path)
+    base = ["--config", str(CONFIG), "--db", str(path)]
+    result = invoke(*base, "label", str(general), "--add", "us-28pt-plan",
+                    "--note", "the plan, unnamed")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"item {general}: Kremlin: peace talks with Ukraine possible",
+        "  add us-28pt-plan: the rules said no  (disagrees with the rules)",
+        "tags now: us-28pt-plan",
+    ]
+    result = invoke(*base, "label", str(plan), "--remove", "us-28pt-plan", "--add",
+                    "minsk-agreements", "--remove", "jeddah-meeting-2023")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "  remove us-28pt-plan: the rules said yes  (disagrees with the rules)" in result.stdout
+    assert "  remove jeddah-meeting-2023: the rules said no" in result.stdout
+    assert result.stdout.splitlines()[-1] == "tags now: minsk-agreements"
+    assert _stored(path, "SELECT item_id, initiative_id FROM item_initiatives ORDER BY 1") == [
+        (plan, "minsk-agreements"),
+        (general, "us-28pt-plan"),
+    ]
+    result = invoke(*base, "label", str(plan), "--clear", "us-28pt-plan",
+                    "--clear", "minsk-agreements", "--clear", "ua-peace-formula")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "  cleared us-28pt-plan" in result.stdout
+    assert "no correction for ua-peace-formula" in result.stderr
+    assert result.stdout.splitlines()[-1] == "tags now: us-28pt-plan"
+    kept = _stored(path, "SELECT item_id, initiative_id, verdict FROM analyst_labels ORDER BY 1, 2")
+    assert kept == [(plan, "jeddah-meeting-2023", "remove"), (general, "us-28pt-plan", "add")]
+
+
+def test_label_refuses_bad_ids_with_status_2_and_writes_nothing(tmp_path: Path) -> None:
+    path, (plan, _) = _labelled_db(tmp_path)
+    base = ["--config", str(CONFIG), "--db", str(path)]
+    before = _stored(path, "SELECT * FROM item_initiatives ORDER BY 1, 2")
+    unknown_item = invoke(*base, "label", "999", "--add", "us-28pt-plan")
+    assert unknown_item.exit_code == 2
+    assert unknown_item.stderr == "error: item 999: no such item\n"
+    unknown = invoke(*base, "label", str(plan), "--remove", "us-28pt-plan", "--add", "nope")
+    assert unknown.exit_code == 2
+    assert "error: --add nope: unknown initiative" in unknown.stderr
+    assert invoke(*base, "label", str(plan)).exit_code == 2  # nothing asked
+    assert invoke(*base, "label", "x", "--add", "us-28pt-plan").exit_code == 2
+    note_alone = invoke(*base, "label", str(plan), "--clear", "us-28pt-plan", "--note", "n")
+    assert note_alone.exit_code == 2
+    assert _stored(path, "SELECT * FROM analyst_labels") == []
+    assert _stored(path, "SELECT * FROM item_initiatives ORDER BY 1, 2") == before
+
+
+def test_candidates_lists_relevant_untagged_items_in_the_window(tmp_path: Path) -> None:
+    path, (_, general) = _labelled_db(tmp_path)
+    base = ["--config", str(CONFIG), "--db", str(path)]
+    # us-28pt-plan ran 2025-11-20 .. 2025-11-23 (3 days' slack before)
+    listing = invoke(*base, "candidates", "--initiative", "us-28pt-plan", "--json")
+    assert listing.exit_code == 0, listing.output
+    assert [row["item_id"] for row in lines(listing.stdout)] == [general]
+    (row,) = lines(listing.stdout)
+    assert row["day"] == "2025-11-22" and row["outlet"] == "Example News"
+    assert row["url"] == "https://example.org/1" and row["initiatives"] == []
+    # nothing of 2025 is in the window of the Minsk agreements (ended 2022-02-21)
+    assert invoke(*base, "candidates", "--initiative", "minsk-agreements").stdout == ""
+    text = invoke(*base, "candidates", "--initiative", "us-28pt-plan")
+    assert text.stdout.split()[:3] == [str(general), "2025-11-22", "Example"]
+    # once an analyst decided, it is no longer a candidate
+    invoke(*base, "label", str(general), "--remove", "us-28pt-plan")
+    assert invoke(*base, "candidates", "--initiative", "us-28pt-plan").stdout == ""
+    bad = invoke(*base, "candidates", "--initiative", "nope")
+    assert bad.exit_code == 2 and "error: --initiative nope: unknown initiative" in bad.stderr

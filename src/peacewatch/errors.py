@@ -23,6 +23,15 @@ class ConfigError(PeacewatchError):
         super().__init__("\n".join(self.problems))
 
 
+class InputError(PeacewatchError):
+    """What a user asked for names nothing that exists (an item id, an initiative id) or
+    contradicts itself; `problems` holds one message per mistake. The CLI exits with 2."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
 class FetchError(PeacewatchError):
     """A fetch did not produce a usable body.
 

@@ -2,7 +2,7 @@
 
 Commands live beside this module by stage (`ingest`, `tagging`, `surfaces`); each parses its
 options, calls one library function and turns PeacewatchError into a message and an exit
-status (2 for configuration).
+status (2 for configuration and for ids that name nothing).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from peacewatch.errors import ConfigError, PeacewatchError
+from peacewatch.errors import ConfigError, InputError, PeacewatchError
 
 
 class Context:
@@ -52,7 +52,7 @@ class Context:
 
 def fail(error: PeacewatchError) -> None:
     """Print an error the way users should see it and exit with the right status."""
-    if isinstance(error, ConfigError):
+    if isinstance(error, ConfigError | InputError):
         for problem in error.problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(2)

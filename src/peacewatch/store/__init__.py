@@ -3,7 +3,8 @@
 Takes parsed items (from ingest) and the classifier's tags (from tagging); gives the rows
 that the Datasette views, the digest and the CLI read. `from peacewatch import store` is the
 database API (open, transaction, sources, items); the page queue (`store.pages`), tag storage
-(`store.tags`) and the named migrations (`store.migrations`) are imported by name.
+(`store.tags`), analysts' corrections (`store.labels`) and the named migrations
+(`store.migrations`) are imported by name.
 """
 
 from peacewatch.store.database import Database, open_db, transaction

@@ -520,11 +520,63 @@ def _analyst_views_digests(db: sqlite_utils.Database) -> None:
         )
 
 
+def _analyst_labels(db: sqlite_utils.Database) -> None:
+    """Analysts' corrections of initiative tags, kept apart from the rules' output so a retag
+    never undoes them (store/tags.py applies them whenever it writes an item's tags), with
+    what the rules said when the item was last tagged; and the view of the disagreements.
+    Self-contained: it needs only the items, initiatives and item_initiatives tables."""
+    run_script(
+        db,
+        """
+        CREATE TABLE analyst_labels (
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            initiative_id TEXT NOT NULL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('add', 'remove')),
+            note TEXT,
+            labelled_at TEXT NOT NULL,
+            rules_said INTEGER,            -- 1/0: the rules tag it; updated on every tag write
+            rules_version TEXT,            -- the rules version rules_said is from
+            rules_evidence TEXT,           -- the rules' evidence (JSON) when rules_said = 1
+            PRIMARY KEY (item_id, initiative_id)
+        );
+        CREATE INDEX analyst_labels_initiative ON analyst_labels(initiative_id, item_id);
+
+        -- labels that contradict the rules: an analyst added a tag the rules did not give,
+        -- or removed one they gave
+        CREATE VIEW label_disagreements AS
+        SELECT
+            analyst_labels.item_id,
+            analyst_labels.initiative_id,
+            coalesce(initiatives.name, analyst_labels.initiative_id) AS initiative,
+            analyst_labels.verdict,
+            items.title,
+            coalesce(items.url, items.canonical_url) AS url,
+            items.published,
+            analyst_labels.note,
+            CASE analyst_labels.verdict
+                WHEN 'remove' THEN analyst_labels.rules_evidence
+                ELSE item_initiatives.evidence
+            END AS evidence,
+            analyst_labels.labelled_at,
+            analyst_labels.rules_version
+        FROM analyst_labels
+        JOIN items ON items.id = analyst_labels.item_id
+        LEFT JOIN initiatives ON initiatives.id = analyst_labels.initiative_id
+        LEFT JOIN item_initiatives ON item_initiatives.item_id = analyst_labels.item_id
+            AND item_initiatives.initiative_id = analyst_labels.initiative_id
+        WHERE (analyst_labels.verdict = 'add' AND analyst_labels.rules_said = 0)
+           OR (analyst_labels.verdict = 'remove' AND analyst_labels.rules_said = 1);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
     ("0002_tagging", _tagging),
     ("0003_outlets_articles", _outlets_articles),
     ("0004_analyst_views_digests", _analyst_views_digests),
+    # 0005 and 0006 come from another branch; this one needs neither and stays last
+    ("0007_analyst_labels", _analyst_labels),
 ]
 
 

@@ -1,5 +1,9 @@
 """Storing classifications: tags with evidence, the initiatives/themes mirror, and retagging.
 
+Analysts' corrections (table `analyst_labels`, written by `store.labels`) are applied
+wherever tags are written, so every surface shows corrected tags and a retag or a re-ingest
+never undoes one.
+
 `tag_items` runs inside the caller's transaction (the pipeline's per-fetch transaction), with
 raw SQL only. `retag` recomputes every item whose stored rules version differs from the rule
 set's, in batches that are each their own short transaction, so it can run beside the daemon's
@@ -128,29 +132,113 @@ def _evidence_json(tag: Tag) -> str:
     return json.dumps([e.as_dict() for e in tag.evidence], ensure_ascii=False)
 
 
+ANALYST_FIELD = "analyst"  # the evidence "field" of an analyst's correction
+ANALYST_SCORE = 1.0  # score of a tag only an analyst gave
+
+
+def analyst_evidence(note: str | None, weight: float) -> dict[str, Any]:
+    """The evidence entry of an analyst's 'add' verdict: it names the analyst and the note."""
+    text = note or ""
+    return {
+        "rule": f"analyst: {text}" if text else "analyst",
+        "field": ANALYST_FIELD,
+        "text": text,
+        "start": 0,
+        "end": len(text),
+        "weight": weight,
+    }
+
+
+@dataclass(frozen=True)
+class _Label:
+    verdict: str  # 'add' | 'remove'
+    note: str | None
+
+
+def _labels(db: Database, ids: Sequence[int]) -> dict[int, dict[str, _Label]]:
+    """Analysts' labels of these items, by item and initiative. One range read on the
+    primary key: labels are few, and most batches have none."""
+    if not ids:
+        return {}
+    wanted = set(ids)
+    found: dict[int, dict[str, _Label]] = {}
+    for item_id, initiative_id, verdict, note in db.execute(
+        "SELECT item_id, initiative_id, verdict, note FROM analyst_labels"
+        " WHERE item_id BETWEEN ? AND ?",
+        [min(wanted), max(wanted)],
+    ).fetchall():
+        if item_id in wanted:
+            found.setdefault(item_id, {})[initiative_id] = _Label(verdict, note)
+    return found
+
+
 def _write(
     db: Database,
     results: Sequence[tuple[int, Classification]],
     version: str,
     now: str,
 ) -> tuple[int, int]:
-    """Replace the stored classification of these items; returns (tagged, relevant)."""
+    """Replace the stored classification of these items; returns (tagged, relevant).
+
+    Analysts' labels win over the rules: a 'remove' verdict keeps the rules' tag out, an
+    'add' verdict stores the tag (evidence naming the analyst and the note) whatever the
+    rules say. Each label's `rules_said` is brought up to date with this classification.
+    """
     conn: sqlite3.Connection = db.conn
     ids = [(item_id,) for item_id, _ in results]
     conn.executemany("DELETE FROM item_initiatives WHERE item_id = ?", ids)
     conn.executemany("DELETE FROM item_themes WHERE item_id = ?", ids)
+    labels = _labels(db, [item_id for item_id, _ in results])
+    known: set[str] | None = None  # initiative ids an 'add' may name; read when needed
     initiative_rows: list[tuple[Any, ...]] = []
     theme_rows: list[tuple[Any, ...]] = []
     classification_rows: list[tuple[Any, ...]] = []
+    label_rows: list[tuple[Any, ...]] = []
     tagged = relevant = 0
     for item_id, result in results:
-        for tag in result.initiatives:
-            initiative_rows.append((item_id, tag.id, tag.score, _evidence_json(tag), version))
+        item_labels = labels.get(item_id)
+        is_tagged = bool(result.initiatives)
+        is_relevant = result.relevant
+        if item_labels is None:
+            for tag in result.initiatives:
+                initiative_rows.append((item_id, tag.id, tag.score, _evidence_json(tag), version))
+        else:
+            if known is None:
+                known = {row[0] for row in db.execute("SELECT id FROM initiatives").fetchall()}
+            is_tagged = False
+            rules_tags = {tag.id: tag for tag in result.initiatives}
+            for tag in result.initiatives:
+                label = item_labels.get(tag.id)
+                if label is not None and label.verdict == "remove":
+                    continue
+                evidence = [e.as_dict() for e in tag.evidence]
+                if label is not None:  # the analyst agrees: say so, the rules' score stands
+                    evidence.append(analyst_evidence(label.note, 0.0))
+                initiative_rows.append(
+                    (item_id, tag.id, tag.score, json.dumps(evidence, ensure_ascii=False),
+                     version)
+                )  # fmt: skip
+                is_tagged = True
+            for initiative_id, label in item_labels.items():
+                said = rules_tags.get(initiative_id)
+                label_rows.append(
+                    (int(said is not None), version,
+                     _evidence_json(said) if said is not None else None,
+                     item_id, initiative_id)
+                )  # fmt: skip
+                if label.verdict == "add" and said is None and initiative_id in known:
+                    evidence_json = json.dumps(
+                        [analyst_evidence(label.note, ANALYST_SCORE)], ensure_ascii=False
+                    )
+                    initiative_rows.append(
+                        (item_id, initiative_id, ANALYST_SCORE, evidence_json, version)
+                    )
+                    is_tagged = is_relevant = True  # an item with an initiative is relevant
         for tag in result.themes:
             theme_rows.append((item_id, tag.id, tag.score, _evidence_json(tag), version))
-        classification_rows.append((item_id, int(result.relevant), version, now))
-        tagged += bool(result.initiatives)
-        relevant += result.relevant
+        classification_rows.append((item_id, int(is_relevant), version, now))
+        tagged += is_tagged
+        relevant += is_relevant
     if initiative_rows:
         conn.executemany(
             """INSERT INTO item_initiatives (item_id, initiative_id, score, evidence, rules_version)
@@ -170,6 +258,12 @@ def _write(
              rules_version = excluded.rules_version, classified_at = excluded.classified_at""",
         classification_rows,
     )
+    if label_rows:
+        conn.executemany(
+            """UPDATE analyst_labels SET rules_said = ?, rules_version = ?, rules_evidence = ?
+               WHERE item_id = ? AND initiative_id = ?""",
+            label_rows,
+        )
     return tagged, relevant
 
 

@@ -138,7 +138,12 @@ def evidence_line(evidence: str | None) -> str:
         return ""
     if not isinstance(matches, list):
         return ""
-    matches = [m for m in matches if isinstance(m, dict) and m.get("text")]
+    matches = [m for m in matches if isinstance(m, dict)]
+    analyst = [m for m in matches if m.get("field") == "analyst"]
+    if analyst and float(analyst[0].get("weight") or 0) > 0:  # only an analyst gave the tag
+        note = analyst[0].get("text")
+        return f"tagged by an analyst: {note}" if note else "tagged by an analyst"
+    matches = [m for m in matches if m.get("text") and m.get("field") != "analyst"]
     if not matches:
         return ""
     best = max(matches, key=lambda m: float(m.get("weight") or 0))
