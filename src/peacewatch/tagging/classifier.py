@@ -420,8 +420,10 @@ def _event(
     assert action is not None
     if when is not None:  # dated: inside the window, one cue is enough
         if not (when[1] < event.opens or when[0] > event.closes):
-            cue = _first(event.cues, by_weight)
-            return None if cue is None else [cue, action]
+            cue = _first(event.named, by_weight)
+            if cue is not None:
+                return [cue, action]
+            return _two(event.leaders, by_weight, seen, action)  # leaders only in pairs
         if not approximate:
             return None
     venue = _first(event.venues, by_weight)
@@ -432,13 +434,23 @@ def _event(
     if place is not None and actors:
         actor = _first(frozenset(actors), by_weight)
         return None if actor is None else [place, actor, action]
-    if len(actors) >= 2:  # two of its actors named together
-        first_two = sorted(actors)[:2]
-        found = [_first(frozenset((pid,)), by_weight) for pid in first_two]
-        if found[0] is None or found[1] is None:
-            return None
-        return [found[0], found[1], action]
-    return None
+    return _two(event.actors, by_weight, seen, action)  # two of its actors named together
+
+
+def _two(
+    people: frozenset[int],
+    by_weight: list[_Field],
+    seen: set[int],
+    action: tuple[_Field, int, _Span],
+) -> list[tuple[_Field, int, _Span]] | None:
+    """Two different `people` and the action, or None."""
+    named = people.intersection(seen)
+    if len(named) < 2:
+        return None
+    found = [_first(frozenset((pid,)), by_weight) for pid in sorted(named)[:2]]
+    if found[0] is None or found[1] is None:
+        return None
+    return [found[0], found[1], action]
 
 
 def _evaluate(

@@ -84,10 +84,10 @@ class Event:
     press through its places, actors and actions rather than the initiative's name.
 
     An item dated from `opens` to `closes` counts the event when it names one of its venues,
-    places, actors or leaders together with one of its actions; an item dated outside never
-    does. An undated item counts it only on a strong cue with an action: a venue (a place only
-    this event is known by), a place and an actor, or two actors. Either way the headline must
-    hold a cue or the action. A place or an actor alone never counts."""
+    places or actors, or two of its leaders, together with one of its actions; an item dated
+    outside never does. An undated item counts it only on a strong cue with an action: a venue
+    (a place only this event is known by), a place and an actor, or two actors. Either way the
+    headline must hold a cue or the action. A place or an actor alone never counts."""
 
     label: str  # e.g. 'event: Istanbul round 1 (2025-05-16)'
     opens: date
@@ -101,10 +101,12 @@ class Event:
     leaders: frozenset[int] = frozenset()
     venues: frozenset[int] = frozenset()  # places only this event is known by (Bürgenstock)
     cues: frozenset[int] = field(init=False, repr=False, compare=False)  # all of the above
+    named: frozenset[int] = field(init=False, repr=False, compare=False)  # all but leaders
 
     def __post_init__(self) -> None:
-        cues = self.places | self.actors | self.leaders | self.venues
-        object.__setattr__(self, "cues", cues)
+        named = self.places | self.actors | self.venues
+        object.__setattr__(self, "named", named)
+        object.__setattr__(self, "cues", named | self.leaders)
 
 
 @dataclass(frozen=True, slots=True)
