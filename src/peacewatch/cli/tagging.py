@@ -227,8 +227,9 @@ def _analyst_items(ctx: Context, labelled: Any) -> list[Any]:
            GROUP BY items.id"""
     ).fetchall()
     found = []
-    for _id, title, summary, published, url, added, _removed in rows:
+    for _id, title, summary, published, url, added, removed in rows:
         labels = frozenset(x for x in (added or "").split(",") if x)
+        judged = labels | frozenset(x for x in (removed or "").split(",") if x)
         found.append(
             labelled(
                 title=title or "",
@@ -237,6 +238,7 @@ def _analyst_items(ctx: Context, labelled: Any) -> list[Any]:
                 published=published,
                 url=url,
                 source="analyst",
+                judged=judged,
             )
         )
     return found

@@ -55,6 +55,9 @@ class Labelled:
     trap: str | None = None
     source: str = "corpus"  # corpus | analyst
     split: str | None = None
+    # Only these initiatives were judged (an analyst's label speaks of one initiative, not of
+    # every other): None means all of them
+    judged: frozenset[str] | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Labelled:
@@ -170,7 +173,10 @@ def evaluate(
             ruleset,
         )
         tags = {tag.id: tag for tag in result.initiatives}
-        for initiative in item.labels | tags.keys():
+        scored = item.labels | tags.keys()
+        if item.judged is not None:
+            scored &= item.judged
+        for initiative in scored:
             scores = report.per_initiative[initiative]
             if initiative in item.labels and initiative in tags:
                 scores.tp += 1
@@ -184,7 +190,7 @@ def evaluate(
                 scores.fn += 1
                 report.overall.fn += 1
                 report.errors.append(Miss(item, initiative, "missed"))
-        if not item.labels:
+        if not item.labels and item.judged is None:
             counts = traps.setdefault(item.trap or "unclassed", [0, 0])
             counts[0] += 1
             counts[1] += bool(tags)

@@ -1,0 +1,193 @@
+"""Dated events, undated-capable terms, lift terms and the first-seen stand-in date."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from peacewatch.errors import ConfigError
+from peacewatch.tagging.classifier import ItemText, classify
+from peacewatch.tagging.rules import compile_rules
+from peacewatch.tagging.ruleset import RuleSet
+
+RULES = """
+[concepts]
+talks = ["talk*", "negotiat*", "meeting", "переговор*"]
+
+[[initiative]]
+id = "lakeside-talks"
+name = "Lakeside talks"
+description = "A round of talks in Lakeside, a town no other talks were held in."
+start_date = 2025-05-16
+parties = ["North", "South"]
+links = ["https://example.org/lakeside"]
+[initiative.rules]
+terms = [
+  { match = "lakeside accord", weight = 2 },
+  { match = ["lakeside"], near = "@talks", within = 4, from = 2025-05-10, until = 2025-05-31, weight = 1 },
+  { match = ["swap*"], near = ["lakeside"], within = 6, from = 2025-05-10, until = 2025-05-31, undated = true, weight = 1 },
+  { match = ["peace", "talks"], fields = ["title"], weight = 0.25, lift = true },
+]
+exclude = [ { any = ["gaza"] } ]
+
+[[initiative.events]]
+name = "Lakeside round"
+date = 2025-05-16
+until = 2025-05-17
+before = 2
+after = 5
+places = ["riverton"]
+venues = ["old mill"]
+actors = ["ivanova", "petrenko"]
+leaders = ["president smith", "president jones"]
+actions = ["@talks", "swap*"]
+
+[relevance.rules]
+terms = [ { match = "@talks" } ]
+"""
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return compile_rules(tomllib.loads(RULES), display="events.toml")
+
+
+def tags(rules: RuleSet, title: str, published: str | None = None, **extra: str) -> list[str]:
+    item = ItemText(title=title, published=published, **extra)
+    return [t.id for t in classify(item, rules).initiatives]
+
+
+def test_an_event_counts_inside_its_window_with_one_named_cue(rules: RuleSet) -> None:
+    assert tags(rules, "Petrenko arrives for talks", "2025-05-15") == ["lakeside-talks"]
+    assert tags(rules, "Talks open in Riverton", "2025-05-20") == ["lakeside-talks"]
+    assert tags(rules, "Talks open in Riverton", "2025-05-13") == []  # before the window
+    assert tags(rules, "Talks open in Riverton", "2025-06-30") == []  # after it
+    assert tags(rules, "Petrenko visits Riverton", "2025-05-16") == []  # no action
+
+
+def test_leaders_count_only_in_pairs(rules: RuleSet) -> None:
+    assert tags(rules, "President Smith calls for talks", "2025-05-16") == []
+    assert tags(rules, "President Smith and President Jones hold talks", "2025-05-16") == [
+        "lakeside-talks"
+    ]
+
+
+def test_undated_items_need_a_strong_cue(rules: RuleSet) -> None:
+    assert tags(rules, "Talks open in Riverton") == []  # a place alone
+    assert tags(rules, "Petrenko talks") == []  # an actor alone
+    assert tags(rules, "Petrenko and Ivanova start talks") == ["lakeside-talks"]  # two actors
+    assert tags(rules, "Ivanova opens talks in Riverton") == ["lakeside-talks"]  # place + actor
+    assert tags(rules, "Talks at the Old Mill") == ["lakeside-talks"]  # a venue
+
+
+def test_the_headline_must_name_a_cue_or_the_action(rules: RuleSet) -> None:
+    lead = "Ivanova and Petrenko held talks in Riverton."
+    assert tags(rules, "A quiet weekend", "2025-05-16", summary=lead) == []
+    assert tags(rules, "What the talks achieved", "2025-05-16", summary=lead) == ["lakeside-talks"]
+
+
+def test_event_evidence_names_the_event(rules: RuleSet) -> None:
+    result = classify(ItemText(title="Ivanova opens talks in Riverton"), rules)
+    labels = [e.rule for e in result.initiatives[0].evidence]
+    assert labels == [
+        "event: Lakeside round (2025-05-16) place: riverton",
+        "event: Lakeside round (2025-05-16) actor: ivanova",
+        "event: Lakeside round (2025-05-16) action: talk*",
+    ]
+
+
+def test_excludes_still_veto_an_event(rules: RuleSet) -> None:
+    assert tags(rules, "Ivanova and Petrenko discuss Gaza talks") == []
+
+
+def test_undated_terms_count_without_a_date_but_keep_their_window(rules: RuleSet) -> None:
+    assert tags(rules, "Swap agreed at Lakeside") == ["lakeside-talks"]
+    assert tags(rules, "Swap agreed at Lakeside", "2025-05-20") == ["lakeside-talks"]
+    assert tags(rules, "Swap agreed at Lakeside", "2026-01-20") == []
+    # a dated term without `undated` stays silent for an undated item
+    assert tags(rules, "Lakeside talks resume") == []
+
+
+def test_a_lift_term_only_lifts_a_cue_over_the_threshold(rules: RuleSet) -> None:
+    lead = "Negotiators gathered in Lakeside for talks."
+    # the cue is in the lead (0.8): a peace headline lifts it
+    assert tags(rules, "Peace within reach", "2025-05-20", summary=lead) == ["lakeside-talks"]
+    assert tags(rules, "Weather turns", "2025-05-20", summary=lead) == []
+    # alone it never tags, and a tag that fires without it keeps its score and evidence
+    assert tags(rules, "Peace talks", "2025-05-20") == []
+    (tag,) = classify(ItemText(title="Peace under the Lakeside Accord"), rules).initiatives
+    assert tag.score == 2.0 and [e.text for e in tag.evidence] == ["Lakeside Accord"]
+
+
+def test_the_day_first_seen_stands_in_and_says_so(rules: RuleSet) -> None:
+    item = ItemText(title="Talks open in Riverton", first_seen="2025-05-16T08:00:00+00:00")
+    (tag,) = classify(item, rules).initiatives
+    note = tag.evidence[-1]
+    assert (note.rule, note.field, note.text) == (
+        "date: first seen (no published date)",
+        "first_seen",
+        "2025-05-16",
+    )
+    # a published date wins over the stand-in
+    dated = ItemText(
+        title="Talks open in Riverton", published="2025-07-01", first_seen="2025-05-16"
+    )
+    assert classify(dated, rules).initiatives == ()
+
+
+def test_a_late_first_seen_day_matches_as_undated(rules: RuleSet) -> None:
+    # a page imported months later: outside the window, strong cues still count
+    late = "2026-02-01T00:00:00+00:00"
+    assert tags(rules, "Ivanova opens talks in Riverton", first_seen=late) == ["lakeside-talks"]
+    assert tags(rules, "Talks open in Riverton", first_seen=late) == []
+    assert tags(rules, "Swap agreed at Lakeside", first_seen=late) == ["lakeside-talks"]
+
+
+def test_the_window_never_opens_before_the_initiative(rules: RuleSet) -> None:
+    assert tags(rules, "Petrenko and Ivanova start talks", "2024-01-01") == []
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ('name = "x"\nactions = ["talks"]\nplaces = ["a"]', "'events[0].date': missing"),
+        ('name = "x"\ndate = 2025-05-16\nplaces = ["a"]', "expected the event's actions"),
+        ('name = "x"\ndate = 2025-05-16\nactions = ["talks"]', "expected venues, places, actors"),
+        (
+            'name = "x"\ndate = 2025-05-16\nuntil = 2025-05-01\nactions = ["t"]\nplaces = ["a"]',
+            "2025-05-01 is before date 2025-05-16",
+        ),
+        (
+            'name = "x"\ndate = 2025-05-16\nactions = ["talks"]\nplaces = ["a"]\nwhen = 1',
+            "'events[0].when': unknown key",
+        ),
+        (
+            'name = "x"\ndate = 2025-05-16\nactions = ["(a|b)"]\nplaces = ["a"]',
+            "not regular expressions",
+        ),
+    ],
+)
+def test_event_mistakes_name_the_file_entry_and_key(event: str, message: str) -> None:
+    text = RULES.split("[[initiative.events]]")[0] + "[[initiative.events]]\n" + event + "\n"
+    text += '\n[relevance.rules]\nterms = [ { match = "@talks" } ]\n'
+    with pytest.raises(ConfigError) as caught:
+        compile_rules(tomllib.loads(text), display="events.toml")
+    problems = "\n".join(caught.value.problems)
+    assert "events.toml: initiative 'lakeside-talks'" in problems
+    assert message in problems
+
+
+def test_undated_and_lift_must_be_booleans_and_undated_needs_a_window() -> None:
+    text = RULES.replace("undated = true", 'undated = "yes"').replace("lift = true", "lift = 1")
+    with pytest.raises(ConfigError) as caught:
+        compile_rules(tomllib.loads(text), display="events.toml")
+    problems = "\n".join(caught.value.problems)
+    assert "'rules.terms[2].undated': expected true or false" in problems
+    assert "'rules.terms[3].lift': expected true or false" in problems
+    text = RULES.replace(
+        '{ match = "lakeside accord", weight = 2 }',
+        '{ match = "lakeside accord", weight = 2, undated = true }',
+    )
+    with pytest.raises(ConfigError, match="only means something with 'from' or 'until'"):
+        compile_rules(tomllib.loads(text), display="events.toml")
