@@ -447,10 +447,16 @@ def _two(
     named = people.intersection(seen)
     if len(named) < 2:
         return None
-    found = [_first(frozenset((pid,)), by_weight) for pid in sorted(named)[:2]]
-    if found[0] is None or found[1] is None:
-        return None
-    return [found[0], found[1], action]
+    first: tuple[_Field, int, _Span] | None = None
+    for pid in sorted(named):
+        found = _first(frozenset((pid,)), by_weight)
+        if found is None:
+            continue
+        if first is None:
+            first = found
+        elif found[0] is not first[0] or found[2] != first[2]:  # not the same words twice
+            return [first, found, action]
+    return None
 
 
 def _evaluate(
@@ -535,7 +541,7 @@ def _evaluate(
         for field, found in held:
             required.append((group, field, found))
     for group in rule.exclude:
-        if _group_holds(group, fields, seen) is not None:
+        if _group_holds(group, fields, seen) is not None and group.unless.isdisjoint(seen):
             return None
     evidence: list[Evidence] = []
     if quote:

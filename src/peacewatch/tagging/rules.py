@@ -553,7 +553,8 @@ class _Compiler(Checks):
                 entry, key, f"expected a table like {{ any = [...] }}, got {_describe(raw)}"
             )
             return None
-        self._unknown(entry, f"{key}.", raw, {"any", "all", "near", "within", "fields"})
+        known = {"any", "all", "near", "within", "fields", "unless"}
+        self._unknown(entry, f"{key}.", raw, known)
         modes = [m for m in ("any", "all") if m in raw]
         if len(modes) != 1:
             self.problem(entry, key, "needs exactly one of 'any' or 'all'")
@@ -568,7 +569,15 @@ class _Compiler(Checks):
         if mode == "any":
             slots = [frozenset(pid for slot in slots for pid in slot)]
         labels = self._labels(label, [pid for slot in slots for pid in slot])
-        return Group(label, mode, tuple(slots), near, within, fields, labels)
+        unless: list[int] = []
+        if "unless" in raw:
+            if not label.startswith("exclude"):
+                self.problem(entry, f"{key}.unless", "only an exclude group can have 'unless'")
+            for index, pattern in enumerate(
+                self._strings(entry, f"{key}.unless", raw["unless"]) or []
+            ):
+                unless.extend(self._pattern_or_ref(entry, f"{key}.unless[{index}]", pattern, []))
+        return Group(label, mode, tuple(slots), near, within, fields, labels, frozenset(unless))
 
     def _labels(self, label: str, patterns: Iterable[int]) -> Mapping[int, str]:
         return MappingProxyType(

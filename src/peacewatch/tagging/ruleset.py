@@ -76,6 +76,8 @@ class Group:
     fields: frozenset[str] = frozenset(FIELDS)
     # Evidence labels by pattern id, like 'require[0]: talks' (see Term.labels)
     labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
+    # An exclude group does not veto an item that holds one of these anywhere
+    unless: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
