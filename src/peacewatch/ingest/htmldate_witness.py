@@ -43,4 +43,6 @@ def htmldate_date(content: bytes, url: str | None, now: datetime | None) -> Foun
             )
     except Exception:  # a witness that fails says nothing; the page is still read
         return None
-    return parse_date(day) if day else None
+    if not day or day.endswith("-01-01"):
+        return None  # htmldate pads a year found alone (a copyright line) to 1 January
+    return parse_date(day)

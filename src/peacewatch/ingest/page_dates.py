@@ -200,7 +200,8 @@ def _is_modified_marker(node: Node) -> bool:
 _ASIDE_TOKEN = re.compile(
     r"^(?:.*[-_])?(?:related|sidebar|side-bar|comments?|recommend(?:ed|ations)?|popular|"
     r"most-read|more-stories|read-more|outbrain|taboola)(?:[-_](?:list|box|stories|posts|"
-    r"articles|items|widget|content|area|section|wrapper|container|links|block))?$",
+    r"articles|items|widget|content|area|section|wrapper|container|links|block)"
+    r"(?:--?[a-z0-9]+)?)?$",  # a BEM modifier: related-posts--cfm
     re.IGNORECASE,
 )
 
