@@ -95,7 +95,9 @@ _CLOCK = re.compile(
 )
 _EPOCH = re.compile(r"^\d{10}(?:\d{3})?$")
 _URL_DATE = re.compile(
-    r"/(?P<y>(?:19|20)\d{2})[/_-]?(?P<m>0?[1-9]|1[0-2])[/_-]?(?P<d>0?[1-9]|[12]\d|3[01])(?:[/_.-]|$)"
+    # separators required (the compact form is _URL_COMPACT), longest alternatives first:
+    # /2025/11/20/ must not read as 2025-1-1
+    r"/(?P<y>(?:19|20)\d{2})[/_-](?P<m>1[0-2]|0?[1-9])[/_-](?P<d>3[01]|[12]\d|0?[1-9])(?:[/_.-]|$)"
 )
 _URL_COMPACT = re.compile(
     r"[/_-](?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?:[/_.-]|$)"
