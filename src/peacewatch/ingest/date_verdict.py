@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from peacewatch.ingest.dates import FoundDate
 from peacewatch.ingest.page_dates import Witness
 
-__all__ = ["Verdict", "decide", "possible_days"]
+__all__ = ["Verdict", "decide", "feed_page_disagreement", "possible_days"]
 
 FAMILY = {
     "jsonld": "markup", "opengraph": "markup", "meta": "markup", "itemprop": "markup",
@@ -231,3 +231,32 @@ def _local_day(chosen: Witness, agreeing: list[Witness]) -> tuple[str, str]:
                 return day, f"{confirmed}; local day {day} from {witness.source}"
             return found.local, confirmed
     return found.local, f"{confirmed}; local day unknown, UTC day kept"
+
+
+# A feed date this close to the moment the item was first stored is the fetch time, not the
+# publication time (feeds that stamp every entry with "now").
+FETCH_TIME_SLACK = timedelta(minutes=5)
+
+
+def feed_page_disagreement(
+    feed_published: str, first_seen: str, page_published: str, page_local: str | None
+) -> dict[str, Any] | None:
+    """Why a feed item's date must give way to its page's (all UTC ISO-8601), or None when
+    they agree. The feed's date loses when it is the fetch time, or a day or more away from
+    the page's date (for a page that gives only a day: two calendar days or more, since a day
+    alone does not say its zone)."""
+    feed = datetime.fromisoformat(feed_published)
+    page = datetime.fromisoformat(page_published)
+    seen = datetime.fromisoformat(first_seen)
+    record = {"feed": feed_published, "page": page_published}
+    if abs(feed - seen) <= FETCH_TIME_SLACK and abs(feed - page) > FETCH_TIME_SLACK:
+        return {**record, "kind": "fetch_time"}
+    if page_local is not None and len(page_local) == 10:  # a bare day
+        days = abs((feed.date() - date.fromisoformat(page_local)).days)
+        if days >= 2:
+            return {**record, "kind": "days_apart", "days": days}
+        return None
+    if abs(feed - page) >= timedelta(days=1):
+        days = abs(feed - page).days
+        return {**record, "kind": "days_apart", "days": days}
+    return None

@@ -520,11 +520,30 @@ def _analyst_views_digests(db: sqlite_utils.Database) -> None:
         )
 
 
+def _date_candidates(db: sqlite_utils.Database) -> None:
+    """What an article page said about its date, the verdict, and feed/page disagreements
+    (dates branch, issue #12)."""
+    run_script(
+        db,
+        """
+        -- the outlet's calendar day: its local time (ISO-8601 with offset), or a bare day
+        ALTER TABLE items ADD COLUMN published_local TEXT;
+        -- JSON: every date witness on the article page, the one chosen and why
+        ALTER TABLE items ADD COLUMN date_candidates TEXT;
+        -- JSON: the feed's date when the page's date replaced it, and why
+        ALTER TABLE items ADD COLUMN date_disagreement TEXT;
+        -- feed items whose page's date replaced the feed's date
+        ALTER TABLE sources ADD COLUMN date_disagreements INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
     ("0002_tagging", _tagging),
     ("0003_outlets_articles", _outlets_articles),
     ("0004_analyst_views_digests", _analyst_views_digests),
+    ("0005_date_candidates", _date_candidates),
 ]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from peacewatch import store
 from peacewatch.errors import RefusedURLError
 from peacewatch.ingest.articles import Article
+from peacewatch.ingest.date_verdict import feed_page_disagreement
 from peacewatch.ingest.netguard import check_scheme
 from peacewatch.ingest.outlets import Outlet, OutletRegistry, host_of
 from peacewatch.ingest.readinglist import ListEntry
@@ -211,9 +212,11 @@ def save_list_entries(
                 item_id = saved.new[0]
                 new.append(item_id)
                 db.execute(
-                    "UPDATE items SET linkless = ?, date_source = ? WHERE id = ?",
-                    [int(entry.url is None), "list" if published else None, item_id],
-                )
+                    """UPDATE items SET linkless = ?, date_source = ?, published_local = ?
+                       WHERE id = ?""",
+                    [int(entry.url is None), "list" if published else None,
+                     published[:10] if published else None, item_id],
+                )  # fmt: skip
             else:
                 item_id = _item_for(db, item, outlet.id)
                 changed.extend(i for i in saved.changed if i not in changed)
@@ -383,9 +386,11 @@ def apply_article(
 ) -> bool:
     """Fold what an article page says into its item; True when headline or summary changed.
 
-    The page's date fills a missing one and overrules a list's date when it comes from
-    machine-readable markup; its canonical URL joins the item's URLs for deduplication; a
-    headline the list cut short is completed.
+    The page's date fills a missing one, overrules a list's date when it comes from
+    machine-readable markup, and overrules a feed's date that is the fetch time or a day or
+    more away (recorded in `date_disagreement` and counted on the source). Every page keeps
+    its date witnesses in `date_candidates`. Its canonical URL joins the item's URLs for
+    deduplication; a headline the list cut short is completed.
     """
     rows = _dicts(db, "SELECT * FROM items WHERE id = ?", [item_id])
     if not rows:
@@ -393,15 +398,39 @@ def apply_article(
     row = rows[0]
     fields: dict[str, Any] = {"page_fetched_at": now}
     changed_text = False
+    if article.date_candidates:
+        fields["date_candidates"] = article.date_candidates
+    from_feed = row["published"] is not None and row["date_source"] in (None, "feed")
+    disagreement = (
+        feed_page_disagreement(
+            row["published"], row["first_seen"], article.published, article.published_local
+        )
+        if from_feed and article.published
+        else None
+    )
     if article.published and (
         row["published"] is None
         or (row["date_source"] == "list" and article.date_source in STRONG_DATE_SOURCES)
+        or disagreement is not None
     ):
         if row["published"] and row["published"][:10] != article.published[:10]:
             _revise(db, item_id, "published", row["published"], article.published, now)
-        fields.update(published=article.published, date_source=article.date_source)
+        fields.update(
+            published=article.published,
+            published_local=article.published_local,
+            date_source=article.date_source,
+        )
+        if disagreement is not None and row["date_disagreement"] is None:
+            fields["date_disagreement"] = json.dumps(disagreement)
+            _count_disagreement(db, item_id)
     elif row["date_source"] is None and row["published"] is not None:
         fields["date_source"] = "feed"
+    if (
+        row["published_local"] is None
+        and "published_local" not in fields
+        and article.published == (fields.get("published") or row["published"])
+    ):
+        fields["published_local"] = article.published_local  # the page dates the same moment
     if article.modified and article.modified != row["modified"]:
         fields["modified"] = article.modified
     if article.title and _completes(row["title"], article.title, db, item_id):
@@ -430,6 +459,15 @@ def apply_article(
         [now, http_status, item_id],
     )
     return changed_text
+
+
+def _count_disagreement(db: store.Database, item_id: int) -> None:
+    """One more feed item of the source that queued this page whose feed date lost."""
+    db.execute(
+        """UPDATE sources SET date_disagreements = date_disagreements + 1
+           WHERE id = (SELECT source_id FROM page_fetches WHERE item_id = ?)""",
+        [item_id],
+    )
 
 
 def _completes(stored: str, page_title: str, db: store.Database, item_id: int) -> bool:

@@ -1,0 +1,114 @@
+"""Dates in the store (issue #12): a page's date witnesses and verdict in `date_candidates`,
+`published_local` beside `published`, and a feed's date that the page corrects, recorded on
+the item and counted in the source's health. End to end through a loopback HTTP server."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from httpserver import FixtureServer
+from peacewatch import store
+from peacewatch.cli import cli
+from peacewatch.store.migrations import MIGRATIONS
+from support import rows
+from test_article_pipeline import HTML, configure, page, poll_all
+
+
+def serve_feed(server: FixtureServer, pub_date: str) -> None:
+    """One feed item without a summary (so its page is read) dated `pub_date`; its page says
+    2025-11-20T08:00:00Z in JSON-LD and 20 November in the URL."""
+    base = server.url("")
+    story = f"{base}/2025/11/20/grain-talks.html"
+    server.route("/2025/11/20/grain-talks.html", content_type=HTML, body=page(
+        "Grain corridor talks resume", "2025-11-20T08:00:00+00:00", story,
+        lead="Negotiators met in Istanbul on Thursday to revive the Black Sea grain corridor.",
+    ))  # fmt: skip
+    feed = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><title>Grain corridor talks resume</title><link>{story}</link><guid>g1</guid>
+<pubDate>{pub_date}</pubDate></item></channel></rss>""".encode()
+    server.route("/feed.xml", body=feed)
+
+
+def item_row(db: store.Database) -> dict:
+    return rows(
+        db,
+        """SELECT published, published_local, date_source, date_candidates, date_disagreement
+           FROM items""",
+    )[0]
+
+
+def test_feed_date_days_away_from_the_page_gives_way_and_is_counted(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    serve_feed(http_server, "Mon, 24 Nov 2025 09:00:00 GMT")
+    config, db = configure(tmp_path, [{"id": "f", "url": http_server.url("/feed.xml")}])
+    poll_all(config, db)
+    item = item_row(db)
+    assert (item["published"], item["published_local"], item["date_source"]) == (
+        "2025-11-20T08:00:00+00:00", "2025-11-20T08:00:00+00:00", "jsonld",
+    )  # fmt: skip
+    assert json.loads(item["date_disagreement"]) == {
+        "feed": "2025-11-24T09:00:00+00:00", "page": "2025-11-20T08:00:00+00:00",
+        "kind": "days_apart", "days": 4,
+    }  # fmt: skip
+    assert rows(db, "SELECT field, old_value, new_value FROM item_revisions") == [
+        {"field": "published", "old_value": "2025-11-24T09:00:00+00:00",
+         "new_value": "2025-11-20T08:00:00+00:00"}
+    ]  # fmt: skip
+    assert rows(db, "SELECT date_disagreements FROM sources") == [{"date_disagreements": 1}]
+
+    # the source's health shows it
+    args = ["--config", str(config.config_dir), "--db", str(tmp_path / "test.db"), "sources"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    header, line = result.output.splitlines()[:2]
+    assert header.split()[-1] == "redated" and line.split()[-1] == "1"
+    result = CliRunner().invoke(cli, [*args, "--json"])
+    assert json.loads(result.output.splitlines()[0])["date_disagreements"] == 1
+
+
+def test_feed_date_that_is_the_fetch_time_gives_way(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    serve_feed(http_server, format_datetime(datetime.now(UTC), usegmt=True))
+    config, db = configure(tmp_path, [{"id": "f", "url": http_server.url("/feed.xml")}])
+    poll_all(config, db)
+    item = item_row(db)
+    assert (item["published"], item["date_source"]) == ("2025-11-20T08:00:00+00:00", "jsonld")
+    assert json.loads(item["date_disagreement"])["kind"] == "fetch_time"
+    assert rows(db, "SELECT date_disagreements FROM sources") == [{"date_disagreements": 1}]
+
+
+def test_feed_date_close_to_the_page_is_kept_and_the_candidates_stored(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    serve_feed(http_server, "Thu, 20 Nov 2025 08:05:00 GMT")
+    config, db = configure(tmp_path, [{"id": "f", "url": http_server.url("/feed.xml")}])
+    poll_all(config, db)
+    item = item_row(db)
+    assert (item["published"], item["date_source"], item["date_disagreement"]) == (
+        "2025-11-20T08:05:00+00:00", "feed", None,
+    )  # fmt: skip
+    candidates = json.loads(item["date_candidates"])
+    assert candidates["chosen"] == "2025-11-20T08:00:00+00:00"
+    assert candidates["source"] == "jsonld"
+    assert candidates["reason"] == "jsonld, confirmed by url", candidates
+    assert {c["source"] for c in candidates["candidates"]} >= {"jsonld", "url"}
+    assert rows(db, "SELECT date_disagreements FROM sources") == [{"date_disagreements": 0}]
+
+
+def test_migration_0005_is_appended_after_the_shipped_ones(tmp_path: Path) -> None:
+    names = [name for name, _ in MIGRATIONS]
+    assert names[:5] == [
+        "0001_core", "0002_tagging", "0003_outlets_articles", "0004_analyst_views_digests",
+        "0005_date_candidates",
+    ]  # fmt: skip
+    db = store.open_db(tmp_path / "m.db")
+    columns = {r["name"] for r in rows(db, "PRAGMA table_info(items)")}
+    assert {"published_local", "date_candidates", "date_disagreement"} <= columns
+    assert "date_disagreements" in {r["name"] for r in rows(db, "PRAGMA table_info(sources)")}
