@@ -112,3 +112,27 @@ def test_migration_0005_is_appended_after_the_shipped_ones(tmp_path: Path) -> No
     columns = {r["name"] for r in rows(db, "PRAGMA table_info(items)")}
     assert {"published_local", "date_candidates", "date_disagreement"} <= columns
     assert "date_disagreements" in {r["name"] for r in rows(db, "PRAGMA table_info(sources)")}
+
+
+def test_feed_items_get_the_outlets_local_day(tmp_path: Path, http_server: FixtureServer) -> None:
+    base = http_server.url("")
+    feed = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><title>Drought relief bill signed</title><link>{base}/a</link><guid>a</guid>
+<description>The governor signed the bill on Monday evening.</description>
+<pubDate>Tue, 02 Mar 2021 01:15:00 GMT</pubDate></item>
+<item><title>Kyiv talks open</title><link>{base}/b</link><guid>b</guid>
+<description>Delegations met in Kyiv on Tuesday morning.</description>
+<pubDate>Tue, 02 Mar 2021 09:00:00 +0200</pubDate></item>
+</channel></rss>""".encode()
+    http_server.route("/feed.xml", body=feed)
+    config, db = configure(tmp_path, [
+        {"id": "west", "url": http_server.url("/feed.xml"), "timezone": "America/Los_Angeles"},
+    ])  # fmt: skip
+    poll_all(config, db)
+    got = rows(db, "SELECT title, published, published_local FROM items ORDER BY id")
+    assert got == [
+        {"title": "Drought relief bill signed", "published": "2021-03-02T01:15:00+00:00",
+         "published_local": "2021-03-01T17:15:00-08:00"},  # the source's zone
+        {"title": "Kyiv talks open", "published": "2021-03-02T07:00:00+00:00",
+         "published_local": "2021-03-02T09:00:00+02:00"},  # the feed's own offset
+    ]  # fmt: skip

@@ -205,6 +205,7 @@ def save_list_entries(
                 url=entry.url,
                 canonical_url=canonicalize_url(entry.url) if entry.url else None,
                 published=published,
+                published_local=published[:10] if published else None,
                 author=entry.author,
             )
             saved = store.save_items(db, [item], source_id=source_id, outlet_id=outlet.id, now=now)
@@ -212,11 +213,9 @@ def save_list_entries(
                 item_id = saved.new[0]
                 new.append(item_id)
                 db.execute(
-                    """UPDATE items SET linkless = ?, date_source = ?, published_local = ?
-                       WHERE id = ?""",
-                    [int(entry.url is None), "list" if published else None,
-                     published[:10] if published else None, item_id],
-                )  # fmt: skip
+                    "UPDATE items SET linkless = ?, date_source = ? WHERE id = ?",
+                    [int(entry.url is None), "list" if published else None, item_id],
+                )
             else:
                 item_id = _item_for(db, item, outlet.id)
                 changed.extend(i for i in saved.changed if i not in changed)
