@@ -1,11 +1,12 @@
-"""The publication date of an article page: candidates from its markup and text, and the choice.
+"""The date witnesses of an article page: every place in its markup, text and URL that dates it.
 
-Dates are taken from the most trustworthy place that has one, in this order: JSON-LD
-(NewsArticle and friends, including @graph), OpenGraph/article: meta, other meta tags
-(date, pubdate, DC.date, sailthru, parsely...), itemprop="datePublished", <time datetime>,
-dated bylines in the text, a day in the URL path, and finally a date written just after the
-headline. A date more than FUTURE_SLACK after `now` is rejected (scheduled posts, typos,
-"copyright 2099").
+Each place gives at most one published and one modified date (the first it states), most
+trusted first: JSON-LD (NewsArticle and friends, including @graph; an embedded video's upload
+date apart), OpenGraph/article: meta, other meta tags (date, pubdate, DC.date, sailthru,
+parsely...), itemprop="datePublished", <time datetime>, a dated byline in the text (else a
+date written just after the headline), and a day in the URL path. A date more than
+FUTURE_SLACK after `now` is rejected (scheduled posts, typos, "copyright 2099").
+`date_verdict` chooses among them.
 """
 
 from __future__ import annotations
