@@ -19,9 +19,9 @@ from support import rows
 from test_article_pipeline import HTML, configure, page, poll_all
 
 
-def serve_feed(server: FixtureServer, pub_date: str) -> None:
-    """One feed item without a summary (so its page is read) dated `pub_date`; its page says
-    2025-11-20T08:00:00Z in JSON-LD and 20 November in the URL."""
+def serve_feed(server: FixtureServer, pub_date: str, description: str = "") -> None:
+    """One feed item dated `pub_date`, without a summary unless `description` is given (so its
+    page is read); its page says 2025-11-20T08:00:00Z in JSON-LD and 20 November in the URL."""
     base = server.url("")
     story = f"{base}/2025/11/20/grain-talks.html"
     server.route("/2025/11/20/grain-talks.html", content_type=HTML, body=page(
@@ -30,7 +30,7 @@ def serve_feed(server: FixtureServer, pub_date: str) -> None:
     ))  # fmt: skip
     feed = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <item><title>Grain corridor talks resume</title><link>{story}</link><guid>g1</guid>
-<pubDate>{pub_date}</pubDate></item></channel></rss>""".encode()
+<pubDate>{pub_date}</pubDate>{description}</item></channel></rss>""".encode()
     server.route("/feed.xml", body=feed)
 
 
@@ -75,9 +75,14 @@ def test_feed_date_days_away_from_the_page_gives_way_and_is_counted(
 def test_feed_date_that_is_the_fetch_time_gives_way(
     tmp_path: Path, http_server: FixtureServer
 ) -> None:
-    serve_feed(http_server, format_datetime(datetime.now(UTC), usegmt=True))
+    # a summary and a trustworthy link: only the date, the time of the poll, sends for the page
+    serve_feed(http_server, format_datetime(datetime.now(UTC), usegmt=True),
+               "<description>Negotiators met in Istanbul on Thursday.</description>")  # fmt: skip
     config, db = configure(tmp_path, [{"id": "f", "url": http_server.url("/feed.xml")}])
     poll_all(config, db)
+    assert rows(db, "SELECT reason, state FROM page_fetches") == [
+        {"reason": "fetch_time_date", "state": "done"}
+    ]
     item = item_row(db)
     assert (item["published"], item["date_source"]) == ("2025-11-20T08:00:00+00:00", "jsonld")
     assert json.loads(item["date_disagreement"])["kind"] == "fetch_time"
@@ -136,3 +141,33 @@ def test_feed_items_get_the_outlets_local_day(tmp_path: Path, http_server: Fixtu
         {"title": "Kyiv talks open", "published": "2021-03-02T07:00:00+00:00",
          "published_local": "2021-03-02T09:00:00+02:00"},  # the feed's own offset
     ]  # fmt: skip
+
+
+def test_items_sharing_a_stamp_near_the_poll_have_their_pages_read(tmp_path: Path) -> None:
+    from peacewatch.models import ParsedItem
+    from peacewatch.store.pages import queue_pages_for_items
+
+    now = "2025-11-21T12:00:00+00:00"
+    db = store.open_db(tmp_path / "q.db")
+
+    def item(n: int, published: str) -> ParsedItem:
+        url = f"https://kyivindependent.com/story-{n}"
+        return ParsedItem(title=f"Story number {n} about talks", url=url, canonical_url=url,
+                          published=published, summary="A summary.")  # fmt: skip
+
+    with store.transaction(db):
+        store.ensure_outlet(db, "ex", "Example")
+        saved = store.save_items(
+            db,
+            [item(1, "2025-11-21T11:57:00+00:00"), item(2, "2025-11-21T11:57:00+00:00"),
+             item(3, "2025-11-21T11:56:00+00:00"), item(4, "2025-11-21T11:59:30+00:00"),
+             item(5, "2025-11-20T08:00:00+00:00")],
+            source_id=None, outlet_id="ex", now=now,
+        )  # fmt: skip
+        queued = queue_pages_for_items(db, saved.new, source_id=None, registry=None, now=now)
+    # 1 and 2 share a stamp 3 minutes before the poll; 4 is 30 s before it; 3 and 5 look real
+    assert queued == 3
+    assert rows(db, "SELECT url, reason FROM page_fetches ORDER BY url") == [
+        {"url": f"https://kyivindependent.com/story-{n}", "reason": "fetch_time_date"}
+        for n in (1, 2, 4)
+    ]

@@ -26,7 +26,7 @@ from typing import Any
 from peacewatch.ingest.dates import FoundDate
 from peacewatch.ingest.page_dates import Witness
 
-__all__ = ["Verdict", "decide", "feed_page_disagreement", "possible_days"]
+__all__ = ["FETCH_TIME_SLACK", "Verdict", "decide", "feed_page_disagreement", "possible_days"]
 
 FAMILY = {
     "jsonld": "markup", "opengraph": "markup", "meta": "markup", "itemprop": "markup",

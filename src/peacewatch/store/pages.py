@@ -8,6 +8,7 @@ place; this module adds what lists and pages know on top.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from peacewatch import store
 from peacewatch.errors import RefusedURLError
 from peacewatch.ingest.articles import Article
-from peacewatch.ingest.date_verdict import feed_page_disagreement
+from peacewatch.ingest.date_verdict import FETCH_TIME_SLACK, feed_page_disagreement
 from peacewatch.ingest.netguard import check_scheme
 from peacewatch.ingest.outlets import Outlet, OutletRegistry, host_of
 from peacewatch.ingest.readinglist import ListEntry
@@ -273,8 +274,11 @@ REDIRECTOR_HOSTS = {
 }  # fmt: skip
 
 
-def page_reason(row: dict[str, Any], registry: OutletRegistry | None) -> str | None:
-    """Why a feed item's article page should be read, or None when the feed said enough."""
+def page_reason(
+    row: dict[str, Any], registry: OutletRegistry | None, *, fetch_time: bool = False
+) -> str | None:
+    """Why a feed item's article page should be read, or None when the feed said enough.
+    `fetch_time`: the feed's date looks like the moment it was fetched, not published."""
     url = row.get("url")
     if not url:
         return None
@@ -295,6 +299,8 @@ def page_reason(row: dict[str, Any], registry: OutletRegistry | None) -> str | N
         return "untrusted_link"  # a link away from the outlet's own site
     if row.get("published") is None:
         return "no_date"
+    if fetch_time:
+        return "fetch_time_date"
     if not row.get("summary"):
         return "no_summary"
     return None
@@ -309,22 +315,35 @@ def queue_pages_for_items(
     now: str,
 ) -> int:
     """Queue the article pages of new feed items that lack a date, a summary or a
-    trustworthy link; return how many were queued."""
+    trustworthy link, or whose date is the fetch time; return how many were queued."""
     queued = 0
     ids = list(item_ids)
     for start in range(0, len(ids), 500):  # one query per 500 items, not one per item
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for row in _dicts(
+        found = _dicts(
             db,
             f"SELECT id, url, outlet_id, published, summary FROM items WHERE id IN ({marks})",
             chunk,
-        ):
-            reason = page_reason(row, registry)
+        )
+        stamps = Counter(row["published"] for row in found if row["published"])
+        for row in found:
+            reason = page_reason(row, registry, fetch_time=_fetch_time(row, stamps, now))
             if reason is not None:
                 queue_page(db, row["id"], row["url"], source_id=source_id, reason=reason, now=now)
                 queued += 1
     return queued
+
+
+def _fetch_time(row: dict[str, Any], stamps: Counter[str], now: str) -> bool:
+    """A date within seconds of the poll, or one several new items share near the poll: the
+    feed stamps entries with the time it was generated."""
+    if not row["published"]:
+        return False
+    gap = abs(parse_iso(row["published"]) - parse_iso(now))
+    return gap <= timedelta(seconds=60) or (
+        gap <= FETCH_TIME_SLACK and stamps[row["published"]] > 1
+    )
 
 
 def due_pages(
