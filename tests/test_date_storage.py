@@ -171,3 +171,21 @@ def test_items_sharing_a_stamp_near_the_poll_have_their_pages_read(tmp_path: Pat
         {"url": f"https://kyivindependent.com/story-{n}", "reason": "fetch_time_date"}
         for n in (1, 2, 4)
     ]
+
+
+def test_redated_items_query_lists_the_corrected_item(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    from peacewatch.surfaces.datasette_app import load_metadata
+
+    serve_feed(http_server, "Mon, 24 Nov 2025 09:00:00 GMT")
+    config, db = configure(tmp_path, [{"id": "f", "url": http_server.url("/feed.xml")}])
+    poll_all(config, db)
+    config_file = Path(__file__).parent.parent / "config" / "datasette.yml"
+    queries = load_metadata(config_file, "test")["databases"]["test"]["queries"]
+    sql = queries["redated_items"]["sql"]
+    got = rows(db, sql)
+    assert [(r["source"], r["feed_date"], r["published"], r["why"]) for r in got] == [
+        ("f", "2025-11-24T09:00:00+00:00", "2025-11-20T08:00:00+00:00", "days_apart")
+    ]
+    assert got[0]["page_verdict"] == "jsonld, confirmed by url"
