@@ -3,7 +3,7 @@ outlet within SAME_HEADLINE_DAYS), revisions of changed headlines and summaries,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -98,7 +98,9 @@ class _BatchIndex:
 _FILLABLE = ("url", "canonical_url", "guid", "published", "updated", "author", "lang")
 
 
-def _local_of(db: Database, outlet_id: str, source_id: str | None) -> Any:
+def _local_of(
+    db: Database, outlet_id: str, source_id: str | None
+) -> Callable[[ParsedItem], str | None]:
     """A function giving an item's `published_local`: what the parser said, else the UTC
     instant in the outlet's (else the source's) zone, else the UTC instant itself."""
     row = _one(
