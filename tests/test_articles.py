@@ -138,6 +138,14 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "https://www.sfchronicle.com/politics/article/drought-relief.php",
         {"published": "2021-03-02T01:15:00+00:00", "published_local": "2021-03-01"},
     ),
+    "time-utc-attribute-local-text.html": (
+        "https://www.cityweekly.net/news/transit-budget",
+        {
+            "published": "2021-03-02T01:15:00+00:00",
+            "published_local": "2021-03-01",
+            "date_source": "time",
+        },
+    ),
     "jsonld-modified-as-published.html": (
         "https://www.arabnews.com/node/2023/08/07/jeddah-talks",
         {"published": "2023-08-07T11:30:00+00:00", "date_source": "time"},

@@ -166,6 +166,21 @@ def test_local_day_by_evidence_in_order(page_tz, outlet_tz, expected) -> None:  
     assert verdict.local == expected
 
 
+def test_a_time_element_prints_the_local_day_of_its_utc_instant() -> None:
+    content = (PAGES / "time-utc-attribute-local-text.html").read_bytes()
+    article = extract_article(content, "https://www.cityweekly.net/news/transit-budget", now=NOW)
+    assert (article.published, article.published_local) == (
+        "2021-03-02T01:15:00+00:00",
+        "2021-03-01",
+    )
+    assert article.date_reason == "time; local day 2021-03-01 from time"
+    # the outlet's zone, when known, comes first
+    article = extract_article(
+        content, "https://www.cityweekly.net/x", now=NOW, timezone="America/Denver"
+    )
+    assert article.published_local == "2021-03-01T18:15:00-07:00"
+
+
 def test_a_byline_more_than_a_day_away_does_not_move_the_local_day() -> None:
     verdict = decide([w("jsonld", "2021-03-02T13:00:00Z"), w("text", "March 1, 2021")])
     assert verdict.local == "2021-03-02T13:00:00+00:00"

@@ -115,13 +115,29 @@ def _best_per_family(published: list[Witness]) -> dict[str, Witness]:
     return best
 
 
+def _printed_day(witness: Witness) -> str | None:
+    """The local day a witness states: its own (a day, an offset, a zone), else the day its
+    <time> element prints when that is one of the instant's possible days."""
+    if _zone_known(witness.found):
+        return witness.found.day
+    if witness.shown is not None and witness.shown in possible_days(witness.found):
+        return witness.shown
+    return None
+
+
+def _days(witness: Witness) -> set[str]:
+    printed = _printed_day(witness)
+    return {printed} if printed is not None else possible_days(witness.found)
+
+
 def _shared_day(a: Witness, b: Witness) -> str | None:
-    common = possible_days(a.found) & possible_days(b.found)
+    common = _days(a) & _days(b)
     if not common:
         return None
     for witness in (a, b):  # the one that knows its local day says which
-        if _zone_known(witness.found):
-            return witness.found.day
+        printed = _printed_day(witness)
+        if printed is not None:
+            return printed
     return min(common)
 
 
@@ -133,7 +149,8 @@ def decide(
 ) -> Verdict:
     """Choose the publication date among `witnesses` (see the module's rules)."""
     resolved = [
-        Witness(w.source, w.role, _local(w.found, page_tz, outlet_tz), w.raw) for w in witnesses
+        Witness(w.source, w.role, _local(w.found, page_tz, outlet_tz), w.raw, w.shown)
+        for w in witnesses
     ]
     published = [w for w in resolved if w.role == "published"]
     if not any(FAMILY[w.source] == "markup" for w in published):
@@ -224,9 +241,9 @@ def _local_day(chosen: Witness, agreeing: list[Witness]) -> tuple[str, str]:
     confirmed = f"{chosen.source}, confirmed by {names}" if agreeing else chosen.source
     if _zone_known(found):
         return found.local, confirmed
-    for witness in agreeing:
-        if _zone_known(witness.found) and witness.found.day in possible_days(found):
-            day = witness.found.day
+    for witness in (chosen, *agreeing):
+        day = _printed_day(witness)
+        if day is not None and day in possible_days(found):
             if day != found.day:
                 return day, f"{confirmed}; local day {day} from {witness.source}"
             return found.local, confirmed

@@ -80,12 +80,14 @@ _OFFSET_IN_MARKUP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?(
 @dataclass(frozen=True)
 class Witness:
     """One place on the page that states a date. `role` is published, modified or media (an
-    embedded video's upload date); `raw` is the value as written (shortened)."""
+    embedded video's upload date); `raw` is the value as written (shortened); `shown` the day
+    a <time> element prints when its machine-readable value is an instant in UTC."""
 
     source: str  # jsonld | opengraph | meta | itemprop | time | text | url | htmldate
     role: str
     found: FoundDate
     raw: str
+    shown: str | None = None
 
 
 class WitnessCollector:
@@ -108,7 +110,14 @@ class WitnessCollector:
     def has(self, source: str, role: str = "published") -> bool:
         return (source, role) in self._seen
 
-    def add(self, source: str, role: str, value: Any, found: FoundDate | None = None) -> bool:
+    def add(
+        self,
+        source: str,
+        role: str,
+        value: Any,
+        found: FoundDate | None = None,
+        shown: str | None = None,
+    ) -> bool:
         """Record `value` for (source, role) unless that pair already has one; True if kept."""
         if (source, role) in self._seen:
             return False
@@ -117,8 +126,21 @@ class WitnessCollector:
             return False
         self._seen.add((source, role))
         raw = " ".join(str(value).split())[:80] if value is not None else found.local
-        self.witnesses.append(Witness(source, role, found, raw))
+        self.witnesses.append(Witness(source, role, found, raw, shown))
         return True
+
+    def time_element(self, node: Node, role: str) -> None:
+        """A <time>: its datetime attribute, else its text; the text's day is kept as `shown`
+        when the attribute is an instant in UTC (the page prints the outlet's day)."""
+        if (source_role := ("time", role)) in self._seen:
+            return
+        machine, text = attr_of(node, "datetime"), text_of(node)
+        shown = None
+        if machine and text:
+            printed = parse_date(text, self.default_tz)
+            if printed is not None and (not printed.has_time or printed.naive):
+                shown = printed.day
+        self.add(*source_role, machine or text, shown=shown)
 
     def published(self, value: Any, source: str) -> None:
         self.add(source, "published", value)
@@ -228,12 +250,9 @@ def _time_elements(index: PageIndex, picker: WitnessCollector) -> None:
         or re.search(r"publish|pubdate|posted|entry-date|created", attr_of(t, "class"), re.I)
     ]
     for node in marked:
-        picker.published(attr_of(node, "datetime") or text_of(node), "time")
+        picker.time_element(node, "published")
     for node in times:
-        if _is_modified_marker(node):
-            picker.modified(attr_of(node, "datetime") or text_of(node), "time")
-            continue
-        picker.published(attr_of(node, "datetime") or text_of(node), "time")
+        picker.time_element(node, "modified" if _is_modified_marker(node) else "published")
 
 
 def _text_dates(index: PageIndex, picker: WitnessCollector) -> None:
