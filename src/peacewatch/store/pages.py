@@ -402,7 +402,8 @@ def _revise(db: store.Database, item_id: int, field: str, old: Any, new: Any, no
 def apply_article(
     db: store.Database, item_id: int, article: Article, *, now: str, http_status: int = 200
 ) -> bool:
-    """Fold what an article page says into its item; True when headline or summary changed.
+    """Fold what an article page says into its item; True when its headline, summary or date
+    changed (the item is then tagged again: rules may have date windows).
 
     The page's date fills a missing one, overrules a list's date when it comes from
     machine-readable markup, and overrules a feed's date that is the fetch time or a day or
@@ -469,6 +470,7 @@ def apply_article(
             fields["canonical_url"] = canonical
     if changed_text:
         fields["last_changed"] = now
+    redated = "published" in fields and fields["published"] != row["published"]
     assignments = ", ".join(f"{name} = ?" for name in fields)
     db.execute(f"UPDATE items SET {assignments} WHERE id = ?", [*fields.values(), item_id])
     db.execute(
@@ -476,7 +478,7 @@ def apply_article(
            next_attempt_at = NULL, http_status = ?, error = NULL WHERE item_id = ?""",
         [now, http_status, item_id],
     )
-    return changed_text
+    return changed_text or redated
 
 
 def _count_disagreement(db: store.Database, item_id: int) -> None:
