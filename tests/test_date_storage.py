@@ -189,3 +189,32 @@ def test_redated_items_query_lists_the_corrected_item(
         ("f", "2025-11-24T09:00:00+00:00", "2025-11-20T08:00:00+00:00", "days_apart")
     ]
     assert got[0]["page_verdict"] == "jsonld, confirmed by url"
+
+
+def test_a_redated_item_is_tagged_again(tmp_path: Path, http_server: FixtureServer) -> None:
+    """The 28-point plan's rule counts "Trump peace plan" only in November 2025. Dated by the
+    feed (the time of the poll) the item has no tag; the page's date gives it one. The feed
+    has a summary, so only the date changes."""
+    import shutil
+
+    from peacewatch.config import load_config
+
+    base = http_server.url("")
+    story = f"{base}/2025/11/20/trump-plan.html"
+    title = "Trump peace plan for Ukraine leaves Kyiv weighing its options"
+    http_server.route("/2025/11/20/trump-plan.html", content_type=HTML,
+                      body=page(title, "2025-11-20T08:00:00+00:00", story))  # fmt: skip
+    now = format_datetime(datetime.now(UTC), usegmt=True)
+    feed = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><title>{title}</title><link>{story}</link><guid>t1</guid>
+<description>Kyiv weighs what the plan would leave it.</description>
+<pubDate>{now}</pubDate></item></channel></rss>"""
+    http_server.route("/feed.xml", body=feed.encode())
+    config, db = configure(tmp_path, [{"id": "f", "url": http_server.url("/feed.xml")}])
+    repo = Path(__file__).resolve().parent.parent
+    shutil.copy(repo / "config" / "initiatives.toml", config.config_dir / "initiatives.toml")
+    poll_all(load_config(config.config_dir), db)
+    assert item_row(db)["published"] == "2025-11-20T08:00:00+00:00"
+    assert rows(db, "SELECT initiative_id FROM item_initiatives") == [
+        {"initiative_id": "us-28pt-plan"}
+    ]
