@@ -1,6 +1,10 @@
 """Speed of article extraction (pages/s) and reading-list parsing (lines/s).
 
     .venv/bin/python benchmarks/bench_articles.py [--corpus ../shared/corpus] [--rounds 3]
+                                                  [--no-htmldate]
+
+Pages are read as the pipeline reads them, with htmldate as one of the date witnesses;
+`--no-htmldate` also times them without it, to show what that witness costs.
 
 Pages are the real pages of the shared corpus (read in place); lists are the repository's
 list fixtures and the shared sample, repeated to a few thousand lines. Prints figures only:
@@ -36,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-htmldate", action="store_true", help="also time without htmldate")
     args = parser.parse_args()
     registry = load_outlets(REPO / "config")
     now = datetime.now(UTC)
@@ -48,17 +53,20 @@ def main() -> None:
     ]
     megabytes = sum(len(content) for content, _ in pages) / 1e6
 
-    def extract_all() -> None:
-        for content, url in pages:
-            extract_article(content, url, now=now)
+    for use_htmldate in (True, False) if args.no_htmldate else (True,):
 
-    seconds = best_of(args.rounds, extract_all)
-    sizes = sorted(len(content) for content, _ in pages)
-    print(
-        f"article extraction: {len(pages)} corpus pages ({megabytes:.1f} MB, median "
-        f"{statistics.median(sizes) / 1000:.0f} kB) in {seconds:.2f} s = "
-        f"{len(pages) / seconds:.1f} pages/s, {megabytes / seconds:.1f} MB/s"
-    )
+        def extract_all(use_htmldate: bool = use_htmldate) -> None:
+            for content, url in pages:
+                extract_article(content, url, now=now, use_htmldate=use_htmldate)
+
+        seconds = best_of(args.rounds, extract_all)
+        sizes = sorted(len(content) for content, _ in pages)
+        print(
+            f"article extraction (htmldate {'on' if use_htmldate else 'off'}): {len(pages)} "
+            f"corpus pages ({megabytes:.1f} MB, median {statistics.median(sizes) / 1000:.0f} kB) "
+            f"in {seconds:.2f} s = {len(pages) / seconds:.1f} pages/s, "
+            f"{megabytes / seconds:.1f} MB/s"
+        )
 
     text_sources = [(REPO / "tests" / "fixtures" / "lists" / "messy.txt").read_text()]
     sample = args.corpus.parent / "reading-list-sample.txt"

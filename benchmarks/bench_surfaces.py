@@ -264,6 +264,7 @@ def parameters(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
         "search": {"q": "ceasefire"},
         "failing_sources": {},
         "undated_items": {},
+        "redated_items": {},
         "item_evidence": {"item_id": tagged},
     }
 

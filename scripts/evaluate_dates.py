@@ -6,7 +6,8 @@ overall and for the pages that carry a date in their markup (JSON-LD, meta, <tim
 
     .venv/bin/python scripts/evaluate_dates.py [--corpus ../shared/corpus] [--misses]
 
-htmldate is a test extra used only here, as the reference to beat.
+htmldate is also one of peacewatch's own date witnesses (ingest/htmldate_witness.py); here it
+runs alone, as the reference to beat. `--misses` lists the pages peacewatch got wrong.
 """
 
 from __future__ import annotations

@@ -134,6 +134,22 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "https://www.oann.com/protesters-gather/",
         {"published": "2020-01-18T00:00:00+00:00", "date_source": "text"},
     ),
+    "utc-instant-near-midnight.html": (  # more in test_date_verdict.py
+        "https://www.sfchronicle.com/politics/article/drought-relief.php",
+        {"published": "2021-03-02T01:15:00+00:00", "published_local": "2021-03-01"},
+    ),
+    "time-utc-attribute-local-text.html": (
+        "https://www.cityweekly.net/news/transit-budget",
+        {
+            "published": "2021-03-02T01:15:00+00:00",
+            "published_local": "2021-03-01",
+            "date_source": "time",
+        },
+    ),
+    "jsonld-modified-as-published.html": (
+        "https://www.arabnews.com/node/2023/08/07/jeddah-talks",
+        {"published": "2023-08-07T11:30:00+00:00", "date_source": "time"},
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},

@@ -187,6 +187,7 @@ def test_canned_queries(ds: Any, story: tuple[Path, dict[str, int]]) -> None:
     assert failing[0]["last_error"] == "HTTP 503"
 
     assert [r["id"] for r in rows(ds, "undated_items")] == [ids["undated"]]
+    assert rows(ds, "redated_items") == []  # the fixture's feed dates agree with their pages
 
     evidence = rows(ds, f"item_evidence?item_id={ids['plan-aj']}")
     assert [(r["tag_kind"], r["tag_id"], r["matched_text"]) for r in evidence] == [

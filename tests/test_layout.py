@@ -20,6 +20,7 @@ OWNERS = {
     "httpx": {"ingest.fetch"},
     "feedparser": {"ingest.feeds"},
     "bs4": {"ingest.html"},
+    "htmldate": {"ingest.htmldate_witness"},
     "apscheduler": {"schedule"},
     "sqlite_utils": {"store.database", "store.migrations"},
     "datasette": {"surfaces.datasette_app"},

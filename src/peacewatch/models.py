@@ -51,13 +51,17 @@ class FetchResult:
 
 @dataclass(frozen=True)
 class ParsedItem:
-    """One story as a parser saw it. `published` is UTC ISO-8601 or None, never 'now'."""
+    """One story as a parser saw it. `published` is UTC ISO-8601 or None, never 'now';
+    `published_local` the same moment in the outlet's zone (or a bare day) when the source
+    told it; `date_candidates` the JSON of an article page's date witnesses."""
 
     title: str
     url: str | None
     canonical_url: str | None
     guid: str | None = None
     published: str | None = None
+    published_local: str | None = None
+    date_candidates: str | None = None
     updated: str | None = None
     summary: str | None = None
     author: str | None = None

@@ -195,6 +195,7 @@ def _parse_list(
             url=entry.url,
             canonical_url=None,
             published=entry.published,
+            published_local=entry.date if entry.date_precision == "day" else None,
             author=entry.author,
             outlet=entry.outlet,
             extra={"list_entry": entry},
@@ -220,7 +221,8 @@ def _parse_page(rt: Runtime, source: Source, result: FetchResult) -> list[Parsed
         raise ParseError("no_headline", "the page has no headline")
     item = ParsedItem(
         title=article.title, url=result.url, canonical_url=None,
-        published=article.published, updated=article.modified, summary=article.lead,
+        published=article.published, published_local=article.published_local,
+        date_candidates=article.date_candidates, updated=article.modified, summary=article.lead,
         author=article.author, lang=article.lang or source.lang,
     )  # fmt: skip
     return [item]

@@ -67,7 +67,8 @@ def daemon(ctx: Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
 @pass_context
 def sources(ctx: Context, as_json: bool) -> None:
-    """Each source with its health: last success, failures, next poll."""
+    """Each source with its health: last success, failures, next poll, and how many of its
+    items' dates the article page corrected."""
     from peacewatch import store
     from peacewatch.pipeline import sync_configuration
 
@@ -82,7 +83,10 @@ def sources(ctx: Context, as_json: bool) -> None:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    click.echo(f"{'source':28} {'state':9} {'last success':20} {'fails':>5} {'next due':20} items")
+    click.echo(
+        f"{'source':28} {'state':9} {'last success':20} {'fails':>5} {'next due':20} "
+        f"{'items':>6} {'redated':>7}"
+    )
     for row in rows:
         state = (
             "disabled"
@@ -93,7 +97,8 @@ def sources(ctx: Context, as_json: bool) -> None:
             state = "new"
         click.echo(
             f"{row['id'][:28]:28} {state:9} {(row['last_success_at'] or '-')[:19]:20} "
-            f"{row['consecutive_failures']:>5} {(row['next_due_at'] or '-')[:19]:20} {row['items']}"
+            f"{row['consecutive_failures']:>5} {(row['next_due_at'] or '-')[:19]:20} "
+            f"{row['items']:>6} {row['date_disagreements']:>7}"
         )
         if row["consecutive_failures"] and row["last_error"]:
             click.echo(f"{'':28}   since {row['failing_since']}: {row['last_error']}")
@@ -214,6 +219,7 @@ def parse_article_command(
         "published_local": article.published_local,
         "modified": article.modified,
         "date_source": article.date_source,
+        "date_reason": article.date_reason,
         "canonical_url": article.canonical_url,
         "outlet": outlet.id if outlet else None,
         "outlet_registered": outlet.registered if outlet else None,
@@ -222,6 +228,9 @@ def parse_article_command(
         "author": article.author,
         "lead": article.lead,
         "url": article.url,
+        "date_candidates": (
+            json.loads(article.date_candidates)["candidates"] if article.date_candidates else []
+        ),
     }
     click.echo(json.dumps(record, ensure_ascii=False))
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from peacewatch.ingest.date_verdict import decide
 from peacewatch.ingest.dates import zone
 from peacewatch.ingest.html import (
     Document,
@@ -29,11 +30,13 @@ from peacewatch.ingest.html import (
     parse_html,
     text_of,
 )
+from peacewatch.ingest.htmldate_witness import htmldate_date
 from peacewatch.ingest.page_dates import (
     ARTICLE_TYPES,
     FUTURE_SLACK,
-    DatePicker,
-    find_dates,
+    Witness,
+    WitnessCollector,
+    collect_witnesses,
     in_aside,
     page_zone,
 )
@@ -50,9 +53,12 @@ class Article:
     url: str
     title: str | None = None
     published: str | None = None
-    published_local: str | None = None  # same moment with the page's own offset (or a day)
+    published_local: str | None = None  # the outlet's calendar day: its local time, or a day
     modified: str | None = None
-    date_source: str | None = None  # jsonld | opengraph | meta | itemprop | time | text | url
+    # jsonld | opengraph | meta | itemprop | time | text | url | htmldate
+    date_source: str | None = None
+    date_reason: str | None = None  # why that date won
+    date_candidates: str | None = None  # JSON: every witness and the verdict (see date_verdict)
     canonical_url: str | None = None
     site_name: str | None = None
     lang: str | None = None
@@ -211,19 +217,25 @@ def extract_article(
     headers: dict[str, str] | None = None,
     now: datetime | None = None,
     timezone: str | None = None,
+    use_htmldate: bool = True,
 ) -> Article:
     """Read one article page. `timezone` (the outlet's) is used for dates given without one;
-    `now` (aware) rejects dates too far in the future."""
+    `now` (aware) rejects dates too far in the future; `use_htmldate` adds htmldate's reading
+    to the date witnesses."""
     headers = headers or {}
     soup = parse_html(content, headers)
     index = index_page(soup)
     json_ld = json_ld_objects(index)
     meta = meta_values(index)
     # the outlet's zone reads naive times; for times given in UTC, the page's own offset (else
-    # the outlet's zone) tells the local publication day
+    # the outlet's zone, else a visible date) tells the local publication day
     local_zone = zone(timezone)
-    picker = DatePicker(now, local_zone, local_zone or page_zone(content))
-    dates = find_dates(index, url, json_ld, meta, picker)
+    witnesses = collect_witnesses(index, url, json_ld, meta, WitnessCollector(now, local_zone))
+    if use_htmldate:
+        found = htmldate_date(content, url, now)
+        if found is not None:
+            witnesses.append(Witness("htmldate", "published", found, found.local))
+    dates = decide(witnesses, page_tz=page_zone(content), outlet_tz=local_zone)
 
     article_ld = next((o for o in json_ld if json_ld_types(o) & ARTICLE_TYPES), {})
     publisher = article_ld.get("publisher") if isinstance(article_ld, dict) else None
@@ -244,15 +256,15 @@ def extract_article(
     description = _first_meta(meta, "og:description", "description", "twitter:description")
     description = description or json_ld_name(article_ld.get("description"))
     modified = dates.modified
-    if modified and dates.published and modified.utc < dates.published.utc:
-        modified = None  # "updated" before "published" is a template error, not an update
     return Article(
         url=url,
         title=title or None,
         published=dates.published.utc if dates.published else None,
-        published_local=dates.published.local if dates.published else None,
+        published_local=dates.local,
         modified=modified.utc if modified else None,
         date_source=dates.source,
+        date_reason=dates.reason,
+        date_candidates=dates.as_json() if witnesses else None,
         canonical_url=_canonical(index, url, meta),
         site_name=site_name,
         lang=_lang(soup, meta, headers),

@@ -76,6 +76,10 @@ _COMPACT = re.compile(
     r"^(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?:T?(?P<H>\d{2})(?P<M>\d{2}))?"
 )
 _SLASHED_YMD = re.compile(r"(?P<y>(?:19|20)\d{2})[/.](?P<m>\d{1,2})[/.](?P<d>\d{1,2})")
+# Chinese and Japanese 2020年07月03日, Korean 2020년 3월 4일
+_CJK_YMD = re.compile(
+    r"(?P<y>(?:19|20)\d{2})\s*[年년]\s*(?P<m>\d{1,2})\s*[月월]\s*(?P<d>\d{1,2})\s*[日일]"
+)
 _DMY = re.compile(r"\b(?P<d>\d{1,2})[./-](?P<m>\d{1,2})[./-](?P<y>(?:19|20)\d{2})\b")
 _TEXT_DMY = re.compile(
     r"\b(?P<d>\d{1,2})(?:st|nd|rd|th|er|\.)?\s+(?:de\s+)?(?P<mon>[^\W\d_]{3,10})\.?,?\s+"
@@ -91,7 +95,9 @@ _CLOCK = re.compile(
 )
 _EPOCH = re.compile(r"^\d{10}(?:\d{3})?$")
 _URL_DATE = re.compile(
-    r"/(?P<y>(?:19|20)\d{2})[/_-]?(?P<m>0?[1-9]|1[0-2])[/_-]?(?P<d>0?[1-9]|[12]\d|3[01])(?:[/_.-]|$)"
+    # separators required (the compact form is _URL_COMPACT), longest alternatives first:
+    # /2025/11/20/ must not read as 2025-1-1
+    r"/(?P<y>(?:19|20)\d{2})[/_-](?P<m>1[0-2]|0?[1-9])[/_-](?P<d>3[01]|[12]\d|0?[1-9])(?:[/_.-]|$)"
 )
 _URL_COMPACT = re.compile(
     r"[/_-](?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?:[/_.-]|$)"
@@ -100,11 +106,15 @@ _URL_COMPACT = re.compile(
 
 @dataclass(frozen=True)
 class FoundDate:
-    """A date as written. `local` is ISO-8601 with the page's own offset (or a bare date)."""
+    """A date as written. `local` is ISO-8601 with the page's own offset (or a bare date).
+    `naive` marks a time written without an offset: its day is the local day as written;
+    `zoned` an instant written in UTC and placed in a zone known from elsewhere."""
 
     local: str
     utc: str
     has_time: bool
+    naive: bool = False
+    zoned: bool = False
 
     @property
     def day(self) -> str:
@@ -116,10 +126,10 @@ class FoundDate:
 
     def in_zone(self, tz: tzinfo) -> FoundDate:
         """The same moment with the outlet's local offset, when the page wrote it in UTC."""
-        if not self.has_time or not self.local.endswith(("+00:00", "Z")):
+        if self.naive or not self.has_time or not self.local.endswith(("+00:00", "Z")):
             return self
         local = self.as_datetime().astimezone(tz)
-        return FoundDate(local.isoformat(), self.utc, True)
+        return FoundDate(local.isoformat(), self.utc, True, zoned=True)
 
 
 def zone(name: str | None) -> tzinfo | None:
@@ -169,7 +179,8 @@ def _build(
         moment = datetime(y, m, d, hh, mm or 0, ss, tzinfo=tz or default_tz or UTC)
     except ValueError:
         return None
-    return FoundDate(moment.replace(microsecond=0).isoformat(), to_utc_iso(moment), True)
+    local = moment.replace(microsecond=0).isoformat()
+    return FoundDate(local, to_utc_iso(moment), True, naive=tz is None)
 
 
 def _month(name: str) -> int | None:
@@ -229,7 +240,7 @@ def parse_date(text: str | None, default_tz: tzinfo | None = None) -> FoundDate 
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=default_tz or UTC)
             return _from_datetime(moment)
-    for pattern in (_SLASHED_YMD, _DMY):
+    for pattern in (_SLASHED_YMD, _CJK_YMD, _DMY):
         match = pattern.search(raw)
         if match:
             month, day_ = int(match.group("m")), int(match.group("d"))

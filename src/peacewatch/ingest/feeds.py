@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from peacewatch.errors import ParseError
+from peacewatch.ingest.dates import parse_date
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import ParsedFeed, ParsedItem
 from peacewatch.text import clean_text
@@ -86,6 +87,19 @@ def _parse_date(raw: str | None, parsed: Any, tz: ZoneInfo | None) -> str | None
     return None
 
 
+def _local(raw: str | None, published: str | None, tz: ZoneInfo | None) -> str | None:
+    """The feed's date with its own offset (else in the source's zone): the outlet's day.
+    None when only UTC is known (the store then tries the outlet's zone)."""
+    if not raw or not published:
+        return None
+    found = parse_date(raw, tz)
+    if found is None or found.utc != published or not found.has_time:
+        return None
+    if not found.local.endswith("+00:00"):
+        return found.local
+    return found.in_zone(tz).local if tz is not None else None
+
+
 def _sane(moment: datetime) -> str | None:
     # Year 1 or 9999 dates are placeholders, not dates.
     if not 1990 <= moment.year <= 2100:
@@ -126,6 +140,7 @@ def _entry_item(
         # Some feeds (microblogs) have no titles: use the start of the summary.
         title = summary if len(summary) <= 160 else summary[:157].rsplit(" ", 1)[0] + "..."
     published = _parse_date(entry.get("published"), entry.get("published_parsed"), tz)
+    published_local = _local(entry.get("published"), published, tz)
     # dict.get: FeedParserDict.get("updated") silently (and deprecatedly) returns published.
     updated = _parse_date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"), tz)
     author = clean_text(entry.get("author"))
@@ -135,6 +150,7 @@ def _entry_item(
         canonical_url=canonicalize_url(url) if url else None,
         guid=guid,
         published=published or updated,
+        published_local=published_local if published else None,
         updated=updated,
         summary=summary if summary != title else None,
         author=author,

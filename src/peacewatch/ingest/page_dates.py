@@ -1,11 +1,12 @@
-"""The publication date of an article page: candidates from its markup and text, and the choice.
+"""The date witnesses of an article page: every place in its markup, text and URL that dates it.
 
-Dates are taken from the most trustworthy place that has one, in this order: JSON-LD
-(NewsArticle and friends, including @graph), OpenGraph/article: meta, other meta tags
-(date, pubdate, DC.date, sailthru, parsely...), itemprop="datePublished", <time datetime>,
-dated bylines in the text, a day in the URL path, and finally a date written just after the
-headline. A date more than FUTURE_SLACK after `now` is rejected (scheduled posts, typos,
-"copyright 2099").
+Each place gives at most one published and one modified date (the first it states), most
+trusted first: JSON-LD (NewsArticle and friends, including @graph; an embedded video's upload
+date apart), OpenGraph/article: meta, other meta tags (date, pubdate, DC.date, sailthru,
+parsely...), itemprop="datePublished", <time datetime>, a dated byline in the text (else a
+date written just after the headline), and a day in the URL path. A date more than
+FUTURE_SLACK after `now` is rejected (scheduled posts, typos, "copyright 2099").
+`date_verdict` chooses among them.
 """
 
 from __future__ import annotations
@@ -73,24 +74,30 @@ _MODIFIED_HINT = re.compile(r"updat|modif|edited|revised|aktualisiert", re.IGNOR
 _OFFSET_IN_MARKUP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?([+-]\d\d):?(\d\d)")
 
 
-# ---------------------------------------------------------------- dates
+# ---------------------------------------------------------------- witnesses
 
 
-@dataclass
-class FoundDates:
-    published: FoundDate | None = None
-    source: str | None = None
-    modified: FoundDate | None = None
+@dataclass(frozen=True)
+class Witness:
+    """One place on the page that states a date. `role` is published, modified or media (an
+    embedded video's upload date); `raw` is the value as written (shortened); `shown` the day
+    a <time> element prints when its machine-readable value is an instant in UTC."""
+
+    source: str  # jsonld | opengraph | meta | itemprop | time | text | url | htmldate
+    role: str
+    found: FoundDate
+    raw: str
+    shown: str | None = None
 
 
-class DatePicker:
-    def __init__(
-        self, now: datetime | None, default_tz: tzinfo | None, local_tz: tzinfo | None
-    ) -> None:
+class WitnessCollector:
+    """Keeps the first date each place states for each role (pages repeat themselves)."""
+
+    def __init__(self, now: datetime | None, default_tz: tzinfo | None) -> None:
         self.now = now
         self.default_tz = default_tz
-        self.local_tz = local_tz
-        self.found = FoundDates()
+        self.witnesses: list[Witness] = []
+        self._seen: set[tuple[str, str]] = set()
 
     def accept(self, value: Any) -> FoundDate | None:
         found = parse_date(value if isinstance(value, str) else None, self.default_tz)
@@ -98,42 +105,71 @@ class DatePicker:
             return None
         if self.now is not None and found.as_datetime() > self.now + FUTURE_SLACK:
             return None
-        if self.local_tz is not None:
-            # pages often state UTC: the publication day is still the outlet's local day
-            found = found.in_zone(self.local_tz)
         return found
 
+    def has(self, source: str, role: str = "published") -> bool:
+        return (source, role) in self._seen
+
+    def add(
+        self,
+        source: str,
+        role: str,
+        value: Any,
+        found: FoundDate | None = None,
+        shown: str | None = None,
+    ) -> bool:
+        """Record `value` for (source, role) unless that pair already has one; True if kept."""
+        if (source, role) in self._seen:
+            return False
+        found = found or self.accept(value)
+        if found is None:
+            return False
+        self._seen.add((source, role))
+        raw = " ".join(str(value).split())[:80] if value is not None else found.local
+        self.witnesses.append(Witness(source, role, found, raw, shown))
+        return True
+
+    def time_element(self, node: Node, role: str) -> None:
+        """A <time>: its datetime attribute, else its text; the text's day is kept as `shown`
+        when the attribute is an instant in UTC (the page prints the outlet's day)."""
+        if (source_role := ("time", role)) in self._seen:
+            return
+        machine, text = attr_of(node, "datetime"), text_of(node)
+        shown = None
+        if machine and text:
+            printed = parse_date(text, self.default_tz)
+            if printed is not None and (not printed.has_time or printed.naive):
+                shown = printed.day
+        self.add(*source_role, machine or text, shown=shown)
+
     def published(self, value: Any, source: str) -> None:
-        if self.found.published is None:
-            found = self.accept(value)
-            if found is not None:
-                self.found.published, self.found.source = found, source
+        self.add(source, "published", value)
 
-    def modified(self, value: Any) -> None:
-        if self.found.modified is None:
-            self.found.modified = self.accept(value)
+    def modified(self, value: Any, source: str) -> None:
+        self.add(source, "modified", value)
 
 
-def find_dates(
+def collect_witnesses(
     index: PageIndex,
     url: str,
     json_ld: list[dict[str, Any]],
     meta: dict[str, list[str]],
-    picker: DatePicker,
-) -> FoundDates:
+    picker: WitnessCollector,
+) -> list[Witness]:
+    """Every place on the page that dates it, most trusted first within each kind."""
     # 1. JSON-LD: article types first, then page-level types
     for wanted in (ARTICLE_TYPES, PAGE_TYPES):
         for obj in json_ld:
             if json_ld_types(obj) & wanted:
                 picker.published(obj.get("datePublished") or obj.get("dateCreated"), "jsonld")
-                picker.modified(obj.get("dateModified"))
+                picker.modified(obj.get("dateModified"), "jsonld")
     # 2. OpenGraph and article:* properties
     for key in PUBLISHED_OG:
         for value in meta.get(key, ()):
             picker.published(value, "opengraph")
     for key in MODIFIED_OG:
         for value in meta.get(key, ()):
-            picker.modified(value)
+            picker.modified(value, "opengraph")
     # 3. other meta tags (including parsely-page's JSON blob)
     for key in PUBLISHED_META:
         for value in meta.get(key, ()):
@@ -147,35 +183,32 @@ def find_dates(
             picker.published(blob.get("pub_date"), "meta")
     for key in MODIFIED_META:
         for value in meta.get(key, ()):
-            picker.modified(value)
+            picker.modified(value, "meta")
     # 4. microdata on visible elements
     for node in index.published_props:
         picker.published(
             attr_of(node, "content") or attr_of(node, "datetime") or text_of(node), "itemprop"
         )
     for node in index.modified_props:
-        picker.modified(attr_of(node, "content") or attr_of(node, "datetime") or text_of(node))
+        value = attr_of(node, "content") or attr_of(node, "datetime") or text_of(node)
+        picker.modified(value, "itemprop")
     # 4b. the page is a video or audio page
     for obj in json_ld:
         if json_ld_types(obj) & MEDIA_TYPES:
-            picker.published(obj.get("uploadDate") or obj.get("datePublished"), "jsonld")
+            picker.add("jsonld", "media", obj.get("uploadDate") or obj.get("datePublished"))
     # 5. <time datetime>: the ones marked as the publication first, then the first in the story
-    if picker.found.published is None:
-        _time_elements(index, picker)
-    # 6. a dated byline in the text
-    if picker.found.published is None:
-        _text_dates(index, picker)
-    # 7. the URL path
-    if picker.found.published is None:
-        found = date_from_url(url)
-        if found is not None and (
-            picker.now is None or found.as_datetime() <= picker.now + FUTURE_SLACK
-        ):
-            picker.found.published, picker.found.source = found, "url"
-    # 8. a date written near the headline (bylines without telling class names)
-    if picker.found.published is None:
+    _time_elements(index, picker)
+    # 6. a dated byline in the text; else a date written near the headline
+    _text_dates(index, picker)
+    if not picker.has("text"):
         _dates_after_headline(index, picker)
-    return picker.found
+    # 7. the URL path
+    found = date_from_url(url)
+    if found is not None and (
+        picker.now is None or found.as_datetime() <= picker.now + FUTURE_SLACK
+    ):
+        picker.add("url", "published", url, found)
+    return picker.witnesses
 
 
 def _is_modified_marker(node: Node) -> bool:
@@ -190,7 +223,8 @@ def _is_modified_marker(node: Node) -> bool:
 _ASIDE_TOKEN = re.compile(
     r"^(?:.*[-_])?(?:related|sidebar|side-bar|comments?|recommend(?:ed|ations)?|popular|"
     r"most-read|more-stories|read-more|outbrain|taboola)(?:[-_](?:list|box|stories|posts|"
-    r"articles|items|widget|content|area|section|wrapper|container|links|block))?$",
+    r"articles|items|widget|content|area|section|wrapper|container|links|block)"
+    r"(?:--?[a-z0-9]+)?)?$",  # a BEM modifier: related-posts--cfm
     re.IGNORECASE,
 )
 
@@ -207,7 +241,7 @@ def in_aside(node: Node) -> bool:
     return False
 
 
-def _time_elements(index: PageIndex, picker: DatePicker) -> None:
+def _time_elements(index: PageIndex, picker: WitnessCollector) -> None:
     times = [t for t in index.times if not in_aside(t)]
     marked = [
         t
@@ -216,15 +250,12 @@ def _time_elements(index: PageIndex, picker: DatePicker) -> None:
         or re.search(r"publish|pubdate|posted|entry-date|created", attr_of(t, "class"), re.I)
     ]
     for node in marked:
-        picker.published(attr_of(node, "datetime") or text_of(node), "time")
+        picker.time_element(node, "published")
     for node in times:
-        if _is_modified_marker(node):
-            picker.modified(attr_of(node, "datetime") or text_of(node))
-            continue
-        picker.published(attr_of(node, "datetime") or text_of(node), "time")
+        picker.time_element(node, "modified" if _is_modified_marker(node) else "published")
 
 
-def _text_dates(index: PageIndex, picker: DatePicker) -> None:
+def _text_dates(index: PageIndex, picker: WitnessCollector) -> None:
     checked = 0
     for node in index.hinted:
         marker = " ".join((attr_of(node, "class"), attr_of(node, "id")))
@@ -235,17 +266,17 @@ def _text_dates(index: PageIndex, picker: DatePicker) -> None:
             continue
         checked += 1
         if _MODIFIED_HINT.search(marker):
-            picker.modified(text)
+            picker.modified(text, "text")
         else:
             picker.published(text, "text")
-        if picker.found.published is not None or checked > 50:
+        if picker.has("text") or checked > 50:
             return
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
 
 
-def _dates_after_headline(index: PageIndex, picker: DatePicker) -> None:
+def _dates_after_headline(index: PageIndex, picker: WitnessCollector) -> None:
     """The first short text after the story's <h1> that holds a full date."""
     if index.h1 is None:
         return
@@ -255,7 +286,7 @@ def _dates_after_headline(index: PageIndex, picker: DatePicker) -> None:
             continue
         if _YEAR.search(text) and not in_aside(parent):
             picker.published(str(text), "text")
-            if picker.found.published is not None:
+            if picker.has("text"):
                 return
 
 

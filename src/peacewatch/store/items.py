@@ -3,10 +3,11 @@ outlet within SAME_HEADLINE_DAYS), revisions of changed headlines and summaries,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
+from peacewatch.ingest.dates import zone
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import ParsedItem, SaveReport
 from peacewatch.store.database import Database, _dicts, _one
@@ -97,6 +98,27 @@ class _BatchIndex:
 _FILLABLE = ("url", "canonical_url", "guid", "published", "updated", "author", "lang")
 
 
+def _local_of(
+    db: Database, outlet_id: str, source_id: str | None
+) -> Callable[[ParsedItem], str | None]:
+    """A function giving an item's `published_local`: what the parser said, else the UTC
+    instant in the outlet's (else the source's) zone, else the UTC instant itself."""
+    row = _one(
+        db,
+        """SELECT COALESCE((SELECT timezone FROM outlets WHERE id = ?),
+                           (SELECT timezone FROM sources WHERE id = ?))""",
+        [outlet_id, source_id],
+    )
+    tz = zone(row[0] if row else None)
+
+    def local(item: ParsedItem) -> str | None:
+        if item.published_local or not item.published:
+            return item.published_local
+        return parse_iso(item.published).astimezone(tz).isoformat() if tz else item.published
+
+    return local
+
+
 def save_items(
     db: Database,
     items: Iterable[ParsedItem],
@@ -120,6 +142,7 @@ def save_items(
         for item in items
     ]  # fmt: skip
     index = _BatchIndex(db, rows, source_id=source_id, outlet_id=outlet_id)
+    local_of = _local_of(db, outlet_id, source_id)
     for item, canonical, key in rows:
         item_id = index.find(item, canonical, key, now)
         known = item_id is not None
@@ -128,14 +151,17 @@ def save_items(
         if item_id is None:
             cursor = db.execute(
                 """INSERT INTO items (title, title_key, url, canonical_url, guid, published,
-                   updated, summary, author, lang, outlet_id, source_id, first_seen, last_seen)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [item.title, key, item.url, canonical, item.guid, item.published, item.updated,
-                 item.summary, item.author, item.lang, outlet_id, source_id, now, now],
+                   published_local, date_candidates, updated, summary, author, lang, outlet_id,
+                   source_id, first_seen, last_seen)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [item.title, key, item.url, canonical, item.guid, item.published,
+                 local_of(item), item.date_candidates, item.updated, item.summary, item.author,
+                 item.lang, outlet_id, source_id, now, now],
             )  # fmt: skip
             item_id = int(cursor.lastrowid or 0)
             new.append(item_id)
-        elif _merge(db, item_id, item, canonical=canonical, key=key, source_id=source_id, now=now):
+        elif _merge(db, item_id, item, canonical=canonical, key=key, source_id=source_id,
+                    now=now, local=local_of(item)):  # fmt: skip
             if item_id not in changed and item_id not in new:
                 changed.append(item_id)
         else:
@@ -178,6 +204,7 @@ def _merge(
     key: str,
     source_id: str | None,
     now: str,
+    local: str | None,
 ) -> bool:
     """Fold a new sighting into a stored item; True when the item's text changed."""
     row = _dicts(db, "SELECT * FROM items WHERE id = ?", [item_id])[0]
@@ -201,6 +228,8 @@ def _merge(
     for name in _FILLABLE:
         if row[name] is None and values[name] is not None:
             fields[name] = values[name]
+    if "published" in fields:
+        fields["published_local"] = local
     if item.updated and row["updated"] and item.updated > row["updated"]:
         fields["updated"] = item.updated
     if not fields:

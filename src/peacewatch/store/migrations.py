@@ -520,6 +520,26 @@ def _analyst_views_digests(db: sqlite_utils.Database) -> None:
         )
 
 
+def _date_candidates(db: sqlite_utils.Database) -> None:
+    """What an article page said about its date, the verdict, and feed/page disagreements
+    (dates branch, issue #12)."""
+    run_script(
+        db,
+        """
+        -- the outlet's calendar day: its local time (ISO-8601 with offset), or a bare day
+        ALTER TABLE items ADD COLUMN published_local TEXT;
+        -- JSON: every date witness on the article page, the one chosen and why
+        ALTER TABLE items ADD COLUMN date_candidates TEXT;
+        -- JSON: the feed's date when the page's date replaced it, and why
+        ALTER TABLE items ADD COLUMN date_disagreement TEXT;
+        -- feed items whose page's date replaced the feed's date
+        ALTER TABLE sources ADD COLUMN date_disagreements INTEGER NOT NULL DEFAULT 0;
+        -- the redated_items canned query, newest first, without a scan
+        CREATE INDEX items_redated ON items(id) WHERE date_disagreement IS NOT NULL;
+        """,
+    )
+
+
 def _analyst_labels(db: sqlite_utils.Database) -> None:
     """Analysts' corrections of initiative tags, kept apart from the rules' output so a retag
     never undoes them (store/tags.py applies them whenever it writes an item's tags), with
@@ -575,7 +595,7 @@ MIGRATIONS: list[Migration] = [
     ("0002_tagging", _tagging),
     ("0003_outlets_articles", _outlets_articles),
     ("0004_analyst_views_digests", _analyst_views_digests),
-    # 0005 and 0006 come from another branch; this one needs neither and stays last
+    ("0005_date_candidates", _date_candidates),
     ("0007_analyst_labels", _analyst_labels),
 ]
 

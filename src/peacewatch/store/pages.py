@@ -8,6 +8,7 @@ place; this module adds what lists and pages know on top.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from peacewatch import store
 from peacewatch.errors import RefusedURLError
 from peacewatch.ingest.articles import Article
+from peacewatch.ingest.date_verdict import FETCH_TIME_SLACK, feed_page_disagreement
 from peacewatch.ingest.netguard import check_scheme
 from peacewatch.ingest.outlets import Outlet, OutletRegistry, host_of
 from peacewatch.ingest.readinglist import ListEntry
@@ -204,6 +206,7 @@ def save_list_entries(
                 url=entry.url,
                 canonical_url=canonicalize_url(entry.url) if entry.url else None,
                 published=published,
+                published_local=published[:10] if published else None,
                 author=entry.author,
             )
             saved = store.save_items(db, [item], source_id=source_id, outlet_id=outlet.id, now=now)
@@ -271,8 +274,11 @@ REDIRECTOR_HOSTS = {
 }  # fmt: skip
 
 
-def page_reason(row: dict[str, Any], registry: OutletRegistry | None) -> str | None:
-    """Why a feed item's article page should be read, or None when the feed said enough."""
+def page_reason(
+    row: dict[str, Any], registry: OutletRegistry | None, *, fetch_time: bool = False
+) -> str | None:
+    """Why a feed item's article page should be read, or None when the feed said enough.
+    `fetch_time`: the feed's date looks like the moment it was fetched, not published."""
     url = row.get("url")
     if not url:
         return None
@@ -293,6 +299,8 @@ def page_reason(row: dict[str, Any], registry: OutletRegistry | None) -> str | N
         return "untrusted_link"  # a link away from the outlet's own site
     if row.get("published") is None:
         return "no_date"
+    if fetch_time:
+        return "fetch_time_date"
     if not row.get("summary"):
         return "no_summary"
     return None
@@ -307,22 +315,35 @@ def queue_pages_for_items(
     now: str,
 ) -> int:
     """Queue the article pages of new feed items that lack a date, a summary or a
-    trustworthy link; return how many were queued."""
+    trustworthy link, or whose date is the fetch time; return how many were queued."""
     queued = 0
     ids = list(item_ids)
     for start in range(0, len(ids), 500):  # one query per 500 items, not one per item
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for row in _dicts(
+        found = _dicts(
             db,
             f"SELECT id, url, outlet_id, published, summary FROM items WHERE id IN ({marks})",
             chunk,
-        ):
-            reason = page_reason(row, registry)
+        )
+        stamps = Counter(row["published"] for row in found if row["published"])
+        for row in found:
+            reason = page_reason(row, registry, fetch_time=_fetch_time(row, stamps, now))
             if reason is not None:
                 queue_page(db, row["id"], row["url"], source_id=source_id, reason=reason, now=now)
                 queued += 1
     return queued
+
+
+def _fetch_time(row: dict[str, Any], stamps: Counter[str], now: str) -> bool:
+    """A date within seconds of the poll, or one several new items share near the poll: the
+    feed stamps entries with the time it was generated."""
+    if not row["published"]:
+        return False
+    gap = abs(parse_iso(row["published"]) - parse_iso(now))
+    return gap <= timedelta(seconds=60) or (
+        gap <= FETCH_TIME_SLACK and stamps[row["published"]] > 1
+    )
 
 
 def due_pages(
@@ -381,11 +402,14 @@ def _revise(db: store.Database, item_id: int, field: str, old: Any, new: Any, no
 def apply_article(
     db: store.Database, item_id: int, article: Article, *, now: str, http_status: int = 200
 ) -> bool:
-    """Fold what an article page says into its item; True when headline or summary changed.
+    """Fold what an article page says into its item; True when its headline, summary or date
+    changed (the item is then tagged again: rules may have date windows).
 
-    The page's date fills a missing one and overrules a list's date when it comes from
-    machine-readable markup; its canonical URL joins the item's URLs for deduplication; a
-    headline the list cut short is completed.
+    The page's date fills a missing one, overrules a list's date when it comes from
+    machine-readable markup, and overrules a feed's date that is the fetch time or a day or
+    more away (recorded in `date_disagreement` and counted on the source). Every page keeps
+    its date witnesses in `date_candidates`. Its canonical URL joins the item's URLs for
+    deduplication; a headline the list cut short is completed.
     """
     rows = _dicts(db, "SELECT * FROM items WHERE id = ?", [item_id])
     if not rows:
@@ -393,15 +417,39 @@ def apply_article(
     row = rows[0]
     fields: dict[str, Any] = {"page_fetched_at": now}
     changed_text = False
+    if article.date_candidates:
+        fields["date_candidates"] = article.date_candidates
+    from_feed = row["published"] is not None and row["date_source"] in (None, "feed")
+    disagreement = (
+        feed_page_disagreement(
+            row["published"], row["first_seen"], article.published, article.published_local
+        )
+        if from_feed and article.published
+        else None
+    )
     if article.published and (
         row["published"] is None
         or (row["date_source"] == "list" and article.date_source in STRONG_DATE_SOURCES)
+        or disagreement is not None
     ):
         if row["published"] and row["published"][:10] != article.published[:10]:
             _revise(db, item_id, "published", row["published"], article.published, now)
-        fields.update(published=article.published, date_source=article.date_source)
+        fields.update(
+            published=article.published,
+            published_local=article.published_local,
+            date_source=article.date_source,
+        )
+        if disagreement is not None and row["date_disagreement"] is None:
+            fields["date_disagreement"] = json.dumps(disagreement)
+            _count_disagreement(db, item_id)
     elif row["date_source"] is None and row["published"] is not None:
         fields["date_source"] = "feed"
+    if (
+        row["published_local"] is None
+        and "published_local" not in fields
+        and article.published == (fields.get("published") or row["published"])
+    ):
+        fields["published_local"] = article.published_local  # the page dates the same moment
     if article.modified and article.modified != row["modified"]:
         fields["modified"] = article.modified
     if article.title and _completes(row["title"], article.title, db, item_id):
@@ -422,6 +470,7 @@ def apply_article(
             fields["canonical_url"] = canonical
     if changed_text:
         fields["last_changed"] = now
+    redated = "published" in fields and fields["published"] != row["published"]
     assignments = ", ".join(f"{name} = ?" for name in fields)
     db.execute(f"UPDATE items SET {assignments} WHERE id = ?", [*fields.values(), item_id])
     db.execute(
@@ -429,7 +478,16 @@ def apply_article(
            next_attempt_at = NULL, http_status = ?, error = NULL WHERE item_id = ?""",
         [now, http_status, item_id],
     )
-    return changed_text
+    return changed_text or redated
+
+
+def _count_disagreement(db: store.Database, item_id: int) -> None:
+    """One more feed item of the source that queued this page whose feed date lost."""
+    db.execute(
+        """UPDATE sources SET date_disagreements = date_disagreements + 1
+           WHERE id = (SELECT source_id FROM page_fetches WHERE item_id = ?)""",
+        [item_id],
+    )
 
 
 def _completes(stored: str, page_title: str, db: store.Database, item_id: int) -> bool:
