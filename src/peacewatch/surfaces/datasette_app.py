@@ -25,6 +25,7 @@ from datasette.plugins import pm
 from datasette.utils import parse_metadata
 
 from peacewatch.errors import ConfigError
+from peacewatch.surfaces import search
 
 CONFIG_NAME = "datasette.yml"
 CONFIG_DB_KEY = "peacewatch"  # the database's key in config/datasette.yml
@@ -56,6 +57,21 @@ def render_cell(value: Any) -> _SafeHtml | None:
         return None
     escaped = html.escape(value)
     return _SafeHtml(escaped.replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>"))
+
+
+@hookimpl(trylast=True)
+def prepare_connection(conn: Any) -> None:
+    """SQL functions that turn typed text into FTS5 queries (see surfaces/search.py).
+
+    `escape_fts` is Datasette's own function behind the table search box (`?_search=`); ours
+    runs after Datasette's and replaces it, so the table search reads anything a person types
+    and finds inflected Cyrillic words. `?_searchmode=raw` still passes FTS5 syntax through.
+    """
+    conn.create_function("escape_fts", 1, search.plain_query, deterministic=True)
+    conn.create_function("peacewatch_search", 1, search.plain_query, deterministic=True)
+    conn.create_function("peacewatch_search_problem", 1, search.plain_problem)
+    conn.create_function("peacewatch_search_advanced", 1, search.advanced_query)
+    conn.create_function("peacewatch_search_advanced_problem", 1, search.advanced_problem)
 
 
 def _register_plugin() -> None:
