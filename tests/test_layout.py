@@ -24,6 +24,7 @@ OWNERS = {
     "sqlite_utils": {"store.database", "store.migrations"},
     "datasette": {"surfaces.datasette_app"},
     "jinja2": {"surfaces.digest_render"},
+    "py3langid": {"tagging.language"},
     "click": {"cli.app", "cli.ingest", "cli.tagging", "cli.surfaces"},
 }
 
