@@ -230,3 +230,28 @@ def test_detected_items_reach_the_digest_and_the_atom_feed(ingested: dict[str, A
     finally:
         for database in ds.databases.values():
             database.close()
+
+
+def test_a_pages_declared_language_replaces_a_detected_one(ingested: dict[str, Any]) -> None:
+    from peacewatch.ingest.articles import Article
+    from peacewatch.store import pages as article_store
+
+    copy = ingested["tmp"] / "page.db"
+    with sqlite3.connect(ingested["db_path"]) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    items = _items(copy)
+    detected_id = items[HEADLINES[4][1]][3]
+    configured_id = items["Кремль о плане"][3]
+    declared_id = items["Ceasefire talks resume"][3]
+    db = store.open_db(copy)
+    try:
+        with store.transaction(db):
+            for item_id in (detected_id, configured_id, declared_id):
+                article = Article(url="https://a.example.org/x", lang="de", author="A. Writer")
+                article_store.apply_article(db, item_id, article, now=SEEN)
+    finally:
+        db.conn.close()
+    after = {row[3]: row[:3] for row in _items(copy).values()}
+    assert after[detected_id] == ("de", "page", None)
+    assert after[configured_id] == ("de", "page", None)  # more specific than the source's
+    assert after[declared_id] == ("en-gb", "feed", None)  # the feed's own stays
