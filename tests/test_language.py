@@ -255,3 +255,21 @@ def test_a_pages_declared_language_replaces_a_detected_one(ingested: dict[str, A
     assert after[detected_id] == ("de", "page", None)
     assert after[configured_id] == ("de", "page", None)  # more specific than the source's
     assert after[declared_id] == ("en-gb", "feed", None)  # the feed's own stays
+
+
+def test_the_daemons_background_detection(ingested: dict[str, Any]) -> None:
+    import threading
+
+    copy = ingested["tmp"] / "daemon.db"
+    with sqlite3.connect(ingested["db_path"]) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    stop = threading.Event()
+    assert language_store.detect_in_background(copy, stop=stop) is None  # nothing missing
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE items SET lang = NULL, lang_source = NULL WHERE lang = 'uk'")
+    thread = language_store.detect_in_background(copy, stop=stop)
+    assert thread is not None
+    thread.join(30)
+    assert not thread.is_alive()
+    items = _items(copy)
+    assert {items[t][:2] for lang, t, _ in HEADLINES if lang == "uk"} == {("uk", "detected")}

@@ -9,12 +9,19 @@ later declared one replaces it (`store/items.py`, `store/pages.py`).
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
-from peacewatch.store.database import Database, transaction
+from peacewatch.errors import PeacewatchError
+from peacewatch.store.database import Database, open_db, transaction
 from peacewatch.tagging.language import detect_language
 
-__all__ = ["detect_items", "detect_missing", "language_counts"]
+__all__ = ["detect_in_background", "detect_items", "detect_missing", "language_counts"]
+
+log = logging.getLogger(__name__)
 
 _BATCH = 2000
 
@@ -51,7 +58,11 @@ def detect_items(db: Database, item_ids: Iterable[int]) -> int:
 
 
 def detect_missing(
-    db: Database, *, batch: int = _BATCH, progress: Callable[[int], None] | None = None
+    db: Database,
+    *,
+    batch: int = _BATCH,
+    progress: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Detect the language of every stored item that has none, one committed batch at a
     time (safe to stop and run again while the daemon writes). Returns the items filled."""
@@ -63,13 +74,48 @@ def detect_missing(
             " WHERE lang IS NULL AND id > ? ORDER BY id LIMIT ?",
             [last_id, batch],
         ).fetchall()
-        if not rows:
+        if not rows or (stop is not None and stop.is_set()):
             return done
         last_id = rows[-1][0]
         with transaction(db):
             done += _update(db, rows)
         if progress is not None:
             progress(done)
+
+
+def _missing(db: Database) -> bool:
+    row = db.conn.execute(
+        "SELECT 1 FROM items INDEXED BY items_lang_missing WHERE lang IS NULL LIMIT 1"
+    ).fetchone()
+    return row is not None
+
+
+def detect_in_background(
+    db_path: Path | str, *, stop: threading.Event, busy_timeout: float = 10.0
+) -> threading.Thread | None:
+    """For the daemon's start: fill in the languages of items stored without one (e.g. before
+    detection existed) in a thread with its own connection; None when none is missing. Set
+    `stop` on shutdown: the current batch commits and the next start resumes."""
+    db = open_db(db_path, busy_timeout=busy_timeout)
+    try:
+        if not _missing(db):
+            return None
+    finally:
+        db.conn.close()
+
+    def run() -> None:
+        worker = open_db(db_path, busy_timeout=busy_timeout)
+        try:
+            filled = detect_missing(worker, stop=stop)
+            log.info("languages detected for %d items stored without one", filled)
+        except (PeacewatchError, sqlite3.Error) as error:  # logged; the next start retries
+            log.error("language detection failed: %s", error)
+        finally:
+            worker.conn.close()
+
+    thread = threading.Thread(target=run, name="peacewatch-languages", daemon=True)
+    thread.start()
+    return thread
 
 
 def language_counts(db: Database) -> list[tuple[str | None, str | None, int]]:
