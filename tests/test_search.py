@@ -209,6 +209,10 @@ def test_advanced_search_says_what_is_wrong(
     assert page.status_code == 200 and "Put words with punctuation in double quotes" in page.text
     rows = _get(ds, "/news/search_advanced.json", {"q": "NATO OR Warsaw", "_shape": "array"}).json()
     assert {r["id"] for r in rows} == {search_db[1]["nato"], search_db[1]["warsaw"]}
+    ids = search_db[1]
+    for column, expected in (("title", {"ist-ru", "ist-ru2", "ist-uk"}), ("summary", {"ist-ru"})):
+        found = _get(ds, "/news/items.json", {f"_search_{column}": "Стамбул", "_shape": "array"})
+        assert {r["id"] for r in found.json()} == {ids[k] for k in expected}, column
     raw = _get(ds, "/news/items.json", {"_search": "Warsaw OR NATO", "_searchmode": "raw"})
     assert raw.status_code == 200 and len(raw.json()["rows"]) == 2
 
