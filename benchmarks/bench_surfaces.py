@@ -30,7 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from peacewatch import store  # noqa: E402
-from peacewatch.surfaces.datasette_app import load_metadata, make_datasette  # noqa: E402
+from peacewatch.surfaces.datasette_app import (  # noqa: E402
+    load_metadata,
+    make_datasette,
+    prepare_connection,
+)
 from peacewatch.surfaces.digest import build_digest  # noqa: E402
 from peacewatch.surfaces.digest_config import DigestConfig  # noqa: E402
 from peacewatch.surfaces.digest_render import render_email  # noqa: E402
@@ -255,13 +259,14 @@ def parameters(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     tagged = conn.execute("SELECT max(item_id) FROM item_themes").fetchone()[0]
     return {
         "initiative_latest": {"initiative": top[0]},
-        "initiative_feed": {"initiative": top[0]},
+        "initiative_feed": {"initiative": top[0], "language": ""},
         "initiative_weekly": {"initiative": top[0]},
         "initiative_outlets": {"initiative": top[0]},
         "initiatives_together": {"a": top[0], "b": top[1]},
         "items_per_theme": {},
         "theme_latest": {"theme": theme},
         "search": {"q": "ceasefire"},
+        "search_advanced": {"q": "ceasefire OR envoy"},
         "failing_sources": {},
         "undated_items": {},
         "redated_items": {},
@@ -282,6 +287,7 @@ def time_it(run: Any, repeat: int = 5) -> tuple[float, float]:
 def bench_queries(path: Path) -> list[tuple[str, float, float, float]]:
     queries = load_metadata(CONFIG, path.stem)["databases"][path.stem]["queries"]
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    prepare_connection(conn)  # the search functions Datasette's connections have
     params = parameters(conn)
     datasette = make_datasette(path, CONFIG)
     results = []

@@ -13,6 +13,7 @@ BENCHMARKS = [
     ("bench_tagging.py", "tagging: classify throughput, retag of 1M stored items"),
     ("bench_articles.py", "article pages/s on the shared corpus, reading-list lines/s"),
     ("bench_surfaces.py", "analyst surfaces: canned queries on 1M items, a 5,000-item digest"),
+    ("bench_export.py", "export of 1M items to Parquet, CSV and JSON Lines"),
 ]
 
 if __name__ == "__main__":

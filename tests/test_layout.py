@@ -25,6 +25,8 @@ OWNERS = {
     "sqlite_utils": {"store.database", "store.migrations"},
     "datasette": {"surfaces.datasette_app"},
     "jinja2": {"surfaces.digest_render"},
+    "py3langid": {"tagging.language"},
+    "pyarrow": {"surfaces.export"},
     "click": {"cli.app", "cli.ingest", "cli.tagging", "cli.surfaces"},
 }
 

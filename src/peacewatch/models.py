@@ -66,6 +66,7 @@ class ParsedItem:
     summary: str | None = None
     author: str | None = None
     lang: str | None = None
+    lang_source: str | None = None  # where `lang` came from: feed | page | source
     outlet: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

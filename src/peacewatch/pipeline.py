@@ -44,6 +44,7 @@ from peacewatch.models import (
     SourceReport,
     Validators,
 )
+from peacewatch.store import languages
 from peacewatch.store import pages as article_store
 from peacewatch.store import tags as tag_store
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
@@ -224,6 +225,7 @@ def _parse_page(rt: Runtime, source: Source, result: FetchResult) -> list[Parsed
         published=article.published, published_local=article.published_local,
         date_candidates=article.date_candidates, updated=article.modified, summary=article.lead,
         author=article.author, lang=article.lang or source.lang,
+        lang_source="page" if article.lang else "source" if source.lang else None,
     )  # fmt: skip
     return [item]
 
@@ -254,8 +256,10 @@ def _feed_arguments(source: Source, result: FetchResult) -> dict[str, Any]:
 
 
 def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
-    """Steps that run on new and changed items inside the fetch's transaction: tagging, so an
-    item is never stored without its tags."""
+    """Steps that run on new and changed items inside the fetch's transaction: the language
+    of items that declare none, and tagging, so an item is never stored without its tags."""
+    if item_ids:
+        languages.detect_items(rt.db, item_ids)
     if item_ids and rt.config.ruleset is not None:
         tag_store.tag_items(rt.db, item_ids, rt.config.ruleset, now)
 

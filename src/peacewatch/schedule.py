@@ -36,6 +36,7 @@ from peacewatch.pipeline import (
     read_article_pages,
     sync_sources,
 )
+from peacewatch.store import languages
 from peacewatch.store import tags as tag_store
 from peacewatch.timeutil import parse_iso
 
@@ -183,6 +184,10 @@ class Daemon:
                 self.db_path, self.rt.config.ruleset, stop=retag_stop,
                 busy_timeout=self.rt.config.settings.busy_timeout,
             )  # fmt: skip
+        # Items stored without a language (before detection existed): detect them meanwhile.
+        detecting = languages.detect_in_background(
+            self.db_path, stop=retag_stop, busy_timeout=self.rt.config.settings.busy_timeout
+        )
         await self.stopping.wait()
         log.info("stopping: waiting for %d polls in flight", len(self.in_flight))
         self.scheduler.shutdown(wait=False)
@@ -198,9 +203,10 @@ class Daemon:
                 await asyncio.wait(still, timeout=1.0)
         if self.rt.parse_pool is not None:
             self.rt.parse_pool.close()
-        if retagging is not None:
-            # the batch in progress commits or rolls back; the next start resumes
-            await asyncio.to_thread(retagging.join, grace)
+        for thread in (retagging, detecting):
+            if thread is not None:
+                # the batch in progress commits or rolls back; the next start resumes
+                await asyncio.to_thread(thread.join, grace)
         log.info("stopped cleanly")
 
     async def _read_imported_pages(self) -> None:

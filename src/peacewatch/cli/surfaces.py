@@ -110,3 +110,30 @@ def datasette(ctx: Context, datasette_args: tuple[str, ...]) -> None:
         serve(ctx.db_path(), ctx.config_dir / CONFIG_NAME, list(datasette_args))
     except PeacewatchError as error:
         fail(error)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    help="Only the months from this date's month on (whole months are rewritten).",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["parquet", "csv", "jsonl"]), default="parquet",
+    show_default=True, help="File format.",
+)  # fmt: skip
+@pass_context
+def export(ctx: Context, directory: Path, since: Any, fmt: str) -> None:
+    """Write the items, with their tags, themes, outlet and sources, as one file per month
+    into DIRECTORY (items-2025-11.parquet, ...), for DuckDB, pandas or a spreadsheet."""
+    from peacewatch.surfaces.export import export_store
+
+    try:
+        db = ctx.open_db()
+        report = export_store(db, directory, fmt=fmt, since=since.date() if since else None)
+    except PeacewatchError as error:
+        fail(error)
+    except OSError as error:
+        fail(PeacewatchError(f"{directory}: cannot write the export: {error}"))
+    months = sum(1 for path in report.files if path.name.startswith("items-"))
+    click.echo(f"exported {report.items} items in {months} monthly {fmt} files to {directory}")

@@ -343,3 +343,28 @@ def candidates(ctx: Context, initiative_id: str, days: int, limit: int, as_json:
                 f"{candidate.item_id:>8}  {candidate.day}  {candidate.outlet[:20]:20}  "
                 f"{candidate.title}{others}"
             )
+
+
+@cli.command()
+@click.option("--detect", is_flag=True, help="First detect the language of items that have none.")
+@click.option("--batch-size", default=2000, show_default=True, help="Items per transaction.")
+@pass_context
+def languages(ctx: Context, detect: bool, batch_size: int) -> None:
+    """Items per language and where the language came from (feed, page, source, detected).
+
+    With --detect, items stored without a language get one detected from their headline and
+    summary first; resumable, safe while the daemon runs.
+    """
+    from peacewatch.store import languages as language_store
+
+    try:
+        db = ctx.open_db()
+        if detect:
+            filled = language_store.detect_missing(db, batch=batch_size)
+            click.echo(f"detected the language of {filled} items", err=True)
+        counts = language_store.language_counts(db)
+    except PeacewatchError as error:
+        fail(error)
+    click.echo(f"{'LANGUAGE':<10} {'FROM':<10} {'ITEMS':>9}")
+    for lang, source, n in counts:
+        click.echo(f"{lang or '-':<10} {source or '-':<10} {n:>9}")

@@ -107,13 +107,20 @@ def _sane(moment: datetime) -> str | None:
     return to_iso(moment)
 
 
-def _lang(entry: Any, feed_lang: str | None, default: str | None) -> str | None:
+def _clean_lang(lang: Any) -> str | None:
+    lang = str(lang or "").strip().replace("_", "-")
+    return lang.lower() or None
+
+
+def _lang(entry: Any, feed_lang: str | None, default: str | None) -> tuple[str | None, str | None]:
+    """(language, where it came from): the entry's or feed's own ("feed"), else the language
+    configured for the source ("source"), else (None, None)."""
     detail = entry.get("title_detail") or {}
-    lang = detail.get("language") or feed_lang or default
-    if not lang:
-        return None
-    lang = str(lang).strip().replace("_", "-")
-    return lang.lower() if lang else None
+    declared = _clean_lang(detail.get("language") or feed_lang)
+    if declared:
+        return declared, "feed"
+    configured = _clean_lang(default)
+    return (configured, "source") if configured else (None, None)
 
 
 def _entry_item(
@@ -144,6 +151,7 @@ def _entry_item(
     # dict.get: FeedParserDict.get("updated") silently (and deprecatedly) returns published.
     updated = _parse_date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"), tz)
     author = clean_text(entry.get("author"))
+    lang, lang_source = _lang(entry, feed_lang, lang)
     return ParsedItem(
         title=title,
         url=url,
@@ -154,7 +162,8 @@ def _entry_item(
         updated=updated,
         summary=summary if summary != title else None,
         author=author,
-        lang=_lang(entry, feed_lang, lang),
+        lang=lang,
+        lang_source=lang_source,
         outlet=outlet,
     )
 

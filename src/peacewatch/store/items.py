@@ -94,8 +94,9 @@ class _BatchIndex:
             self.titles.setdefault(key, []).append((item_id, item.published or now))
 
 
-# Fields a later sighting may fill in when the stored item lacks them.
-_FILLABLE = ("url", "canonical_url", "guid", "published", "updated", "author", "lang")
+# Fields a later sighting may fill in when the stored item lacks them. A declared language
+# also replaces a detected one.
+_FILLABLE = ("url", "canonical_url", "guid", "published", "updated", "author")
 
 
 def _local_of(
@@ -151,12 +152,13 @@ def save_items(
         if item_id is None:
             cursor = db.execute(
                 """INSERT INTO items (title, title_key, url, canonical_url, guid, published,
-                   published_local, date_candidates, updated, summary, author, lang, outlet_id,
-                   source_id, first_seen, last_seen)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   published_local, date_candidates, updated, summary, author, lang, lang_source,
+                   outlet_id, source_id, first_seen, last_seen)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [item.title, key, item.url, canonical, item.guid, item.published,
                  local_of(item), item.date_candidates, item.updated, item.summary, item.author,
-                 item.lang, outlet_id, source_id, now, now],
+                 item.lang, item.lang_source if item.lang else None, outlet_id, source_id, now,
+                 now],
             )  # fmt: skip
             item_id = int(cursor.lastrowid or 0)
             new.append(item_id)
@@ -222,14 +224,21 @@ def _merge(
             changed_text = True
     if "title" in fields:
         fields["title_key"] = key
-    values = {"url": item.url, "canonical_url": canonical, "guid": item.guid,
-              "published": item.published, "updated": item.updated, "author": item.author,
-              "lang": item.lang}  # fmt: skip
+    values = {
+        "url": item.url,
+        "canonical_url": canonical,
+        "guid": item.guid,
+        "published": item.published,
+        "updated": item.updated,
+        "author": item.author,
+    }
     for name in _FILLABLE:
         if row[name] is None and values[name] is not None:
             fields[name] = values[name]
     if "published" in fields:
         fields["published_local"] = local
+    if item.lang and (row["lang"] is None or row["lang_source"] == "detected"):
+        fields.update(lang=item.lang, lang_source=item.lang_source, lang_confidence=None)
     if item.updated and row["updated"] and item.updated > row["updated"]:
         fields["updated"] = item.updated
     if not fields:

@@ -590,12 +590,32 @@ def _analyst_labels(db: sqlite_utils.Database) -> None:
     )
 
 
+def _item_language(db: sqlite_utils.Database) -> None:
+    """Where each item's language came from, and how sure a detection was.
+
+    lang_source: feed (the entry or feed declared it), page (the article page declared it),
+    source (configured for the source in sources.toml), detected (from the headline and
+    summary, with lang_confidence). Items stored before this migration keep an empty
+    lang_source; those without a language are filled by `peacewatch languages --detect`.
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE items ADD COLUMN lang_source TEXT;
+        ALTER TABLE items ADD COLUMN lang_confidence REAL;
+        -- items still waiting for a language: found at once on millions of items
+        CREATE INDEX items_lang_missing ON items(id) WHERE lang IS NULL;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
     ("0002_tagging", _tagging),
     ("0003_outlets_articles", _outlets_articles),
     ("0004_analyst_views_digests", _analyst_views_digests),
     ("0005_date_candidates", _date_candidates),
+    ("0006_item_language", _item_language),
     ("0007_analyst_labels", _analyst_labels),
 ]
 

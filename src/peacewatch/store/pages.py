@@ -459,9 +459,11 @@ def apply_article(
     if article.lead and not row["summary"]:
         fields["summary"] = article.lead
         changed_text = True
-    for name, value in (("author", article.author), ("lang", article.lang)):
-        if value and not row[name]:
-            fields[name] = value
+    if article.author and not row["author"]:
+        fields["author"] = article.author
+    # the page's declared language beats none, a detected one, and the source's default
+    if article.lang and (not row["lang"] or row["lang_source"] in ("detected", "source")):
+        fields.update(lang=article.lang, lang_source="page", lang_confidence=None)
     if article.canonical_url:
         canonical = canonicalize_url(article.canonical_url)
         db.execute("INSERT OR IGNORE INTO item_urls (url, item_id) VALUES (?, ?)",

@@ -25,6 +25,7 @@ from datasette.plugins import pm
 from datasette.utils import parse_metadata
 
 from peacewatch.errors import ConfigError
+from peacewatch.surfaces import links, search
 
 CONFIG_NAME = "datasette.yml"
 CONFIG_DB_KEY = "peacewatch"  # the database's key in config/datasette.yml
@@ -58,6 +59,21 @@ def render_cell(value: Any) -> _SafeHtml | None:
     return _SafeHtml(escaped.replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>"))
 
 
+@hookimpl(trylast=True)
+def prepare_connection(conn: Any) -> None:
+    """SQL functions that turn typed text into FTS5 queries (see surfaces/search.py).
+
+    `escape_fts` is Datasette's own function behind the table search box (`?_search=`); ours
+    runs after Datasette's and replaces it, so the table search reads anything a person types
+    and finds inflected Cyrillic words. `?_searchmode=raw` still passes FTS5 syntax through.
+    """
+    conn.create_function("escape_fts", 1, search.plain_query, deterministic=True)
+    conn.create_function("peacewatch_search", 1, search.plain_query, deterministic=True)
+    conn.create_function("peacewatch_search_problem", 1, search.plain_problem)
+    conn.create_function("peacewatch_search_advanced", 1, search.advanced_query)
+    conn.create_function("peacewatch_search_advanced_problem", 1, search.advanced_problem)
+
+
 def _register_plugin() -> None:
     import peacewatch.surfaces.datasette_app as this
 
@@ -65,8 +81,20 @@ def _register_plugin() -> None:
         pm.register(this, name="peacewatch")
 
 
-def load_metadata(config_path: Path, db_name: str) -> dict[str, Any]:
-    """Read config/datasette.yml and key its database section by the served database's name."""
+def _fill(value: Any, database_url: str) -> Any:
+    """Replace the {database_url} placeholder in every string of the metadata but SQL."""
+    if isinstance(value, str):
+        return value.replace(links.DATABASE_URL, database_url)
+    if isinstance(value, list):
+        return [_fill(v, database_url) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k == "sql" else _fill(v, database_url) for k, v in value.items()}
+    return value
+
+
+def load_metadata(config_path: Path, db_name: str, base_url: str = "/") -> dict[str, Any]:
+    """Read config/datasette.yml, key its database section by the served database's name and
+    point its links ({database_url}) at that database's pages."""
     try:
         metadata: Any = parse_metadata(config_path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -79,11 +107,21 @@ def load_metadata(config_path: Path, db_name: str) -> dict[str, Any]:
     if not isinstance(databases, dict) or CONFIG_DB_KEY not in databases:
         raise ConfigError(f"{config_path}: databases: '{CONFIG_DB_KEY}': missing")
     metadata["databases"] = {db_name: databases[CONFIG_DB_KEY]}
-    return metadata
+    filled: dict[str, Any] = _fill(metadata, links.database_path(db_name, base_url))
+    return filled
 
 
 def database_name(db_path: Path) -> str:
-    return db_path.stem
+    return links.file_database_name(db_path)
+
+
+def _base_url(args: list[str]) -> str:
+    """Datasette's base_url setting among `datasette serve` arguments ("/" when not set)."""
+    base = "/"
+    for i, arg in enumerate(args[:-2]):
+        if arg == "--setting" and args[i + 1] == "base_url":
+            base = args[i + 2]
+    return base
 
 
 def make_datasette(db_path: Path, config_path: Path) -> Datasette:
@@ -105,7 +143,7 @@ def serve(db_path: Path, config_path: Path, extra_args: list[str]) -> None:
     """Run Datasette in this process until interrupted."""
     if not db_path.exists():
         raise ConfigError(f"{db_path}: database does not exist; run `peacewatch run --once` first")
-    metadata = load_metadata(config_path, database_name(db_path))
+    metadata = load_metadata(config_path, database_name(db_path), _base_url(extra_args))
     _register_plugin()
     with tempfile.TemporaryDirectory(prefix="peacewatch-datasette-") as tmp:
         metadata_path = Path(tmp) / "metadata.json"

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from peacewatch.surfaces.digest_config import Recipient
+from peacewatch.surfaces.links import database_name
 
 CHART_DAYS = 14
 FAILING_FOR = timedelta(days=1)
@@ -96,6 +97,7 @@ class Digest:
     item_count: int  # distinct new items in the digest, before limits
     filters: Recipient | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    database: str = "peacewatch"  # the name Datasette serves the database under
 
     @property
     def empty(self) -> bool:
@@ -357,4 +359,5 @@ def build_digest(
         failing=tuple(_failing_sources(conn, reference)),
         item_count=len(included),
         filters=recipient_filters,
+        database=database_name(conn),
     )

@@ -20,6 +20,7 @@ import jinja2
 
 from peacewatch.surfaces.digest import DayCount, Digest, Entry
 from peacewatch.surfaces.digest_config import DigestConfig
+from peacewatch.surfaces.links import database_path
 
 TEMPLATES = Path(__file__).parent / "templates"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -109,6 +110,12 @@ def _filters_label(digest: Digest) -> str:
     return "; ".join(parts)
 
 
+def _database_url(datasette_url: str | None, database: str) -> str | None:
+    """The database's address in the analysts' Datasette, e.g. https://data.example.org/news."""
+    base = safe_url(datasette_url)
+    return base.rstrip("/") + database_path(database) if base else None
+
+
 def render_parts(digest: Digest, config: DigestConfig, recipient: str) -> tuple[str, str]:
     """(plain text, HTML) bodies of the digest."""
     zone = ZoneInfo(digest.timezone)
@@ -126,6 +133,7 @@ def render_parts(digest: Digest, config: DigestConfig, recipient: str) -> tuple[
         "recipient": recipient,
         "filters_label": _filters_label(digest),
         "datasette_url": safe_url(config.datasette_url),
+        "database_url": _database_url(config.datasette_url, digest.database),
         "safe_url": safe_url,
         "when": when,
         "bar_height": bar_height,
@@ -181,9 +189,9 @@ def _text(digest: Digest, context: dict[str, Any]) -> str:
             out += [*_entry_lines(entry, when), ""]
         if s.more:
             more = f"  ... and {s.more} more"
-            if context["datasette_url"]:
+            if context["database_url"]:
                 more += (
-                    f": {context['datasette_url']}/peacewatch/initiative_latest"
+                    f": {context['database_url']}/initiative_latest"
                     f"?initiative={quote(s.initiative_id)}"
                 )
             out += [more, ""]
