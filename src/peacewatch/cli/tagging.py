@@ -199,6 +199,13 @@ def evaluate(
                 f"{ident:30} {s.positives:4} {s.tp:4} {s.fp:4} {s.fn:4} "
                 f"{_pct(s.precision)} {_pct(s.recall)} {_pct(s.f1)}"
             )
+    click.echo("languages:")
+    for lang, s in sorted(report.per_language.items(), key=lambda x: -x[1].positives):
+        if s.positives or s.fp:
+            click.echo(
+                f"  {lang:6} {s.positives:4} {s.tp:4} {s.fp:4} {s.fn:4} "
+                f"{_pct(s.precision)} {_pct(s.recall)} {_pct(s.f1)}"
+            )
     if report.traps:
         click.echo("traps (negatives tagged with any initiative):")
         for name, (negatives, fired) in sorted(report.traps.items()):

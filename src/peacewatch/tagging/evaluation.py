@@ -124,6 +124,7 @@ class Report:
     overall: Scores = field(default_factory=Scores)
     per_initiative: dict[str, Scores] = field(default_factory=dict)
     traps: dict[str, tuple[int, int]] = field(default_factory=dict)  # class -> (negatives, fired)
+    per_language: dict[str, Scores] = field(default_factory=dict)
     errors: list[Miss] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -132,6 +133,7 @@ class Report:
             "overall": self.overall.as_dict(),
             "initiatives": {k: v.as_dict() for k, v in sorted(self.per_initiative.items())},
             "traps": {k: {"negatives": n, "fired": f} for k, (n, f) in sorted(self.traps.items())},
+            "languages": {k: v.as_dict() for k, v in sorted(self.per_language.items())},
             "errors": [
                 {
                     "kind": e.kind,
@@ -176,18 +178,22 @@ def evaluate(
         scored = item.labels | tags.keys()
         if item.judged is not None:
             scored &= item.judged
+        language = report.per_language.setdefault(item.language or "?", Scores())
         for initiative in scored:
             scores = report.per_initiative[initiative]
             if initiative in item.labels and initiative in tags:
                 scores.tp += 1
+                language.tp += 1
                 report.overall.tp += 1
             elif initiative in tags:
                 scores.fp += 1
+                language.fp += 1
                 report.overall.fp += 1
                 evidence = [e.as_dict() for e in tags[initiative].evidence]
                 report.errors.append(Miss(item, initiative, "false hit", evidence))
             else:
                 scores.fn += 1
+                language.fn += 1
                 report.overall.fn += 1
                 report.errors.append(Miss(item, initiative, "missed"))
         if not item.labels and item.judged is None:
