@@ -7,18 +7,20 @@ sqlite-utils' insert helpers commit on their own and are kept out of those trans
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from peacewatch.errors import StoreError
+from peacewatch.errors import PeacewatchError, StoreError
 from peacewatch.store.migrations import migrate
 
-__all__ = ["Database", "open_db", "transaction"]
+__all__ = ["Database", "in_background", "open_db", "transaction"]
 
 Database = sqlite_utils.Database
 
@@ -83,3 +85,29 @@ def _dicts(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> l
 
 
 # -- outlets -------------------------------------------------------------------------------
+
+
+def in_background(
+    db_path: Path | str,
+    name: str,
+    job: Callable[[Database], None],
+    *,
+    busy_timeout: float = 10.0,
+    log: logging.Logger,
+) -> threading.Thread:
+    """Run `job` in a daemon thread on a connection of its own (a connection must not be
+    shared with the fetch loop's transactions). A store or SQLite error is logged, not raised:
+    the daemon goes on, and the job's next start resumes where this one stopped."""
+
+    def run() -> None:
+        worker = open_db(db_path, busy_timeout=busy_timeout)
+        try:
+            job(worker)
+        except (PeacewatchError, sqlite3.Error) as error:
+            log.error("%s failed: %s", name, error)
+        finally:
+            worker.conn.close()
+
+    thread = threading.Thread(target=run, name=f"peacewatch-{name}", daemon=True)
+    thread.start()
+    return thread

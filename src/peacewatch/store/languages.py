@@ -10,13 +10,11 @@ later declared one replaces it (`store/items.py`, `store/pages.py`).
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from peacewatch.errors import PeacewatchError
-from peacewatch.store.database import Database, open_db, transaction
+from peacewatch.store.database import Database, in_background, open_db, transaction
 from peacewatch.tagging.language import detect_language
 
 __all__ = ["detect_in_background", "detect_items", "detect_missing", "language_counts"]
@@ -103,18 +101,11 @@ def detect_in_background(
     finally:
         db.conn.close()
 
-    def run() -> None:
-        worker = open_db(db_path, busy_timeout=busy_timeout)
-        try:
-            filled = detect_missing(worker, stop=stop)
-            log.info("languages detected for %d items stored without one", filled)
-        except (PeacewatchError, sqlite3.Error) as error:  # logged; the next start retries
-            log.error("language detection failed: %s", error)
-        finally:
-            worker.conn.close()
+    def job(worker: Database) -> None:
+        filled = detect_missing(worker, stop=stop)
+        log.info("languages detected for %d items stored without one", filled)
 
-    thread = threading.Thread(target=run, name="peacewatch-languages", daemon=True)
-    thread.start()
+    thread = in_background(db_path, "languages", job, busy_timeout=busy_timeout, log=log)
     return thread
 
 

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peacewatch.errors import PeacewatchError
-from peacewatch.store.database import Database, open_db, transaction
+from peacewatch.store.database import Database, in_background, open_db, transaction
 from peacewatch.tagging.classifier import Classification, ItemText, Tag, classify
 from peacewatch.tagging.ruleset import RuleSet
 from peacewatch.timeutil import now_iso
@@ -389,25 +388,18 @@ def retag_in_background(
     finally:
         db.conn.close()
 
-    def run() -> None:
-        worker = open_db(db_path, busy_timeout=busy_timeout)
-        try:
-            log.info("retag started: rules %s", ruleset.version)
-            report = retag(worker, ruleset, batch_size=batch_size, stop=stop)
-            log.info(
-                "retag %s: %d items, %d tagged, %d relevant",
-                "finished" if report.complete else "stopped",
-                report.items,
-                report.tagged,
-                report.relevant,
-            )
-        except (PeacewatchError, sqlite3.Error) as error:  # logged; the next start retries
-            log.error("retag failed: %s", error)
-        finally:
-            worker.conn.close()
+    def job(worker: Database) -> None:
+        log.info("retag started: rules %s", ruleset.version)
+        report = retag(worker, ruleset, batch_size=batch_size, stop=stop)
+        log.info(
+            "retag %s: %d items, %d tagged, %d relevant",
+            "finished" if report.complete else "stopped",
+            report.items,
+            report.tagged,
+            report.relevant,
+        )
 
-    thread = threading.Thread(target=run, name="peacewatch-retag", daemon=True)
-    thread.start()
+    thread = in_background(db_path, "retag", job, busy_timeout=busy_timeout, log=log)
     return thread
 
 
