@@ -174,6 +174,13 @@ def evaluate(
 
     ruleset = _ruleset(ctx)
     path = corpus or CORPUS
+    if corpus is None and not CORPUS.exists():
+        fail(
+            ConfigError(
+                "the labelled corpus ships in the repository (tests/fixtures/tagging/"
+                "corpus.jsonl), not with an installed package: give its path with --corpus"
+            )
+        )
     try:
         items = load_labelled(path, split=None if split == "all" else split)
     except PeacewatchError as error:
