@@ -660,8 +660,12 @@ CREATE TRIGGER item_initiatives_dashboard_ad AFTER DELETE ON item_initiatives BE
     WHERE initiative_id = old.initiative_id
       AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id)
       AND theme_id IN (SELECT theme_id FROM item_themes WHERE item_id = old.item_id);
-    DELETE FROM initiative_day_lang WHERE initiative_id = old.initiative_id AND items <= 0;
-    DELETE FROM initiative_day_theme WHERE initiative_id = old.initiative_id AND items <= 0;
+    DELETE FROM initiative_day_lang
+    WHERE initiative_id = old.initiative_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id);
+    DELETE FROM initiative_day_theme
+    WHERE initiative_id = old.initiative_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id);
 END;
 
 CREATE TRIGGER item_initiatives_dashboard_au AFTER UPDATE OF item_id, initiative_id
@@ -674,8 +678,12 @@ ON item_initiatives BEGIN
     WHERE initiative_id = old.initiative_id
       AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id)
       AND theme_id IN (SELECT theme_id FROM item_themes WHERE item_id = old.item_id);
-    DELETE FROM initiative_day_lang WHERE initiative_id = old.initiative_id AND items <= 0;
-    DELETE FROM initiative_day_theme WHERE initiative_id = old.initiative_id AND items <= 0;
+    DELETE FROM initiative_day_lang
+    WHERE initiative_id = old.initiative_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id);
+    DELETE FROM initiative_day_theme
+    WHERE initiative_id = old.initiative_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id);
     INSERT INTO initiative_day_lang (initiative_id, day, lang, items)
     SELECT new.initiative_id, {DAY}, coalesce(items.lang, ''), 1
     FROM items WHERE items.id = new.item_id
@@ -702,6 +710,7 @@ CREATE TRIGGER item_themes_dashboard_ad AFTER DELETE ON item_themes BEGIN
                             WHERE item_id = old.item_id);
     DELETE FROM initiative_day_theme
     WHERE theme_id = old.theme_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id)
       AND initiative_id IN (SELECT initiative_id FROM item_initiatives
                             WHERE item_id = old.item_id);
 END;
@@ -714,6 +723,7 @@ CREATE TRIGGER item_themes_dashboard_au AFTER UPDATE OF item_id, theme_id ON ite
                             WHERE item_id = old.item_id);
     DELETE FROM initiative_day_theme
     WHERE theme_id = old.theme_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id)
       AND initiative_id IN (SELECT initiative_id FROM item_initiatives
                             WHERE item_id = old.item_id);
     INSERT INTO initiative_day_theme (initiative_id, day, theme_id, items)
@@ -734,7 +744,8 @@ BEGIN
       AND initiative_id IN (SELECT initiative_id FROM item_initiatives WHERE item_id = old.id);
     DELETE FROM initiative_day_lang
     WHERE day = substr(coalesce(old.published, old.first_seen), 1, 10)
-      AND lang = coalesce(old.lang, '') AND items <= 0;
+      AND lang = coalesce(old.lang, '') AND items <= 0
+      AND initiative_id IN (SELECT initiative_id FROM item_initiatives WHERE item_id = old.id);
     INSERT INTO initiative_day_lang (initiative_id, day, lang, items)
     SELECT initiative_id, substr(coalesce(new.published, new.first_seen), 1, 10),
            coalesce(new.lang, ''), 1
@@ -753,7 +764,8 @@ BEGIN
           FROM item_initiatives JOIN item_themes ON item_themes.item_id = item_initiatives.item_id
           WHERE item_initiatives.item_id = old.id);
     DELETE FROM initiative_day_theme
-    WHERE day = substr(coalesce(old.published, old.first_seen), 1, 10) AND items <= 0;
+    WHERE day = substr(coalesce(old.published, old.first_seen), 1, 10) AND items <= 0
+      AND initiative_id IN (SELECT initiative_id FROM item_initiatives WHERE item_id = old.id);
     INSERT INTO initiative_day_theme (initiative_id, day, theme_id, items)
     SELECT item_initiatives.initiative_id, substr(coalesce(new.published, new.first_seen), 1, 10),
            item_themes.theme_id, 1
