@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from httpserver import FixtureServer
-from peacewatch.surfaces.datasette_app import html_link, html_text, make_datasette
+from peacewatch.surfaces.datasette_app import html_link, html_text, load_metadata, make_datasette
 from support import free_port
 from surfaces_data import build_story
 
@@ -125,6 +125,13 @@ def test_chart_queries_follow_initiative_and_period(ds: Any) -> None:
         '<a href="https://tass.com/politics/1?a=1&amp;b=2">&lt;script&gt;alert(&#x27;x&#x27;)'
         "&lt;/script&gt; Kremlin &amp; Dmitriev on the plan</a>"
     )
+
+
+def test_charts_query_the_served_database_whatever_its_name() -> None:
+    dashboard = load_metadata(CONFIG, "news-2025")["plugins"]["datasette-dashboards"]["coverage"]
+    parts = [*dashboard["charts"].values(), *dashboard["filters"].values()]
+    assert {p["db"] for p in parts if "query" in p} == {"news-2025"}
+    assert all("db" not in p for p in parts if "query" not in p)
 
 
 def test_html_helpers_escape_and_link_only_http() -> None:
