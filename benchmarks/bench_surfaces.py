@@ -6,7 +6,12 @@ evidence, classification, syndicated copies, failing sources. The last day holds
 DIGEST_ITEMS new items. Then it times every canned query of config/datasette.yml (directly
 in SQLite and through Datasette's JSON API) and building + rendering that day's digest.
 
-Targets: each canned query < 100 ms; a digest for a day with 5,000 new items < 2 s.
+Then the coverage dashboard (datasette-dashboards, /-/dashboards/coverage): each chart's query
+directly and through Datasette's JSON API, and the whole page as a browser loads it (the HTML,
+then every chart's JSON at once), for the most covered initiative over 26 weeks and all time.
+
+Targets: each canned query < 100 ms; a digest for a day with 5,000 new items < 2 s; the
+dashboard page with all its chart data < 1 s.
 
     .venv/bin/python benchmarks/bench_surfaces.py              # 1M items, ~2-3 minutes
     .venv/bin/python benchmarks/bench_surfaces.py --items 100000 --keep
@@ -45,6 +50,8 @@ DIGEST_ITEMS = 5000
 DAYS = 400
 TARGET_QUERY_MS = 100.0
 TARGET_DIGEST_S = 2.0
+TARGET_DASHBOARD_S = 1.0
+DASHBOARD = "coverage"
 
 INITIATIVES = [
     "us-28pt-plan", "us-ua-20pt-framework", "trilateral-talks-2026", "coalition-of-willing",
@@ -141,19 +148,21 @@ def open_database(path: Path) -> Any:
     return store.open_db(path)
 
 
-def timestamps(count: int, rng: random.Random) -> list[datetime]:
-    """first_seen times: DIGEST_ITEMS on the digest day, the rest spread over DAYS before."""
+def timestamps(count: int, rng: random.Random, digest_items: int = DIGEST_ITEMS) -> list[datetime]:
+    """first_seen times: digest_items on the digest day, the rest spread over DAYS before."""
     end = datetime(DIGEST_DAY.year, DIGEST_DAY.month, DIGEST_DAY.day, tzinfo=UTC)
     start = end - timedelta(days=DAYS)
     span = (end - start).total_seconds()
     before = sorted(
-        start + timedelta(seconds=rng.random() * span) for _ in range(count - DIGEST_ITEMS)
+        start + timedelta(seconds=rng.random() * span) for _ in range(count - digest_items)
     )
-    today = sorted(end + timedelta(seconds=rng.random() * 86399) for _ in range(DIGEST_ITEMS))
+    today = sorted(end + timedelta(seconds=rng.random() * 86399) for _ in range(digest_items))
     return before + today
 
 
-def build(path: Path, count: int, seed: int = 7) -> dict[str, float]:
+def build(
+    path: Path, count: int, seed: int = 7, digest_items: int = DIGEST_ITEMS
+) -> dict[str, float]:
     rng = random.Random(seed)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -164,7 +173,7 @@ def build(path: Path, count: int, seed: int = 7) -> dict[str, float]:
     sources = [(f"source-{n:03d}", outlets[n % 60][0]) for n in range(120)]
     zipf = [1 / (rank + 1) for rank in range(len(INITIATIVES))]
     theme_weights = [1 / (rank + 1) for rank in range(len(THEMES))]
-    times = timestamps(count, rng)
+    times = timestamps(count, rng, digest_items)
     now = iso(times[-1])
     conn.execute("BEGIN IMMEDIATE")
     conn.execute("PRAGMA cache_size = -262144")
@@ -271,6 +280,7 @@ def parameters(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
         "undated_items": {},
         "redated_items": {},
         "item_evidence": {"item_id": tagged},
+        "disagreements": {},
     }
 
 
@@ -336,6 +346,54 @@ def bench_pages(path: Path) -> list[tuple[str, float]]:
     return results
 
 
+def bench_dashboard(path: Path) -> tuple[list[tuple[str, str, float, float]], dict[str, float]]:
+    """Each chart's query (direct, through Datasette) and the whole page per period."""
+    metadata = load_metadata(CONFIG, path.stem)
+    charts = metadata["plugins"]["datasette-dashboards"][DASHBOARD]["charts"]
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    prepare_connection(conn)
+    initiative = parameters(conn)["initiative_latest"]["initiative"]
+    datasette = make_datasette(path, CONFIG)
+    per_chart, pages = [], {}
+    for period in ("26 weeks", "all"):
+        args = {"initiative": initiative, "period": period}
+        qs = "&".join(f"{k}={v.replace(' ', '+')}" for k, v in args.items())
+        for name, chart in charts.items():
+
+            def direct(sql: str = chart["query"], args: dict[str, str] = args) -> None:
+                conn.execute(sql, args).fetchall()
+
+            def through_datasette(sql: str = chart["query"], args: dict[str, str] = args) -> None:
+                async def go() -> None:
+                    response = await datasette.client.get(
+                        f"/{path.stem}.json", params={"sql": sql, "_shape": "objects", **args}
+                    )
+                    assert response.status_code == 200, response.text[:300]
+
+                asyncio.run(go())
+
+            median, _ = time_it(direct)
+            via, _ = time_it(through_datasette)
+            per_chart.append((period, name, median, via))
+
+        def page(qs: str = qs, args: dict[str, str] = args) -> None:
+            async def go() -> None:
+                html = await datasette.client.get(f"/-/dashboards/{DASHBOARD}?{qs}")
+                assert html.status_code == 200, html.status_code
+                responses = await asyncio.gather(*(
+                    datasette.client.get(f"/{path.stem}.json",
+                                         params={"sql": c["query"], "_shape": "objects", **args})
+                    for c in charts.values()
+                ))  # fmt: skip
+                assert all(r.status_code == 200 for r in responses)
+
+            asyncio.run(go())
+
+        pages[period], _ = time_it(page, repeat=3)
+    conn.close()
+    return per_chart, pages
+
+
 def bench_digest(path: Path) -> tuple[float, float, int]:
     db = store.open_db(path, readonly=True)
     config = DigestConfig(timezone="UTC")
@@ -376,6 +434,14 @@ def main() -> int:
     print(f"\n{'HTML page (with facets)':40} {'median ms':>10}")
     for page, median in bench_pages(args.db):
         print(f"{page:40} {median:10.0f}")
+    per_chart, pages = bench_dashboard(args.db)
+    print(f"\n{'dashboard chart':30} {'median ms':>10} {'datasette ms':>13}")
+    for period, name, median, via in per_chart:
+        print(f"{name + ' (' + period + ')':30} {median:10.1f} {via:13.1f}")
+    for period, median in pages.items():
+        flag = "" if median < TARGET_DASHBOARD_S * 1000 else "  OVER TARGET"
+        failures += bool(flag)
+        print(f"dashboard page + chart data ({period}): {median:.0f} ms{flag}")
     build_s, total_s, items = bench_digest(args.db)
     flag = "" if total_s < TARGET_DIGEST_S else "  OVER TARGET"
     failures += bool(flag)

@@ -40,3 +40,13 @@ def test_the_example_configuration_is_valid() -> None:
 def test_the_screenshot_exists() -> None:
     assert "(datasette.png)" in DOC
     assert (ROOT / "docs" / "datasette.png").stat().st_size > 10_000
+
+
+def test_the_doc_lists_every_dashboard_chart_and_shows_the_dashboard() -> None:
+    plugins = load_metadata(ROOT / "config" / "datasette.yml", "peacewatch")["plugins"]
+    charts = plugins["datasette-dashboards"]["coverage"]["charts"]
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOC, re.M))
+    assert set(charts) <= documented
+    assert "(dashboard.png)" in DOC
+    assert "(docs/dashboard.png)" in (ROOT / "README.md").read_text()
+    assert (ROOT / "docs" / "dashboard.png").stat().st_size > 10_000

@@ -609,6 +609,179 @@ def _item_language(db: sqlite_utils.Database) -> None:
     )
 
 
+# The dashboard's counters (0009), kept like initiative_day_outlet: initiative_day_lang equals a
+# GROUP BY over item_initiatives JOIN items by day and language (an item without one counts
+# under ''); initiative_day_theme counts the items tagged with both an initiative and a theme,
+# per day, so each half of a pair that arrives or leaves adds or removes the pairs it makes.
+DAY = "substr(coalesce(items.published, items.first_seen), 1, 10)"
+DASHBOARD_COUNTERS = f"""
+CREATE TABLE initiative_day_lang (
+    initiative_id TEXT NOT NULL,
+    day TEXT NOT NULL,                 -- as item_details.day
+    lang TEXT NOT NULL,                -- items.lang, '' when the item has none yet
+    items INTEGER NOT NULL,
+    PRIMARY KEY (initiative_id, day, lang)
+) WITHOUT ROWID;
+CREATE TABLE initiative_day_theme (
+    initiative_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    theme_id TEXT NOT NULL,
+    items INTEGER NOT NULL,            -- items tagged with both
+    PRIMARY KEY (initiative_id, day, theme_id)
+) WITHOUT ROWID;
+
+INSERT INTO initiative_day_lang (initiative_id, day, lang, items)
+SELECT item_initiatives.initiative_id, {DAY}, coalesce(items.lang, ''), count(*)
+FROM item_initiatives JOIN items ON items.id = item_initiatives.item_id
+GROUP BY 1, 2, 3;
+INSERT INTO initiative_day_theme (initiative_id, day, theme_id, items)
+SELECT item_initiatives.initiative_id, {DAY}, item_themes.theme_id, count(*)
+FROM item_initiatives JOIN items ON items.id = item_initiatives.item_id
+JOIN item_themes ON item_themes.item_id = item_initiatives.item_id
+GROUP BY 1, 2, 3;
+
+CREATE TRIGGER item_initiatives_dashboard_ai AFTER INSERT ON item_initiatives BEGIN
+    INSERT INTO initiative_day_lang (initiative_id, day, lang, items)
+    SELECT new.initiative_id, {DAY}, coalesce(items.lang, ''), 1
+    FROM items WHERE items.id = new.item_id
+    ON CONFLICT (initiative_id, day, lang) DO UPDATE SET items = items + 1;
+    INSERT INTO initiative_day_theme (initiative_id, day, theme_id, items)
+    SELECT new.initiative_id, {DAY}, item_themes.theme_id, 1
+    FROM items JOIN item_themes ON item_themes.item_id = items.id WHERE items.id = new.item_id
+    ON CONFLICT (initiative_id, day, theme_id) DO UPDATE SET items = items + 1;
+END;
+
+CREATE TRIGGER item_initiatives_dashboard_ad AFTER DELETE ON item_initiatives BEGIN
+    UPDATE initiative_day_lang SET items = items - 1
+    WHERE initiative_id = old.initiative_id
+      AND (day, lang) = (SELECT {DAY}, coalesce(items.lang, '') FROM items
+                         WHERE items.id = old.item_id);
+    UPDATE initiative_day_theme SET items = items - 1
+    WHERE initiative_id = old.initiative_id
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id)
+      AND theme_id IN (SELECT theme_id FROM item_themes WHERE item_id = old.item_id);
+    DELETE FROM initiative_day_lang
+    WHERE initiative_id = old.initiative_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id);
+    DELETE FROM initiative_day_theme
+    WHERE initiative_id = old.initiative_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id);
+END;
+
+CREATE TRIGGER item_initiatives_dashboard_au AFTER UPDATE OF item_id, initiative_id
+ON item_initiatives BEGIN
+    UPDATE initiative_day_lang SET items = items - 1
+    WHERE initiative_id = old.initiative_id
+      AND (day, lang) = (SELECT {DAY}, coalesce(items.lang, '') FROM items
+                         WHERE items.id = old.item_id);
+    UPDATE initiative_day_theme SET items = items - 1
+    WHERE initiative_id = old.initiative_id
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id)
+      AND theme_id IN (SELECT theme_id FROM item_themes WHERE item_id = old.item_id);
+    DELETE FROM initiative_day_lang
+    WHERE initiative_id = old.initiative_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id);
+    DELETE FROM initiative_day_theme
+    WHERE initiative_id = old.initiative_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id);
+    INSERT INTO initiative_day_lang (initiative_id, day, lang, items)
+    SELECT new.initiative_id, {DAY}, coalesce(items.lang, ''), 1
+    FROM items WHERE items.id = new.item_id
+    ON CONFLICT (initiative_id, day, lang) DO UPDATE SET items = items + 1;
+    INSERT INTO initiative_day_theme (initiative_id, day, theme_id, items)
+    SELECT new.initiative_id, {DAY}, item_themes.theme_id, 1
+    FROM items JOIN item_themes ON item_themes.item_id = items.id WHERE items.id = new.item_id
+    ON CONFLICT (initiative_id, day, theme_id) DO UPDATE SET items = items + 1;
+END;
+
+CREATE TRIGGER item_themes_dashboard_ai AFTER INSERT ON item_themes BEGIN
+    INSERT INTO initiative_day_theme (initiative_id, day, theme_id, items)
+    SELECT item_initiatives.initiative_id, {DAY}, new.theme_id, 1
+    FROM items JOIN item_initiatives ON item_initiatives.item_id = items.id
+    WHERE items.id = new.item_id
+    ON CONFLICT (initiative_id, day, theme_id) DO UPDATE SET items = items + 1;
+END;
+
+CREATE TRIGGER item_themes_dashboard_ad AFTER DELETE ON item_themes BEGIN
+    UPDATE initiative_day_theme SET items = items - 1
+    WHERE theme_id = old.theme_id
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id)
+      AND initiative_id IN (SELECT initiative_id FROM item_initiatives
+                            WHERE item_id = old.item_id);
+    DELETE FROM initiative_day_theme
+    WHERE theme_id = old.theme_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id)
+      AND initiative_id IN (SELECT initiative_id FROM item_initiatives
+                            WHERE item_id = old.item_id);
+END;
+
+CREATE TRIGGER item_themes_dashboard_au AFTER UPDATE OF item_id, theme_id ON item_themes BEGIN
+    UPDATE initiative_day_theme SET items = items - 1
+    WHERE theme_id = old.theme_id
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id)
+      AND initiative_id IN (SELECT initiative_id FROM item_initiatives
+                            WHERE item_id = old.item_id);
+    DELETE FROM initiative_day_theme
+    WHERE theme_id = old.theme_id AND items <= 0
+      AND day = (SELECT {DAY} FROM items WHERE items.id = old.item_id)
+      AND initiative_id IN (SELECT initiative_id FROM item_initiatives
+                            WHERE item_id = old.item_id);
+    INSERT INTO initiative_day_theme (initiative_id, day, theme_id, items)
+    SELECT item_initiatives.initiative_id, {DAY}, new.theme_id, 1
+    FROM items JOIN item_initiatives ON item_initiatives.item_id = items.id
+    WHERE items.id = new.item_id
+    ON CONFLICT (initiative_id, day, theme_id) DO UPDATE SET items = items + 1;
+END;
+
+CREATE TRIGGER items_dashboard_au AFTER UPDATE OF published, first_seen, lang ON items
+WHEN substr(coalesce(old.published, old.first_seen), 1, 10)
+         IS NOT substr(coalesce(new.published, new.first_seen), 1, 10)
+     OR old.lang IS NOT new.lang
+BEGIN
+    UPDATE initiative_day_lang SET items = items - 1
+    WHERE day = substr(coalesce(old.published, old.first_seen), 1, 10)
+      AND lang = coalesce(old.lang, '')
+      AND initiative_id IN (SELECT initiative_id FROM item_initiatives WHERE item_id = old.id);
+    DELETE FROM initiative_day_lang
+    WHERE day = substr(coalesce(old.published, old.first_seen), 1, 10)
+      AND lang = coalesce(old.lang, '') AND items <= 0
+      AND initiative_id IN (SELECT initiative_id FROM item_initiatives WHERE item_id = old.id);
+    INSERT INTO initiative_day_lang (initiative_id, day, lang, items)
+    SELECT initiative_id, substr(coalesce(new.published, new.first_seen), 1, 10),
+           coalesce(new.lang, ''), 1
+    FROM item_initiatives WHERE item_id = new.id AND true
+    ON CONFLICT (initiative_id, day, lang) DO UPDATE SET items = items + 1;
+END;
+
+CREATE TRIGGER items_dashboard_day_au AFTER UPDATE OF published, first_seen ON items
+WHEN substr(coalesce(old.published, old.first_seen), 1, 10)
+         IS NOT substr(coalesce(new.published, new.first_seen), 1, 10)
+BEGIN
+    UPDATE initiative_day_theme SET items = items - 1
+    WHERE day = substr(coalesce(old.published, old.first_seen), 1, 10)
+      AND (initiative_id, theme_id) IN (
+          SELECT item_initiatives.initiative_id, item_themes.theme_id
+          FROM item_initiatives JOIN item_themes ON item_themes.item_id = item_initiatives.item_id
+          WHERE item_initiatives.item_id = old.id);
+    DELETE FROM initiative_day_theme
+    WHERE day = substr(coalesce(old.published, old.first_seen), 1, 10) AND items <= 0
+      AND initiative_id IN (SELECT initiative_id FROM item_initiatives WHERE item_id = old.id);
+    INSERT INTO initiative_day_theme (initiative_id, day, theme_id, items)
+    SELECT item_initiatives.initiative_id, substr(coalesce(new.published, new.first_seen), 1, 10),
+           item_themes.theme_id, 1
+    FROM item_initiatives JOIN item_themes ON item_themes.item_id = item_initiatives.item_id
+    WHERE item_initiatives.item_id = new.id
+    ON CONFLICT (initiative_id, day, theme_id) DO UPDATE SET items = items + 1;
+END;
+"""
+
+
+def _dashboard_counters(db: sqlite_utils.Database) -> None:
+    """Counters behind the coverage dashboard's languages and themes charts (issue #13): a
+    GROUP BY over the tags of a million items takes seconds, these answer in milliseconds."""
+    run_script(db, DASHBOARD_COUNTERS)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
     ("0002_tagging", _tagging),
@@ -617,6 +790,8 @@ MIGRATIONS: list[Migration] = [
     ("0005_date_candidates", _date_candidates),
     ("0006_item_language", _item_language),
     ("0007_analyst_labels", _analyst_labels),
+    # 0008 is reserved for another branch
+    ("0009_dashboard_counters", _dashboard_counters),
 ]
 
 

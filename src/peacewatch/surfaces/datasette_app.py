@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import tempfile
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from peacewatch.surfaces import links, search
 
 CONFIG_NAME = "datasette.yml"
 CONFIG_DB_KEY = "peacewatch"  # the database's key in config/datasette.yml
+DASHBOARDS_PLUGIN = "datasette-dashboards"  # its charts are set up in config/datasette.yml
 MARK_OPEN, MARK_CLOSE = "⟦", "⟧"  # highlight()/snippet() markers in the search query
 
 # Pages must stay quick on millions of rows: a count or facet that takes too long is left out
@@ -72,6 +74,28 @@ def prepare_connection(conn: Any) -> None:
     conn.create_function("peacewatch_search_problem", 1, search.plain_problem)
     conn.create_function("peacewatch_search_advanced", 1, search.advanced_query)
     conn.create_function("peacewatch_search_advanced_problem", 1, search.advanced_problem)
+    conn.create_function("peacewatch_html", 1, html_text, deterministic=True)
+    conn.create_function("peacewatch_link", 2, html_link, deterministic=True)
+
+
+def html_text(value: Any) -> str:
+    """A value as HTML text: the dashboard's table chart inserts its cells as HTML."""
+    return "" if value is None else html.escape(str(value))
+
+
+def html_link(url: Any, text: Any) -> str:
+    """An escaped link to an http(s) URL; any other URL (javascript:, data:...) gives the text
+    alone."""
+    label = html_text(text)
+    if not isinstance(url, str):
+        return label
+    try:
+        scheme = urllib.parse.urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return label
+    if scheme not in ("http", "https"):
+        return label
+    return f'<a href="{html.escape(url.strip())}">{label}</a>'
 
 
 def _register_plugin() -> None:
@@ -108,7 +132,17 @@ def load_metadata(config_path: Path, db_name: str, base_url: str = "/") -> dict[
         raise ConfigError(f"{config_path}: databases: '{CONFIG_DB_KEY}': missing")
     metadata["databases"] = {db_name: databases[CONFIG_DB_KEY]}
     filled: dict[str, Any] = _fill(metadata, links.database_path(db_name, base_url))
+    _point_dashboards_at(filled, db_name)
     return filled
+
+
+def _point_dashboards_at(metadata: dict[str, Any], db_name: str) -> None:
+    """Every dashboard chart and filter that runs SQL queries the served database."""
+    dashboards = metadata.get("plugins", {}).get(DASHBOARDS_PLUGIN) or {}
+    for dashboard in dashboards.values():
+        for part in [*dashboard.get("charts", {}).values(), *dashboard.get("filters", {}).values()]:
+            if "query" in part:
+                part["db"] = db_name
 
 
 def database_name(db_path: Path) -> str:
