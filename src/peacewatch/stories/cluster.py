@@ -1,0 +1,285 @@
+"""Incremental story clustering over a window on the publication time.
+
+An item is compared only with the stories an inverted index offers (stories sharing its rarer
+terms, names, places or numbers) whose members all lie within `window_hours` of it, never
+with all pairs. It joins a story only on at least two independent kinds of evidence, and the
+evidence must be the story's as a whole: a shared term, name or number counts only when most
+of the story's members (in the item's language, for terms) carry it, so A~B and B~C never
+chain into one story about two events. Near-identical text (syndicated copy: word-shingle
+Jaccard) is measured against single members, as a copy of a member is that member's event.
+
+Across languages the rule is stricter: at least two shared entities from the curated alias
+table (people, organisations, places) and three kinds of evidence in all (names, places,
+numbers and dates, event words such as 'prisoner exchange'). A wrong merge is worse than a
+missed one.
+
+A late item that joins two stories merges them only when the smaller story's first member
+also joins the larger one; the merge is reported so the store can log it and undo it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import count
+
+from peacewatch.stories.features import Features
+
+KINDS = ("text", "terms", "names", "places", "numbers")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What decides whether an item joins a story; its version is stored with every member."""
+
+    window_hours: float = 72.0  # every member within this of every other
+    text_jaccard: float = 0.5  # shingle Jaccard for near-identical text
+    terms_score: float = 0.3  # share of the item's term weight (idf) in the story's core
+    terms_shared: int = 3  # at least this many shared core terms
+    min_kinds: int = 2  # kinds of evidence within a language
+    cross_entities: int = 2  # alias-table names and places shared across languages
+    cross_kinds: int = 3  # kinds of evidence across languages
+    candidates: int = 12  # stories compared in full per item
+    common_key_stories: int = 500  # a key in more stories than this is not looked up
+    text_members: int = 40  # latest same-language members compared for near-identical text
+
+    @property
+    def window(self) -> float:
+        return self.window_hours * 3600.0
+
+    def version(self, aliases_digest: str = "") -> str:
+        text = repr(sorted(asdict(self).items())) + aliases_digest
+        return "s" + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@dataclass
+class Story:
+    """A story's members and the counts its core (majority) evidence is read from."""
+
+    id: int
+    members: list[Features] = field(default_factory=list)
+    earliest: float = math.inf
+    latest: float = -math.inf
+    langs: Counter[str | None] = field(default_factory=Counter)
+    terms: dict[str | None, Counter[str]] = field(default_factory=dict)
+    entities: Counter[str] = field(default_factory=Counter)  # names, places, topics, numbers
+    initiatives: Counter[str] = field(default_factory=Counter)
+    outlets: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def add(self, item: Features) -> None:
+        self.members.append(item)
+        self.earliest = min(self.earliest, item.time)
+        self.latest = max(self.latest, item.time)
+        self.langs[item.lang] += 1
+        self.terms.setdefault(item.lang, Counter()).update(item.terms)
+        self.entities.update(item.names | item.places | item.topics | item.numbers)
+        self.initiatives.update(item.initiatives)
+        self.outlets[item.outlet] += 1
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why an item may join a story."""
+
+    story_id: int
+    kinds: tuple[str, ...]
+    similarity: float
+    matched: str  # 'centroid', or 'item:ID' for near-identical text
+    shared: dict[str, list[str]]
+    gap_hours: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where an item went: a story it joined (with the match) or a new singleton."""
+
+    item_id: int
+    story_id: int
+    match: Match | None  # None: founded a new story
+    merged: tuple[int, ...] = ()  # stories folded into story_id because of this item
+
+
+def item_keys(item: Features) -> Iterator[str]:
+    """The keys an item is indexed and looked up under."""
+    for term in item.terms:
+        yield f"t:{item.lang}:{term}"
+    yield from item.names
+    yield from item.places
+    yield from item.topics
+    yield from item.numbers
+
+
+def _jaccard(a: frozenset[int], b: frozenset[int]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def _shown(keys: Iterable[str]) -> list[str]:
+    return sorted(k.split(":")[-1] for k in keys)
+
+
+class Clusterer:
+    """The stories of a window in memory, with an inverted index from keys to stories."""
+
+    def __init__(
+        self, settings: Settings | None = None, *, new_id: Callable[[], int] | None = None
+    ) -> None:
+        self.settings = settings or Settings()
+        self.stories: dict[int, Story] = {}
+        self.story_of: dict[int, int] = {}
+        self.index: dict[str, set[int]] = {}
+        self._new_id = new_id or count(1).__next__
+        self.latest = -math.inf
+
+    # -- building ---------------------------------------------------------------------------
+    def place(self, item: Features, story_id: int) -> None:
+        """Put an item into a story without judging it (loading decisions already stored)."""
+        story = self.stories.get(story_id)
+        if story is None:
+            story = self.stories[story_id] = Story(story_id)
+        story.add(item)
+        self.story_of[item.item_id] = story_id
+        self.latest = max(self.latest, item.time)
+        for k in item_keys(item):
+            self.index.setdefault(k, set()).add(story_id)
+
+    def evict(self, before: float) -> int:
+        """Forget stories whose latest member is older than `before`; returns how many."""
+        old = [s for s in self.stories.values() if s.latest < before]
+        for story in old:
+            self._drop(story)
+        return len(old)
+
+    def _drop(self, story: Story) -> None:
+        for member in story.members:
+            self.story_of.pop(member.item_id, None)
+            for k in item_keys(member):
+                ids = self.index.get(k)
+                if ids is not None:
+                    ids.discard(story.id)
+                    if not ids:
+                        del self.index[k]
+        del self.stories[story.id]
+
+    # -- judging ----------------------------------------------------------------------------
+    def candidates(self, item: Features) -> list[Story]:
+        s = self.settings
+        hits: Counter[int] = Counter()
+        for k in item_keys(item):
+            ids = self.index.get(k)
+            if ids and len(ids) <= s.common_key_stories:
+                hits.update(ids)
+        found = []
+        for story_id, _ in hits.most_common():
+            story = self.stories[story_id]
+            if story.latest - s.window <= item.time <= story.earliest + s.window:
+                found.append(story)
+                if len(found) >= s.candidates:
+                    break
+        return found
+
+    def _idf(self, lang: str | None, term: str) -> float:
+        df = len(self.index.get(f"t:{lang}:{term}", ()))
+        return math.log(1.0 + (len(self.stories) + 1) / (1.0 + df))
+
+    def evaluate(self, item: Features, story: Story) -> Match | None:
+        """The evidence an item has for joining a story, or None when it may not join."""
+        s = self.settings
+        if not story.latest - s.window <= item.time <= story.earliest + s.window:
+            return None
+        if item.initiatives and story.initiatives and not item.initiatives & set(story.initiatives):
+            return None  # tagged with different initiatives: not the same event
+        n, n_lang = story.size, story.langs.get(item.lang, 0)
+        kinds: list[str] = []
+        shared: dict[str, list[str]] = {}
+        matched = "centroid"
+        similarity = 0.0
+        if n_lang:
+            best, best_id = 0.0, 0
+            same = [m for m in story.members if m.lang == item.lang][-s.text_members :]
+            for member in same:
+                j = _jaccard(item.shingles, member.shingles)
+                if j > best:
+                    best, best_id = j, member.item_id
+            if best >= s.text_jaccard:
+                kinds.append("text")
+                matched = f"item:{best_id}"
+                similarity = max(similarity, best)
+            counts = story.terms.get(item.lang, Counter())
+            core_terms = [t for t in item.terms if counts[t] * 2 > n_lang]
+            total = sum(self._idf(item.lang, t) for t in item.terms) or 1.0
+            score = sum(self._idf(item.lang, t) for t in core_terms) / total
+            if len(core_terms) >= s.terms_shared and score >= s.terms_score:
+                kinds.append("terms")
+                shared["terms"] = sorted(core_terms)
+            similarity = max(similarity, score)
+
+        def core(keys: frozenset[str]) -> list[str]:
+            out = []
+            for k in keys:
+                total = n_lang if k.startswith("n:") else n
+                if total and story.entities[k] * 2 > total:
+                    out.append(k)
+            return out
+
+        names, places = core(item.names), core(item.places)
+        numbers, topics = core(item.numbers), core(item.topics)
+        for kind, keys in (("names", names), ("places", places), ("numbers", numbers)):
+            if keys:
+                kinds.append(kind)
+                shared[kind] = _shown(keys)
+        gap = min(abs(item.time - m.time) for m in story.members) / 3600.0
+        if n_lang:
+            if len(kinds) < s.min_kinds or not {"text", "terms"} & set(kinds):
+                return None
+        else:
+            entities = [k for k in names + places if k.startswith("e:")]
+            if topics:
+                kinds.append("terms")
+                shared["terms"] = _shown(topics)
+            if len(entities) < s.cross_entities or len(kinds) < s.cross_kinds:
+                return None
+            similarity = len(kinds) / len(KINDS)
+        order = [k for k in KINDS if k in kinds]
+        return Match(story.id, tuple(order), round(similarity, 3), matched, shared, round(gap, 2))
+
+    def assign(self, item: Features) -> Decision:
+        """Judge a new item: join the best story it matches, or found a new one."""
+        if item.item_id in self.story_of:
+            story_id = self.story_of[item.item_id]
+            return Decision(item.item_id, story_id, None)
+        matches = [m for st in self.candidates(item) if (m := self.evaluate(item, st))]
+        matches.sort(key=lambda m: (len(m.kinds), m.similarity), reverse=True)
+        if not matches:
+            story_id = self._new_id()
+            self.place(item, story_id)
+            return Decision(item.item_id, story_id, None)
+        best = matches[0]
+        merged = []
+        for other in matches[1:]:
+            if self._same_event(best.story_id, other.story_id):
+                merged.append(self._merge(best.story_id, other.story_id))
+        self.place(item, best.story_id)
+        return Decision(item.item_id, best.story_id, best, tuple(merged))
+
+    def _same_event(self, kept: int, other: int) -> bool:
+        """Two stories are one when the other's first member would join the kept one."""
+        a, b = self.stories[kept], self.stories[other]
+        small, large = (a, b) if a.size < b.size else (b, a)
+        return self.evaluate(small.members[0], large) is not None
+
+    def _merge(self, kept: int, absorbed: int) -> int:
+        story = self.stories[absorbed]
+        self._drop(story)
+        for member in story.members:
+            self.place(member, kept)
+        return absorbed

@@ -1,0 +1,178 @@
+"""An item as comparable keys: content terms, word shingles, names, places, numbers and dates.
+
+Everything is computed from the headline and the lead (the first sentences of the summary),
+the only text every source gives. Terms are stems (en, ru) or lemmas (uk); names are the alias
+table's entities plus, within one language, capitalised words the table does not know
+(Medinsky, Umerov). Numbers are those of 10 and more that are not years; a day with a month
+name ("15 August", "15 серпня", "15 августа") becomes a date key, the same in every language.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from peacewatch.stories.aliases import AliasTable
+from peacewatch.stories.words import fold, key, script_language, words
+
+LEAD_CHARS = 320  # the lead: the summary's first sentences up to about this length
+SHINGLE = 3  # words per shingle
+
+_STOPWORDS = {
+    "en": """a an the and or but of in on at to for from by with as is are was were be been
+        has have had it its this that these those after before over under into about than
+        will would could should may might can not no new also more most says said say told
+        amid between during against while who what which when where why how their his her
+        they them he she we our you us up out all any one two three first last week day
+        year years monday tuesday wednesday thursday friday saturday sunday today yesterday
+        ukraine ukrainian russia russian war news report reports according""",
+    "uk": """і й та а але або в у на до з із зі від для про по за як що це цей ця ці той
+        які який яка яке його її їх він вона вони ми ви не ні так також вже ще після перед
+        під над між через щодо під_час бути був була було були є буде заявив заявила
+        сказав повідомив україна український росія російський війна рф""",
+    "ru": """и а но или в во на до с со от для про по за как что это этот эта эти тот
+        которые который которая которое его ее их он она они мы вы не ни так также уже
+        еще после перед под над между через о об при быть был была было были есть будет
+        заявил заявила сказал сообщил украина украинский россия российский война рф""",
+}
+STOPWORDS = {
+    lang: frozenset(key(w, lang) for w in text.split()) for lang, text in _STOPWORDS.items()
+}
+
+_MONTHS = {
+    "en": "january february march april may june july august september october november december",
+    "uk": "січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня",
+    "ru": "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+}
+MONTHS = {
+    word: month for text in _MONTHS.values() for month, word in enumerate(text.split(), start=1)
+}
+MONTHS.update({w[:3]: m for w, m in list(MONTHS.items()) if w.isascii() and w != "may"})
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(slots=True)
+class Features:
+    """One item, ready to compare. `time` is seconds since the epoch (published, else first
+    seen); `names` and `places` hold entity ids ('e:zelensky') and, for names, unknown
+    capitalised words of the item's language ('n:ru:мединск')."""
+
+    item_id: int
+    time: float
+    lang: str | None
+    outlet: str
+    title: str
+    initiatives: frozenset[str]
+    terms: frozenset[str]
+    title_terms: frozenset[str]
+    shingles: frozenset[int]
+    names: frozenset[str]
+    places: frozenset[str]
+    topics: frozenset[str]
+    numbers: frozenset[str]
+
+
+def lead_of(summary: str | None) -> str:
+    """The first sentences of a summary, up to about LEAD_CHARS characters."""
+    if not summary:
+        return ""
+    lead = ""
+    for sentence in _SENTENCE_END.split(summary.strip()):
+        if lead and len(lead) + len(sentence) > LEAD_CHARS:
+            break
+        lead = f"{lead} {sentence}".strip()
+    return lead[: LEAD_CHARS * 2]
+
+
+def _number(word: str) -> str | None:
+    digits = word.replace(",", "").replace(".", "")
+    if not digits.isdigit():
+        return None
+    value = int(digits)
+    if value < 10 or 1990 <= value <= 2035:
+        return None
+    return str(value)
+
+
+def _dates_and_numbers(written: list[str]) -> set[str]:
+    found: set[str] = set()
+    used: set[int] = set()
+    for i, word in enumerate(written):
+        month = MONTHS.get(fold(word).rstrip("."))
+        if month is None:
+            continue
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(written) and written[j].isdigit() and 1 <= int(written[j]) <= 31:
+                found.add(f"d:{month:02d}-{int(written[j]):02d}")
+                used.add(j)
+                break
+    for i, word in enumerate(written):
+        if i not in used and (number := _number(word)) is not None:
+            found.add(number)
+    return found
+
+
+def extract(
+    item_id: int,
+    *,
+    title: str,
+    summary: str | None,
+    lang: str | None,
+    outlet: str,
+    time: float,
+    initiatives: frozenset[str] = frozenset(),
+    aliases: AliasTable,
+) -> Features:
+    """The comparable keys of one item."""
+    lead = lead_of(summary)
+    language = (lang or "").split("-")[0].lower() or None
+    if language not in STOPWORDS:
+        language = script_language(f"{title} {lead}") if language is None else language
+    stop = STOPWORDS.get(language or "", frozenset())
+    terms: set[str] = set()
+    title_terms: set[str] = set()
+    names: set[str] = set()
+    places: set[str] = set()
+    topics: set[str] = set()
+    sequence: list[str] = []
+    numbers: set[str] = set()
+    for part, text in (("title", title), ("lead", lead)):
+        written = words(text)
+        numbers |= _dates_and_numbers(written)
+        keys = [key(w, language) for w in written]
+        covered: set[int] = set()
+        for start, end, ident in aliases.find(keys, language):
+            covered.update(range(start, end))
+            entity = aliases.entities[ident]
+            if entity.common:
+                continue
+            if entity.kind == "place":
+                places.add(f"e:{ident}")
+            elif entity.kind == "topic":
+                topics.add(f"e:{ident}")
+            else:
+                names.add(f"e:{ident}")
+        sentence_start = True
+        for i, (word, k) in enumerate(zip(written, keys, strict=True)):
+            content = (
+                len(k) >= 3 and not any(c.isdigit() for c in k) and k not in stop
+                and fold(word) not in MONTHS
+            )  # fmt: skip
+            if content:
+                terms.add(k)
+                sequence.append(k)
+                if part == "title":
+                    title_terms.add(k)
+                capital = word[:1].isupper() and (not word.isupper() or len(word) > 4)
+                if capital and i not in covered and not sentence_start:  # not 'US', 'EU'
+                    names.add(f"n:{language}:{k}")
+            sentence_start = False
+    shingles = frozenset(
+        hash(tuple(sequence[i : i + SHINGLE])) for i in range(max(0, len(sequence) - SHINGLE + 1))
+    )
+    return Features(
+        item_id=item_id, time=time, lang=language, outlet=outlet, title=title,
+        initiatives=initiatives, terms=frozenset(terms), title_terms=frozenset(title_terms),
+        shingles=shingles, names=frozenset(names), places=frozenset(places),
+        topics=frozenset(topics), numbers=frozenset(numbers),
+    )  # fmt: skip
