@@ -24,7 +24,7 @@ ALIASES_FILE = "aliases.toml"
 LANGUAGES = ("en", "uk", "ru")
 KINDS = ("person", "place", "org", "topic")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_KEYS = {"id", "kind", "common", *LANGUAGES}
+_KEYS = {"id", "kind", "common", "within", *LANGUAGES}
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Entity:
     id: str
     kind: str  # person | place | org | topic
     common: bool  # too frequent in this coverage to count as evidence (Ukraine, Kyiv)
+    within: str | None = None  # a place this place lies in (Istanbul -> turkey)
 
 
 @dataclass
@@ -100,7 +101,16 @@ def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -
             for name in value:
                 sequence = tuple(key(w, lang) for w in words(name))
                 names[lang][sequence[0]].append((sequence, ident))
-        table.entities[ident] = Entity(ident, str(kind), bool(common))
+        within = entry.get("within")
+        if within is not None and (not isinstance(within, str) or kind != "place"):
+            problems.append(f"{where}: 'within': expected the id of a place, on a place")
+        table.entities[ident] = Entity(ident, str(kind), bool(common), within)
+    for entity in table.entities.values():
+        parent = table.entities.get(entity.within or "")
+        if entity.within and (parent is None or parent.kind != "place"):
+            problems.append(
+                f"{display}: entity '{entity.id}': 'within': no place '{entity.within}'"
+            )
     if problems:
         raise ConfigError(problems)
     for lang, firsts in names.items():

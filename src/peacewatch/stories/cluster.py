@@ -39,9 +39,11 @@ class Settings:
     text_jaccard: float = 0.5  # shingle Jaccard for near-identical text
     terms_score: float = 0.3  # share of the item's term weight (idf) in the story's core
     terms_shared: int = 3  # at least this many shared core terms
+    title_share: float = 0.4  # or this share of the headline's terms in the story's core
     min_kinds: int = 2  # kinds of evidence within a language
-    cross_entities: int = 2  # alias-table names and places shared across languages
+    cross_entities: int = 1  # alias-table names and places shared across languages
     cross_kinds: int = 3  # kinds of evidence across languages
+    min_language_members: int = 3  # fewer members in the item's language: rule across too
     candidates: int = 12  # stories compared in full per item
     common_key_stories: int = 500  # a key in more stories than this is not looked up
     text_members: int = 40  # latest same-language members compared for near-identical text
@@ -121,6 +123,15 @@ def _jaccard(a: frozenset[int], b: frozenset[int]) -> float:
         return 0.0
     inter = len(a & b)
     return inter / (len(a) + len(b) - inter)
+
+
+def _core(count: int, size: int) -> bool:
+    """Whether a key carried by `count` of a story's `size` members is the story's: a strict
+    majority of up to three members, else at least two members and a third of them. One
+    member alone never speaks for a story of several, so A~B~C cannot chain."""
+    if size <= 3:
+        return count * 2 > size
+    return count >= max(2, -(-size // 3))
 
 
 def _shown(keys: Iterable[str]) -> list[str]:
@@ -215,21 +226,22 @@ class Clusterer:
                 matched = f"item:{best_id}"
                 similarity = max(similarity, best)
             counts = story.terms.get(item.lang, Counter())
-            core_terms = [t for t in item.terms if counts[t] * 2 > n_lang]
+            core_terms = [t for t in item.terms if _core(counts[t], n_lang)]
             total = sum(self._idf(item.lang, t) for t in item.terms) or 1.0
             score = sum(self._idf(item.lang, t) for t in core_terms) / total
-            if len(core_terms) >= s.terms_shared and score >= s.terms_score:
+            headline = [t for t in item.title_terms if _core(counts[t], n_lang)]
+            title_share = len(headline) / len(item.title_terms) if item.title_terms else 0.0
+            if len(core_terms) >= s.terms_shared and (
+                score >= s.terms_score or title_share >= s.title_share
+            ):
                 kinds.append("terms")
                 shared["terms"] = sorted(core_terms)
-            similarity = max(similarity, score)
+            similarity = max(similarity, score, title_share)
 
         def core(keys: frozenset[str]) -> list[str]:
-            out = []
-            for k in keys:
-                total = n_lang if k.startswith("n:") else n
-                if total and story.entities[k] * 2 > total:
-                    out.append(k)
-            return out
+            return [
+                k for k in keys if _core(story.entities[k], n_lang if k.startswith("n:") else n)
+            ]
 
         names, places = core(item.names), core(item.places)
         numbers, topics = core(item.numbers), core(item.topics)
@@ -238,16 +250,21 @@ class Clusterer:
                 kinds.append(kind)
                 shared[kind] = _shown(keys)
         gap = min(abs(item.time - m.time) for m in story.members) / 3600.0
-        if n_lang:
-            if len(kinds) < s.min_kinds or not {"text", "terms"} & set(kinds):
+        same_language = len(kinds) >= s.min_kinds and bool({"text", "terms"} & set(kinds))
+        if not same_language:
+            # the rule across languages: alias-table entities, and event words for terms;
+            # also for an item whose language the story has too few members in to judge
+            if n_lang >= s.min_language_members:
                 return None
-        else:
+            kinds = [k for k in kinds if k not in ("text", "terms")]
+            shared.pop("terms", None)
             entities = [k for k in names + places if k.startswith("e:")]
             if topics:
                 kinds.append("terms")
                 shared["terms"] = _shown(topics)
             if len(entities) < s.cross_entities or len(kinds) < s.cross_kinds:
                 return None
+            matched = "centroid"
             similarity = len(kinds) / len(KINDS)
         order = [k for k in KINDS if k in kinds]
         return Match(story.id, tuple(order), round(similarity, 3), matched, shared, round(gap, 2))

@@ -84,7 +84,13 @@ def lead_of(summary: str | None) -> str:
     return lead[: LEAD_CHARS * 2]
 
 
+_NUMBER_WORDS = {"thousand": "1000", "тисяча": "1000", "тисячу": "1000", "тысяча": "1000",
+                 "тысячу": "1000", "hundred": "100"}  # fmt: skip
+
+
 def _number(word: str) -> str | None:
+    if (named := _NUMBER_WORDS.get(fold(word))) is not None:
+        return named
     digits = word.replace(",", "").replace(".", "")
     if not digits.isdigit():
         return None
@@ -148,6 +154,9 @@ def extract(
                 continue
             if entity.kind == "place":
                 places.add(f"e:{ident}")
+                parent = aliases.entities.get(entity.within or "")
+                if parent is not None and not parent.common:
+                    places.add(f"e:{parent.id}")
             elif entity.kind == "topic":
                 topics.add(f"e:{ident}")
             else:
