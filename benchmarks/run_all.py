@@ -14,6 +14,7 @@ BENCHMARKS = [
     ("bench_articles.py", "article pages/s on the shared corpus, reading-list lines/s"),
     ("bench_surfaces.py", "analyst surfaces: canned queries on 1M items, a 5,000-item digest"),
     ("bench_export.py", "export of 1M items to Parquet, CSV and JSON Lines"),
+    ("bench_stories.py", "story clustering: 100,000 items over a month in arrival order"),
 ]
 
 if __name__ == "__main__":

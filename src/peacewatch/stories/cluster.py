@@ -44,9 +44,10 @@ class Settings:
     cross_entities: int = 1  # alias-table names and places shared across languages
     cross_kinds: int = 3  # kinds of evidence across languages
     min_language_members: int = 3  # fewer members in the item's language: rule across too
-    candidates: int = 12  # stories compared in full per item
-    common_key_stories: int = 500  # a key in more stories than this is not looked up
-    text_members: int = 40  # latest same-language members compared for near-identical text
+    candidates: int = 8  # stories compared in full per item
+    min_shared_keys: int = 2  # a candidate shares at least this many indexed keys
+    common_key_stories: int = 200  # a key in more stories than this is not looked up
+    text_members: int = 12  # latest same-language members compared for near-identical text
 
     @property
     def window(self) -> float:
@@ -70,6 +71,7 @@ class Story:
     entities: Counter[str] = field(default_factory=Counter)  # names, places, topics, numbers
     initiatives: Counter[str] = field(default_factory=Counter)
     outlets: Counter[str] = field(default_factory=Counter)
+    shingles: set[int] = field(default_factory=set)  # every member's, to skip text checks
 
     @property
     def size(self) -> int:
@@ -84,6 +86,7 @@ class Story:
         self.entities.update(item.names | item.places | item.topics | item.numbers)
         self.initiatives.update(item.initiatives)
         self.outlets[item.outlet] += 1
+        self.shingles.update(item.shingles)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ class Clusterer:
         self.index: dict[str, set[int]] = {}
         self._new_id = new_id or count(1).__next__
         self.latest = -math.inf
+        self._weighed: tuple[Features, dict[str, float]] | None = None
 
     # -- building ---------------------------------------------------------------------------
     def place(self, item: Features, story_id: int) -> None:
@@ -190,7 +194,9 @@ class Clusterer:
             if ids and len(ids) <= s.common_key_stories:
                 hits.update(ids)
         found = []
-        for story_id, _ in hits.most_common():
+        for story_id, shared in hits.most_common():
+            if shared < s.min_shared_keys:
+                break
             story = self.stories[story_id]
             if story.latest - s.window <= item.time <= story.earliest + s.window:
                 found.append(story)
@@ -201,6 +207,12 @@ class Clusterer:
     def _idf(self, lang: str | None, term: str) -> float:
         df = len(self.index.get(f"t:{lang}:{term}", ()))
         return math.log(1.0 + (len(self.stories) + 1) / (1.0 + df))
+
+    def _weights(self, item: Features) -> dict[str, float]:
+        """The idf weight of each of an item's terms (computed once per item)."""
+        if self._weighed is None or self._weighed[0] is not item:
+            self._weighed = (item, {t: self._idf(item.lang, t) for t in item.terms})
+        return self._weighed[1]
 
     def evaluate(self, item: Features, story: Story) -> Match | None:
         """The evidence an item has for joining a story, or None when it may not join."""
@@ -214,7 +226,7 @@ class Clusterer:
         shared: dict[str, list[str]] = {}
         matched = "centroid"
         similarity = 0.0
-        if n_lang:
+        if n_lang and not item.shingles.isdisjoint(story.shingles):
             best, best_id = 0.0, 0
             same = [m for m in story.members if m.lang == item.lang][-s.text_members :]
             for member in same:
@@ -225,10 +237,12 @@ class Clusterer:
                 kinds.append("text")
                 matched = f"item:{best_id}"
                 similarity = max(similarity, best)
+        if n_lang:
             counts = story.terms.get(item.lang, Counter())
             core_terms = [t for t in item.terms if _core(counts[t], n_lang)]
-            total = sum(self._idf(item.lang, t) for t in item.terms) or 1.0
-            score = sum(self._idf(item.lang, t) for t in core_terms) / total
+            weights = self._weights(item)
+            total = sum(weights.values()) or 1.0
+            score = sum(weights[t] for t in core_terms) / total
             headline = [t for t in item.title_terms if _core(counts[t], n_lang)]
             title_share = len(headline) / len(item.title_terms) if item.title_terms else 0.0
             if len(core_terms) >= s.terms_shared and (
@@ -249,7 +263,6 @@ class Clusterer:
             if keys:
                 kinds.append(kind)
                 shared[kind] = _shown(keys)
-        gap = min(abs(item.time - m.time) for m in story.members) / 3600.0
         same_language = len(kinds) >= s.min_kinds and bool({"text", "terms"} & set(kinds))
         if not same_language:
             # the rule across languages: alias-table entities, and event words for terms;
@@ -266,6 +279,7 @@ class Clusterer:
                 return None
             matched = "centroid"
             similarity = len(kinds) / len(KINDS)
+        gap = min(abs(item.time - m.time) for m in story.members) / 3600.0
         order = [k for k in KINDS if k in kinds]
         return Match(story.id, tuple(order), round(similarity, 3), matched, shared, round(gap, 2))
 

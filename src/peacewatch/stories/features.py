@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from peacewatch.stories.aliases import AliasTable
 from peacewatch.stories.words import fold, key, script_language, words
@@ -100,21 +102,38 @@ def _number(word: str) -> str | None:
     return str(value)
 
 
-def _dates_and_numbers(written: list[str]) -> set[str]:
+class _Word(NamedTuple):
+    key: str
+    content: bool  # a term: three letters or more, no digit, no stopword, no month name
+    number: str | None
+    month: int | None
+
+
+@lru_cache(maxsize=100_000)
+def _word(word: str, lang: str | None) -> _Word:
+    """Everything features need from one written word in one language (cached)."""
+    k, folded = key(word, lang), fold(word)
+    content = (
+        len(k) >= 3 and not any(c.isdigit() for c in k)
+        and k not in STOPWORDS.get(lang or "", ()) and folded not in MONTHS
+    )  # fmt: skip
+    return _Word(k, content, _number(word), MONTHS.get(folded.rstrip(".")))
+
+
+def _dates_and_numbers(written: list[str], analysed: list[_Word]) -> set[str]:
     found: set[str] = set()
     used: set[int] = set()
-    for i, word in enumerate(written):
-        month = MONTHS.get(fold(word).rstrip("."))
-        if month is None:
+    for i, word in enumerate(analysed):
+        if word.month is None:
             continue
         for j in (i - 1, i + 1):
             if 0 <= j < len(written) and written[j].isdigit() and 1 <= int(written[j]) <= 31:
-                found.add(f"d:{month:02d}-{int(written[j]):02d}")
+                found.add(f"d:{word.month:02d}-{int(written[j]):02d}")
                 used.add(j)
                 break
-    for i, word in enumerate(written):
-        if i not in used and (number := _number(word)) is not None:
-            found.add(number)
+    for i, word in enumerate(analysed):
+        if i not in used and word.number is not None:
+            found.add(word.number)
     return found
 
 
@@ -134,7 +153,6 @@ def extract(
     language = (lang or "").split("-")[0].lower() or None
     if language not in STOPWORDS:
         language = script_language(f"{title} {lead}") if language is None else language
-    stop = STOPWORDS.get(language or "", frozenset())
     terms: set[str] = set()
     title_terms: set[str] = set()
     names: set[str] = set()
@@ -144,8 +162,9 @@ def extract(
     numbers: set[str] = set()
     for part, text in (("title", title), ("lead", lead)):
         written = words(text)
-        numbers |= _dates_and_numbers(written)
-        keys = [key(w, language) for w in written]
+        analysed = [_word(w, language) for w in written]
+        numbers |= _dates_and_numbers(written, analysed)
+        keys = [w.key for w in analysed]
         covered: set[int] = set()
         for start, end, ident in aliases.find(keys, language):
             covered.update(range(start, end))
@@ -162,11 +181,7 @@ def extract(
             else:
                 names.add(f"e:{ident}")
         sentence_start = True
-        for i, (word, k) in enumerate(zip(written, keys, strict=True)):
-            content = (
-                len(k) >= 3 and not any(c.isdigit() for c in k) and k not in stop
-                and fold(word) not in MONTHS
-            )  # fmt: skip
+        for i, (word, (k, content, _, _)) in enumerate(zip(written, analysed, strict=True)):
             if content:
                 terms.add(k)
                 sequence.append(k)

@@ -19,6 +19,7 @@ _UKRAINIAN_LETTERS = frozenset("іїєґ")
 _RUSSIAN_LETTERS = frozenset("ыэъё")
 
 
+@lru_cache(maxsize=100_000)
 def fold(word: str) -> str:
     """Lower case, 'ё' as 'е', every apostrophe as "'"."""
     return word.lower().replace("ё", "е").replace("’", "'").replace("ʼ", "'")
@@ -54,7 +55,7 @@ def _ukrainian() -> Any:
     return pymorphy3.MorphAnalyzer(lang="uk")
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=100_000)
 def key(word: str, lang: str | None) -> str:
     """The comparable form of one word in a language: stem, lemma or the folded word."""
     folded = fold(word)
