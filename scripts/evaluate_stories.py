@@ -12,6 +12,7 @@ from pathlib import Path
 
 from peacewatch.stories.aliases import load_aliases
 from peacewatch.stories.evaluation import evaluate, load_rows
+from peacewatch.tagging.rules import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = ROOT / "tests" / "fixtures" / "stories" / "labelled.jsonl"
@@ -21,8 +22,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="List false merges and misses.")
     parser.add_argument("--json", action="store_true", help="All figures as one JSON object.")
+    parser.add_argument(
+        "--untagged", action="store_true", help="Cluster without the rules' initiative tags."
+    )
     args = parser.parse_args()
-    figures = evaluate(load_rows(LABELLED), load_aliases(ROOT / "config"))
+    ruleset = None if args.untagged else load_ruleset(ROOT / "config")
+    figures = evaluate(load_rows(LABELLED), load_aliases(ROOT / "config"), ruleset=ruleset)
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=2))
         return

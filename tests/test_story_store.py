@@ -249,3 +249,24 @@ def test_commands_show_stories_and_recluster(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--date: expected YYYY-MM-DD" in bad.output
     missing = invoke(path, "unmerge", "99")
     assert missing.exit_code == 2 and "no merge 99" in missing.output
+
+
+def test_the_canned_queries_answer(db: Any) -> None:
+    from peacewatch.surfaces.datasette_app import load_metadata
+
+    ids = save(db, REPORTS)
+    with store.transaction(db):
+        process_items(db, load_config(CONFIG), ids, NOW)
+    queries = load_metadata(CONFIG / "datasette.yml", "peacewatch")["databases"]["peacewatch"][
+        "queries"
+    ]
+    largest = db.execute(queries["largest_stories"]["sql"], {"day": "2025-05-16"}).fetchall()
+    assert [row[3] for row in largest] == [5]  # size
+    story_id = largest[0][0]
+    why = db.execute(queries["story_members_why"]["sql"], {"story": story_id}).fetchall()
+    assert len(why) == 5 and json.loads(why[1][5])  # every joined member has evidence
+    per = db.execute(
+        queries["stories_per_initiative"]["sql"], {"from": "2025-05-01", "to": "2025-05-31"}
+    ).fetchall()
+    tagged = {r[0] for r in db.execute("SELECT DISTINCT initiative_id FROM item_initiatives")}
+    assert {row[0] for row in per} == tagged

@@ -21,6 +21,8 @@ from typing import Any
 from peacewatch.stories.aliases import AliasTable
 from peacewatch.stories.cluster import Clusterer, Settings
 from peacewatch.stories.features import extract
+from peacewatch.tagging.classifier import ItemText, classify
+from peacewatch.tagging.ruleset import RuleSet
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,25 @@ def _time(date: str) -> float:
     return moment.timestamp()
 
 
+def initiatives_of(row: Row, ruleset: RuleSet | None) -> frozenset[str]:
+    """The initiatives the rules tag a row with, as the pipeline would before clustering."""
+    if ruleset is None:
+        return frozenset()
+    found = classify(
+        ItemText(title=row.title, summary=row.lead, published=row.date, lang=row.language),
+        ruleset,
+    )
+    return frozenset(tag.id for tag in found.initiatives)
+
+
 def cluster_rows(
-    rows: Sequence[Row], aliases: AliasTable, settings: Settings | None = None
+    rows: Sequence[Row],
+    aliases: AliasTable,
+    settings: Settings | None = None,
+    ruleset: RuleSet | None = None,
 ) -> list[int]:
-    """The story of each row, clustering in arrival order (date, then file order)."""
+    """The story of each row, clustering in arrival order (date, then file order), with the
+    rows' initiative tags when a ruleset is given."""
     clusterer = Clusterer(settings)
     order = sorted(range(len(rows)), key=lambda i: (_time(rows[i].date), i))
     story = [0] * len(rows)
@@ -66,7 +83,7 @@ def cluster_rows(
         row = rows[i]
         features = extract(
             i, title=row.title, summary=row.lead, lang=row.language, outlet=row.outlet,
-            time=_time(row.date), aliases=aliases,
+            time=_time(row.date), initiatives=initiatives_of(row, ruleset), aliases=aliases,
         )  # fmt: skip
         story[i] = clusterer.assign(features).story_id
     # merges move members: read the final story of every row
@@ -131,14 +148,18 @@ def bcubed_f1(rows: Sequence[Row], predicted: Sequence[int]) -> float:
 
 
 def evaluate(
-    rows: Iterable[Row], aliases: AliasTable, settings: Settings | None = None
+    rows: Iterable[Row],
+    aliases: AliasTable,
+    settings: Settings | None = None,
+    ruleset: RuleSet | None = None,
 ) -> dict[str, Any]:
-    """Figures for each half: rows, events, pairwise within/across languages, B-cubed F1."""
+    """Figures for each half: rows, events, pairwise within/across languages, B-cubed F1.
+    With a ruleset, rows carry the initiative tags the pipeline would give them."""
     figures: dict[str, Any] = {}
     every = list(rows)
     for name in ("dev", "held-out"):
         part = [r for r in every if half(r.event) == name]
-        predicted = cluster_rows(part, aliases, settings)
+        predicted = cluster_rows(part, aliases, settings, ruleset)
         within, within_wrong = pair_scores(part, predicted, cross=False)
         across, across_wrong = pair_scores(part, predicted, cross=True)
         sizes = Counter(r.event for r in part)
