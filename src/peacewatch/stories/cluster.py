@@ -44,6 +44,7 @@ class Settings:
     cross_entities: int = 1  # alias-table names and places shared across languages
     cross_kinds: int = 3  # kinds of evidence across languages
     min_language_members: int = 3  # fewer members in the item's language: rule across too
+    entity_rule_within: bool = True  # the rule across languages also within one language
     candidates: int = 8  # stories compared in full per item
     min_shared_keys: int = 2  # a candidate shares at least this many indexed keys
     common_key_stories: int = 200  # a key in more stories than this is not looked up
@@ -267,7 +268,7 @@ class Clusterer:
         if not same_language:
             # the rule across languages: alias-table entities, and event words for terms;
             # also for an item whose language the story has too few members in to judge
-            if n_lang >= s.min_language_members:
+            if n_lang >= s.min_language_members and not s.entity_rule_within:
                 return None
             kinds = [k for k in kinds if k not in ("text", "terms")]
             shared.pop("terms", None)

@@ -41,6 +41,13 @@ STOPWORDS = {
     lang: frozenset(key(w, lang) for w in text.split()) for lang, text in _STOPWORDS.items()
 }
 
+# Capitalised titles are not names ("President", "Defence Minister", "Secretary of State")
+_TITLES = """president presidents minister ministers prime chancellor secretary vice foreign
+    defence defense general special envoy envoys spokesman spokesperson spokeswoman state
+    deputy head chief adviser advisor aide national security office council army
+    senator senate congress parliament government"""
+TITLES = frozenset(key(w, "en") for w in _TITLES.split())
+
 _MONTHS = {
     "en": "january february march april may june july august september october november december",
     "uk": "січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня",
@@ -181,15 +188,23 @@ def extract(
             else:
                 names.add(f"e:{ident}")
         sentence_start = True
+        lettered = [w for w in written if w[:1].isalpha() and len(w) > 3]
+        # In a Title Case Headline capitals say nothing about names
+        title_case = len(lettered) >= 3 and sum(w[0].isupper() for w in lettered) >= 0.6 * len(
+            lettered
+        )
         for i, (word, (k, content, _, _)) in enumerate(zip(written, analysed, strict=True)):
             if content:
                 terms.add(k)
                 sequence.append(k)
                 if part == "title":
                     title_terms.add(k)
-                capital = word[:1].isupper() and (not word.isupper() or len(word) > 4)
-                if capital and i not in covered and not sentence_start:  # not 'US', 'EU'
-                    names.add(f"n:{language}:{k}")
+                capital = (
+                    word[:1].isupper() and (not word.isupper() or len(word) > 4) and not title_case
+                )
+                if capital and i not in covered and not sentence_start and k not in TITLES:
+                    names.add(f"n:{language}:{k}")  # not 'US', 'EU', 'President'
+
             sentence_start = False
     shingles = frozenset(
         hash(tuple(sequence[i : i + SHINGLE])) for i in range(max(0, len(sequence) - SHINGLE + 1))
