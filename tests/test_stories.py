@@ -240,3 +240,33 @@ def test_a_broken_alias_file_stops_the_configuration(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
     assert any("aliases.toml: entity 'x'" in p for p in caught.value.problems)
+
+
+def test_an_announcement_and_the_event_it_announces_are_two_stories() -> None:
+    clusterer = Clusterer()
+    preview = clusterer.assign(item(
+        1, "Trump to meet Zelensky in New York tomorrow",
+        "Donald Trump and Volodymyr Zelensky will meet at the UN General Assembly in New York.",
+    ))  # fmt: skip
+    assert preview.match is None
+    event = clusterer.assign(item(
+        2, "Trump meets Zelensky in New York at the UN General Assembly",
+        "Donald Trump and Volodymyr Zelensky met at the UN General Assembly in New York.",
+        hours=20,
+    ))  # fmt: skip
+    assert event.story_id != preview.story_id
+    assert item(3, "Зеленський і Трамп зустрінуться завтра", lang="uk").preview
+
+
+def test_coverage_days_later_joins_only_with_near_identical_text() -> None:
+    clusterer = Clusterer()
+    first = clusterer.assign(ISTANBUL[0])
+    later = item(5, "Russia and Ukraine swap 1,000 prisoners agreed at Istanbul talks",
+                 "Umerov and Medinsky had agreed in Istanbul to exchange 1,000 prisoners.",
+                 hours=60)  # fmt: skip
+    assert clusterer.assign(later).story_id != first.story_id  # 60 h from the only member
+    copy = item(6, ISTANBUL[0].title, "Delegations led by Rustem Umerov and Vladimir Medinsky "
+                "met in Istanbul on Friday.", hours=50)  # fmt: skip
+    decision = clusterer.assign(copy)
+    assert decision.story_id == first.story_id and decision.match is not None
+    assert decision.match.kinds[0] == "text"

@@ -45,6 +45,7 @@ class Settings:
     cross_kinds: int = 3  # kinds of evidence across languages
     min_language_members: int = 3  # fewer members in the item's language: rule across too
     entity_rule_within: bool = True  # the rule across languages also within one language
+    gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
     candidates: int = 8  # stories compared in full per item
     min_shared_keys: int = 2  # a candidate shares at least this many indexed keys
     common_key_stories: int = 200  # a key in more stories than this is not looked up
@@ -73,6 +74,7 @@ class Story:
     initiatives: Counter[str] = field(default_factory=Counter)
     outlets: Counter[str] = field(default_factory=Counter)
     shingles: set[int] = field(default_factory=set)  # every member's, to skip text checks
+    previews: int = 0  # members whose headline announces what is still to come
 
     @property
     def size(self) -> int:
@@ -88,6 +90,7 @@ class Story:
         self.initiatives.update(item.initiatives)
         self.outlets[item.outlet] += 1
         self.shingles.update(item.shingles)
+        self.previews += item.preview
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,8 @@ class Clusterer:
             return None
         if item.initiatives and story.initiatives and not item.initiatives & set(story.initiatives):
             return None  # tagged with different initiatives: not the same event
+        if item.preview != (story.previews * 2 > story.size):
+            return None  # an announcement and the event it announces are two stories
         n, n_lang = story.size, story.langs.get(item.lang, 0)
         kinds: list[str] = []
         shared: dict[str, list[str]] = {}
@@ -281,6 +286,8 @@ class Clusterer:
             matched = "centroid"
             similarity = len(kinds) / len(KINDS)
         gap = min(abs(item.time - m.time) for m in story.members) / 3600.0
+        if gap > s.gap_hours and "text" not in kinds:
+            return None  # a preview or a follow-up days later is another event
         order = [k for k in KINDS if k in kinds]
         return Match(story.id, tuple(order), round(similarity, 3), matched, shared, round(gap, 2))
 

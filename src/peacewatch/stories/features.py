@@ -59,6 +59,18 @@ MONTHS = {
 MONTHS.update({w[:3]: m for w, m in list(MONTHS.items()) if w.isascii() and w != "may"})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
+# Headline words that announce what is still to come ("Trump to meet Zelensky tomorrow"): a
+# preview is not the event it announces, so the two never share a story.
+_PREVIEW_CUES = {
+    "en": "to meet|will meet|to hold talks|tomorrow",
+    "uk": "відбудеться|відбудуться|зустрінеться|зустрінуться|завтра",
+    "ru": "состоится|состоятся|встретится|встретятся|завтра",
+}
+PREVIEW_RE = {
+    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
+    for lang, cues in _PREVIEW_CUES.items()
+}
+
 
 @dataclass(slots=True)
 class Features:
@@ -79,6 +91,7 @@ class Features:
     places: frozenset[str]
     topics: frozenset[str]
     numbers: frozenset[str]
+    preview: bool = False  # the headline announces what is still to come
 
 
 def lead_of(summary: str | None) -> str:
@@ -214,4 +227,5 @@ def extract(
         initiatives=initiatives, terms=frozenset(terms), title_terms=frozenset(title_terms),
         shingles=shingles, names=frozenset(names), places=frozenset(places),
         topics=frozenset(topics), numbers=frozenset(numbers),
+        preview=bool((cue := PREVIEW_RE.get(language or "")) and cue.search(title)),
     )  # fmt: skip
