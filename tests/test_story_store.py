@@ -270,3 +270,32 @@ def test_the_canned_queries_answer(db: Any) -> None:
     ).fetchall()
     tagged = {r[0] for r in db.execute("SELECT DISTINCT initiative_id FROM item_initiatives")}
     assert {row[0] for row in per} == tagged
+
+
+def test_items_stored_before_stories_get_theirs_in_the_background(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "old.db"
+    db = store.open_db(path)
+    for outlet in {r[0] for r in REPORTS}:
+        store.ensure_outlet(db, outlet, outlet.upper())
+    save(db, REPORTS)  # stored without the story step, as before stories existed
+    assert story_store.unclustered(db) == len(REPORTS)
+    daemon_index = index()
+    with store.transaction(db):
+        daemon_index.cluster_items(db, [], NOW)
+    thread = story_store.cluster_missing_in_background(
+        path, index, stop=threading.Event(), now=lambda: NOW
+    )
+    assert thread is not None
+    thread.join(30)
+    assert story_store.unclustered(db) == 0
+    assert partition(db) == {frozenset("01234"), frozenset("5")}
+    # nothing left: no thread the next time
+    assert (
+        story_store.cluster_missing_in_background(
+            path, index, stop=threading.Event(), now=lambda: NOW
+        )
+        is None
+    )
+    db.conn.close()

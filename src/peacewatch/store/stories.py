@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from peacewatch.errors import PeacewatchError
 from peacewatch.store.database import Database, transaction
 from peacewatch.stories.aliases import AliasTable
 from peacewatch.stories.cluster import Clusterer, Decision, Settings
@@ -394,3 +398,79 @@ def stories_on(
         ]
         found.append(story)
     return found
+
+
+def unclustered(db: Database) -> int:
+    """Items that have no story yet (stored before stories existed, or by an older version)."""
+    return int(
+        db.execute(
+            "SELECT count(*) FROM items WHERE NOT EXISTS"
+            " (SELECT 1 FROM story_members WHERE story_members.item_id = items.id)"
+        ).fetchone()[0]
+    )
+
+
+def cluster_missing(
+    db: Database,
+    index: StoryIndex,
+    *,
+    now: str,
+    batch_size: int = 500,
+    stop: threading.Event | None = None,
+) -> int:
+    """Give every item without a story its story, oldest first, one short transaction per
+    batch; each batch bumps the generation so a running daemon reloads the window. Returns
+    how many items were clustered; stopping keeps the finished batches."""
+    done = 0
+    while stop is None or not stop.is_set():
+        ids = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM items WHERE NOT EXISTS (SELECT 1 FROM story_members"
+                f" WHERE story_members.item_id = items.id) ORDER BY {_TIME}, id LIMIT ?",
+                [batch_size],
+            )
+        ]
+        if not ids:
+            break
+        with transaction(db):
+            index.cluster_items(db, ids, now)
+            _bump_generation(db)
+        index.generation = _meta(db, GENERATION)  # its own writes need no reload
+        done += len(ids)
+    return done
+
+
+def cluster_missing_in_background(
+    db_path: Path | str,
+    make_index: Callable[[], StoryIndex],
+    *,
+    stop: threading.Event,
+    now: Callable[[], str],
+    busy_timeout: float = 10.0,
+) -> threading.Thread | None:
+    """For the daemon's start: stories for items stored without one, in a thread with its own
+    connection; None when every item has one. Set `stop` on shutdown: the current batch
+    commits and the next start resumes."""
+    from peacewatch.store.database import open_db
+
+    db = open_db(db_path, busy_timeout=busy_timeout)
+    try:
+        if not unclustered(db):
+            return None
+    finally:
+        db.conn.close()
+
+    def run() -> None:
+        worker = open_db(db_path, busy_timeout=busy_timeout)
+        try:
+            count = cluster_missing(worker, make_index(), now=now(), stop=stop)
+            log.info("stories given to %d items stored without one", count)
+        except (PeacewatchError, sqlite3.Error) as error:  # logged; the next start retries
+            log.error("story clustering of stored items failed: %s", error)
+        finally:
+            worker.conn.close()
+
+    thread = threading.Thread(target=run, name="peacewatch-stories", daemon=True)
+    thread.start()
+    return thread
