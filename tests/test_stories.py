@@ -270,3 +270,29 @@ def test_coverage_days_later_joins_only_with_near_identical_text() -> None:
     decision = clusterer.assign(copy)
     assert decision.story_id == first.story_id and decision.match is not None
     assert decision.match.kinds[0] == "text"
+
+
+def test_a_distinctive_figure_and_the_event_word_are_two_kinds_of_evidence() -> None:
+    clusterer = Clusterer()
+    first = clusterer.assign(
+        item(
+            1,
+            "A new prisoner exchange took place: 185 fighters returned",
+            "Ukraine has returned home 185 of its military personnel.",
+        )
+    )
+    same = clusterer.assign(
+        item(
+            2,
+            "Russia and Ukraine swap 185 POWs each",
+            "Moscow said 185 servicemen came back.",
+            hours=3,
+        )
+    )
+    assert same.story_id == first.story_id
+    assert same.match is not None and set(same.match.kinds) == {"terms", "numbers"}
+    # a round figure is not distinctive: '1000 prisoners' alone does not make one event
+    other = Clusterer()
+    a = other.assign(item(3, "Prisoner exchange brings 1,000 home", "1,000 returned."))
+    b = other.assign(item(4, "Russia and Ukraine swap 1,000 POWs", "Moscow said 1,000.", hours=3))
+    assert a.story_id != b.story_id

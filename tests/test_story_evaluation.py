@@ -42,12 +42,12 @@ def test_held_out_meets_the_targets() -> None:
     )
     held = figures["held-out"]
     # On 332 reports the held-out half meets the precision target across languages
-    # (0.964 >= 0.95); within a language precision is 0.950 (target 0.98), recall 0.748
+    # (0.964 >= 0.95); within a language precision is 0.953 (target 0.98), recall 0.787
     # (0.85), and across languages recall 0.606 (0.70). These floors only keep the figures
     # from slipping further; the README's "Stories" section gives the figures and why.
     assert held["across"]["precision"] >= 0.95
     assert held["within"]["precision"] >= 0.94
-    assert held["within"]["recall"] >= 0.70
+    assert held["within"]["recall"] >= 0.75
     assert held["across"]["recall"] >= 0.55
     assert figures["dev"]["within"]["precision"] >= 0.98
     # on dev one Ukrainian follow-up two days later joins an 11-member story (10 wrong pairs)

@@ -141,6 +141,11 @@ def _core(count: int, size: int) -> bool:
     return count >= max(2, -(-size // 3))
 
 
+def _distinctive(number: str) -> bool:
+    """A figure unlikely to be shared by chance: not a date, not round (1000, 200, 30)."""
+    return number.isdigit() and int(number) > 10 and int(number) % 10 != 0
+
+
 def _shown(keys: Iterable[str]) -> list[str]:
     return sorted(k.split(":")[-1] for k in keys)
 
@@ -281,7 +286,12 @@ class Clusterer:
             if topics:
                 kinds.append("terms")
                 shared["terms"] = _shown(topics)
-            if len(entities) < s.cross_entities or len(kinds) < s.cross_kinds:
+            # a distinctive figure ('185 prisoners', not '1000' or '30') and the event word
+            # in common are two kinds of evidence on their own, in any language
+            figure = any(_distinctive(k) for k in numbers)
+            if not (figure and topics) and (
+                len(entities) < s.cross_entities or len(kinds) < s.cross_kinds
+            ):
                 return None
             matched = "centroid"
             similarity = len(kinds) / len(KINDS)
