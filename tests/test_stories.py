@@ -296,3 +296,21 @@ def test_a_distinctive_figure_and_the_event_word_are_two_kinds_of_evidence() -> 
     a = other.assign(item(3, "Prisoner exchange brings 1,000 home", "1,000 returned."))
     b = other.assign(item(4, "Russia and Ukraine swap 1,000 POWs", "Moscow said 1,000.", hours=3))
     assert a.story_id != b.story_id
+
+
+def test_the_same_words_with_other_people_are_another_event() -> None:
+    clusterer = Clusterer()
+    putin = [
+        clusterer.assign(item(n, title, "The leaders agreed a 30-day pause on energy strikes.",
+                              hours=n))
+        for n, title in enumerate([
+            "Trump and Putin agree 30-day pause on energy strikes in phone call",
+            "Putin agrees to halt energy strikes for 30 days after Trump call",
+        ], start=1)
+    ]  # fmt: skip
+    assert putin[1].story_id == putin[0].story_id
+    zelensky = clusterer.assign(item(
+        3, "Zelensky agrees to 30-day pause on energy strikes in call with Trump",
+        "The leaders agreed a 30-day pause on energy strikes.", hours=20,
+    ))  # fmt: skip
+    assert zelensky.story_id != putin[0].story_id

@@ -75,6 +75,7 @@ class Story:
     outlets: Counter[str] = field(default_factory=Counter)
     shingles: set[int] = field(default_factory=set)  # every member's, to skip text checks
     previews: int = 0  # members whose headline announces what is still to come
+    title_people: Counter[str] = field(default_factory=Counter)  # people named in headlines
 
     @property
     def size(self) -> int:
@@ -91,6 +92,7 @@ class Story:
         self.outlets[item.outlet] += 1
         self.shingles.update(item.shingles)
         self.previews += item.preview
+        self.title_people.update(item.title_people)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,15 @@ def _core(count: int, size: int) -> bool:
     if size <= 3:
         return count * 2 > size
     return count >= max(2, -(-size // 3))
+
+
+def _other_people(item: Features, story: Story) -> bool:
+    """The item's headline names someone most of the story's headlines do not, and most of
+    them name someone the item's headline does not: the same people are not involved."""
+    if not item.title_people:
+        return False
+    core = {p for p, c in story.title_people.items() if c * 2 > story.size}
+    return bool(item.title_people - core) and bool(core - item.title_people)
 
 
 def _distinctive(number: str) -> bool:
@@ -232,6 +243,8 @@ class Clusterer:
             return None  # tagged with different initiatives: not the same event
         if item.preview != (story.previews * 2 > story.size):
             return None  # an announcement and the event it announces are two stories
+        if _other_people(item, story):
+            return None  # a call with Zelensky the day after a call with Putin is another event
         n, n_lang = story.size, story.langs.get(item.lang, 0)
         kinds: list[str] = []
         shared: dict[str, list[str]] = {}

@@ -92,6 +92,7 @@ class Features:
     topics: frozenset[str]
     numbers: frozenset[str]
     preview: bool = False  # the headline announces what is still to come
+    title_people: frozenset[str] = frozenset()  # alias-table people named in the headline
 
 
 def lead_of(summary: str | None) -> str:
@@ -180,6 +181,7 @@ def extract(
     topics: set[str] = set()
     sequence: list[str] = []
     numbers: set[str] = set()
+    title_people: set[str] = set()
     for part, text in (("title", title), ("lead", lead)):
         written = words(text)
         analysed = [_word(w, language) for w in written]
@@ -200,6 +202,8 @@ def extract(
                 topics.add(f"e:{ident}")
             else:
                 names.add(f"e:{ident}")
+                if part == "title" and entity.kind == "person":
+                    title_people.add(f"e:{ident}")
         sentence_start = True
         lettered = [w for w in written if w[:1].isalpha() and len(w) > 3]
         # In a Title Case Headline capitals say nothing about names
@@ -228,4 +232,5 @@ def extract(
         shingles=shingles, names=frozenset(names), places=frozenset(places),
         topics=frozenset(topics), numbers=frozenset(numbers),
         preview=bool((cue := PREVIEW_RE.get(language or "")) and cue.search(title)),
+        title_people=frozenset(title_people),
     )  # fmt: skip
