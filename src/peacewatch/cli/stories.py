@@ -4,13 +4,14 @@ in it), `recluster` (rebuild after a settings change) and `unmerge` (undo a logg
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from datetime import date
 
 import click
 
 from peacewatch.cli.app import Context, _now, cli, fail, pass_context
-from peacewatch.errors import InputError, PeacewatchError
+from peacewatch.errors import InputError, PeacewatchError, StoreError
 
 
 def _day(value: str | None) -> str | None:
@@ -50,6 +51,8 @@ def stories(
         found = stories_on(db, day=_day(day), initiative=initiative, limit=limit)
     except PeacewatchError as error:
         fail(error)
+    except sqlite3.Error as error:  # a database no writable command has migrated yet
+        fail(StoreError(f"cannot read stories ({error}); run `peacewatch recluster` first"))
     for story in found:
         if as_json:
             click.echo(json.dumps(story, ensure_ascii=False))

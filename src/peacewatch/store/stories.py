@@ -293,8 +293,8 @@ def undo_merge(db: Database, merge_id: int, now: str) -> tuple[int, int]:
                 [absorbed, kept, *chunk],
             )
         db.execute("UPDATE story_merges SET undone_at = ? WHERE id = ?", [now, merge_id])
-        version = _meta(db, "stories_settings_version") or ""
-        refresh_stories(db, [kept, absorbed], version, now)
+        row = db.execute("SELECT settings_version FROM stories WHERE id = ?", [kept]).fetchone()
+        refresh_stories(db, [kept, absorbed], row[0] if row else "", now)
         _bump_generation(db)
     return kept, absorbed
 
