@@ -15,6 +15,7 @@ BENCHMARKS = [
     ("bench_surfaces.py", "analyst surfaces: canned queries on 1M items, a 5,000-item digest"),
     ("bench_export.py", "export of 1M items to Parquet, CSV and JSON Lines"),
     ("bench_dashboard_page.py", "the coverage dashboard in Chromium on bench_surfaces' 1M items"),
+    ("bench_stories.py", "story clustering: 100,000 items over a month in arrival order"),
 ]
 
 if __name__ == "__main__":

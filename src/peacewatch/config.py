@@ -58,6 +58,7 @@ class Config:
     sources: list[Source]
     ruleset: Any = None  # peacewatch.rules.RuleSet from initiatives.toml; None: no tagging
     outlets: Any = None  # peacewatch.outlets.OutletRegistry from outlets.toml
+    aliases: Any = None  # peacewatch.stories.aliases.AliasTable from aliases.toml
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -355,6 +356,7 @@ def load_config(config_dir: Path | str) -> Config:
         raise ConfigError(f"{config_dir}: configuration directory not found")
     settings = load_settings(config_dir)
     from peacewatch.ingest.outlets import load_outlets
+    from peacewatch.stories.aliases import load_aliases
     from peacewatch.tagging.rules import RULES_FILE, load_ruleset
 
     problems: list[str] = []
@@ -374,9 +376,14 @@ def load_config(config_dir: Path | str) -> Config:
         outlets = load_outlets(config_dir)
     except ConfigError as error:
         problems.extend(error.problems)
+    aliases = None
+    try:
+        aliases = load_aliases(config_dir)
+    except ConfigError as error:
+        problems.extend(error.problems)
     if problems:
         raise ConfigError(problems)
     return Config(
         config_dir=config_dir, settings=settings, sources=sources, ruleset=ruleset,
-        outlets=outlets,
+        outlets=outlets, aliases=aliases,
     )  # fmt: skip

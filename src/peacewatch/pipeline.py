@@ -46,7 +46,10 @@ from peacewatch.models import (
 )
 from peacewatch.store import languages
 from peacewatch.store import pages as article_store
+from peacewatch.store import stories as story_store
 from peacewatch.store import tags as tag_store
+from peacewatch.stories.aliases import AliasTable
+from peacewatch.stories.cluster import Settings as StorySettings
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
 
 log = logging.getLogger("peacewatch.pipeline")
@@ -72,6 +75,7 @@ class Runtime:
     robots: RobotsCache | None = None  # robots.txt answers per host, for article pages
     pages_per_poll: int = 20  # article pages read after one poll of a source
     outlets_synced: bool = False  # registry written to the database by this runtime
+    stories: story_store.StoryIndex | None = None  # the window's stories, made on first use
 
     def __post_init__(self) -> None:
         if self.outlets is None:
@@ -99,6 +103,11 @@ class Runtime:
 
     def now(self) -> str:
         return to_iso(self.clock())
+
+    def story_index(self) -> story_store.StoryIndex:
+        if self.stories is None:
+            self.stories = make_story_index(self.config)
+        return self.stories
 
     def source(self, source_id: str) -> Source | None:
         for source in self.config.sources:
@@ -255,13 +264,33 @@ def _feed_arguments(source: Source, result: FetchResult) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def make_story_index(config: Config) -> story_store.StoryIndex:
+    """The story index for a configuration: its alias table and the default settings."""
+    aliases = config.aliases if config.aliases is not None else AliasTable()
+    return story_store.StoryIndex(aliases, StorySettings())
+
+
 def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
-    """Steps that run on new and changed items inside the fetch's transaction: the language
-    of items that declare none, and tagging, so an item is never stored without its tags."""
-    if item_ids:
-        languages.detect_items(rt.db, item_ids)
-    if item_ids and rt.config.ruleset is not None:
-        tag_store.tag_items(rt.db, item_ids, rt.config.ruleset, now)
+    """Steps that run on new and changed items inside the fetch's transaction."""
+    process_items(rt.db, rt.config, item_ids, now, rt.story_index())
+
+
+def process_items(
+    db: store.Database,
+    config: Config,
+    item_ids: list[int],
+    now: str,
+    stories: story_store.StoryIndex | None = None,
+) -> None:
+    """The language of items that declare none, tagging (so an item is never stored without
+    its tags), then its story, which reads the tags (an item already in a story keeps it
+    until `recluster`). Inside the caller's transaction; used by polls and import-list."""
+    if not item_ids:
+        return
+    languages.detect_items(db, item_ids)
+    if config.ruleset is not None:
+        tag_store.tag_items(db, item_ids, config.ruleset, now)
+    (stories or make_story_index(config)).cluster_items(db, item_ids, now)
 
 
 async def poll_source(rt: Runtime, source_id: str) -> SourceReport:

@@ -32,11 +32,13 @@ from peacewatch.ingest.fetch import Fetcher
 from peacewatch.pipeline import (
     Runtime,
     make_parse_pool,
+    make_story_index,
     poll_source,
     read_article_pages,
     sync_sources,
 )
 from peacewatch.store import languages
+from peacewatch.store import stories as story_store
 from peacewatch.store import tags as tag_store
 from peacewatch.timeutil import parse_iso
 
@@ -188,6 +190,11 @@ class Daemon:
         detecting = languages.detect_in_background(
             self.db_path, stop=retag_stop, busy_timeout=self.rt.config.settings.busy_timeout
         )
+        # Items stored without a story (before stories existed): cluster them meanwhile.
+        clustering = story_store.cluster_missing_in_background(
+            self.db_path, lambda: make_story_index(self.rt.config), stop=retag_stop,
+            now=self.rt.now, busy_timeout=self.rt.config.settings.busy_timeout,
+        )  # fmt: skip
         await self.stopping.wait()
         log.info("stopping: waiting for %d polls in flight", len(self.in_flight))
         self.scheduler.shutdown(wait=False)
@@ -203,7 +210,7 @@ class Daemon:
                 await asyncio.wait(still, timeout=1.0)
         if self.rt.parse_pool is not None:
             self.rt.parse_pool.close()
-        for thread in (retagging, detecting):
+        for thread in (retagging, detecting, clustering):
             if thread is not None:
                 # the batch in progress commits or rolls back; the next start resumes
                 await asyncio.to_thread(thread.join, grace)

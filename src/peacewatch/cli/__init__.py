@@ -4,7 +4,7 @@
 drive. Importing this package registers them all.
 """
 
-from peacewatch.cli import ingest, surfaces, tagging  # noqa: F401  (registers the commands)
+from peacewatch.cli import ingest, stories, surfaces, tagging  # noqa: F401  (registers them)
 from peacewatch.cli.app import cli
 
 

@@ -281,8 +281,7 @@ def import_list_command(ctx: Context, file: Path, name: str | None, no_fetch: bo
     pages of the entries that have a link."""
     from peacewatch import store
     from peacewatch.ingest.fetch import Fetcher
-    from peacewatch.pipeline import Runtime, read_article_pages
-    from peacewatch.store import languages
+    from peacewatch.pipeline import Runtime, process_items, read_article_pages
     from peacewatch.store import pages as article_store
 
     config = ctx.config()
@@ -298,7 +297,7 @@ def import_list_command(ctx: Context, file: Path, name: str | None, no_fetch: bo
                 db, parsed.entries, list_ref=f"file:{name or file.name}", source_id=None,
                 registry=registry, now=now,
             )  # fmt: skip
-            languages.detect_items(db, report.new)
+            process_items(db, config, report.new, now)  # language, tags, stories
 
         async def read_pages() -> None:
             async with Fetcher(config.settings.http) as fetcher:

@@ -782,6 +782,80 @@ def _dashboard_counters(db: sqlite_utils.Database) -> None:
     run_script(db, DASHBOARD_COUNTERS)
 
 
+def _stories(db: sqlite_utils.Database) -> None:
+    """Story clusters (issue #11): every item's story, the reason it joined, and the merges a
+    late item made (with what is needed to undo them). Self-contained: it needs only items,
+    outlets and item_initiatives."""
+    run_script(
+        db,
+        """
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: an undone merge gets its id back
+            first_seen TEXT NOT NULL,          -- earliest first_seen of the members
+            window_start TEXT NOT NULL,        -- earliest member time (published, else first_seen)
+            window_end TEXT NOT NULL,          -- latest member time
+            day TEXT NOT NULL,                 -- substr(window_start, 1, 10)
+            item_id INTEGER REFERENCES items(id),  -- the representative member
+            headline TEXT NOT NULL,            -- its headline
+            size INTEGER NOT NULL,
+            outlet_count INTEGER NOT NULL,
+            outlets TEXT NOT NULL,             -- JSON list of outlet ids
+            languages TEXT NOT NULL,           -- JSON list of language codes
+            initiatives TEXT NOT NULL,         -- JSON list of initiative ids
+            settings_version TEXT NOT NULL,    -- clustering settings the story was built with
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX stories_window ON stories(window_start);
+        CREATE INDEX stories_day_size ON stories(day, size);
+
+        CREATE TABLE story_members (
+            item_id INTEGER PRIMARY KEY REFERENCES items(id),
+            story_id INTEGER NOT NULL REFERENCES stories(id),
+            similarity REAL,                   -- NULL for the member that founded the story
+            evidence TEXT NOT NULL,            -- JSON list: text, terms, names, places, numbers
+            matched TEXT,                      -- 'centroid' or 'item:ID' (near-identical text)
+            shared TEXT NOT NULL,              -- JSON {terms, names, places, numbers}
+            gap_hours REAL,                    -- hours to the nearest member when it joined
+            settings_version TEXT NOT NULL,
+            joined_at TEXT NOT NULL
+        );
+        CREATE INDEX story_members_story ON story_members(story_id);
+
+        CREATE TABLE story_merges (
+            id INTEGER PRIMARY KEY,
+            kept_story INTEGER NOT NULL,
+            absorbed_story INTEGER NOT NULL,
+            item_id INTEGER REFERENCES items(id),  -- the late item that joined both
+            members TEXT NOT NULL,             -- JSON list of the absorbed story's item ids
+            merged_at TEXT NOT NULL,
+            undone_at TEXT
+        );
+
+        -- one row per member, with its reason: facet by story, outlet, language, evidence
+        CREATE VIEW story_member_reasons AS
+        SELECT
+            story_members.story_id,
+            stories.headline AS story,
+            story_members.item_id,
+            items.title,
+            outlets.name AS outlet,
+            items.lang AS language,
+            coalesce(items.published, items.first_seen) AS time,
+            story_members.evidence,
+            story_members.matched,
+            story_members.shared,
+            story_members.similarity,
+            story_members.gap_hours,
+            story_members.settings_version,
+            coalesce(items.url, items.canonical_url) AS url
+        FROM story_members
+        JOIN stories ON stories.id = story_members.story_id
+        JOIN items ON items.id = story_members.item_id
+        LEFT JOIN outlets ON outlets.id = items.outlet_id;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
     ("0002_tagging", _tagging),
@@ -792,6 +866,7 @@ MIGRATIONS: list[Migration] = [
     ("0007_analyst_labels", _analyst_labels),
     # 0008 is reserved for another branch
     ("0009_dashboard_counters", _dashboard_counters),
+    ("0010_stories", _stories),
 ]
 
 

@@ -24,6 +24,7 @@ from peacewatch.surfaces.links import database_name
 CHART_DAYS = 14
 FAILING_FOR = timedelta(days=1)
 MIN_FOLD_WORDS = 4  # shorter headlines ("Live updates") are too generic to fold across outlets
+ALSO_SHOWN = 5  # outlets named under a folded entry; the rest are counted ("and 12 more")
 FIELD_NAMES = {"title": "headline", "summary": "summary", "text": "article text"}
 
 
@@ -46,7 +47,8 @@ class Copy:
 
 @dataclass(frozen=True)
 class Entry:
-    """One story in the digest; `also` holds syndicated copies from other outlets."""
+    """One story in the digest; `also` holds the same story from other outlets (the same
+    headline, or members of the same story cluster), `languages` every language it came in."""
 
     item_id: int
     title: str
@@ -56,6 +58,24 @@ class Entry:
     language: str | None
     evidence: str
     also: tuple[Copy, ...] = ()
+    languages: tuple[str, ...] = ()
+
+    @property
+    def also_shown(self) -> tuple[Copy, ...]:
+        """Up to ALSO_SHOWN copies, one per outlet, other than the entry's own outlet."""
+        shown: list[Copy] = []
+        seen = {self.outlet}
+        for copy in self.also:
+            if copy.outlet not in seen and len(shown) < ALSO_SHOWN:
+                shown.append(copy)
+                seen.add(copy.outlet)
+        return tuple(shown)
+
+    @property
+    def more_outlets(self) -> int:
+        """Outlets carrying the story beyond the entry's own and those shown."""
+        outlets = {copy.outlet for copy in self.also} - {self.outlet}
+        return len(outlets) - len(self.also_shown)
 
 
 @dataclass(frozen=True)
@@ -118,6 +138,7 @@ class _Item:
     initiatives: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> score, why
     themes: dict[str, str] = field(default_factory=dict)  # id -> why
     relevant: bool = False
+    story_id: int | None = None  # its story cluster (store.stories), when clustered
 
 
 def day_window(day: date, tz: ZoneInfo) -> tuple[str, str]:
@@ -184,8 +205,16 @@ def _load_items(conn: sqlite3.Connection, start: str, end: str) -> dict[int, _It
     for row in rows:
         items[row[0]] = _Item(*row)
     ids = list(items)
+    clustered = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'story_members'"
+    ).fetchone()
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
+        if clustered:
+            for item_id, story_id in conn.execute(
+                f"SELECT item_id, story_id FROM story_members WHERE item_id IN ({marks})", chunk
+            ):
+                items[item_id].story_id = story_id
         for item_id, initiative, score, evidence in conn.execute(
             "SELECT item_id, initiative_id, score, evidence FROM item_initiatives"
             f" WHERE item_id IN ({marks})",
@@ -206,11 +235,29 @@ def _load_items(conn: sqlite3.Connection, start: str, end: str) -> dict[int, _It
 
 
 def _fold(items: list[_Item], why: dict[int, str], score: dict[int, float]) -> list[Entry]:
-    """Fold the same headline from several outlets into one entry, most carried first."""
-    groups: dict[str, list[_Item]] = defaultdict(list)
+    """Fold one story from several outlets into one entry, most carried first: the same
+    headline, or members of one story cluster (across outlets and languages)."""
+    parent = {item.id: item.id for item in items}
+
+    def root(item_id: int) -> int:
+        while parent[item_id] != item_id:
+            parent[item_id] = parent[parent[item_id]]
+            item_id = parent[item_id]
+        return item_id
+
+    first_of: dict[str, int] = {}
     for item in items:
-        key = item.title_key if len(item.title_key.split()) >= MIN_FOLD_WORDS else f"#{item.id}"
-        groups[key].append(item)
+        keys = [f"s:{item.story_id}"] if item.story_id is not None else []
+        if len(item.title_key.split()) >= MIN_FOLD_WORDS:
+            keys.append(f"t:{item.title_key}")
+        for key in keys:
+            if key in first_of:
+                parent[root(item.id)] = root(first_of[key])
+            else:
+                first_of[key] = item.id
+    groups: dict[int, list[_Item]] = defaultdict(list)
+    for item in items:
+        groups[root(item.id)].append(item)
     ranked: list[tuple[tuple[int, float, str], Entry]] = []
     for group in groups.values():
         group.sort(key=lambda i: (i.first_seen, i.id))
@@ -224,6 +271,7 @@ def _fold(items: list[_Item], why: dict[int, str], score: dict[int, float]) -> l
             language=first.lang,
             evidence=why.get(first.id, ""),
             also=tuple(Copy(i.id, i.outlet, i.url, i.published) for i in rest),
+            languages=tuple(sorted({i.lang.split("-")[0] for i in group if i.lang})),
         )
         best = max(score.get(i.id, 0.0) for i in group)
         ranked.append(((len(group), best, group[-1].first_seen), entry))

@@ -140,16 +140,26 @@ def render_parts(digest: Digest, config: DigestConfig, recipient: str) -> tuple[
         "chart_max": chart_max,
         "sparkline": sparkline,
         "delta": delta,
+        "also_more": also_more,
         "trend_color": trend_color,
     }
     return _text(digest, context), _env.get_template("digest.html").render(context)
 
 
+def also_more(entry: Entry) -> str:
+    """' and 12 more outlets, 3 languages' after the outlets named, or ''."""
+    more = f" and {entry.more_outlets} more outlets" if entry.more_outlets else ""
+    if len(entry.languages) > 1:
+        more += f", {len(entry.languages)} languages"
+    return more
+
+
 def _entry_lines(entry: Entry, when: Callable[[str | None], str]) -> list[str]:
     lines = [f"* {entry.title}"]
     where = f"  {entry.outlet}, {when(entry.published)}"
-    if entry.also:
-        where += "; also in " + ", ".join(copy.outlet for copy in entry.also)
+    if entry.also_shown:
+        where += "; also in " + ", ".join(copy.outlet for copy in entry.also_shown)
+        where += also_more(entry)
     lines.append(where)
     if entry.url:
         lines.append(f"  {entry.url}")

@@ -1,0 +1,48 @@
+"""Story clustering on the labelled events: pairwise precision and recall within a language
+and across languages, and B-cubed F1, on the dev and held-out halves.
+
+    .venv/bin/python scripts/evaluate_stories.py [--errors] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from peacewatch.stories.aliases import load_aliases
+from peacewatch.stories.evaluation import evaluate, load_rows
+from peacewatch.tagging.rules import load_ruleset
+
+ROOT = Path(__file__).resolve().parent.parent
+LABELLED = ROOT / "tests" / "fixtures" / "stories" / "labelled.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--errors", action="store_true", help="List false merges and misses.")
+    parser.add_argument("--json", action="store_true", help="All figures as one JSON object.")
+    parser.add_argument(
+        "--untagged", action="store_true", help="Cluster without the rules' initiative tags."
+    )
+    args = parser.parse_args()
+    ruleset = None if args.untagged else load_ruleset(ROOT / "config")
+    figures = evaluate(load_rows(LABELLED), load_aliases(ROOT / "config"), ruleset=ruleset)
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False, indent=2))
+        return
+    for name, f in figures.items():
+        w, a = f["within"], f["across"]
+        print(
+            f"{name}: {f['rows']} reports, {f['events']} events ({f['events_3_plus']} with 3+);"
+            f" within a language P {w['precision']:.3f} R {w['recall']:.3f} ({w['pairs']} pairs);"
+            f" across P {a['precision']:.3f} R {a['recall']:.3f} ({a['pairs']} pairs);"
+            f" B-cubed F1 {f['bcubed_f1']:.3f}"
+        )
+        if args.errors:
+            for e in f["errors"]:
+                print(f"  {e['kind']}: [{e['a_event']}] {e['a']}\n      [{e['b_event']}] {e['b']}")
+
+
+if __name__ == "__main__":
+    main()

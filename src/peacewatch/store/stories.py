@@ -1,0 +1,476 @@
+"""Story storage: each item's story and the reason it joined, kept in `stories`,
+`story_members` and `story_merges`, and the in-memory index the clusterer works on.
+
+`StoryIndex.cluster_items` is the one pipeline step: it reads the new items with their tags,
+loads from the database the stories of their window that are not in memory yet (so a
+backfill or an imported list meets the same stories live arrival would), lets
+`stories.cluster` decide, and writes the decisions in the caller's transaction. Stories far
+behind the newest item are dropped from memory, so memory follows the window, not the
+history. `recluster` rebuilds from a day on after a settings change, in short transactions
+so fetching goes on; it bumps a generation number that tells running indexes to reload.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from peacewatch.errors import PeacewatchError
+from peacewatch.store.database import Database, transaction
+from peacewatch.stories.aliases import AliasTable
+from peacewatch.stories.cluster import Clusterer, Decision, Settings
+from peacewatch.stories.features import Features, extract
+from peacewatch.timeutil import parse_iso
+
+log = logging.getLogger("peacewatch.stories")
+
+GENERATION = "stories_generation"  # meta key: bumped by recluster and undo_merge
+_CHUNK = 500
+_TIME = "coalesce(items.published, items.first_seen)"
+
+
+def _meta(db: Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def _bump_generation(db: Database) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) "
+        "DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [GENERATION],
+    )
+
+
+def _epoch(iso: str) -> float:
+    return parse_iso(iso).timestamp()
+
+
+def _iso(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def read_features(db: Database, item_ids: Sequence[int], aliases: AliasTable) -> list[Features]:
+    """The comparable features of stored items, with their initiative tags."""
+    found: list[Features] = []
+    for chunk in _chunks(list(item_ids)):
+        marks = ",".join("?" * len(chunk))
+        tags: dict[int, set[str]] = {}
+        if "item_initiatives" in db.table_names():
+            for item_id, initiative in db.execute(
+                f"SELECT item_id, initiative_id FROM item_initiatives WHERE item_id IN ({marks})",
+                list(chunk),
+            ):
+                tags.setdefault(item_id, set()).add(initiative)
+        rows = db.execute(
+            f"SELECT id, title, summary, lang, outlet_id, {_TIME} FROM items WHERE id IN ({marks})",
+            list(chunk),
+        ).fetchall()
+        for item_id, title, summary, lang, outlet, when in rows:
+            found.append(
+                extract(
+                    item_id,
+                    title=title,
+                    summary=summary,
+                    lang=lang,
+                    outlet=outlet,
+                    time=_epoch(when),
+                    initiatives=frozenset(tags.get(item_id, ())),
+                    aliases=aliases,
+                )
+            )
+    return found
+
+
+@dataclass
+class StoryIndex:
+    """The stories of the window around recent items, in memory, over the database's."""
+
+    aliases: AliasTable
+    settings: Settings
+
+    def __post_init__(self) -> None:
+        self.version = self.settings.version(self.aliases.digest)
+        self._reset(None)
+
+    def _reset(self, generation: str | None) -> None:
+        self.clusterer = Clusterer(self.settings)
+        self.generation = generation
+        self.loaded: tuple[float, float] | None = None  # time range whose stories are in memory
+
+    def _load(self, db: Database, lo: float, hi: float) -> None:
+        """Bring the stories overlapping [lo, hi] into memory (those not there yet)."""
+        if self.loaded is not None and self.loaded[0] <= lo and hi <= self.loaded[1]:
+            return
+        rows = db.execute(
+            "SELECT id FROM stories WHERE window_end >= ? AND window_start <= ?",
+            [_iso(lo), _iso(hi)],
+        ).fetchall()
+        wanted = [r[0] for r in rows if r[0] not in self.clusterer.stories]
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            members = db.execute(
+                f"SELECT item_id, story_id FROM story_members WHERE story_id IN ({marks})"
+                " ORDER BY story_id, rowid",
+                list(chunk),
+            ).fetchall()
+            story_of = dict(members)
+            features = read_features(db, [m[0] for m in members], self.aliases)
+            for feature in sorted(features, key=lambda f: (story_of[f.item_id], f.time)):
+                self.clusterer.place(feature, story_of[feature.item_id])
+        if self.loaded is None:
+            self.loaded = (lo, hi)
+        else:
+            self.loaded = (min(lo, self.loaded[0]), max(hi, self.loaded[1]))
+
+    def _new_story_id(self, db: Database, now: str) -> Callable[[], int]:
+        def allocate() -> int:
+            cursor = db.execute(
+                "INSERT INTO stories (first_seen, window_start, window_end, day, headline, size,"
+                " outlet_count, outlets, languages, initiatives, settings_version, updated_at)"
+                " VALUES (?, ?, ?, ?, '', 0, 0, '[]', '[]', '[]', ?, ?)",
+                [now, now, now, now[:10], self.version, now],
+            )
+            return int(cursor.lastrowid or 0)
+
+        return allocate
+
+    def cluster_items(self, db: Database, item_ids: Iterable[int], now: str) -> list[Decision]:
+        """Give each new item (not yet in a story) its story, inside the caller's
+        transaction; items are taken in time order."""
+        ids = list(dict.fromkeys(item_ids))
+        if not ids:
+            return []
+        generation = _meta(db, GENERATION)
+        if generation != self.generation:
+            self._reset(generation)
+        placed: set[int] = set()
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            placed.update(
+                r[0]
+                for r in db.execute(
+                    f"SELECT item_id FROM story_members WHERE item_id IN ({marks})", list(chunk)
+                )
+            )
+        items = read_features(db, [i for i in ids if i not in placed], self.aliases)
+        if not items:
+            return []
+        items.sort(key=lambda f: (f.time, f.item_id))
+        window = self.settings.window
+        self._load(db, items[0].time - window, items[-1].time + window)
+        self.clusterer._new_id = self._new_story_id(db, now)
+        decisions = [self.clusterer.assign(item) for item in items]
+        touched: set[int] = set()
+        for decision in decisions:
+            touched.add(decision.story_id)
+            _save_decision(db, decision, self.version, now)
+        refresh_stories(db, touched, self.version, now)
+        horizon = self.clusterer.latest - 3 * window
+        if self.clusterer.evict(horizon) and self.loaded is not None:
+            self.loaded = (max(self.loaded[0], horizon), self.loaded[1])
+        return decisions
+
+
+def _save_decision(db: Database, decision: Decision, version: str, now: str) -> None:
+    match = decision.match
+    for absorbed in decision.merged:
+        members = [
+            r[0]
+            for r in db.execute(
+                "SELECT item_id FROM story_members WHERE story_id = ? ORDER BY rowid", [absorbed]
+            )
+        ]
+        db.execute(
+            "INSERT INTO story_merges (kept_story, absorbed_story, item_id, members, merged_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [decision.story_id, absorbed, decision.item_id, json.dumps(members), now],
+        )
+        db.execute(
+            "UPDATE story_members SET story_id = ? WHERE story_id = ?",
+            [decision.story_id, absorbed],
+        )
+        db.execute("DELETE FROM stories WHERE id = ?", [absorbed])
+        log.info("stories %s and %s merged by item %s", decision.story_id, absorbed,
+                 decision.item_id)  # fmt: skip
+    db.execute(
+        "INSERT INTO story_members (item_id, story_id, similarity, evidence, matched, shared,"
+        " gap_hours, settings_version, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            decision.item_id, decision.story_id,
+            match.similarity if match else None,
+            json.dumps(list(match.kinds) if match else []),
+            match.matched if match else None,
+            json.dumps(match.shared if match else {}, ensure_ascii=False),
+            match.gap_hours if match else None,
+            version, now,
+        ],
+    )  # fmt: skip
+
+
+def refresh_stories(db: Database, story_ids: Iterable[int], version: str, now: str) -> None:
+    """Recompute the stored summary of stories from their members; drop empty ones."""
+    for story_id in story_ids:
+        rows = db.execute(
+            f"SELECT items.id, items.title, items.outlet_id, items.lang, items.first_seen,"
+            f" {_TIME} AS time FROM story_members JOIN items ON items.id = story_members.item_id"
+            " WHERE story_members.story_id = ? ORDER BY time, items.id",
+            [story_id],
+        ).fetchall()
+        if not rows:
+            db.execute("DELETE FROM stories WHERE id = ?", [story_id])
+            continue
+        english = [r for r in rows if (r[3] or "").startswith("en")]
+        representative = (english or rows)[0]
+        outlets = sorted({r[2] for r in rows})
+        languages = sorted({r[3] for r in rows if r[3]})
+        marks = ",".join("?" * len(rows))
+        initiatives = (
+            sorted(
+                {
+                    r[0]
+                    for r in db.execute(
+                        "SELECT DISTINCT initiative_id FROM item_initiatives"
+                        f" WHERE item_id IN ({marks})",
+                        [r[0] for r in rows],
+                    )
+                }
+            )
+            if "item_initiatives" in db.table_names()
+            else []
+        )
+        db.execute(
+            "UPDATE stories SET first_seen = ?, window_start = ?, window_end = ?, day = ?,"
+            " item_id = ?, headline = ?, size = ?, outlet_count = ?, outlets = ?, languages = ?,"
+            " initiatives = ?, settings_version = ?, updated_at = ? WHERE id = ?",
+            [
+                min(r[4] for r in rows), rows[0][5], rows[-1][5], rows[0][5][:10],
+                representative[0], representative[1], len(rows), len(outlets),
+                json.dumps(outlets), json.dumps(languages), json.dumps(initiatives),
+                version, now, story_id,
+            ],
+        )  # fmt: skip
+
+
+def undo_merge(db: Database, merge_id: int, now: str) -> tuple[int, int]:
+    """Split a merge again: the absorbed story gets its id and members back. Returns
+    (kept, absorbed). Running indexes reload (the generation changes)."""
+    with transaction(db):
+        row = db.execute(
+            "SELECT kept_story, absorbed_story, members, undone_at FROM story_merges WHERE id = ?",
+            [merge_id],
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"no merge {merge_id}")
+        kept, absorbed, members, undone = row
+        if undone is not None:
+            raise LookupError(f"merge {merge_id} was undone at {undone}")
+        db.execute(
+            "INSERT INTO stories (id, first_seen, window_start, window_end, day, headline, size,"
+            " outlet_count, outlets, languages, initiatives, settings_version, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, '', 0, 0, '[]', '[]', '[]', '', ?)",
+            [absorbed, now, now, now, now[:10], now],
+        )
+        ids = json.loads(members)
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            db.execute(
+                "UPDATE story_members SET story_id = ? WHERE story_id = ?"
+                f" AND item_id IN ({marks})",
+                [absorbed, kept, *chunk],
+            )
+        db.execute("UPDATE story_merges SET undone_at = ? WHERE id = ?", [now, merge_id])
+        row = db.execute("SELECT settings_version FROM stories WHERE id = ?", [kept]).fetchone()
+        refresh_stories(db, [kept, absorbed], row[0] if row else "", now)
+        _bump_generation(db)
+    return kept, absorbed
+
+
+def recluster(
+    db: Database,
+    index: StoryIndex,
+    *,
+    since: str | None,
+    now: str,
+    batch_size: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Forget the stories of items from `since` (a day or instant; None: all) and cluster
+    those items again in time order, `batch_size` items per transaction. Returns the count."""
+    start = since or ""
+    with transaction(db):
+        affected = [
+            r[0]
+            for r in db.execute(
+                "SELECT DISTINCT story_members.story_id FROM story_members JOIN items"
+                f" ON items.id = story_members.item_id WHERE {_TIME} >= ?",
+                [start],
+            )
+        ]
+        db.execute(
+            f"DELETE FROM story_members WHERE item_id IN (SELECT id FROM items WHERE {_TIME} >= ?)",
+            [start],
+        )
+        db.execute(
+            f"DELETE FROM story_merges WHERE item_id IN (SELECT id FROM items WHERE {_TIME} >= ?)",
+            [start],
+        )
+        refresh_stories(db, affected, index.version, now)
+        _bump_generation(db)
+    ids = [
+        r[0]
+        for r in db.execute(
+            f"SELECT id FROM items WHERE {_TIME} >= ? ORDER BY {_TIME}, id", [start]
+        )
+    ]
+    for chunk in _chunks(ids, batch_size):
+        with transaction(db):
+            index.cluster_items(db, chunk, now)
+        if progress is not None:
+            progress(len(chunk))
+    with transaction(db):
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('stories_settings_version', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [index.version],
+        )
+    return len(ids)
+
+
+def stories_on(
+    db: Database, *, day: str | None = None, initiative: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The largest stories (of a day), each with its members and their reasons."""
+    where, params = [], []
+    if day:
+        where.append("stories.day = ?")
+        params.append(day)
+    if initiative:
+        where.append("EXISTS (SELECT 1 FROM json_each(stories.initiatives) WHERE value = ?)")
+        params.append(initiative)
+    sql = (
+        "SELECT id, day, headline, size, outlet_count, outlets, languages, initiatives,"
+        " window_start, window_end, first_seen FROM stories"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY size DESC, outlet_count DESC, window_start DESC LIMIT ?"
+    )
+    found = []
+    for row in db.execute(sql, [*params, limit]).fetchall():
+        story = dict(zip(
+            ("id", "day", "headline", "size", "outlet_count", "outlets", "languages",
+             "initiatives", "window_start", "window_end", "first_seen"), row, strict=True,
+        ))  # fmt: skip
+        for name in ("outlets", "languages", "initiatives"):
+            story[name] = json.loads(story[name])
+        story["members"] = [
+            {
+                "item_id": m[0],
+                "title": m[1],
+                "outlet": m[2],
+                "language": m[3],
+                "time": m[4],
+                "evidence": json.loads(m[5]),
+                "matched": m[6],
+                "shared": json.loads(m[7]),
+                "similarity": m[8],
+                "gap_hours": m[9],
+                "settings_version": m[10],
+            }
+            for m in db.execute(
+                "SELECT item_id, title, outlet, language, time, evidence, matched, shared,"
+                " similarity, gap_hours, settings_version FROM story_member_reasons"
+                " WHERE story_id = ? ORDER BY time, item_id",
+                [story["id"]],
+            )
+        ]
+        found.append(story)
+    return found
+
+
+def unclustered(db: Database) -> int:
+    """Items that have no story yet (stored before stories existed, or by an older version)."""
+    return int(
+        db.execute(
+            "SELECT count(*) FROM items WHERE NOT EXISTS"
+            " (SELECT 1 FROM story_members WHERE story_members.item_id = items.id)"
+        ).fetchone()[0]
+    )
+
+
+def cluster_missing(
+    db: Database,
+    index: StoryIndex,
+    *,
+    now: str,
+    batch_size: int = 500,
+    stop: threading.Event | None = None,
+) -> int:
+    """Give every item without a story its story, oldest first, one short transaction per
+    batch; each batch bumps the generation so a running daemon reloads the window. Returns
+    how many items were clustered; stopping keeps the finished batches."""
+    done = 0
+    while stop is None or not stop.is_set():
+        ids = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM items WHERE NOT EXISTS (SELECT 1 FROM story_members"
+                f" WHERE story_members.item_id = items.id) ORDER BY {_TIME}, id LIMIT ?",
+                [batch_size],
+            )
+        ]
+        if not ids:
+            break
+        with transaction(db):
+            index.cluster_items(db, ids, now)
+            _bump_generation(db)
+        index.generation = _meta(db, GENERATION)  # its own writes need no reload
+        done += len(ids)
+    return done
+
+
+def cluster_missing_in_background(
+    db_path: Path | str,
+    make_index: Callable[[], StoryIndex],
+    *,
+    stop: threading.Event,
+    now: Callable[[], str],
+    busy_timeout: float = 10.0,
+) -> threading.Thread | None:
+    """For the daemon's start: stories for items stored without one, in a thread with its own
+    connection; None when every item has one. Set `stop` on shutdown: the current batch
+    commits and the next start resumes."""
+    from peacewatch.store.database import open_db
+
+    db = open_db(db_path, busy_timeout=busy_timeout)
+    try:
+        if not unclustered(db):
+            return None
+    finally:
+        db.conn.close()
+
+    def run() -> None:
+        worker = open_db(db_path, busy_timeout=busy_timeout)
+        try:
+            count = cluster_missing(worker, make_index(), now=now(), stop=stop)
+            log.info("stories given to %d items stored without one", count)
+        except (PeacewatchError, sqlite3.Error) as error:  # logged; the next start retries
+            log.error("story clustering of stored items failed: %s", error)
+        finally:
+            worker.conn.close()
+
+    thread = threading.Thread(target=run, name="peacewatch-stories", daemon=True)
+    thread.start()
+    return thread

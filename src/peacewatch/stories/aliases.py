@@ -1,0 +1,146 @@
+"""The curated alias table (`config/aliases.toml`): people, places, organisations and event
+words in English, Ukrainian and Russian, so a headline in one language can be compared with
+coverage in another. Names are matched after stemming/lemmatizing each word, never by
+transliteration: an entity is shared across languages only when the table says so.
+
+Validated like the other configuration files: every mistake is reported at once, each
+naming the file, the entry and the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from peacewatch.errors import ConfigError
+from peacewatch.stories.words import key, words
+
+ALIASES_FILE = "aliases.toml"
+LANGUAGES = ("en", "uk", "ru")
+KINDS = ("person", "place", "org", "topic")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_KEYS = {"id", "kind", "common", "within", *LANGUAGES}
+
+
+@dataclass(frozen=True)
+class Entity:
+    id: str
+    kind: str  # person | place | org | topic
+    common: bool  # too frequent in this coverage to count as evidence (Ukraine, Kyiv)
+    within: str | None = None  # a place this place lies in (Istanbul -> turkey)
+
+
+@dataclass
+class AliasTable:
+    """Entities and, per language, the key sequences that name them."""
+
+    entities: dict[str, Entity] = field(default_factory=dict)
+    # language -> first key -> [(key sequence, entity id)], longest sequence first
+    names: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = field(default_factory=dict)
+    digest: str = "empty"  # a hash of the table's content, part of the settings version
+
+    def find(self, keys: list[str], lang: str | None) -> list[tuple[int, int, str]]:
+        """(start, end, entity id) of every name in a key sequence, longest match first."""
+        table = self.names.get(lang or "en") or self.names.get("en") or {}
+        found: list[tuple[int, int, str]] = []
+        i = 0
+        while i < len(keys):
+            for sequence, entity in table.get(keys[i], ()):
+                if tuple(keys[i : i + len(sequence)]) == sequence:
+                    found.append((i, i + len(sequence), entity))
+                    i += len(sequence) - 1
+                    break
+            i += 1
+        return found
+
+
+def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -> AliasTable:
+    """Validate the parsed entries and compile them; one ConfigError lists every problem."""
+    problems: list[str] = []
+    table = AliasTable()
+    names: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for number, entry in enumerate(entries, start=1):
+        where = f"{display}: entry {number}"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: expected a table")
+            continue
+        ident = entry.get("id")
+        if not isinstance(ident, str) or not _ID.match(ident):
+            problems.append(f"{where}: 'id': expected lower-case letters, digits, '-', '_'")
+            continue
+        where = f"{display}: entity '{ident}' (entry {number})"
+        if ident in table.entities:
+            problems.append(f"{where}: 'id': duplicate")
+        for unknown in sorted(set(entry) - _KEYS):
+            problems.append(f"{where}: '{unknown}': unknown key")
+        kind = entry.get("kind")
+        if kind not in KINDS:
+            problems.append(f"{where}: 'kind': expected one of {', '.join(KINDS)}, got {kind!r}")
+        common = entry.get("common", False)
+        if not isinstance(common, bool):
+            problems.append(f"{where}: 'common': expected true or false")
+        present = [lang for lang in LANGUAGES if lang in entry]
+        if len(present) < 2:
+            problems.append(f"{where}: needs names in at least two of en, uk, ru")
+        for lang in present:
+            value = entry[lang]
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(v, str) and words(v) for v in value)
+            ):
+                problems.append(f"{where}: '{lang}': expected a non-empty list of names")
+                continue
+            for name in value:
+                sequence = tuple(key(w, lang) for w in words(name))
+                names[lang][sequence[0]].append((sequence, ident))
+        within = entry.get("within")
+        if within is not None and (not isinstance(within, str) or kind != "place"):
+            problems.append(f"{where}: 'within': expected the id of a place, on a place")
+        table.entities[ident] = Entity(ident, str(kind), bool(common), within)
+    for entity in table.entities.values():
+        parent = table.entities.get(entity.within or "")
+        if entity.within and (parent is None or parent.kind != "place"):
+            problems.append(
+                f"{display}: entity '{entity.id}': 'within': no place '{entity.within}'"
+            )
+    if problems:
+        raise ConfigError(problems)
+    for lang, firsts in names.items():
+        table.names[lang] = {
+            first: sorted(set(options), key=lambda o: -len(o[0]))
+            for first, options in firsts.items()
+        }
+    canonical = repr(sorted((e.get("id"), sorted(e.items())) for e in entries)).encode()
+    table.digest = hashlib.sha256(canonical).hexdigest()[:12]
+    return table
+
+
+def load_aliases(config_dir: Path | str) -> AliasTable:
+    """config/aliases.toml as an AliasTable; an empty table when the file is absent."""
+    path = Path(config_dir) / ALIASES_FILE
+    if not path.exists():
+        return AliasTable()
+    display = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{display}: cannot read: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{display}: not UTF-8 text: {error}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{display}: invalid TOML: {error}") from error
+    unknown = sorted(set(data) - {"entity"})
+    if unknown:
+        raise ConfigError([f"{display}: '{name}': unknown table" for name in unknown])
+    entries = data.get("entity", [])
+    if not isinstance(entries, list):
+        raise ConfigError(f"{display}: 'entity': expected [[entity]] tables")
+    return build_table(entries, display=display)

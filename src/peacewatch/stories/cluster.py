@@ -1,0 +1,347 @@
+"""Incremental story clustering over a window on the publication time.
+
+An item is compared only with the stories an inverted index offers (stories sharing its rarer
+terms, names, places or numbers) whose members all lie within `window_hours` of it, never
+with all pairs. It joins a story only on at least two independent kinds of evidence, and the
+evidence must be the story's as a whole: a shared term, name or number counts only when most
+of the story's members (in the item's language, for terms) carry it, so A~B and B~C never
+chain into one story about two events. Near-identical text (syndicated copy: word-shingle
+Jaccard) is measured against single members, as a copy of a member is that member's event.
+
+Across languages the rule is stricter: at least two shared entities from the curated alias
+table (people, organisations, places) and three kinds of evidence in all (names, places,
+numbers and dates, event words such as 'prisoner exchange'). A wrong merge is worse than a
+missed one.
+
+A late item that joins two stories merges them only when the smaller story's first member
+also joins the larger one; the merge is reported so the store can log it and undo it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import count
+
+from peacewatch.stories.features import Features
+
+KINDS = ("text", "terms", "names", "places", "numbers")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What decides whether an item joins a story; its version is stored with every member."""
+
+    window_hours: float = 72.0  # every member within this of every other
+    text_jaccard: float = 0.5  # shingle Jaccard for near-identical text
+    terms_score: float = 0.3  # share of the item's term weight (idf) in the story's core
+    terms_shared: int = 3  # at least this many shared core terms
+    title_share: float = 0.4  # or this share of the headline's terms in the story's core
+    min_kinds: int = 2  # kinds of evidence within a language
+    cross_entities: int = 1  # alias-table names and places shared across languages
+    cross_kinds: int = 3  # kinds of evidence across languages
+    min_language_members: int = 3  # fewer members in the item's language: rule across too
+    entity_rule_within: bool = True  # the rule across languages also within one language
+    gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
+    candidates: int = 8  # stories compared in full per item
+    min_shared_keys: int = 2  # a candidate shares at least this many indexed keys
+    common_key_stories: int = 200  # a key in more stories than this is not looked up
+    text_members: int = 12  # latest same-language members compared for near-identical text
+
+    @property
+    def window(self) -> float:
+        return self.window_hours * 3600.0
+
+    def version(self, aliases_digest: str = "") -> str:
+        text = repr(sorted(asdict(self).items())) + aliases_digest
+        return "s" + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@dataclass
+class Story:
+    """A story's members and the counts its core (majority) evidence is read from."""
+
+    id: int
+    members: list[Features] = field(default_factory=list)
+    earliest: float = math.inf
+    latest: float = -math.inf
+    langs: Counter[str | None] = field(default_factory=Counter)
+    terms: dict[str | None, Counter[str]] = field(default_factory=dict)
+    entities: Counter[str] = field(default_factory=Counter)  # names, places, topics, numbers
+    initiatives: Counter[str] = field(default_factory=Counter)
+    outlets: Counter[str] = field(default_factory=Counter)
+    shingles: set[int] = field(default_factory=set)  # every member's, to skip text checks
+    previews: int = 0  # members whose headline announces what is still to come
+    title_people: Counter[str] = field(default_factory=Counter)  # people named in headlines
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def add(self, item: Features) -> None:
+        self.members.append(item)
+        self.earliest = min(self.earliest, item.time)
+        self.latest = max(self.latest, item.time)
+        self.langs[item.lang] += 1
+        self.terms.setdefault(item.lang, Counter()).update(item.terms)
+        self.entities.update(item.names | item.places | item.topics | item.numbers)
+        self.initiatives.update(item.initiatives)
+        self.outlets[item.outlet] += 1
+        self.shingles.update(item.shingles)
+        self.previews += item.preview
+        self.title_people.update(item.title_people)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why an item may join a story."""
+
+    story_id: int
+    kinds: tuple[str, ...]
+    similarity: float
+    matched: str  # 'centroid', or 'item:ID' for near-identical text
+    shared: dict[str, list[str]]
+    gap_hours: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where an item went: a story it joined (with the match) or a new singleton."""
+
+    item_id: int
+    story_id: int
+    match: Match | None  # None: founded a new story
+    merged: tuple[int, ...] = ()  # stories folded into story_id because of this item
+
+
+def item_keys(item: Features) -> Iterator[str]:
+    """The keys an item is indexed and looked up under."""
+    for term in item.terms:
+        yield f"t:{item.lang}:{term}"
+    yield from item.names
+    yield from item.places
+    yield from item.topics
+    yield from item.numbers
+
+
+def _jaccard(a: frozenset[int], b: frozenset[int]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def _core(count: int, size: int) -> bool:
+    """Whether a key carried by `count` of a story's `size` members is the story's: a strict
+    majority of up to three members, else at least two members and a third of them. One
+    member alone never speaks for a story of several, so A~B~C cannot chain."""
+    if size <= 3:
+        return count * 2 > size
+    return count >= max(2, -(-size // 3))
+
+
+def _other_people(item: Features, story: Story) -> bool:
+    """The item's headline names someone most of the story's headlines do not, and most of
+    them name someone the item's headline does not: the same people are not involved."""
+    if not item.title_people:
+        return False
+    core = {p for p, c in story.title_people.items() if c * 2 > story.size}
+    return bool(item.title_people - core) and bool(core - item.title_people)
+
+
+def _distinctive(number: str) -> bool:
+    """A figure unlikely to be shared by chance: not a date, not round (1000, 200, 30)."""
+    return number.isdigit() and int(number) > 10 and int(number) % 10 != 0
+
+
+def _shown(keys: Iterable[str]) -> list[str]:
+    return sorted(k.split(":")[-1] for k in keys)
+
+
+class Clusterer:
+    """The stories of a window in memory, with an inverted index from keys to stories."""
+
+    def __init__(
+        self, settings: Settings | None = None, *, new_id: Callable[[], int] | None = None
+    ) -> None:
+        self.settings = settings or Settings()
+        self.stories: dict[int, Story] = {}
+        self.story_of: dict[int, int] = {}
+        self.index: dict[str, set[int]] = {}
+        self._new_id = new_id or count(1).__next__
+        self.latest = -math.inf
+        self._weighed: tuple[Features, dict[str, float]] | None = None
+
+    # -- building ---------------------------------------------------------------------------
+    def place(self, item: Features, story_id: int) -> None:
+        """Put an item into a story without judging it (loading decisions already stored)."""
+        story = self.stories.get(story_id)
+        if story is None:
+            story = self.stories[story_id] = Story(story_id)
+        story.add(item)
+        self.story_of[item.item_id] = story_id
+        self.latest = max(self.latest, item.time)
+        for k in item_keys(item):
+            self.index.setdefault(k, set()).add(story_id)
+
+    def evict(self, before: float) -> int:
+        """Forget stories whose latest member is older than `before`; returns how many."""
+        old = [s for s in self.stories.values() if s.latest < before]
+        for story in old:
+            self._drop(story)
+        return len(old)
+
+    def _drop(self, story: Story) -> None:
+        for member in story.members:
+            self.story_of.pop(member.item_id, None)
+            for k in item_keys(member):
+                ids = self.index.get(k)
+                if ids is not None:
+                    ids.discard(story.id)
+                    if not ids:
+                        del self.index[k]
+        del self.stories[story.id]
+
+    # -- judging ----------------------------------------------------------------------------
+    def candidates(self, item: Features) -> list[Story]:
+        s = self.settings
+        hits: Counter[int] = Counter()
+        for k in item_keys(item):
+            ids = self.index.get(k)
+            if ids and len(ids) <= s.common_key_stories:
+                hits.update(ids)
+        found = []
+        for story_id, shared in hits.most_common():
+            if shared < s.min_shared_keys:
+                break
+            story = self.stories[story_id]
+            if story.latest - s.window <= item.time <= story.earliest + s.window:
+                found.append(story)
+                if len(found) >= s.candidates:
+                    break
+        return found
+
+    def _idf(self, lang: str | None, term: str) -> float:
+        df = len(self.index.get(f"t:{lang}:{term}", ()))
+        return math.log(1.0 + (len(self.stories) + 1) / (1.0 + df))
+
+    def _weights(self, item: Features) -> dict[str, float]:
+        """The idf weight of each of an item's terms (computed once per item)."""
+        if self._weighed is None or self._weighed[0] is not item:
+            self._weighed = (item, {t: self._idf(item.lang, t) for t in item.terms})
+        return self._weighed[1]
+
+    def evaluate(self, item: Features, story: Story) -> Match | None:
+        """The evidence an item has for joining a story, or None when it may not join."""
+        s = self.settings
+        if not story.latest - s.window <= item.time <= story.earliest + s.window:
+            return None
+        if item.initiatives and story.initiatives and not item.initiatives & set(story.initiatives):
+            return None  # tagged with different initiatives: not the same event
+        if item.preview != (story.previews * 2 > story.size):
+            return None  # an announcement and the event it announces are two stories
+        if _other_people(item, story):
+            return None  # a call with Zelensky the day after a call with Putin is another event
+        n, n_lang = story.size, story.langs.get(item.lang, 0)
+        kinds: list[str] = []
+        shared: dict[str, list[str]] = {}
+        matched = "centroid"
+        similarity = 0.0
+        if n_lang and not item.shingles.isdisjoint(story.shingles):
+            best, best_id = 0.0, 0
+            same = [m for m in story.members if m.lang == item.lang][-s.text_members :]
+            for member in same:
+                j = _jaccard(item.shingles, member.shingles)
+                if j > best:
+                    best, best_id = j, member.item_id
+            if best >= s.text_jaccard:
+                kinds.append("text")
+                matched = f"item:{best_id}"
+                similarity = max(similarity, best)
+        if n_lang:
+            counts = story.terms.get(item.lang, Counter())
+            core_terms = [t for t in item.terms if _core(counts[t], n_lang)]
+            weights = self._weights(item)
+            total = sum(weights.values()) or 1.0
+            score = sum(weights[t] for t in core_terms) / total
+            headline = [t for t in item.title_terms if _core(counts[t], n_lang)]
+            title_share = len(headline) / len(item.title_terms) if item.title_terms else 0.0
+            if len(core_terms) >= s.terms_shared and (
+                score >= s.terms_score or title_share >= s.title_share
+            ):
+                kinds.append("terms")
+                shared["terms"] = sorted(core_terms)
+            similarity = max(similarity, score, title_share)
+
+        def core(keys: frozenset[str]) -> list[str]:
+            return [
+                k for k in keys if _core(story.entities[k], n_lang if k.startswith("n:") else n)
+            ]
+
+        names, places = core(item.names), core(item.places)
+        numbers, topics = core(item.numbers), core(item.topics)
+        for kind, keys in (("names", names), ("places", places), ("numbers", numbers)):
+            if keys:
+                kinds.append(kind)
+                shared[kind] = _shown(keys)
+        same_language = len(kinds) >= s.min_kinds and bool({"text", "terms"} & set(kinds))
+        if not same_language:
+            # the rule across languages: alias-table entities, and event words for terms;
+            # also for an item whose language the story has too few members in to judge
+            if n_lang >= s.min_language_members and not s.entity_rule_within:
+                return None
+            kinds = [k for k in kinds if k not in ("text", "terms")]
+            shared.pop("terms", None)
+            entities = [k for k in names + places if k.startswith("e:")]
+            if topics:
+                kinds.append("terms")
+                shared["terms"] = _shown(topics)
+            # a distinctive figure ('185 prisoners', not '1000' or '30') and the event word
+            # in common are two kinds of evidence on their own, in any language
+            figure = any(_distinctive(k) for k in numbers)
+            if not (figure and topics) and (
+                len(entities) < s.cross_entities or len(kinds) < s.cross_kinds
+            ):
+                return None
+            matched = "centroid"
+            similarity = len(kinds) / len(KINDS)
+        gap = min(abs(item.time - m.time) for m in story.members) / 3600.0
+        if gap > s.gap_hours and "text" not in kinds:
+            return None  # a preview or a follow-up days later is another event
+        order = [k for k in KINDS if k in kinds]
+        return Match(story.id, tuple(order), round(similarity, 3), matched, shared, round(gap, 2))
+
+    def assign(self, item: Features) -> Decision:
+        """Judge a new item: join the best story it matches, or found a new one."""
+        if item.item_id in self.story_of:
+            story_id = self.story_of[item.item_id]
+            return Decision(item.item_id, story_id, None)
+        matches = [m for st in self.candidates(item) if (m := self.evaluate(item, st))]
+        matches.sort(key=lambda m: (len(m.kinds), m.similarity), reverse=True)
+        if not matches:
+            story_id = self._new_id()
+            self.place(item, story_id)
+            return Decision(item.item_id, story_id, None)
+        best = matches[0]
+        merged = []
+        for other in matches[1:]:
+            if self._same_event(best.story_id, other.story_id):
+                merged.append(self._merge(best.story_id, other.story_id))
+        self.place(item, best.story_id)
+        return Decision(item.item_id, best.story_id, best, tuple(merged))
+
+    def _same_event(self, kept: int, other: int) -> bool:
+        """Two stories are one when the other's first member would join the kept one."""
+        a, b = self.stories[kept], self.stories[other]
+        small, large = (a, b) if a.size < b.size else (b, a)
+        return self.evaluate(small.members[0], large) is not None
+
+    def _merge(self, kept: int, absorbed: int) -> int:
+        story = self.stories[absorbed]
+        self._drop(story)
+        for member in story.members:
+            self.place(member, kept)
+        return absorbed

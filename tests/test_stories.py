@@ -1,0 +1,316 @@
+"""The clustering core (stories/): evidence kinds, the story-as-a-whole rule that stops
+chaining, the window, merges, the conservative rule across languages, the alias table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from peacewatch.errors import ConfigError
+from peacewatch.stories.aliases import build_table, load_aliases
+from peacewatch.stories.cluster import Clusterer, Settings
+from peacewatch.stories.features import Features, extract, lead_of
+
+ROOT = Path(__file__).resolve().parent.parent
+ALIASES = load_aliases(ROOT / "config")
+HOUR = 3600.0
+
+
+def item(
+    n: int,
+    title: str,
+    lead: str = "",
+    *,
+    lang: str = "en",
+    outlet: str = "",
+    hours: float = 0,
+    initiatives: frozenset[str] = frozenset(),
+) -> Features:
+    return extract(
+        n, title=title, summary=lead, lang=lang, outlet=outlet or f"outlet-{n}",
+        time=hours * HOUR, initiatives=initiatives, aliases=ALIASES,
+    )  # fmt: skip
+
+
+ISTANBUL = [
+    item(1, "Russia and Ukraine agree to swap 1,000 prisoners after Istanbul talks",
+         "Delegations led by Rustem Umerov and Vladimir Medinsky met in Istanbul on Friday."),
+    item(2, "Ukraine, Russia agree 1,000-for-1,000 prisoner swap at Istanbul talks",
+         "Umerov said after the Istanbul meeting that each side will free 1,000 prisoners.",
+         hours=2),
+    item(3, "Istanbul talks end with deal on 1,000 prisoner swap, no ceasefire",
+         "Medinsky and Umerov agreed in Istanbul to exchange 1,000 prisoners each.", hours=3),
+]  # fmt: skip
+
+
+def test_reports_of_one_event_form_one_story_with_their_reasons() -> None:
+    clusterer = Clusterer()
+    decisions = [clusterer.assign(f) for f in ISTANBUL]
+    assert decisions[0].match is None  # the founder
+    assert {d.story_id for d in decisions} == {decisions[0].story_id}
+    second = decisions[1].match
+    assert second is not None and len(second.kinds) >= 2
+    assert {"terms", "places", "numbers"} <= set(second.kinds)
+    assert second.shared["places"] == ["istanbul", "turkey"]
+    assert second.shared["numbers"] == ["1000"]
+    assert second.matched == "centroid" and second.gap_hours == 2.0
+
+
+def test_near_identical_copy_matches_a_member() -> None:
+    clusterer = Clusterer()
+    lead = "Ukraine and Russia agreed on Friday to exchange 1,000 prisoners each, Umerov said."
+    first = clusterer.assign(item(1, "Ukraine and Russia agree to swap prisoners", lead))
+    copy = clusterer.assign(item(2, "Ukraine and Russia agree to swap prisoners", lead, hours=1))
+    assert copy.story_id == first.story_id
+    assert copy.match is not None and copy.match.kinds[0] == "text"
+    assert copy.match.matched == "item:1"
+
+
+def test_one_kind_of_evidence_is_not_enough() -> None:
+    clusterer = Clusterer()
+    a = clusterer.assign(item(1, "Zelensky meets Macron in Paris"))
+    # the same names and place, nothing else in common: a different event
+    b = clusterer.assign(item(2, "Zelensky and Macron discuss air defence", hours=30))
+    assert a.story_id != b.story_id
+
+
+def test_no_chaining_a_member_alone_does_not_speak_for_the_story() -> None:
+    clusterer = Clusterer()
+    for f in ISTANBUL:
+        clusterer.assign(f)
+    # shares one member's extra words ("Fidan", "palace") but not the story's evidence
+    other = item(
+        4, "Fidan hosts Turkish cabinet meeting at Dolmabahce palace",
+        "Hakan Fidan chaired a cabinet meeting at the palace on economic reforms.", hours=5,
+    )  # fmt: skip
+    assert clusterer.assign(other).match is None
+
+
+def test_the_window_separates_two_rounds_of_talks_in_one_city() -> None:
+    clusterer = Clusterer()
+    first = [clusterer.assign(f) for f in ISTANBUL]
+    later = item(9, "Russia and Ukraine agree to swap 1,000 prisoners after Istanbul talks",
+                 "Delegations led by Umerov and Medinsky met in Istanbul again.",
+                 hours=17 * 24)  # fmt: skip
+    decision = clusterer.assign(later)
+    assert decision.story_id != first[0].story_id and decision.match is None
+
+
+def test_different_initiatives_never_join() -> None:
+    clusterer = Clusterer()
+    a = clusterer.assign(
+        item(
+            1,
+            ISTANBUL[0].title,
+            "Umerov met Medinsky in Istanbul on 1,000 prisoners.",
+            initiatives=frozenset({"istanbul-2025"}),
+        )
+    )
+    b = clusterer.assign(
+        item(
+            2,
+            ISTANBUL[0].title,
+            "Umerov met Medinsky in Istanbul on 1,000 prisoners.",
+            hours=1,
+            initiatives=frozenset({"other"}),
+        )
+    )
+    assert a.story_id != b.story_id
+
+
+def test_across_languages_names_places_and_numbers_must_line_up() -> None:
+    clusterer = Clusterer()
+    decisions = [clusterer.assign(f) for f in ISTANBUL]
+    story = decisions[0].story_id
+    ukrainian = item(
+        10, "Україна і Росія обміняються 1000 полонених після переговорів у Стамбулі",
+        "Умєров і Мединський домовилися про обмін полоненими у Стамбулі.", lang="uk", hours=4,
+    )  # fmt: skip
+    decision = clusterer.assign(ukrainian)
+    assert decision.story_id == story
+    assert decision.match is not None
+    assert decision.match.shared["places"] == ["istanbul", "turkey"]
+    # a transliterated name the alias table does not know is no evidence
+    russian = item(11, "Гакан Фидан провел заседание кабинета", lang="ru", hours=5)
+    assert clusterer.assign(russian).story_id != story
+
+
+def test_a_late_item_merges_two_stories_of_one_event_and_says_so() -> None:
+    clusterer = Clusterer(Settings())
+    # two stories of one event, made apart (another arrival order, older settings)
+    clusterer.place(ISTANBUL[0], 101)
+    clusterer.place(ISTANBUL[1], 102)
+    late = clusterer.assign(ISTANBUL[2])
+    assert late.merged in ((101,), (102,))
+    kept = late.story_id
+    assert clusterer.story_of[1] == clusterer.story_of[2] == clusterer.story_of[3] == kept
+    assert set(clusterer.stories) == {kept}
+
+
+def test_two_stories_of_different_events_are_not_merged_by_one_item() -> None:
+    clusterer = Clusterer()
+    clusterer.place(ISTANBUL[0], 101)
+    clusterer.place(item(7, "Zelensky meets Macron in Paris on air defence", hours=1), 102)
+    bridge = item(8, "Zelensky says after Paris visit that Istanbul talks will free 1,000 "
+                     "prisoners", "Zelensky met Macron; Umerov and Medinsky met in Istanbul.",
+                  hours=2)  # fmt: skip
+    assert clusterer.assign(bridge).merged == ()
+    assert clusterer.story_of[1] != clusterer.story_of[7]
+
+
+def test_eviction_keeps_memory_to_the_window() -> None:
+    clusterer = Clusterer()
+    words = [f"{a}{b}" for a in ("alpha", "bravo", "delta", "gamma", "kappa") for b in
+             ("moon", "river", "stone", "cloud", "field", "tower", "bread", "glass", "crane",
+              "light")]  # fmt: skip
+    for n in range(50):
+        clusterer.assign(item(n, f"{words[n]} headline", hours=n * 24))
+    dropped = clusterer.evict(before=40 * 24 * HOUR)
+    assert dropped == 40 and len(clusterer.stories) == 10
+    assert all(s.latest >= 40 * 24 * HOUR for s in clusterer.stories.values())
+
+
+def test_settings_version_changes_with_settings_and_aliases() -> None:
+    base = Settings().version(ALIASES.digest)
+    assert Settings(window_hours=48).version(ALIASES.digest) != base
+    assert Settings().version("other") != base
+
+
+def test_lead_is_the_first_sentences() -> None:
+    assert lead_of("One. Two! Three?") == "One. Two! Three?"
+    long = "A" * 300 + ". " + "B" * 100 + "."
+    assert lead_of(long) == "A" * 300 + "."
+
+
+def test_features_fold_inflections_and_dates_across_languages() -> None:
+    en = item(1, "Zelensky meets Trump on 15 August", lang="en")
+    uk = item(2, "Зеленського зустріне Трамп 15 серпня", lang="uk")
+    ru = item(3, "Зеленского встретит Трамп 15 августа", lang="ru")
+    for f in (en, uk, ru):
+        assert {"e:zelensky", "e:trump"} <= f.names
+        assert "d:08-15" in f.numbers
+
+
+def test_the_shipped_alias_table_is_valid() -> None:
+    assert len(ALIASES.entities) > 50
+    assert ALIASES.entities["istanbul"].within == "turkey"
+    assert ALIASES.entities["ukraine"].common
+
+
+def test_alias_table_mistakes_are_all_reported() -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_table(
+            [
+                {"id": "Bad Id", "kind": "person", "en": ["X"], "uk": ["Х"]},
+                {"id": "solo", "kind": "person", "en": ["Solo"]},
+                {"id": "odd", "kind": "planet", "en": ["Odd"], "ru": ["Од"], "colour": "red"},
+                {
+                    "id": "city",
+                    "kind": "place",
+                    "en": ["City"],
+                    "uk": ["Місто"],
+                    "within": "nowhere",
+                },
+                {"id": "empty", "kind": "org", "en": [], "uk": ["Щось"]},
+            ],
+            display="aliases.toml",
+        )
+    problems = caught.value.problems
+    assert "aliases.toml: entry 1: 'id': expected lower-case letters, digits, '-', '_'" in problems
+    assert (
+        "aliases.toml: entity 'solo' (entry 2): needs names in at least two of en, uk, ru"
+        in problems
+    )
+    assert "aliases.toml: entity 'odd' (entry 3): 'colour': unknown key" in problems
+    assert any("'kind': expected one of person, place, org, topic" in p for p in problems)
+    assert "aliases.toml: entity 'city': 'within': no place 'nowhere'" in problems
+    assert (
+        "aliases.toml: entity 'empty' (entry 5): 'en': expected a non-empty list of names"
+        in problems
+    )
+
+
+def test_a_broken_alias_file_stops_the_configuration(tmp_path: Path) -> None:
+    from peacewatch.config import load_config
+
+    for name in ("peacewatch.toml", "sources.toml", "initiatives.toml", "outlets.toml"):
+        (tmp_path / name).write_bytes((ROOT / "config" / name).read_bytes())
+    (tmp_path / "aliases.toml").write_text('[[entity]]\nid = "x"\nkind = "person"\nen = ["X"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert any("aliases.toml: entity 'x'" in p for p in caught.value.problems)
+
+
+def test_an_announcement_and_the_event_it_announces_are_two_stories() -> None:
+    clusterer = Clusterer()
+    preview = clusterer.assign(item(
+        1, "Trump to meet Zelensky in New York tomorrow",
+        "Donald Trump and Volodymyr Zelensky will meet at the UN General Assembly in New York.",
+    ))  # fmt: skip
+    assert preview.match is None
+    event = clusterer.assign(item(
+        2, "Trump meets Zelensky in New York at the UN General Assembly",
+        "Donald Trump and Volodymyr Zelensky met at the UN General Assembly in New York.",
+        hours=20,
+    ))  # fmt: skip
+    assert event.story_id != preview.story_id
+    assert item(3, "Зеленський і Трамп зустрінуться завтра", lang="uk").preview
+
+
+def test_coverage_days_later_joins_only_with_near_identical_text() -> None:
+    clusterer = Clusterer()
+    first = clusterer.assign(ISTANBUL[0])
+    later = item(5, "Russia and Ukraine swap 1,000 prisoners agreed at Istanbul talks",
+                 "Umerov and Medinsky had agreed in Istanbul to exchange 1,000 prisoners.",
+                 hours=60)  # fmt: skip
+    assert clusterer.assign(later).story_id != first.story_id  # 60 h from the only member
+    copy = item(6, ISTANBUL[0].title, "Delegations led by Rustem Umerov and Vladimir Medinsky "
+                "met in Istanbul on Friday.", hours=50)  # fmt: skip
+    decision = clusterer.assign(copy)
+    assert decision.story_id == first.story_id and decision.match is not None
+    assert decision.match.kinds[0] == "text"
+
+
+def test_a_distinctive_figure_and_the_event_word_are_two_kinds_of_evidence() -> None:
+    clusterer = Clusterer()
+    first = clusterer.assign(
+        item(
+            1,
+            "A new prisoner exchange took place: 185 fighters returned",
+            "Ukraine has returned home 185 of its military personnel.",
+        )
+    )
+    same = clusterer.assign(
+        item(
+            2,
+            "Russia and Ukraine swap 185 POWs each",
+            "Moscow said 185 servicemen came back.",
+            hours=3,
+        )
+    )
+    assert same.story_id == first.story_id
+    assert same.match is not None and set(same.match.kinds) == {"terms", "numbers"}
+    # a round figure is not distinctive: '1000 prisoners' alone does not make one event
+    other = Clusterer()
+    a = other.assign(item(3, "Prisoner exchange brings 1,000 home", "1,000 returned."))
+    b = other.assign(item(4, "Russia and Ukraine swap 1,000 POWs", "Moscow said 1,000.", hours=3))
+    assert a.story_id != b.story_id
+
+
+def test_the_same_words_with_other_people_are_another_event() -> None:
+    clusterer = Clusterer()
+    putin = [
+        clusterer.assign(item(n, title, "The leaders agreed a 30-day pause on energy strikes.",
+                              hours=n))
+        for n, title in enumerate([
+            "Trump and Putin agree 30-day pause on energy strikes in phone call",
+            "Putin agrees to halt energy strikes for 30 days after Trump call",
+        ], start=1)
+    ]  # fmt: skip
+    assert putin[1].story_id == putin[0].story_id
+    zelensky = clusterer.assign(item(
+        3, "Zelensky agrees to 30-day pause on energy strikes in call with Trump",
+        "The leaders agreed a 30-day pause on energy strikes.", hours=20,
+    ))  # fmt: skip
+    assert zelensky.story_id != putin[0].story_id
