@@ -191,3 +191,33 @@ def test_undated_and_lift_must_be_booleans_and_undated_needs_a_window() -> None:
     )
     with pytest.raises(ConfigError, match="only means something with 'from' or 'until'"):
         compile_rules(tomllib.loads(text), display="events.toml")
+
+
+def test_an_exclude_group_can_name_what_cancels_its_veto() -> None:
+    text = RULES.replace(
+        'exclude = [ { any = ["gaza"] } ]',
+        'exclude = [ { any = ["forum"], unless = ["petrenko"] } ]',
+    )
+    rules = compile_rules(tomllib.loads(text), display="events.toml")
+    assert tags(rules, "Lakeside talks at the forum", "2025-05-16") == []
+    assert tags(rules, "Petrenko at the forum: Lakeside talks", "2025-05-16") == ["lakeside-talks"]
+    wrong = RULES.replace(
+        "[[initiative.events]]",
+        'require = [ { any = ["north"], unless = ["south"] } ]\n\n[[initiative.events]]',
+        1,
+    )
+    with pytest.raises(ConfigError, match="only an exclude group can have 'unless'"):
+        compile_rules(tomllib.loads(wrong), display="events.toml")
+
+
+def test_two_patterns_on_the_same_words_are_not_two_people() -> None:
+    # 'president smith' and 'smith*' both match one mention: one leader, not a pair
+    text = RULES.replace(
+        'leaders = ["president smith", "president jones"]',
+        'leaders = ["president smith", "smith*", "president jones"]',
+    )
+    rules = compile_rules(tomllib.loads(text), display="events.toml")
+    assert tags(rules, "President Smith calls for talks", "2025-05-16") == []
+    assert tags(rules, "President Smith and President Jones hold talks", "2025-05-16") == [
+        "lakeside-talks"
+    ]

@@ -454,7 +454,9 @@ def _two(
             continue
         if first is None:
             first = found
-        elif found[0] is not first[0] or found[2] != first[2]:  # not the same words twice
+        elif found[0] is not first[0] or not (
+            found[2][0] < first[2][1] and first[2][0] < found[2][1]
+        ):  # two mentions, not one matched by two patterns
             return [first, found, action]
     return None
 
