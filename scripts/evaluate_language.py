@@ -10,8 +10,9 @@ pipeline uses), then compares it with:
 - tagging corpus: the real published headlines and leads of tests/fixtures/tagging/corpus.jsonl
   (977 pages from stored copies of public news sites, a third of them Ukrainian or Russian),
   each with the language its collector read on the page;
-- fixtures: the project's own test headlines (tests/fixtures/tagging/headlines.jsonl). Cyrillic ones are labelled by
-  letters only one language has (uk: і ї є ґ; ru: ы э ъ ё), the rest by hand below.
+- fixtures: the project's own test headlines (tests/fixtures/tagging/headlines.jsonl).
+  Cyrillic ones are labelled by letters only one language has (uk: і ї є ґ; ru: ы э ъ ё),
+  the rest by hand below.
 
     .venv/bin/python scripts/evaluate_language.py [--corpus ../shared/corpus] [--misses]
 """
