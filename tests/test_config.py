@@ -66,7 +66,7 @@ def test_settings_mistakes(tmp_path: Path) -> None:
         "peacewatch.toml: [http]: 'concurrency': expected a positive whole number, got 0",
         "peacewatch.toml: [http]: 'max_body_bytes': expected a positive whole number, got \"big\"",
         "peacewatch.toml: [schedule]: 'jitter': expected a number from 0 to below 1, got 2",
-        "peacewatch.toml: top level: 'smtp': unknown section (known: [database], [digest], [http], [log], [parse], [schedule])",
+        "peacewatch.toml: top level: 'smtp': unknown section (known: [database], [digest], [http], [log], [pages], [parse], [schedule])",
         'peacewatch.toml: [log]: \'format\': expected one of "text", "json", got "xml"',
     ]
 

@@ -39,6 +39,24 @@ class ScheduleSettings:
     shutdown_grace: float = 5.0
 
 
+# Why a feed item or list entry asks for its article page (store.pages.page_reason).
+PAGE_REASONS = ("list", "no_date", "fetch_time_date", "no_summary", "untrusted_link")
+
+
+@dataclass(frozen=True)
+class PageSettings:
+    """[pages]: article pages, read by their own queue off the feeds' critical path."""
+
+    enabled: bool = True
+    items: tuple[str, ...] = PAGE_REASONS  # which items ask for their page
+    per_poll: int = 20  # most pages of one source's polls read in one round of the queue
+    per_cycle: int = 100  # most pages read in one round (a `run --once`, a daemon round)
+    budget: float = 60.0  # seconds `run --once` spends on pages after the feeds
+    every: float = 60.0  # the daemon runs a round this often
+    concurrency: int = 2  # pages in flight at once, on connections of their own
+    refused_backoff: float = 86400.0  # a refused page is tried again after this, doubling
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("db/peacewatch.db")
@@ -48,6 +66,7 @@ class Settings:
     parse_workers: int | str = "auto"
     http: HttpSettings = field(default_factory=HttpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    pages: PageSettings = field(default_factory=PageSettings)
     raw: dict[str, Any] = field(default_factory=dict)  # sections owned by other modules
 
 
@@ -140,6 +159,24 @@ def _workers(value: Any) -> tuple[Any, str | None]:
     return None, f'expected "auto" or a whole number from 0 to 64, got {describe(value)}'
 
 
+def _bool(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, bool):
+        return value, None
+    return None, f"expected true or false, got {describe(value)}"
+
+
+def _page_reasons(value: Any) -> tuple[Any, str | None]:
+    known = ", ".join(f'"{r}"' for r in PAGE_REASONS)
+    if not isinstance(value, list):
+        return None, f"expected a list of reasons ({known}), got {describe(value)}"
+    unknown = [describe(v) for v in value if v not in PAGE_REASONS]
+    if unknown:
+        return None, f"unknown reason {', '.join(unknown)} (known: {known})"
+    if len(set(value)) != len(value):
+        return None, "lists a reason twice"
+    return tuple(value), None
+
+
 def _user_agent(value: Any) -> tuple[Any, str | None]:
     text, problem = _string(value)
     if problem:
@@ -175,6 +212,16 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "shutdown_grace": _duration,
     },
     "parse": {"workers": _workers},
+    "pages": {
+        "enabled": _bool,
+        "items": _page_reasons,
+        "per_poll": _positive_int,
+        "per_cycle": _positive_int,
+        "budget": _duration,
+        "every": _duration,
+        "concurrency": _positive_int,
+        "refused_backoff": _duration,
+    },
     "log": {
         "format": _choice("text", "json"),
         "level": _choice("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -230,6 +277,13 @@ def load_settings(config_dir: Path) -> Settings:
     schedule = parsed.get("schedule", {})
     log = parsed.get("log", {})
     parse = parsed.get("parse", {})
+    pages = parsed.get("pages", {})
+    if "per_poll" in pages and pages["per_poll"] > pages.get("per_cycle", PageSettings.per_cycle):
+        problems.add("[pages]", "per_poll", (
+            f"must not exceed per_cycle ({pages.get('per_cycle', PageSettings.per_cycle)}), "
+            f"got {pages['per_poll']}"
+        ))  # fmt: skip
+        problems.raise_if_any()
     db_path = Path(database.get("path", Settings.db_path))
     return Settings(
         db_path=db_path,
@@ -241,6 +295,7 @@ def load_settings(config_dir: Path) -> Settings:
         schedule=ScheduleSettings(
             **{k: (int(v) if k == "default_interval" else v) for k, v in schedule.items()}
         ),
+        pages=PageSettings(**pages),
         raw=external,
     )
 

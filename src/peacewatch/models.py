@@ -111,6 +111,8 @@ class RunReport:
 
     sources: list[SourceReport] = field(default_factory=list)
     seconds: float = 0.0
+    pages: dict[str, int] = field(default_factory=dict)  # article pages read, by outcome
+    pages_seconds: float = 0.0
 
     @property
     def ok(self) -> int:

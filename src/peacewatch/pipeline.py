@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,7 +70,9 @@ class Runtime:
     parse_pool: ParsePool | None = None  # None: parse in this process
     outlets: OutletRegistry | None = None  # config/outlets.toml, loaded on first use
     robots: RobotsCache | None = None  # robots.txt answers per host, for article pages
-    pages_per_poll: int = 20  # article pages read after one poll of a source
+    # Article pages go through a fetcher of their own, so that pages
+    # never hold a slot a feed's poll is waiting for; None: the feeds' fetcher.
+    page_fetcher: Fetcher | None = None
     outlets_synced: bool = False  # registry written to the database by this runtime
 
     def __post_init__(self) -> None:
@@ -88,6 +90,7 @@ class Runtime:
                 await check_url_async(target)
 
         try:
+            # the feeds' fetcher: this runs in a page's guard, which holds a page slot
             result = await self.fetcher.get(url, accept="text/plain, */*;q=0.5", guard=guard)
         except RefusedURLError:
             raise
@@ -96,6 +99,10 @@ class Runtime:
                 return error.status, b""
             raise
         return result.status, result.content
+
+    @property
+    def pages_fetcher(self) -> Fetcher:
+        return self.page_fetcher or self.fetcher
 
     def now(self) -> str:
         return to_iso(self.clock())
@@ -265,16 +272,13 @@ def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
 
 
 async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
-    """One poll of one source, recorded whatever happens, then the article pages it queued
-    (list entries, feed entries lacking a date, summary or trustworthy link). Never raises
+    """One poll of one source, recorded whatever happens. The article pages it asks for
+    (list entries, feed entries lacking a date, summary or trustworthy link) are only
+    queued: `read_article_pages` reads them, so a poll never waits for a page. Never raises
     PeacewatchError."""
     if not rt.outlets_synced:
         sync_outlets(rt)  # also when the caller synced sources with store.sync_sources
-    report = await _poll(rt, source_id)
-    source = rt.source(source_id)
-    if source is not None and report.error is None:
-        await read_article_pages(rt, source_id=source_id, allow_private=source.allow_private)
-    return report
+    return await _poll(rt, source_id)
 
 
 async def _poll(rt: Runtime, source_id: str) -> SourceReport:
@@ -352,7 +356,7 @@ def _extract_page(rt: Runtime, result: FetchResult, timezone: str | None) -> Art
             result.content, result.url, headers=result.headers, now=rt.clock(), timezone=timezone
         )
     except (ValueError, LookupError, RecursionError, AssertionError) as error:
-        log.exception("cannot read article page %s", result.url)
+        log.debug("cannot read article page %s", result.url, exc_info=True)
         raise ParseError("unreadable_page", f"cannot read the page: {error!r}") from error
 
 
@@ -371,37 +375,66 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 
 
 async def read_article_pages(
-    rt: Runtime, *, source_id: str | None, allow_private: bool = False
+    rt: Runtime, *, imported_only: bool = False, budget: float | None = None
 ) -> dict[str, int]:
-    """Fetch the due article pages queued by a source (or by import-list when None), read
-    them and fold what they say into their items. Returns counts per outcome."""
-    due = article_store.due_pages(rt.db, now=rt.now(), source_id=source_id,
-                                  limit=rt.pages_per_poll)  # fmt: skip
+    """One round of the article-page queue: fetch the due pages (at most [pages] per_cycle,
+    per_poll of one source's), read them and fold what they say into their items. Returns
+    counts per outcome: done, failed, refused, and `later` for pages left due (the budget ran
+    out, or an earlier page of their host was refused or unreachable in this round).
+
+    Pages go through their own fetcher, politely per host. A refused page waits for its
+    backoff. INFO gets one line per source with pages, per-page detail goes to DEBUG.
+    `imported_only`: only the pages `import-list` queued. `budget`: seconds for the round;
+    pages not fetched by then stay due for the next round.
+    """
+    settings = rt.config.settings.pages
+    due = article_store.due_pages(
+        rt.db, now=rt.now(), limit=settings.per_cycle, per_source=settings.per_poll,
+        imported_only=imported_only,
+    )  # fmt: skip
     if not due:
         return {}
-    guard = page_guard(rt, allow_private=allow_private)
+    guards: dict[bool, URLGuard] = {}
+    outcomes: dict[int, str] = {}
 
-    async def one(page: dict) -> str:
+    def guard_for(page: dict) -> URLGuard:
+        source = rt.source(page["source_id"]) if page["source_id"] else None
+        allow = source.allow_private if source is not None else False
+        if allow not in guards:
+            guards[allow] = page_guard(rt, allow_private=allow)
+        return guards[allow]
+
+    async def one(page: dict, url: str) -> tuple[str, bool]:
+        """The page's outcome, and whether its host is of no use for the rest of the round
+        (unresolvable, private, unreachable, timing out)."""
         try:
-            # tracking parameters stripped: the same page, without telling anyone we came
-            url = canonicalize_url(page["url"])
-            result = await rt.fetcher.get(
-                url, source_id=source_id or "", accept=PAGE_ACCEPT, guard=guard
-            )
+            result = await rt.pages_fetcher.get(
+                url, source_id=page["source_id"] or "", accept=PAGE_ACCEPT,
+                guard=guard_for(page),
+            )  # fmt: skip
             article = _extract_page(rt, result, page["timezone"])
         except RefusedURLError as error:
             with store.transaction(rt.db):
-                article_store.mark_page_failed(rt.db, page["item_id"], now=rt.now(),
-                                               error=str(error), refused=True)  # fmt: skip
-            log.info("article page refused: %s", error)
-            return "refused"
+                article_store.mark_page_failed(
+                    rt.db, page["item_id"], now=rt.now(), error=str(error), refused=True,
+                    refused_backoff=timedelta(seconds=settings.refused_backoff),
+                )  # fmt: skip
+            log.debug("article page refused: %s", error)
+            # robots.txt rules are per page; an unresolvable, private or unreachable host
+            # (robots.txt included) refuses every page of it
+            text = str(error)
+            return "refused", "robots" not in text or "unreachable" in text
         except (FetchError, ParseError) as error:
             with store.transaction(rt.db):
                 article_store.mark_page_failed(
                     rt.db, page["item_id"], now=rt.now(), error=str(error),
                     http_status=getattr(error, "status", None),
                 )  # fmt: skip
-            return "failed"
+            log.debug("article page %s failed: %s", url, error)
+            host_down = isinstance(error, FetchError) and error.outcome in (
+                "network_error", "timeout"
+            )  # fmt: skip
+            return "failed", host_down
         now = rt.now()
         with store.transaction(rt.db):
             changed = article_store.apply_article(
@@ -409,12 +442,58 @@ async def read_article_pages(
             )
             if changed:
                 after_store(rt, [page["item_id"]], now)
-        return "done"
+        log.debug("article page %s read", url)
+        return "done", False
 
-    outcomes = await asyncio.gather(*(one(page) for page in due))
-    counts = {name: outcomes.count(name) for name in set(outcomes)}
-    log.info("article pages for %s: %s", source_id or "imported lists", counts)
-    return counts
+    async def host_turn(pages: list[tuple[dict, str]]) -> None:
+        # One host's pages one after another: polite, and once the host is found refused
+        # (its address) its other pages are refused for the same reason without a lookup;
+        # once it is unreachable they wait for a later round instead of failing the same way.
+        for n, (page, url) in enumerate(pages):
+            outcome, host_down = await one(page, url)
+            outcomes[page["item_id"]] = outcome
+            if host_down and outcome == "refused":
+                error = article_store.page_error(rt.db, page["item_id"])
+                with store.transaction(rt.db):
+                    for other, _url in pages[n + 1 :]:
+                        article_store.mark_page_failed(
+                            rt.db, other["item_id"], now=rt.now(), error=error, refused=True,
+                            refused_backoff=timedelta(seconds=settings.refused_backoff),
+                        )  # fmt: skip
+                        outcomes[other["item_id"]] = "refused"
+            if host_down:
+                return
+
+    by_host: dict[str, list[tuple[dict, str]]] = {}
+    for page in due:
+        # tracking parameters stripped: the same page, without telling anyone we came
+        url = canonicalize_url(page["url"])
+        by_host.setdefault(urlsplit(url).netloc.lower(), []).append((page, url))
+    tasks = [asyncio.ensure_future(host_turn(pages)) for pages in by_host.values()]
+    # Cancelled pages stop at an await, never inside their (synchronous) transaction.
+    _done, pending = await asyncio.wait(tasks, timeout=budget)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("reading article pages crashed", exc_info=task.exception())
+    per_source: dict[str, dict[str, int]] = {}
+    for page in due:
+        outcome = outcomes.get(page["item_id"], "later")
+        counts = per_source.setdefault(page["source_id"] or "imported lists", {})
+        counts[outcome] = counts.get(outcome, 0) + 1
+    totals: dict[str, int] = {}
+    for name, counts in sorted(per_source.items()):
+        log.info("article pages for %s: %s", name, _counts_text(counts))
+        for outcome, count in counts.items():
+            totals[outcome] = totals.get(outcome, 0) + count
+    return totals
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
 
 
 def _record_success(
@@ -432,6 +511,7 @@ def _record_success(
     now = rt.now()
     next_due = next_poll(rt, now, source.interval)
     new_url = result.permanent_redirect
+    pages = rt.config.settings.pages
     with store.transaction(rt.db):
         report = SaveReport()
         if items and source.kind == "list":
@@ -439,6 +519,7 @@ def _record_success(
             report = article_store.save_list_entries(
                 rt.db, entries, list_ref=source.id, source_id=source.id,
                 registry=rt.outlets or OutletRegistry({}), now=now,
+                queue_pages=pages.enabled and "list" in pages.items,
             )  # fmt: skip
             after_store(rt, [*report.new, *report.changed], now)
         elif items:
@@ -446,9 +527,11 @@ def _record_success(
             report = store.save_items(
                 rt.db, items, source_id=source.id, outlet_id=outlet, now=now
             )  # fmt: skip
-            article_store.queue_pages_for_items(
-                rt.db, report.new, source_id=source.id, registry=rt.outlets, now=now
-            )
+            if pages.enabled:
+                article_store.queue_pages_for_items(
+                    rt.db, report.new, source_id=source.id, registry=rt.outlets, now=now,
+                    reasons=pages.items,
+                )  # fmt: skip
             after_store(rt, [*report.new, *report.changed], now)
         store.record_fetch(
             rt.db, source_id=source.id, url=result.url, started_at=started, finished_at=now,
@@ -522,6 +605,13 @@ def make_parse_pool(config: Config) -> ParsePool | None:
     return ParsePool(workers) if workers > 0 else None
 
 
+def make_page_fetcher(config: Config) -> Fetcher:
+    """The article pages' own fetcher: [pages] concurrency at once, one at a time per host,
+    on connections of their own, so no page ever holds a slot a feed's poll waits for."""
+    http = config.settings.http
+    return Fetcher(replace(http, concurrency=config.settings.pages.concurrency, per_host=1))
+
+
 async def run_once_async(
     config: Config,
     db: store.Database,
@@ -529,25 +619,49 @@ async def run_once_async(
     all_sources: bool = False,
     only: Iterable[str] = (),
     fetcher: Fetcher | None = None,
+    pages: bool = True,
+    on_report: Callable[[RunReport], None] | None = None,
 ) -> RunReport:
-    """Sync the configured sources into the database, then poll the due (or chosen) ones."""
+    """Sync the configured sources into the database, poll the due (or chosen) ones, hand
+    the report to `on_report`, then (unless `pages` is false or [pages] is disabled) run one
+    round of the article-page queue within [pages] budget; its counts are in the report's
+    `pages`."""
     own = fetcher is None
     fetcher = fetcher or Fetcher(config.settings.http)
+    page_fetcher = make_page_fetcher(config) if own else None
     pool = make_parse_pool(config)
     try:
-        rt = Runtime(config, db, fetcher, parse_pool=pool)
+        rt = Runtime(config, db, fetcher, parse_pool=pool, page_fetcher=page_fetcher)
         sync_sources(rt, rt.now())
         report = await run_cycle(rt, select_sources(rt, all_sources=all_sources, only=only))
-        await read_article_pages(rt, source_id=None)  # pages queued by import-list
+        if on_report is not None:
+            on_report(report)
+        settings = config.settings.pages
+        if pages and settings.enabled:
+            t0 = time.monotonic()
+            report.pages = await read_article_pages(rt, budget=settings.budget)
+            report.pages_seconds = time.monotonic() - t0
         return report
     finally:
         if pool is not None:
             pool.close()
+        if page_fetcher is not None:
+            await page_fetcher.aclose()
         if own:
             await fetcher.aclose()
 
 
 def run_once(
-    config: Config, db: store.Database, *, all_sources: bool = False, only: Iterable[str] = ()
+    config: Config,
+    db: store.Database,
+    *,
+    all_sources: bool = False,
+    only: Iterable[str] = (),
+    pages: bool = True,
+    on_report: Callable[[RunReport], None] | None = None,
 ) -> RunReport:
-    return asyncio.run(run_once_async(config, db, all_sources=all_sources, only=only))
+    return asyncio.run(
+        run_once_async(
+            config, db, all_sources=all_sources, only=only, pages=pages, on_report=on_report
+        )
+    )
