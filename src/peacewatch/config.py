@@ -33,6 +33,8 @@ _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 @dataclass(frozen=True)
 class ScheduleSettings:
     default_interval: int = 1800
+    min_interval: int = 300  # adaptive intervals stay within these, unless a source says
+    max_interval: int = 21600
     jitter: float = 0.1  # +-10% on every interval, so polls spread out
     max_backoff: float = 86400.0
     tick: float = 10.0  # how often the daemon looks for due sources
@@ -206,6 +208,8 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
     },
     "schedule": {
         "default_interval": _duration,
+        "min_interval": _duration,
+        "max_interval": _duration,
         "jitter": _fraction,
         "max_backoff": _duration,
         "tick": _duration,
@@ -254,6 +258,29 @@ def _check_section(
     return out
 
 
+def _check_bounds(
+    problems: Problems, entry: str, table: dict[str, Any], min_default: float,
+    max_default: float, interval_default: float, *, interval_key: str,
+) -> None:  # fmt: skip
+    """min_interval >= 60 s, min_interval <= interval <= max_interval."""
+    low = table.get("min_interval", min_default)
+    high = table.get("max_interval", max_default)
+    interval = table.get(interval_key, interval_default)
+    for key in ("min_interval", "max_interval", interval_key):
+        if key in table and table[key] < 60:
+            problems.add(entry, key, f"must be at least 60 seconds, got {table[key]:g}")
+            return
+    if low > high:
+        problems.add(entry, "min_interval",
+                     f"must not exceed max_interval ({high:g} s), got {low:g} s")  # fmt: skip
+    elif not low <= interval <= high and (interval_key in table or "min_interval" in table
+                                          or "max_interval" in table):  # fmt: skip
+        problems.add(entry, interval_key, (
+            f"must lie between min_interval ({low:g} s) and max_interval ({high:g} s), "
+            f"got {interval:g} s"
+        ))  # fmt: skip
+
+
 def load_settings(config_dir: Path) -> Settings:
     path = config_dir / SETTINGS_FILE
     raw = _read_toml(path)
@@ -278,6 +305,10 @@ def load_settings(config_dir: Path) -> Settings:
     log = parsed.get("log", {})
     parse = parsed.get("parse", {})
     pages = parsed.get("pages", {})
+    _check_bounds(problems, "[schedule]", schedule, ScheduleSettings.min_interval,
+                  ScheduleSettings.max_interval, ScheduleSettings.default_interval,
+                  interval_key="default_interval")  # fmt: skip
+    problems.raise_if_any()
     if "per_poll" in pages and pages["per_poll"] > pages.get("per_cycle", PageSettings.per_cycle):
         problems.add("[pages]", "per_poll", (
             f"must not exceed per_cycle ({pages.get('per_cycle', PageSettings.per_cycle)}), "
@@ -293,15 +324,15 @@ def load_settings(config_dir: Path) -> Settings:
         parse_workers=parse.get("workers", "auto"),
         http=HttpSettings(**http),
         schedule=ScheduleSettings(
-            **{k: (int(v) if k == "default_interval" else v) for k, v in schedule.items()}
+            **{k: (int(v) if k.endswith("_interval") else v) for k, v in schedule.items()}
         ),
         pages=PageSettings(**pages),
         raw=external,
     )
 
 
-_SOURCE_KEYS = ("id", "outlet", "url", "kind", "interval", "lang", "timezone", "enabled",
-                "allow_private")  # fmt: skip
+_SOURCE_KEYS = ("id", "outlet", "url", "kind", "interval", "min_interval", "max_interval",
+                "lang", "timezone", "enabled", "allow_private")  # fmt: skip
 
 
 def _valid_url(value: str) -> bool:
@@ -362,6 +393,19 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
                     "interval",
                     f"must be at least 60 seconds, got {describe(entry['interval'])}",
                 )
+        bounds: dict[str, Any] = {}
+        for key in ("min_interval", "max_interval"):
+            if key in entry:
+                bounds[key], problem = _duration(entry[key])
+                if problem:
+                    problems.add(label, key, problem)
+        if len(problems.items) == before and interval is not None and interval >= 60:
+            if "interval" in entry:
+                bounds["interval"] = interval
+            low = bounds.get("min_interval", settings.schedule.min_interval)
+            _check_bounds(problems, label, bounds, settings.schedule.min_interval,
+                          settings.schedule.max_interval, low,
+                          interval_key="interval")  # fmt: skip
         lang = entry.get("lang")
         if lang is not None and (not isinstance(lang, str) or not _LANG.match(lang)):
             problems.add(
@@ -392,7 +436,18 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
                 outlet=entry["outlet"].strip(),
                 url=entry["url"].strip(),
                 kind=kind,
-                interval=int(interval or settings.schedule.default_interval),
+                # the default interval, for a source without one, within its own bounds
+                interval=int(
+                    min(
+                        max(
+                            interval or settings.schedule.default_interval,
+                            bounds.get("min_interval", settings.schedule.min_interval),
+                        ),
+                        bounds.get("max_interval", settings.schedule.max_interval),
+                    )
+                ),
+                min_interval=int(bounds.get("min_interval", settings.schedule.min_interval)),
+                max_interval=int(bounds.get("max_interval", settings.schedule.max_interval)),
                 lang=lang.lower() if lang else None,
                 timezone=tz,
                 enabled=entry.get("enabled", True),

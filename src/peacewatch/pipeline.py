@@ -26,6 +26,7 @@ from peacewatch import store
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError, RefusedURLError
 from peacewatch.ingest.articles import Article, extract_article
+from peacewatch.ingest.cadence import Cadence, format_seconds, header_floor, next_interval
 from peacewatch.ingest.feeds import parse_feed, parse_feed_call
 from peacewatch.ingest.fetch import Fetcher, URLGuard
 from peacewatch.ingest.netguard import check_url_async
@@ -117,6 +118,44 @@ class Runtime:
 def next_poll(rt: Runtime, now: str, interval: float) -> str:
     jitter = rt.config.settings.schedule.jitter
     return add_seconds(now, interval * (1 + rt.rng.uniform(-jitter, jitter)))
+
+
+def adapt_interval(
+    rt: Runtime,
+    source: Source,
+    result: FetchResult,
+    *,
+    now: str,
+    items_total: int,
+    items_new: int,
+    floor: tuple[float, str] | None,
+) -> Cadence:
+    """The wait before a source's next poll after a successful one (ingest.cadence): from
+    the rate of new items over the last week and this poll's share of seen items, within
+    the source's min_interval and max_interval, never sooner than the feed (ttl,
+    sy:updatePeriod; remembered for 304s) or the response (Cache-Control, Expires) allow."""
+    row = store.source_row(rt.db, source.id) or {}
+    at = parse_iso(now)
+    week_ago = to_iso(at - timedelta(days=7))
+    history = [
+        ((at - parse_iso(started)).total_seconds(), new)
+        for started, new in store.recent_polls(rt.db, source.id, week_ago)
+    ]
+    history.append((0.0, items_new))
+    floors = []
+    if floor is not None:
+        floors.append(floor)
+    elif row.get("feed_floor"):
+        floors.append((float(row["feed_floor"]), str(row["feed_floor_reason"])))
+    from_headers = header_floor(result.headers, rt.clock())
+    if from_headers is not None:
+        floors.append(from_headers)
+    return next_interval(
+        current=float(row.get("poll_interval") or source.interval),
+        minimum=float(max(60, source.min_interval)), maximum=float(source.max_interval),
+        first_poll=row.get("last_success_at") is None, items_total=items_total,
+        items_new=items_new, history=history, floors=floors,
+    )  # fmt: skip
 
 
 def backoff_delay(
@@ -327,6 +366,7 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
     if body_hash == stored.body_hash:
         return _record_success(rt, source, result, started=started, outcome="unchanged",
                                validators=validators, unconditional=unconditional)  # fmt: skip
+    floor: tuple[float, str] | None = None
     try:
         if source.kind in ("list", "page"):
             # small pages, read with the outlet registry and the clock: in this process
@@ -334,9 +374,10 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         elif rt.parse_pool is not None:
             # the worker runs feeds.parse_feed itself, so it never imports the rest of us
             parsed = await rt.parse_pool.run(parse_feed_call, _feed_arguments(source, result))
-            items, warning = parsed.items, _feed_warning(parsed)
+            items, warning, floor = parsed.items, _feed_warning(parsed), parsed.floor
         else:
-            items, warning = parse_result(source, result)
+            parsed = parse_feed(**_feed_arguments(source, result))
+            items, warning, floor = parsed.items, _feed_warning(parsed), parsed.floor
     except ParseError as error:
         return _record_failure(
             rt, source, row, started=started, elapsed_ms=result.elapsed_ms,
@@ -345,7 +386,7 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         )  # fmt: skip
     return _record_success(rt, source, result, started=started, outcome="ok", items=items,
                            warning=warning, validators=validators,
-                           unconditional=unconditional)  # fmt: skip
+                           unconditional=unconditional, floor=floor)  # fmt: skip
 
 
 def _extract_page(rt: Runtime, result: FetchResult, timezone: str | None) -> Article:
@@ -507,9 +548,9 @@ def _record_success(
     unconditional: bool,
     items: list[ParsedItem] | None = None,
     warning: str | None = None,
+    floor: tuple[float, str] | None = None,
 ) -> SourceReport:
     now = rt.now()
-    next_due = next_poll(rt, now, source.interval)
     new_url = result.permanent_redirect
     pages = rt.config.settings.pages
     with store.transaction(rt.db):
@@ -533,6 +574,11 @@ def _record_success(
                     reasons=pages.items,
                 )  # fmt: skip
             after_store(rt, [*report.new, *report.changed], now)
+        cadence = adapt_interval(
+            rt, source, result, now=now, items_total=len(items or []),
+            items_new=len(report.new), floor=floor,
+        )  # fmt: skip
+        next_due = next_poll(rt, now, cadence.seconds)
         store.record_fetch(
             rt.db, source_id=source.id, url=result.url, started_at=started, finished_at=now,
             outcome=outcome, status=result.status, nbytes=len(result.content),
@@ -542,6 +588,7 @@ def _record_success(
         store.mark_success(
             rt.db, source.id, now=now, next_due=next_due, status=result.status, outcome=outcome,
             validators=validators, new_url=new_url, unconditional=unconditional,
+            interval=cadence.seconds, reason=cadence.reason, feed_floor=floor,
         )  # fmt: skip
     if new_url:
         log.info("source %s moved permanently to %s", source.id, new_url)
@@ -569,7 +616,14 @@ def _record_failure(
 ) -> SourceReport:
     now = rt.now()
     failures = int(row["consecutive_failures"]) + 1
-    next_due = add_seconds(now, backoff_delay(rt, failures, source.interval, retry_after))
+    delay = backoff_delay(rt, failures, source.interval, retry_after)
+    next_due = add_seconds(now, delay)
+    reason = (
+        f"Retry-After: {format_seconds(delay)}"
+        if retry_after is not None
+        else f"backoff after {failures} failure{'s' if failures > 1 else ''}: "
+        f"{format_seconds(delay)}"
+    )
     with store.transaction(rt.db):
         store.record_fetch(
             rt.db, source_id=source.id, url=row["url"], started_at=started, finished_at=now,
@@ -577,7 +631,7 @@ def _record_failure(
             conditional=conditional, error=error,
         )  # fmt: skip
         store.mark_failure(rt.db, source.id, now=now, next_due=next_due, status=status,
-                           outcome=outcome, error=error)  # fmt: skip
+                           outcome=outcome, error=error, reason=reason)  # fmt: skip
     log.warning("source %s failed (%s): %s; next try %s", source.id, outcome, error, next_due)
     return SourceReport(source.id, outcome, status=status, error=error, next_due=next_due)
 

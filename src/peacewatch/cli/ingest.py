@@ -80,9 +80,11 @@ def daemon(ctx: Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
 @pass_context
 def sources(ctx: Context, as_json: bool) -> None:
-    """Each source with its health: last success, failures, next poll, and how many of its
-    items' dates the article page corrected."""
+    """Each source with its health: last success, failures, next poll and why it is then
+    (the adaptive interval's reason, a feed's floor, a backoff), and how many of its items'
+    dates the article page corrected."""
     from peacewatch import store
+    from peacewatch.ingest.cadence import format_seconds
     from peacewatch.pipeline import sync_configuration
 
     config = ctx.config()
@@ -98,7 +100,7 @@ def sources(ctx: Context, as_json: bool) -> None:
         return
     click.echo(
         f"{'source':28} {'state':9} {'last success':20} {'fails':>5} {'next due':20} "
-        f"{'items':>6} {'redated':>7}"
+        f"{'every':>6} {'items':>6} {'redated':>7}  why"
     )
     for row in rows:
         state = (
@@ -111,7 +113,8 @@ def sources(ctx: Context, as_json: bool) -> None:
         click.echo(
             f"{row['id'][:28]:28} {state:9} {(row['last_success_at'] or '-')[:19]:20} "
             f"{row['consecutive_failures']:>5} {(row['next_due_at'] or '-')[:19]:20} "
-            f"{row['items']:>6} {row['date_disagreements']:>7}"
+            f"{format_seconds(row['poll_interval'] or row['interval']):>6} "
+            f"{row['items']:>6} {row['date_disagreements']:>7}  {row['next_due_reason'] or '-'}"
         )
         if row["consecutive_failures"] and row["last_error"]:
             click.echo(f"{'':28}   since {row['failing_since']}: {row['last_error']}")
