@@ -19,20 +19,18 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from peacewatch import store
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError, RefusedURLError
-from peacewatch.ingest.articles import Article, extract_article
 from peacewatch.ingest.cadence import Cadence, format_seconds, header_floor, next_interval
 from peacewatch.ingest.feeds import parse_feed, parse_feed_call
 from peacewatch.ingest.fetch import Fetcher, URLGuard
 from peacewatch.ingest.netguard import check_url_async
 from peacewatch.ingest.outlets import OutletRegistry, load_outlets
 from peacewatch.ingest.parsepool import ParsePool, resolve_workers
-from peacewatch.ingest.readinglist import parse_html_list, parse_text_list
 from peacewatch.ingest.robots import RobotsCache
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import (
@@ -47,8 +45,15 @@ from peacewatch.models import (
 )
 from peacewatch.store import languages
 from peacewatch.store import pages as article_store
-from peacewatch.store import tags as tag_store
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
+
+if TYPE_CHECKING:
+    from peacewatch.ingest.articles import Article
+
+# What only some polls need is imported where it is used, so that revalidating unchanged
+# feeds (most polls) never loads HTML parsing (bs4, htmldate), reading lists or the tagger:
+# ingest.articles, ingest.readinglist and store.tags. `python -X importtime -m peacewatch`
+# shows the difference.
 
 log = logging.getLogger("peacewatch.pipeline")
 
@@ -227,6 +232,8 @@ def sync_sources(rt: Runtime, now: str) -> None:
 def _parse_list(
     rt: Runtime, source: Source, result: FetchResult
 ) -> tuple[list[ParsedItem], str | None]:
+    from peacewatch.ingest.readinglist import parse_html_list, parse_text_list
+
     content_type = result.headers.get("content-type", "")
     today = rt.clock().date()
     if "text/plain" in content_type:
@@ -260,6 +267,8 @@ def _parse_list(
 
 
 def _parse_page(rt: Runtime, source: Source, result: FetchResult) -> list[ParsedItem]:
+    from peacewatch.ingest.articles import extract_article
+
     article = extract_article(
         result.content, result.url, headers=result.headers, now=rt.clock(),
         timezone=source.timezone,
@@ -307,6 +316,8 @@ def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
     if item_ids:
         languages.detect_items(rt.db, item_ids)
     if item_ids and rt.config.ruleset is not None:
+        from peacewatch.store import tags as tag_store
+
         tag_store.tag_items(rt.db, item_ids, rt.config.ruleset, now)
 
 
@@ -392,6 +403,8 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
 def _extract_page(rt: Runtime, result: FetchResult, timezone: str | None) -> Article:
     """extract_article on a body from the web: a failure on one page is that page's failure
     (recorded and retried later), never the source's or the cycle's."""
+    from peacewatch.ingest.articles import extract_article
+
     try:
         return extract_article(
             result.content, result.url, headers=result.headers, now=rt.clock(), timezone=timezone

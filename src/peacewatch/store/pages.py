@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peacewatch import store
-from peacewatch.ingest.articles import Article
 from peacewatch.ingest.date_verdict import feed_page_disagreement
 from peacewatch.ingest.outlets import Outlet, OutletRegistry
 from peacewatch.ingest.readinglist import ListEntry
@@ -30,6 +29,9 @@ from peacewatch.store.page_queue import (
     queue_pages_for_items,
 )
 from peacewatch.text import title_key
+
+if TYPE_CHECKING:  # articles reads HTML (bs4, htmldate): loaded only when a page is read
+    from peacewatch.ingest.articles import Article
 
 __all__ = [
     "MAX_ATTEMPTS",
