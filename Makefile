@@ -37,6 +37,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 
 bench: $(TEST_STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

@@ -4,9 +4,15 @@ Serves N synthetic feeds of 50 items from a loopback server in its own process a
 1. cold ingest of 200 feeds, end to end (fetch, parse, dedup, store), in items per second,
    against feedparser alone parsing the same bytes in the same run (target: within 1.3x);
 2. revalidation of 1,000 unchanged feeds, all answered 304 (target: under 2 s wall);
-3. peak RSS of `peacewatch run --once` over 1,000 sources, as a real process (target < 150 MB).
+3. peak RSS of `peacewatch run --once` over 1,000 sources, as a real process (target < 150 MB);
+4. (--corpus, on by default when the shared corpus is there) 600 feeds made from the real
+   feeds in ../shared/corpus/feeds (served from there, never copied), peacewatch and reader
+   (the PyPI package, from the `bench` extra) side by side in the same run, each as whole
+   processes: cold ingest, then revalidation of the 600 unchanged feeds (targets:
+   revalidation >= 3x faster than reader with 8 workers; cold ingest <= 1.3x feedparser
+   alone on the same bytes), and peacewatch's revalidation at several concurrencies.
 
-Run: make bench  (or .venv/bin/python benchmarks/bench_ingest.py)
+Run: make bench  (or .venv/bin/python benchmarks/bench_ingest.py [--corpus-only])
 """
 
 from __future__ import annotations
@@ -33,17 +39,32 @@ BENCH_HTTP = (
 )
 
 
-def start_server(count: int) -> tuple[subprocess.Popen[str], int]:
+CORPUS = HERE.parent.parent / "shared" / "corpus" / "feeds"
+READER_SCRIPT = """
+import sys, time
+from reader import make_reader
+db, port, count, workers, cold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "cold"
+r = make_reader(db)
+if cold:
+    for n in range(count):
+        r.add_feed(f"http://127.0.0.1:{port}/feed/{n}.xml", allow_invalid_url=True)
+r.update_feeds(workers=workers, scheduled=False)  # every feed, due or not, as peacewatch --all
+print(r.get_entry_counts().total)
+"""
+
+
+def start_server(count: int, *extra: str) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "feedserver.py"), str(count)], stdout=subprocess.PIPE, text=True
-    )
+        [sys.executable, str(HERE / "feedserver.py"), str(count), *extra],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     assert proc.stdout is not None
     return proc, int(proc.stdout.readline())
 
 
-def write_config(directory: Path, port: int, count: int) -> Path:
+def write_config(directory: Path, port: int, count: int, http: str = BENCH_HTTP) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "peacewatch.toml").write_text(BENCH_HTTP)
+    (directory / "peacewatch.toml").write_text(http)
     blocks = [
         f'[[source]]\nid = "f{n:04d}"\noutlet = "Outlet {n % 40}"\n'
         f'url = "http://127.0.0.1:{port}/feed/{n}.xml"\nallow_private = true\n'
@@ -107,7 +128,65 @@ def tree_rss_kb(pid: int) -> tuple[int, int]:
     return rss(pid), total
 
 
+def timed(args: list[str]) -> tuple[float, str]:
+    """Wall seconds of a whole process, and its stdout."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return wall, proc.stdout.strip()
+
+
+def corpus_comparison(count: int = 600) -> None:
+    """peacewatch and reader on the same 600 real feeds, cold and revalidating, as processes."""
+    try:
+        import reader  # noqa: F401  (the bench extra)
+    except ImportError:
+        print("corpus comparison skipped: pip install -e '.[bench]' for reader")
+        return
+    server, port = start_server(count, "--corpus", str(CORPUS))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmpdir = Path(tmp)
+            urls = [f"http://127.0.0.1:{port}/feed/{n}.xml" for n in range(count)]
+            bodies = [httpx.get(url).content for url in urls]
+            t0 = time.perf_counter()
+            entries = sum(len(feedparser.parse(b).entries) for b in bodies)
+            parse_s = time.perf_counter() - t0
+            config = write_config(tmpdir / "pw", port, count)
+            pw = [sys.executable, "-m", "peacewatch", "--config", str(config), "--db",
+                  str(tmpdir / "pw.db"), "run", "--once", "--all", "--no-pages"]  # fmt: skip
+            rd = [sys.executable, "-c", READER_SCRIPT, str(tmpdir / "reader.db"), str(port),
+                  str(count), "8"]  # fmt: skip
+            pw_cold, pw_out = timed(pw)
+            rd_cold, rd_out = timed([*rd, "cold"])
+            pw_warm, pw_warm_out = timed(pw)
+            rd_warm, _ = timed([*rd, "warm"])
+            print(f"corpus: {count} feeds from {CORPUS} ({entries} entries), whole processes:")
+            print(f"  cold ingest: peacewatch {pw_cold:.2f} s ({pw_out}); reader (8 workers) "
+                  f"{rd_cold:.2f} s ({rd_out} entries); feedparser alone on the same bytes "
+                  f"{parse_s:.2f} s in-process; peacewatch / feedparser {pw_cold / parse_s:.2f}x "
+                  f"(target <= 1.3x)")  # fmt: skip
+            print(f"  revalidation of {count} unchanged feeds: peacewatch {pw_warm:.2f} s "
+                  f"({pw_warm_out}); reader (8 workers) {rd_warm:.2f} s; reader / peacewatch "
+                  f"{rd_warm / pw_warm:.2f}x (target >= 3x)")  # fmt: skip
+            for concurrency in (4, 8, 16, 32):
+                http = BENCH_HTTP.replace(
+                    "concurrency = 8\nper_host = 8",
+                    f"concurrency = {concurrency}\nper_host = {concurrency}",
+                )
+                write_config(tmpdir / "pw", port, count, http)
+                wall, _ = timed(pw)
+                print(f"  peacewatch revalidation at concurrency {concurrency}: {wall:.2f} s")
+    finally:
+        server.kill()
+
+
 def main() -> None:
+    if CORPUS.is_dir():
+        corpus_comparison()
+    if "--corpus-only" in sys.argv:
+        return
     server, port = start_server(1000)
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -2,14 +2,19 @@
 
 Run as its own process so that it uses the other core: `python feedserver.py N` prints the
 port on stdout and serves /feed/<n>.xml with an ETag (If-None-Match -> 304) until killed.
+`python feedserver.py N --corpus DIR` serves the real feeds in DIR instead (read in place,
+never copied): feed n is file n % len(DIR), its links and ids made its own, so that N feeds
+carry N sets of stories.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import re
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 WORDS = [
     "Ukraine",
@@ -86,8 +91,29 @@ def make_feed(n: int, items: int = 50) -> bytes:
     ).encode()
 
 
-def serve(count: int) -> None:
-    bodies = {f"/feed/{n}.xml": make_feed(n) for n in range(count)}
+_LINK = re.compile(rb"(<link[^>]*>\s*(?:<!\[CDATA\[)?\s*https?://|<link[^>]*href=[\"']https?://)")
+_ID = re.compile(rb"(<guid[^>]*>\s*(?:<!\[CDATA\[)?|<id>)")
+
+
+def corpus_feed(files: list[Path], n: int) -> bytes:
+    """Real feed n % len(files), with every link's host and every guid/id prefixed by n."""
+    body = files[n % len(files)].read_bytes()
+    body = _LINK.sub(lambda m: m.group(1) + f"v{n}.".encode(), body)
+    return _ID.sub(lambda m: m.group(1) + f"v{n}-".encode(), body)
+
+
+def corpus_files(directory: str) -> list[Path]:
+    return sorted(p for p in Path(directory).iterdir() if p.suffix in (".xml", ".rss", ".atom"))
+
+
+def serve(count: int, corpus: str | None = None) -> None:
+    content_type = "application/rss+xml; charset=utf-8"
+    if corpus:
+        files = corpus_files(corpus)
+        bodies = {f"/feed/{n}.xml": corpus_feed(files, n) for n in range(count)}
+        content_type = "application/xml"  # real feeds declare their own encodings
+    else:
+        bodies = {f"/feed/{n}.xml": make_feed(n) for n in range(count)}
     etags = {path: '"' + hashlib.md5(body).hexdigest() + '"' for path, body in bodies.items()}
 
     class Handler(BaseHTTPRequestHandler):
@@ -110,7 +136,7 @@ def serve(count: int) -> None:
                 self.end_headers()
                 return
             self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("ETag", etags[self.path])
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -124,4 +150,4 @@ def serve(count: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    serve(int(sys.argv[1]), sys.argv[3] if sys.argv[2:3] == ["--corpus"] else None)

@@ -11,7 +11,7 @@ from peacewatch import store
 from peacewatch.config import Config, load_config
 from peacewatch.ingest.fetch import Fetcher
 from peacewatch.models import RunReport
-from peacewatch.pipeline import Runtime, run_cycle, select_sources
+from peacewatch.pipeline import Runtime, read_article_pages, run_cycle, select_sources
 
 FAST_HTTP = {
     "user_agent": "peacewatch-tests (+https://example.org/contact)",
@@ -27,6 +27,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -56,7 +58,8 @@ def write_config(
 
 def poll(config: Config, db: store.Database, *, only: list[str] | None = None,
          clock: Any = None) -> RunReport:  # fmt: skip
-    """One cycle through the real pipeline, like `run --once --all`."""
+    """One cycle through the real pipeline, like `run --once --all`: the polls, then a round
+    of the article-page queue."""
 
     async def go() -> RunReport:
         async with Fetcher(config.settings.http) as fetcher:
@@ -65,7 +68,10 @@ def poll(config: Config, db: store.Database, *, only: list[str] | None = None,
                 rt.clock = clock
             store.sync_sources(db, config.sources, rt.now())
             ids = only or select_sources(rt, all_sources=True)
-            return await run_cycle(rt, ids)
+            report = await run_cycle(rt, ids)
+            if config.settings.pages.enabled:
+                report.pages = await read_article_pages(rt)
+            return report
 
     return asyncio.run(go())
 

@@ -17,7 +17,7 @@ from peacewatch.cli import cli
 from peacewatch.config import Config, load_config
 from peacewatch.ingest.fetch import Fetcher
 from peacewatch.models import RunReport
-from peacewatch.pipeline import Runtime, run_cycle, sync_sources
+from peacewatch.pipeline import Runtime, read_article_pages, run_cycle, sync_sources
 from support import rows, table_dump, write_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,7 +74,9 @@ def poll_all(config: Config, db: store.Database) -> RunReport:
         async with Fetcher(config.settings.http) as fetcher:
             rt = Runtime(config, db, fetcher)
             sync_sources(rt, rt.now())
-            return await run_cycle(rt, [s.id for s in config.sources])
+            report = await run_cycle(rt, [s.id for s in config.sources])
+            report.pages = await read_article_pages(rt)
+            return report
 
     return asyncio.run(go())
 

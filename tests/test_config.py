@@ -45,7 +45,7 @@ def test_source_mistakes_name_file_entry_and_key(tmp_path: Path) -> None:
         '\n[[source]]\nid = "a"\noutlet = "A again"\nurl = "https://a2.example/"\n'
     )
     assert problems(tmp_path, sources=sources) == [
-        "sources.toml: source 'b' (entry 2): 'colour': unknown key (known keys: id, outlet, url, kind, interval, lang, timezone, enabled, allow_private)",
+        "sources.toml: source 'b' (entry 2): 'colour': unknown key (known keys: id, outlet, url, kind, interval, min_interval, max_interval, lang, timezone, enabled, allow_private)",
         "sources.toml: source 'b' (entry 2): 'url': expected an http(s) URL with a host, got \"ftp://b.example/feed\"",
         'sources.toml: source \'b\' (entry 2): \'kind\': expected one of "feed", "page", "list", got "podcast"',
         'sources.toml: source \'b\' (entry 2): \'interval\': expected a duration in seconds or like "30m", "2h", "1d", got "soon"',
@@ -66,7 +66,7 @@ def test_settings_mistakes(tmp_path: Path) -> None:
         "peacewatch.toml: [http]: 'concurrency': expected a positive whole number, got 0",
         "peacewatch.toml: [http]: 'max_body_bytes': expected a positive whole number, got \"big\"",
         "peacewatch.toml: [schedule]: 'jitter': expected a number from 0 to below 1, got 2",
-        "peacewatch.toml: top level: 'smtp': unknown section (known: [database], [digest], [http], [log], [parse], [schedule])",
+        "peacewatch.toml: top level: 'smtp': unknown section (known: [database], [digest], [http], [log], [pages], [parse], [schedule])",
         'peacewatch.toml: [log]: \'format\': expected one of "text", "json", got "xml"',
     ]
 

@@ -123,3 +123,17 @@ def test_every_stage_says_what_it_takes_and_gives() -> None:
     for stage in LAYERS:
         doc = ast.get_docstring(ast.parse((PACKAGE / stage / "__init__.py").read_text()))
         assert doc and "Takes" in doc and "gives" in doc, stage
+
+
+def test_a_poll_does_not_load_html_parsing_or_the_tagger() -> None:
+    """Revalidating unchanged feeds (most polls) imports only what a poll needs: article
+    extraction (bs4, htmldate) and the tagger load when an item or page first needs them."""
+    import subprocess
+
+    probe = (
+        "import sys, peacewatch.pipeline; "
+        "print(sorted(m for m in ('bs4', 'htmldate', 'peacewatch.ingest.articles', "
+        "'peacewatch.tagging.classifier', 'peacewatch.store.tags') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

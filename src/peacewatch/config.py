@@ -33,10 +33,30 @@ _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
 @dataclass(frozen=True)
 class ScheduleSettings:
     default_interval: int = 1800
+    min_interval: int = 300  # adaptive intervals stay within these, unless a source says
+    max_interval: int = 21600
     jitter: float = 0.1  # +-10% on every interval, so polls spread out
     max_backoff: float = 86400.0
     tick: float = 10.0  # how often the daemon looks for due sources
     shutdown_grace: float = 5.0
+
+
+# Why a feed item or list entry asks for its article page (store.pages.page_reason).
+PAGE_REASONS = ("list", "no_date", "fetch_time_date", "no_summary", "untrusted_link")
+
+
+@dataclass(frozen=True)
+class PageSettings:
+    """[pages]: article pages, read by their own queue off the feeds' critical path."""
+
+    enabled: bool = True
+    items: tuple[str, ...] = PAGE_REASONS  # which items ask for their page
+    per_poll: int = 20  # most pages of one source's polls read in one round of the queue
+    per_cycle: int = 100  # most pages read in one round (a `run --once`, a daemon round)
+    budget: float = 60.0  # seconds `run --once` spends on pages after the feeds
+    every: float = 60.0  # the daemon runs a round this often
+    concurrency: int = 2  # pages in flight at once, on connections of their own
+    refused_backoff: float = 86400.0  # a refused page is tried again after this, doubling
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,7 @@ class Settings:
     parse_workers: int | str = "auto"
     http: HttpSettings = field(default_factory=HttpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    pages: PageSettings = field(default_factory=PageSettings)
     raw: dict[str, Any] = field(default_factory=dict)  # sections owned by other modules
 
 
@@ -141,6 +162,24 @@ def _workers(value: Any) -> tuple[Any, str | None]:
     return None, f'expected "auto" or a whole number from 0 to 64, got {describe(value)}'
 
 
+def _bool(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, bool):
+        return value, None
+    return None, f"expected true or false, got {describe(value)}"
+
+
+def _page_reasons(value: Any) -> tuple[Any, str | None]:
+    known = ", ".join(f'"{r}"' for r in PAGE_REASONS)
+    if not isinstance(value, list):
+        return None, f"expected a list of reasons ({known}), got {describe(value)}"
+    unknown = [describe(v) for v in value if v not in PAGE_REASONS]
+    if unknown:
+        return None, f"unknown reason {', '.join(unknown)} (known: {known})"
+    if len(set(value)) != len(value):
+        return None, "lists a reason twice"
+    return tuple(value), None
+
+
 def _user_agent(value: Any) -> tuple[Any, str | None]:
     text, problem = _string(value)
     if problem:
@@ -170,12 +209,24 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
     },
     "schedule": {
         "default_interval": _duration,
+        "min_interval": _duration,
+        "max_interval": _duration,
         "jitter": _fraction,
         "max_backoff": _duration,
         "tick": _duration,
         "shutdown_grace": _duration,
     },
     "parse": {"workers": _workers},
+    "pages": {
+        "enabled": _bool,
+        "items": _page_reasons,
+        "per_poll": _positive_int,
+        "per_cycle": _positive_int,
+        "budget": _duration,
+        "every": _duration,
+        "concurrency": _positive_int,
+        "refused_backoff": _duration,
+    },
     "log": {
         "format": _choice("text", "json"),
         "level": _choice("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -208,6 +259,29 @@ def _check_section(
     return out
 
 
+def _check_bounds(
+    problems: Problems, entry: str, table: dict[str, Any], min_default: float,
+    max_default: float, interval_default: float, *, interval_key: str,
+) -> None:  # fmt: skip
+    """min_interval >= 60 s, min_interval <= interval <= max_interval."""
+    low = table.get("min_interval", min_default)
+    high = table.get("max_interval", max_default)
+    interval = table.get(interval_key, interval_default)
+    for key in ("min_interval", "max_interval", interval_key):
+        if key in table and table[key] < 60:
+            problems.add(entry, key, f"must be at least 60 seconds, got {table[key]:g}")
+            return
+    if low > high:
+        problems.add(entry, "min_interval",
+                     f"must not exceed max_interval ({high:g} s), got {low:g} s")  # fmt: skip
+    elif not low <= interval <= high and (interval_key in table or "min_interval" in table
+                                          or "max_interval" in table):  # fmt: skip
+        problems.add(entry, interval_key, (
+            f"must lie between min_interval ({low:g} s) and max_interval ({high:g} s), "
+            f"got {interval:g} s"
+        ))  # fmt: skip
+
+
 def load_settings(config_dir: Path) -> Settings:
     path = config_dir / SETTINGS_FILE
     raw = _read_toml(path)
@@ -231,6 +305,17 @@ def load_settings(config_dir: Path) -> Settings:
     schedule = parsed.get("schedule", {})
     log = parsed.get("log", {})
     parse = parsed.get("parse", {})
+    pages = parsed.get("pages", {})
+    _check_bounds(problems, "[schedule]", schedule, ScheduleSettings.min_interval,
+                  ScheduleSettings.max_interval, ScheduleSettings.default_interval,
+                  interval_key="default_interval")  # fmt: skip
+    problems.raise_if_any()
+    if "per_poll" in pages and pages["per_poll"] > pages.get("per_cycle", PageSettings.per_cycle):
+        problems.add("[pages]", "per_poll", (
+            f"must not exceed per_cycle ({pages.get('per_cycle', PageSettings.per_cycle)}), "
+            f"got {pages['per_poll']}"
+        ))  # fmt: skip
+        problems.raise_if_any()
     db_path = Path(database.get("path", Settings.db_path))
     return Settings(
         db_path=db_path,
@@ -240,14 +325,15 @@ def load_settings(config_dir: Path) -> Settings:
         parse_workers=parse.get("workers", "auto"),
         http=HttpSettings(**http),
         schedule=ScheduleSettings(
-            **{k: (int(v) if k == "default_interval" else v) for k, v in schedule.items()}
+            **{k: (int(v) if k.endswith("_interval") else v) for k, v in schedule.items()}
         ),
+        pages=PageSettings(**pages),
         raw=external,
     )
 
 
-_SOURCE_KEYS = ("id", "outlet", "url", "kind", "interval", "lang", "timezone", "enabled",
-                "allow_private")  # fmt: skip
+_SOURCE_KEYS = ("id", "outlet", "url", "kind", "interval", "min_interval", "max_interval",
+                "lang", "timezone", "enabled", "allow_private")  # fmt: skip
 
 
 def _valid_url(value: str) -> bool:
@@ -308,6 +394,19 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
                     "interval",
                     f"must be at least 60 seconds, got {describe(entry['interval'])}",
                 )
+        bounds: dict[str, Any] = {}
+        for key in ("min_interval", "max_interval"):
+            if key in entry:
+                bounds[key], problem = _duration(entry[key])
+                if problem:
+                    problems.add(label, key, problem)
+        if len(problems.items) == before and interval is not None and interval >= 60:
+            if "interval" in entry:
+                bounds["interval"] = interval
+            low = bounds.get("min_interval", settings.schedule.min_interval)
+            _check_bounds(problems, label, bounds, settings.schedule.min_interval,
+                          settings.schedule.max_interval, low,
+                          interval_key="interval")  # fmt: skip
         lang = entry.get("lang")
         if lang is not None and (not isinstance(lang, str) or not _LANG.match(lang)):
             problems.add(
@@ -338,7 +437,18 @@ def load_sources(config_dir: Path, settings: Settings) -> list[Source]:
                 outlet=entry["outlet"].strip(),
                 url=entry["url"].strip(),
                 kind=kind,
-                interval=int(interval or settings.schedule.default_interval),
+                # the default interval, for a source without one, within its own bounds
+                interval=int(
+                    min(
+                        max(
+                            interval or settings.schedule.default_interval,
+                            bounds.get("min_interval", settings.schedule.min_interval),
+                        ),
+                        bounds.get("max_interval", settings.schedule.max_interval),
+                    )
+                ),
+                min_interval=int(bounds.get("min_interval", settings.schedule.min_interval)),
+                max_interval=int(bounds.get("max_interval", settings.schedule.max_interval)),
                 lang=lang.lower() if lang else None,
                 timezone=tz,
                 enabled=entry.get("enabled", True),

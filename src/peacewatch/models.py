@@ -14,7 +14,9 @@ class Source:
     outlet: str
     url: str
     kind: str = "feed"  # feed | page | list
-    interval: int = 1800  # seconds between polls
+    interval: int = 1800  # seconds between polls at first; then adaptive within the bounds
+    min_interval: int = 300  # adaptive intervals never go below this (nor below 60 s)
+    max_interval: int = 21600  # ... nor above this
     lang: str | None = None
     timezone: str | None = None  # for naive dates in this source
     enabled: bool = True
@@ -80,6 +82,7 @@ class ParsedFeed:
     lang: str | None = None
     bozo: str | None = None  # feedparser's reason for a malformed feed
     encoding: str | None = None
+    floor: tuple[float, str] | None = None  # the shortest poll interval the feed asks for
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class RunReport:
 
     sources: list[SourceReport] = field(default_factory=list)
     seconds: float = 0.0
+    pages: dict[str, int] = field(default_factory=dict)  # article pages read, by outcome
+    pages_seconds: float = 0.0
 
     @property
     def ok(self) -> int:

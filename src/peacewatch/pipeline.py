@@ -18,20 +18,19 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from peacewatch import store
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError, RefusedURLError
-from peacewatch.ingest.articles import Article, extract_article
+from peacewatch.ingest.cadence import Cadence, format_seconds, header_floor, next_interval
 from peacewatch.ingest.feeds import parse_feed, parse_feed_call
 from peacewatch.ingest.fetch import Fetcher, URLGuard
 from peacewatch.ingest.netguard import check_url_async
 from peacewatch.ingest.outlets import OutletRegistry, load_outlets
 from peacewatch.ingest.parsepool import ParsePool, resolve_workers
-from peacewatch.ingest.readinglist import parse_html_list, parse_text_list
 from peacewatch.ingest.robots import RobotsCache
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import (
@@ -46,11 +45,17 @@ from peacewatch.models import (
 )
 from peacewatch.store import languages
 from peacewatch.store import pages as article_store
-from peacewatch.store import stories as story_store
-from peacewatch.store import tags as tag_store
-from peacewatch.stories.aliases import AliasTable
-from peacewatch.stories.cluster import Settings as StorySettings
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
+
+if TYPE_CHECKING:
+    from peacewatch.ingest.articles import Article
+    from peacewatch.store import stories as story_store
+
+# What only some polls need is imported where it is used, so that revalidating unchanged
+# feeds (most polls) never loads HTML parsing (bs4, htmldate), reading lists or the tagger:
+# ingest.articles, ingest.readinglist, store.tags and the story clusterer (store.stories).
+# `python -X importtime -m peacewatch`
+# shows the difference.
 
 log = logging.getLogger("peacewatch.pipeline")
 
@@ -73,7 +78,9 @@ class Runtime:
     parse_pool: ParsePool | None = None  # None: parse in this process
     outlets: OutletRegistry | None = None  # config/outlets.toml, loaded on first use
     robots: RobotsCache | None = None  # robots.txt answers per host, for article pages
-    pages_per_poll: int = 20  # article pages read after one poll of a source
+    # Article pages go through a fetcher of their own, so that pages
+    # never hold a slot a feed's poll is waiting for; None: the feeds' fetcher.
+    page_fetcher: Fetcher | None = None
     outlets_synced: bool = False  # registry written to the database by this runtime
     stories: story_store.StoryIndex | None = None  # the window's stories, made on first use
 
@@ -92,6 +99,7 @@ class Runtime:
                 await check_url_async(target)
 
         try:
+            # the feeds' fetcher: this runs in a page's guard, which holds a page slot
             result = await self.fetcher.get(url, accept="text/plain, */*;q=0.5", guard=guard)
         except RefusedURLError:
             raise
@@ -100,6 +108,10 @@ class Runtime:
                 return error.status, b""
             raise
         return result.status, result.content
+
+    @property
+    def pages_fetcher(self) -> Fetcher:
+        return self.page_fetcher or self.fetcher
 
     def now(self) -> str:
         return to_iso(self.clock())
@@ -119,6 +131,44 @@ class Runtime:
 def next_poll(rt: Runtime, now: str, interval: float) -> str:
     jitter = rt.config.settings.schedule.jitter
     return add_seconds(now, interval * (1 + rt.rng.uniform(-jitter, jitter)))
+
+
+def adapt_interval(
+    rt: Runtime,
+    source: Source,
+    result: FetchResult,
+    *,
+    now: str,
+    items_total: int,
+    items_new: int,
+    floor: tuple[float, str] | None,
+) -> Cadence:
+    """The wait before a source's next poll after a successful one (ingest.cadence): from
+    the rate of new items over the last week and this poll's share of seen items, within
+    the source's min_interval and max_interval, never sooner than the feed (ttl,
+    sy:updatePeriod; remembered for 304s) or the response (Cache-Control, Expires) allow."""
+    row = store.source_row(rt.db, source.id) or {}
+    at = parse_iso(now)
+    week_ago = to_iso(at - timedelta(days=7))
+    history = [
+        ((at - parse_iso(started)).total_seconds(), new)
+        for started, new in store.recent_polls(rt.db, source.id, week_ago)
+    ]
+    history.append((0.0, items_new))
+    floors = []
+    if floor is not None:
+        floors.append(floor)
+    elif row.get("feed_floor"):
+        floors.append((float(row["feed_floor"]), str(row["feed_floor_reason"])))
+    from_headers = header_floor(result.headers, rt.clock())
+    if from_headers is not None:
+        floors.append(from_headers)
+    return next_interval(
+        current=float(row.get("poll_interval") or source.interval),
+        minimum=float(max(60, source.min_interval)), maximum=float(source.max_interval),
+        first_poll=row.get("last_success_at") is None, items_total=items_total,
+        items_new=items_new, history=history, floors=floors,
+    )  # fmt: skip
 
 
 def backoff_delay(
@@ -190,6 +240,8 @@ def sync_sources(rt: Runtime, now: str) -> None:
 def _parse_list(
     rt: Runtime, source: Source, result: FetchResult
 ) -> tuple[list[ParsedItem], str | None]:
+    from peacewatch.ingest.readinglist import parse_html_list, parse_text_list
+
     content_type = result.headers.get("content-type", "")
     today = rt.clock().date()
     if "text/plain" in content_type:
@@ -223,6 +275,8 @@ def _parse_list(
 
 
 def _parse_page(rt: Runtime, source: Source, result: FetchResult) -> list[ParsedItem]:
+    from peacewatch.ingest.articles import extract_article
+
     article = extract_article(
         result.content, result.url, headers=result.headers, now=rt.clock(),
         timezone=source.timezone,
@@ -266,13 +320,17 @@ def _feed_arguments(source: Source, result: FetchResult) -> dict[str, Any]:
 
 def make_story_index(config: Config) -> story_store.StoryIndex:
     """The story index for a configuration: its alias table and the default settings."""
+    from peacewatch.store import stories as story_store
+    from peacewatch.stories.aliases import AliasTable
+    from peacewatch.stories.cluster import Settings as StorySettings
+
     aliases = config.aliases if config.aliases is not None else AliasTable()
     return story_store.StoryIndex(aliases, StorySettings())
 
 
 def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
     """Steps that run on new and changed items inside the fetch's transaction."""
-    process_items(rt.db, rt.config, item_ids, now, rt.story_index())
+    process_items(rt.db, rt.config, item_ids, now, rt.story_index() if item_ids else None)
 
 
 def process_items(
@@ -284,9 +342,12 @@ def process_items(
 ) -> None:
     """The language of items that declare none, tagging (so an item is never stored without
     its tags), then its story, which reads the tags (an item already in a story keeps it
-    until `recluster`). Inside the caller's transaction; used by polls and import-list."""
+    until `recluster`). Inside the caller's transaction; used by polls and import-list. The
+    tagger and the clusterer are imported here: a poll that only revalidates loads neither."""
     if not item_ids:
         return
+    from peacewatch.store import tags as tag_store
+
     languages.detect_items(db, item_ids)
     if config.ruleset is not None:
         tag_store.tag_items(db, item_ids, config.ruleset, now)
@@ -294,16 +355,13 @@ def process_items(
 
 
 async def poll_source(rt: Runtime, source_id: str) -> SourceReport:
-    """One poll of one source, recorded whatever happens, then the article pages it queued
-    (list entries, feed entries lacking a date, summary or trustworthy link). Never raises
+    """One poll of one source, recorded whatever happens. The article pages it asks for
+    (list entries, feed entries lacking a date, summary or trustworthy link) are only
+    queued: `read_article_pages` reads them, so a poll never waits for a page. Never raises
     PeacewatchError."""
     if not rt.outlets_synced:
         sync_outlets(rt)  # also when the caller synced sources with store.sync_sources
-    report = await _poll(rt, source_id)
-    source = rt.source(source_id)
-    if source is not None and report.error is None:
-        await read_article_pages(rt, source_id=source_id, allow_private=source.allow_private)
-    return report
+    return await _poll(rt, source_id)
 
 
 async def _poll(rt: Runtime, source_id: str) -> SourceReport:
@@ -352,6 +410,7 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
     if body_hash == stored.body_hash:
         return _record_success(rt, source, result, started=started, outcome="unchanged",
                                validators=validators, unconditional=unconditional)  # fmt: skip
+    floor: tuple[float, str] | None = None
     try:
         if source.kind in ("list", "page"):
             # small pages, read with the outlet registry and the clock: in this process
@@ -359,9 +418,10 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         elif rt.parse_pool is not None:
             # the worker runs feeds.parse_feed itself, so it never imports the rest of us
             parsed = await rt.parse_pool.run(parse_feed_call, _feed_arguments(source, result))
-            items, warning = parsed.items, _feed_warning(parsed)
+            items, warning, floor = parsed.items, _feed_warning(parsed), parsed.floor
         else:
-            items, warning = parse_result(source, result)
+            parsed = parse_feed(**_feed_arguments(source, result))
+            items, warning, floor = parsed.items, _feed_warning(parsed), parsed.floor
     except ParseError as error:
         return _record_failure(
             rt, source, row, started=started, elapsed_ms=result.elapsed_ms,
@@ -370,18 +430,20 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         )  # fmt: skip
     return _record_success(rt, source, result, started=started, outcome="ok", items=items,
                            warning=warning, validators=validators,
-                           unconditional=unconditional)  # fmt: skip
+                           unconditional=unconditional, floor=floor)  # fmt: skip
 
 
 def _extract_page(rt: Runtime, result: FetchResult, timezone: str | None) -> Article:
     """extract_article on a body from the web: a failure on one page is that page's failure
     (recorded and retried later), never the source's or the cycle's."""
+    from peacewatch.ingest.articles import extract_article
+
     try:
         return extract_article(
             result.content, result.url, headers=result.headers, now=rt.clock(), timezone=timezone
         )
     except (ValueError, LookupError, RecursionError, AssertionError) as error:
-        log.exception("cannot read article page %s", result.url)
+        log.debug("cannot read article page %s", result.url, exc_info=True)
         raise ParseError("unreadable_page", f"cannot read the page: {error!r}") from error
 
 
@@ -400,37 +462,66 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 
 
 async def read_article_pages(
-    rt: Runtime, *, source_id: str | None, allow_private: bool = False
+    rt: Runtime, *, imported_only: bool = False, budget: float | None = None
 ) -> dict[str, int]:
-    """Fetch the due article pages queued by a source (or by import-list when None), read
-    them and fold what they say into their items. Returns counts per outcome."""
-    due = article_store.due_pages(rt.db, now=rt.now(), source_id=source_id,
-                                  limit=rt.pages_per_poll)  # fmt: skip
+    """One round of the article-page queue: fetch the due pages (at most [pages] per_cycle,
+    per_poll of one source's), read them and fold what they say into their items. Returns
+    counts per outcome: done, failed, refused, and `later` for pages left due (the budget ran
+    out, or an earlier page of their host was refused or unreachable in this round).
+
+    Pages go through their own fetcher, politely per host. A refused page waits for its
+    backoff. INFO gets one line per source with pages, per-page detail goes to DEBUG.
+    `imported_only`: only the pages `import-list` queued. `budget`: seconds for the round;
+    pages not fetched by then stay due for the next round.
+    """
+    settings = rt.config.settings.pages
+    due = article_store.due_pages(
+        rt.db, now=rt.now(), limit=settings.per_cycle, per_source=settings.per_poll,
+        imported_only=imported_only,
+    )  # fmt: skip
     if not due:
         return {}
-    guard = page_guard(rt, allow_private=allow_private)
+    guards: dict[bool, URLGuard] = {}
+    outcomes: dict[int, str] = {}
 
-    async def one(page: dict) -> str:
+    def guard_for(page: dict) -> URLGuard:
+        source = rt.source(page["source_id"]) if page["source_id"] else None
+        allow = source.allow_private if source is not None else False
+        if allow not in guards:
+            guards[allow] = page_guard(rt, allow_private=allow)
+        return guards[allow]
+
+    async def one(page: dict, url: str) -> tuple[str, bool]:
+        """The page's outcome, and whether its host is of no use for the rest of the round
+        (unresolvable, private, unreachable, timing out)."""
         try:
-            # tracking parameters stripped: the same page, without telling anyone we came
-            url = canonicalize_url(page["url"])
-            result = await rt.fetcher.get(
-                url, source_id=source_id or "", accept=PAGE_ACCEPT, guard=guard
-            )
+            result = await rt.pages_fetcher.get(
+                url, source_id=page["source_id"] or "", accept=PAGE_ACCEPT,
+                guard=guard_for(page),
+            )  # fmt: skip
             article = _extract_page(rt, result, page["timezone"])
         except RefusedURLError as error:
             with store.transaction(rt.db):
-                article_store.mark_page_failed(rt.db, page["item_id"], now=rt.now(),
-                                               error=str(error), refused=True)  # fmt: skip
-            log.info("article page refused: %s", error)
-            return "refused"
+                article_store.mark_page_failed(
+                    rt.db, page["item_id"], now=rt.now(), error=str(error), refused=True,
+                    refused_backoff=timedelta(seconds=settings.refused_backoff),
+                )  # fmt: skip
+            log.debug("article page refused: %s", error)
+            # robots.txt rules are per page; an unresolvable, private or unreachable host
+            # (robots.txt included) refuses every page of it
+            text = str(error)
+            return "refused", "robots" not in text or "unreachable" in text
         except (FetchError, ParseError) as error:
             with store.transaction(rt.db):
                 article_store.mark_page_failed(
                     rt.db, page["item_id"], now=rt.now(), error=str(error),
                     http_status=getattr(error, "status", None),
                 )  # fmt: skip
-            return "failed"
+            log.debug("article page %s failed: %s", url, error)
+            host_down = isinstance(error, FetchError) and error.outcome in (
+                "network_error", "timeout"
+            )  # fmt: skip
+            return "failed", host_down
         now = rt.now()
         with store.transaction(rt.db):
             changed = article_store.apply_article(
@@ -438,12 +529,58 @@ async def read_article_pages(
             )
             if changed:
                 after_store(rt, [page["item_id"]], now)
-        return "done"
+        log.debug("article page %s read", url)
+        return "done", False
 
-    outcomes = await asyncio.gather(*(one(page) for page in due))
-    counts = {name: outcomes.count(name) for name in set(outcomes)}
-    log.info("article pages for %s: %s", source_id or "imported lists", counts)
-    return counts
+    async def host_turn(pages: list[tuple[dict, str]]) -> None:
+        # One host's pages one after another: polite, and once the host is found refused
+        # (its address) its other pages are refused for the same reason without a lookup;
+        # once it is unreachable they wait for a later round instead of failing the same way.
+        for n, (page, url) in enumerate(pages):
+            outcome, host_down = await one(page, url)
+            outcomes[page["item_id"]] = outcome
+            if host_down and outcome == "refused":
+                error = article_store.page_error(rt.db, page["item_id"])
+                with store.transaction(rt.db):
+                    for other, _url in pages[n + 1 :]:
+                        article_store.mark_page_failed(
+                            rt.db, other["item_id"], now=rt.now(), error=error, refused=True,
+                            refused_backoff=timedelta(seconds=settings.refused_backoff),
+                        )  # fmt: skip
+                        outcomes[other["item_id"]] = "refused"
+            if host_down:
+                return
+
+    by_host: dict[str, list[tuple[dict, str]]] = {}
+    for page in due:
+        # tracking parameters stripped: the same page, without telling anyone we came
+        url = canonicalize_url(page["url"])
+        by_host.setdefault(urlsplit(url).netloc.lower(), []).append((page, url))
+    tasks = [asyncio.ensure_future(host_turn(pages)) for pages in by_host.values()]
+    # Cancelled pages stop at an await, never inside their (synchronous) transaction.
+    _done, pending = await asyncio.wait(tasks, timeout=budget)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("reading article pages crashed", exc_info=task.exception())
+    per_source: dict[str, dict[str, int]] = {}
+    for page in due:
+        outcome = outcomes.get(page["item_id"], "later")
+        counts = per_source.setdefault(page["source_id"] or "imported lists", {})
+        counts[outcome] = counts.get(outcome, 0) + 1
+    totals: dict[str, int] = {}
+    for name, counts in sorted(per_source.items()):
+        log.info("article pages for %s: %s", name, _counts_text(counts))
+        for outcome, count in counts.items():
+            totals[outcome] = totals.get(outcome, 0) + count
+    return totals
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
 
 
 def _record_success(
@@ -457,10 +594,11 @@ def _record_success(
     unconditional: bool,
     items: list[ParsedItem] | None = None,
     warning: str | None = None,
+    floor: tuple[float, str] | None = None,
 ) -> SourceReport:
     now = rt.now()
-    next_due = next_poll(rt, now, source.interval)
     new_url = result.permanent_redirect
+    pages = rt.config.settings.pages
     with store.transaction(rt.db):
         report = SaveReport()
         if items and source.kind == "list":
@@ -468,6 +606,7 @@ def _record_success(
             report = article_store.save_list_entries(
                 rt.db, entries, list_ref=source.id, source_id=source.id,
                 registry=rt.outlets or OutletRegistry({}), now=now,
+                queue_pages=pages.enabled and "list" in pages.items,
             )  # fmt: skip
             after_store(rt, [*report.new, *report.changed], now)
         elif items:
@@ -475,10 +614,17 @@ def _record_success(
             report = store.save_items(
                 rt.db, items, source_id=source.id, outlet_id=outlet, now=now
             )  # fmt: skip
-            article_store.queue_pages_for_items(
-                rt.db, report.new, source_id=source.id, registry=rt.outlets, now=now
-            )
+            if pages.enabled:
+                article_store.queue_pages_for_items(
+                    rt.db, report.new, source_id=source.id, registry=rt.outlets, now=now,
+                    reasons=pages.items,
+                )  # fmt: skip
             after_store(rt, [*report.new, *report.changed], now)
+        cadence = adapt_interval(
+            rt, source, result, now=now, items_total=len(items or []),
+            items_new=len(report.new), floor=floor,
+        )  # fmt: skip
+        next_due = next_poll(rt, now, cadence.seconds)
         store.record_fetch(
             rt.db, source_id=source.id, url=result.url, started_at=started, finished_at=now,
             outcome=outcome, status=result.status, nbytes=len(result.content),
@@ -488,6 +634,7 @@ def _record_success(
         store.mark_success(
             rt.db, source.id, now=now, next_due=next_due, status=result.status, outcome=outcome,
             validators=validators, new_url=new_url, unconditional=unconditional,
+            interval=cadence.seconds, reason=cadence.reason, feed_floor=floor,
         )  # fmt: skip
     if new_url:
         log.info("source %s moved permanently to %s", source.id, new_url)
@@ -515,7 +662,14 @@ def _record_failure(
 ) -> SourceReport:
     now = rt.now()
     failures = int(row["consecutive_failures"]) + 1
-    next_due = add_seconds(now, backoff_delay(rt, failures, source.interval, retry_after))
+    delay = backoff_delay(rt, failures, source.interval, retry_after)
+    next_due = add_seconds(now, delay)
+    reason = (
+        f"Retry-After: {format_seconds(delay)}"
+        if retry_after is not None
+        else f"backoff after {failures} failure{'s' if failures > 1 else ''}: "
+        f"{format_seconds(delay)}"
+    )
     with store.transaction(rt.db):
         store.record_fetch(
             rt.db, source_id=source.id, url=row["url"], started_at=started, finished_at=now,
@@ -523,7 +677,7 @@ def _record_failure(
             conditional=conditional, error=error,
         )  # fmt: skip
         store.mark_failure(rt.db, source.id, now=now, next_due=next_due, status=status,
-                           outcome=outcome, error=error)  # fmt: skip
+                           outcome=outcome, error=error, reason=reason)  # fmt: skip
     log.warning("source %s failed (%s): %s; next try %s", source.id, outcome, error, next_due)
     return SourceReport(source.id, outcome, status=status, error=error, next_due=next_due)
 
@@ -551,6 +705,13 @@ def make_parse_pool(config: Config) -> ParsePool | None:
     return ParsePool(workers) if workers > 0 else None
 
 
+def make_page_fetcher(config: Config) -> Fetcher:
+    """The article pages' own fetcher: [pages] concurrency at once, one at a time per host,
+    on connections of their own, so no page ever holds a slot a feed's poll waits for."""
+    http = config.settings.http
+    return Fetcher(replace(http, concurrency=config.settings.pages.concurrency, per_host=1))
+
+
 async def run_once_async(
     config: Config,
     db: store.Database,
@@ -558,25 +719,49 @@ async def run_once_async(
     all_sources: bool = False,
     only: Iterable[str] = (),
     fetcher: Fetcher | None = None,
+    pages: bool = True,
+    on_report: Callable[[RunReport], None] | None = None,
 ) -> RunReport:
-    """Sync the configured sources into the database, then poll the due (or chosen) ones."""
+    """Sync the configured sources into the database, poll the due (or chosen) ones, hand
+    the report to `on_report`, then (unless `pages` is false or [pages] is disabled) run one
+    round of the article-page queue within [pages] budget; its counts are in the report's
+    `pages`."""
     own = fetcher is None
     fetcher = fetcher or Fetcher(config.settings.http)
+    page_fetcher = make_page_fetcher(config) if own else None
     pool = make_parse_pool(config)
     try:
-        rt = Runtime(config, db, fetcher, parse_pool=pool)
+        rt = Runtime(config, db, fetcher, parse_pool=pool, page_fetcher=page_fetcher)
         sync_sources(rt, rt.now())
         report = await run_cycle(rt, select_sources(rt, all_sources=all_sources, only=only))
-        await read_article_pages(rt, source_id=None)  # pages queued by import-list
+        if on_report is not None:
+            on_report(report)
+        settings = config.settings.pages
+        if pages and settings.enabled:
+            t0 = time.monotonic()
+            report.pages = await read_article_pages(rt, budget=settings.budget)
+            report.pages_seconds = time.monotonic() - t0
         return report
     finally:
         if pool is not None:
             pool.close()
+        if page_fetcher is not None:
+            await page_fetcher.aclose()
         if own:
             await fetcher.aclose()
 
 
 def run_once(
-    config: Config, db: store.Database, *, all_sources: bool = False, only: Iterable[str] = ()
+    config: Config,
+    db: store.Database,
+    *,
+    all_sources: bool = False,
+    only: Iterable[str] = (),
+    pages: bool = True,
+    on_report: Callable[[RunReport], None] | None = None,
 ) -> RunReport:
-    return asyncio.run(run_once_async(config, db, all_sources=all_sources, only=only))
+    return asyncio.run(
+        run_once_async(
+            config, db, all_sources=all_sources, only=only, pages=pages, on_report=on_report
+        )
+    )

@@ -31,6 +31,7 @@ from peacewatch.errors import StoreError
 from peacewatch.ingest.fetch import Fetcher
 from peacewatch.pipeline import (
     Runtime,
+    make_page_fetcher,
     make_parse_pool,
     make_story_index,
     poll_source,
@@ -112,7 +113,10 @@ class Daemon:
         startup: list[JobFunc] | None = None,
     ) -> None:
         self.periodic_jobs = periodic_jobs or []
-        self.rt = Runtime(config, db, fetcher, parse_pool=make_parse_pool(config))
+        self.rt = Runtime(
+            config, db, fetcher, parse_pool=make_parse_pool(config),
+            page_fetcher=make_page_fetcher(config),
+        )  # fmt: skip
         self.db_path = db_path
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.in_flight: set[asyncio.Task[Any]] = set()
@@ -164,11 +168,13 @@ class Daemon:
                 id=job_id, replace_existing=True, coalesce=True, max_instances=1,
                 misfire_grace_time=3600,
             )  # fmt: skip
-        # Article pages queued by `import-list` belong to no source: read them now and then.
-        self.scheduler.add_job(
-            self._read_imported_pages, "interval", minutes=5, id="imported-pages",
-            next_run_time=self.rt.clock(), coalesce=True, max_instances=1,
-        )  # fmt: skip
+        # Article pages have their own queue: polls only ask for them, a round reads them.
+        pages = self.rt.config.settings.pages
+        if pages.enabled:
+            self.scheduler.add_job(
+                self._read_pages, "interval", seconds=pages.every, id="article-pages",
+                next_run_time=self.rt.clock(), coalesce=True, max_instances=1,
+            )  # fmt: skip
         for job_id, seconds, func in self.periodic_jobs:
             self.scheduler.add_job(
                 self._run_sync, "interval", seconds=seconds, args=[func], id=job_id,
@@ -210,21 +216,28 @@ class Daemon:
                 await asyncio.wait(still, timeout=1.0)
         if self.rt.parse_pool is not None:
             self.rt.parse_pool.close()
+        if self.rt.page_fetcher is not None:
+            await self.rt.page_fetcher.aclose()
         for thread in (retagging, detecting, clustering):
             if thread is not None:
                 # the batch in progress commits or rolls back; the next start resumes
                 await asyncio.to_thread(thread.join, grace)
         log.info("stopped cleanly")
 
-    async def _read_imported_pages(self) -> None:
+    async def _read_pages(self) -> None:
         if self.stopping.is_set():
             return
+        task = asyncio.current_task()
+        if task:
+            self.in_flight.add(task)
         try:
-            counts = await read_article_pages(self.rt, source_id=None)
-            if counts:
-                log.info("imported-list pages: %s", counts)
+            # a round logs one line per source with pages
+            await read_article_pages(self.rt)
         except Exception:  # never let one bad page stop the scheduler
-            log.exception("reading imported-list pages failed")
+            log.exception("reading article pages failed")
+        finally:
+            if task:
+                self.in_flight.discard(task)
 
     async def _run_sync(self, func: JobFunc) -> None:
         # Long jobs (retag, digests) run in a thread so polling continues meanwhile.

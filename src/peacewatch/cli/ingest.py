@@ -18,9 +18,14 @@ from peacewatch.errors import ConfigError, PeacewatchError
 @click.option("--once", is_flag=True, help="One cycle over the due sources, then exit.")
 @click.option("--all", "all_sources", is_flag=True, help="Poll every enabled source, due or not.")
 @click.option("--source", "only", multiple=True, metavar="ID", help="Poll only this source.")
+@click.option(
+    "--no-pages", is_flag=True,
+    help="With --once: leave the article pages queued (else read within [pages] budget).",
+)  # fmt: skip
 @pass_context
-def run(ctx: Context, once: bool, all_sources: bool, only: tuple[str, ...]) -> None:
+def run(ctx: Context, once: bool, all_sources: bool, only: tuple[str, ...], no_pages: bool) -> None:
     """Poll sources: one cycle with --once, else run as the daemon."""
+    from peacewatch.models import RunReport
     from peacewatch.pipeline import run_once
 
     config = ctx.config()
@@ -32,18 +37,26 @@ def run(ctx: Context, once: bool, all_sources: bool, only: tuple[str, ...]) -> N
         raise click.BadParameter(
             f"not in sources.toml: {', '.join(unknown)}", param_hint="--source"
         )
+
+    def summary(report: RunReport) -> None:
+        # printed as soon as the feeds are done: the summary never waits for article pages
+        for source in report.sources:
+            if source.error:
+                click.echo(f"  {source.source_id}: {source.outcome}: {source.error}", err=True)
+        click.echo(
+            f"sources: {report.ok} ok, {report.failed} failed; items: {report.items_new} new, "
+            f"{report.items_seen} seen; {report.seconds:.1f} s"
+        )
+
     try:
         db = ctx.open_db()
-        report = run_once(config, db, all_sources=all_sources, only=only)
+        report = run_once(config, db, all_sources=all_sources, only=only,
+                          pages=not no_pages, on_report=summary)  # fmt: skip
     except PeacewatchError as error:
         fail(error)
-    for source in report.sources:
-        if source.error:
-            click.echo(f"  {source.source_id}: {source.outcome}: {source.error}", err=True)
-    click.echo(
-        f"sources: {report.ok} ok, {report.failed} failed; items: {report.items_new} new, "
-        f"{report.items_seen} seen; {report.seconds:.1f} s"
-    )
+    if report.pages:
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.pages.items()))
+        click.echo(f"article pages: {counts}; {report.pages_seconds:.1f} s")
 
 
 def _daemon(ctx: Context) -> None:
@@ -67,9 +80,11 @@ def daemon(ctx: Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
 @pass_context
 def sources(ctx: Context, as_json: bool) -> None:
-    """Each source with its health: last success, failures, next poll, and how many of its
-    items' dates the article page corrected."""
+    """Each source with its health: last success, failures, next poll and why it is then
+    (the adaptive interval's reason, a feed's floor, a backoff), and how many of its items'
+    dates the article page corrected."""
     from peacewatch import store
+    from peacewatch.ingest.cadence import format_seconds
     from peacewatch.pipeline import sync_configuration
 
     config = ctx.config()
@@ -85,7 +100,7 @@ def sources(ctx: Context, as_json: bool) -> None:
         return
     click.echo(
         f"{'source':28} {'state':9} {'last success':20} {'fails':>5} {'next due':20} "
-        f"{'items':>6} {'redated':>7}"
+        f"{'every':>6} {'items':>6} {'redated':>7}  why"
     )
     for row in rows:
         state = (
@@ -98,7 +113,8 @@ def sources(ctx: Context, as_json: bool) -> None:
         click.echo(
             f"{row['id'][:28]:28} {state:9} {(row['last_success_at'] or '-')[:19]:20} "
             f"{row['consecutive_failures']:>5} {(row['next_due_at'] or '-')[:19]:20} "
-            f"{row['items']:>6} {row['date_disagreements']:>7}"
+            f"{format_seconds(row['poll_interval'] or row['interval']):>6} "
+            f"{row['items']:>6} {row['date_disagreements']:>7}  {row['next_due_reason'] or '-'}"
         )
         if row["consecutive_failures"] and row["last_error"]:
             click.echo(f"{'':28}   since {row['failing_since']}: {row['last_error']}")
@@ -302,9 +318,14 @@ def import_list_command(ctx: Context, file: Path, name: str | None, no_fetch: bo
         async def read_pages() -> None:
             async with Fetcher(config.settings.http) as fetcher:
                 rt = Runtime(config, db, fetcher, outlets=registry)
-                while counts := await read_article_pages(rt, source_id=None):
+                # rounds until every page was tried once (pages of a host that turned
+                # out unreachable or refused wait, as in the daemon, for a later round)
+                while (counts := await read_article_pages(rt, imported_only=True)) and any(
+                    outcome != "later" for outcome in counts
+                ):
                     for outcome, count in counts.items():
-                        pages[outcome] = pages.get(outcome, 0) + count
+                        if outcome != "later":
+                            pages[outcome] = pages.get(outcome, 0) + count
 
         if not no_fetch:
             asyncio.run(read_pages())

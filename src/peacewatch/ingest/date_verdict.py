@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peacewatch.ingest.dates import FoundDate
-from peacewatch.ingest.page_dates import Witness
+
+if TYPE_CHECKING:  # page_dates reads HTML (bs4): a poll that reads no page never loads it
+    from peacewatch.ingest.page_dates import Witness
 
 __all__ = ["FETCH_TIME_SLACK", "Verdict", "decide", "feed_page_disagreement", "possible_days"]
 
@@ -148,6 +150,8 @@ def decide(
     outlet_tz: tzinfo | None = None,
 ) -> Verdict:
     """Choose the publication date among `witnesses` (see the module's rules)."""
+    from peacewatch.ingest.page_dates import Witness
+
     resolved = [
         Witness(w.source, w.role, _local(w.found, page_tz, outlet_tz), w.raw, w.shown)
         for w in witnesses

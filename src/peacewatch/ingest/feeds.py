@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 
 from peacewatch.errors import ParseError
+from peacewatch.ingest.cadence import feed_floor
 from peacewatch.ingest.dates import parse_date
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import ParsedFeed, ParsedItem
@@ -222,6 +223,7 @@ def parse_feed(
         lang=feed_lang,
         bozo=bozo,
         encoding=parsed.get("encoding"),
+        floor=feed_floor(feed_info),
     )
 
 

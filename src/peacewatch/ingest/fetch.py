@@ -145,11 +145,10 @@ class Fetcher:
             if validators.last_modified:
                 headers["If-Modified-Since"] = validators.last_modified
                 conditional = True
-        async with self._global:
-            return await self._follow(
-                url, headers, source_id=source_id, started=started,
-                fetched_at=fetched_at, conditional=conditional, guard=guard,
-            )  # fmt: skip
+        return await self._follow(
+            url, headers, source_id=source_id, started=started,
+            fetched_at=fetched_at, conditional=conditional, guard=guard,
+        )  # fmt: skip
 
     async def _follow(
         self,
@@ -224,7 +223,9 @@ class Fetcher:
     ) -> tuple[int, dict[str, str], bytes]:
         host = urlsplit(url).hostname or ""
         gate = self._gate(host)
-        async with gate.semaphore:
+        # A slot is held per request, not across a redirect chain's guards: a guard may
+        # itself fetch (robots.txt), and must never wait for the slot its caller holds.
+        async with self._global, gate.semaphore:
             await self._wait_turn(gate)
             total = self.settings.total_timeout
             try:

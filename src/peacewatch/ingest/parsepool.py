@@ -7,10 +7,10 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from peacewatch.errors import ParseError
@@ -28,19 +28,28 @@ def resolve_workers(setting: int | str) -> int:
     return int(setting)
 
 
-def _exit_with_parent(parent: int) -> None:
-    # A killed main process (kill -9, OOM) cannot shut the pool down: leave with it.
+def _exit_with_parent(parent: int, lifeline: Connection) -> None:
+    # A killed main process (kill -9, OOM) cannot shut the pool down: leave with it. The
+    # parent never writes to the lifeline, so it turns readable only at EOF, when the
+    # parent's end closed, that is when the parent died; the pid check is a second witness.
     while os.getppid() == parent:
-        time.sleep(0.5)
+        try:
+            if lifeline.poll(0.5):
+                break
+        except OSError:
+            break
     os._exit(0)
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int, lifeline: Connection) -> None:
     # The daemon decides when to stop: a SIGTERM sent to the whole process group must not
     # kill a worker in the middle of a parse the main process is waiting for.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    # `parent` was decided when the worker was spawned, not now: if the parent died while
+    # this worker was starting, os.getppid() already names the reaper (pid 1), and
+    # watching for a change away from it would wait forever.
+    threading.Thread(target=_exit_with_parent, args=(parent, lifeline), daemon=True).start()
 
 
 class ParsePool:
@@ -49,12 +58,21 @@ class ParsePool:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._executor: Executor | None = None
+        self._lifeline: Connection | None = None  # our end of the workers' lifeline
 
     def _make(self) -> Executor:
         # spawn: never fork a process that runs an event loop and threads; and the workers
-        # stay direct children, so they notice when the main process is gone
+        # stay direct children, so they notice when the main process is gone. Each worker
+        # gets this process's pid and the read end of a pipe whose only write end stays
+        # here (spawn passes a child only the descriptors it is given), so a worker sees
+        # EOF the moment this process dies, however early in the worker's start that is.
+        # Once the workers are gone, the resource tracker sees EOF on its own pipe and exits.
         context = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker)
+        reader, self._lifeline = context.Pipe(duplex=False)
+        return ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker,
+            initargs=(os.getpid(), reader),
+        )  # fmt: skip
 
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         import asyncio
@@ -67,6 +85,9 @@ class ParsePool:
         except BrokenProcessPool:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+            if self._lifeline is not None:
+                self._lifeline.close()  # the next pool gets a lifeline of its own
+                self._lifeline = None
             raise ParseError(
                 "parse_error", "the parser process died while reading this body"
             ) from None
@@ -75,3 +96,6 @@ class ParsePool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        if self._lifeline is not None:
+            self._lifeline.close()
+            self._lifeline = None

@@ -856,6 +856,22 @@ def _stories(db: sqlite_utils.Database) -> None:
     )
 
 
+def _adaptive_intervals(db: sqlite_utils.Database) -> None:
+    """Adaptive poll intervals: the wait the last poll chose (`poll_interval`, seconds), why
+    the next poll is when it is (`next_due_reason`), and the shortest wait the feed itself
+    asks for (`feed_floor`, from ttl or sy:updatePeriod, with `feed_floor_reason`), kept for
+    the polls that answer 304 and are not parsed."""
+    run_script(
+        db,
+        """
+        ALTER TABLE sources ADD COLUMN poll_interval REAL;
+        ALTER TABLE sources ADD COLUMN next_due_reason TEXT;
+        ALTER TABLE sources ADD COLUMN feed_floor REAL;
+        ALTER TABLE sources ADD COLUMN feed_floor_reason TEXT;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
     ("0002_tagging", _tagging),
@@ -864,7 +880,7 @@ MIGRATIONS: list[Migration] = [
     ("0005_date_candidates", _date_candidates),
     ("0006_item_language", _item_language),
     ("0007_analyst_labels", _analyst_labels),
-    # 0008 is reserved for another branch
+    ("0008_adaptive_intervals", _adaptive_intervals),
     ("0009_dashboard_counters", _dashboard_counters),
     ("0010_stories", _stories),
 ]

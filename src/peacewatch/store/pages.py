@@ -1,4 +1,5 @@
-"""Storage for outlets, reading-list entries and article-page bookkeeping.
+"""Storage for outlets, reading-list entries and what article pages say about their items.
+The article-page queue itself (what is due, backoff) is `store.page_queue`, re-exported here.
 
 Every function runs raw SQL inside the caller's transaction (see store.transaction); none
 commits. Items themselves are created through store.save_items so deduplication stays in one
@@ -8,30 +9,40 @@ place; this module adds what lists and pages know on top.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterable
-from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peacewatch import store
-from peacewatch.errors import RefusedURLError
-from peacewatch.ingest.articles import Article
-from peacewatch.ingest.date_verdict import FETCH_TIME_SLACK, feed_page_disagreement
-from peacewatch.ingest.netguard import check_scheme
-from peacewatch.ingest.outlets import Outlet, OutletRegistry, host_of
+from peacewatch.ingest.date_verdict import feed_page_disagreement
+from peacewatch.ingest.outlets import Outlet, OutletRegistry
 from peacewatch.ingest.readinglist import ListEntry
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import ParsedItem, SaveReport
+from peacewatch.store.page_queue import (
+    MAX_ATTEMPTS,
+    REDIRECTOR_HOSTS,
+    due_pages,
+    mark_page_failed,
+    page_error,
+    page_reason,
+    queue_page,
+    queue_pages_for_items,
+)
 from peacewatch.text import title_key
-from peacewatch.timeutil import parse_iso, to_iso
+
+if TYPE_CHECKING:  # articles reads HTML (bs4, htmldate): loaded only when a page is read
+    from peacewatch.ingest.articles import Article
 
 __all__ = [
+    "MAX_ATTEMPTS",
+    "REDIRECTOR_HOSTS",
     "STRONG_DATE_SOURCES",
     "UNKNOWN_OUTLET",
     "apply_article",
     "due_pages",
     "ensure_outlet_row",
     "mark_page_failed",
+    "page_error",
     "page_reason",
     "queue_page",
     "queue_pages_for_items",
@@ -43,8 +54,6 @@ __all__ = [
 # Page dates that come from markup meant for machines: they may overrule a list's date.
 STRONG_DATE_SOURCES = {"jsonld", "opengraph", "meta", "itemprop", "time"}
 UNKNOWN_OUTLET = Outlet(id="unknown", name="(unknown outlet)", registered=False)
-RETRY_BASE = timedelta(hours=1)
-MAX_ATTEMPTS = 5
 
 
 def _dicts(db: store.Database, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
@@ -171,9 +180,11 @@ def save_list_entries(
     source_id: str | None,
     registry: OutletRegistry,
     now: str,
+    queue_pages: bool = True,
 ) -> SaveReport:
-    """Store a list's entries as items (deduplicated) and queue their pages; call inside a
-    transaction. Re-reading the same list changes nothing but last_seen."""
+    """Store a list's entries as items (deduplicated) and queue their pages (unless
+    `queue_pages` is false); call inside a transaction. Re-reading the same list changes
+    nothing but last_seen."""
     new: list[int] = []
     changed: list[int] = []
     seen = 0
@@ -221,7 +232,7 @@ def save_list_entries(
                 item_id = _item_for(db, item, outlet.id)
                 changed.extend(i for i in saved.changed if i not in changed)
                 seen += saved.seen
-        if entry.url and item_id is not None:
+        if queue_pages and entry.url and item_id is not None:
             queue_page(db, item_id, entry.url, source_id=source_id, reason="list", now=now)
         db.execute(
             """INSERT INTO list_entries (list_ref, source_id, entry_key, line, title,
@@ -252,143 +263,6 @@ def _item_for(db: store.Database, item: ParsedItem, outlet_id: str) -> int | Non
 
 
 # -- article pages -------------------------------------------------------------------------
-
-
-def queue_page(
-    db: store.Database, item_id: int, url: str, *, source_id: str | None, reason: str, now: str
-) -> None:
-    """Ask for an item's page to be read (once; a queued or done page stays as it is)."""
-    db.execute(
-        """INSERT OR IGNORE INTO page_fetches (item_id, url, source_id, reason, queued_at,
-           next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)""",
-        [item_id, url, source_id, reason, now, now],
-    )
-
-
-# Link shorteners, feed proxies and aggregators: their links say nothing about the story's
-# real address, so the page is read to learn its canonical URL.
-REDIRECTOR_HOSTS = {
-    "feedproxy.google.com", "feeds.feedburner.com", "news.google.com", "t.co", "bit.ly",
-    "ow.ly", "buff.ly", "dlvr.it", "tinyurl.com", "lnkd.in", "trib.al", "apple.news",
-    "flip.it", "rss.app", "feeds.feedblitz.com", "l.facebook.com", "href.li", "rebrand.ly",
-}  # fmt: skip
-
-
-def page_reason(
-    row: dict[str, Any], registry: OutletRegistry | None, *, fetch_time: bool = False
-) -> str | None:
-    """Why a feed item's article page should be read, or None when the feed said enough.
-    `fetch_time`: the feed's date looks like the moment it was fetched, not published."""
-    url = row.get("url")
-    if not url:
-        return None
-    try:
-        check_scheme(str(url))  # never queue what could not be fetched (file:, example.org)
-    except RefusedURLError:
-        return None
-    host = host_of(str(url))
-    if host in REDIRECTOR_HOSTS or any(host.endswith("." + h) for h in REDIRECTOR_HOSTS):
-        return "untrusted_link"
-    outlet = registry.get(str(row.get("outlet_id"))) if registry is not None else None
-    if (
-        outlet is not None
-        and outlet.domains
-        and registry is not None
-        and registry.by_domain(str(url)) is not outlet
-    ):
-        return "untrusted_link"  # a link away from the outlet's own site
-    if row.get("published") is None:
-        return "no_date"
-    if fetch_time:
-        return "fetch_time_date"
-    if not row.get("summary"):
-        return "no_summary"
-    return None
-
-
-def queue_pages_for_items(
-    db: store.Database,
-    item_ids: Iterable[int],
-    *,
-    source_id: str | None,
-    registry: OutletRegistry | None,
-    now: str,
-) -> int:
-    """Queue the article pages of new feed items that lack a date, a summary or a
-    trustworthy link, or whose date is the fetch time; return how many were queued."""
-    queued = 0
-    ids = list(item_ids)
-    for start in range(0, len(ids), 500):  # one query per 500 items, not one per item
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found = _dicts(
-            db,
-            f"SELECT id, url, outlet_id, published, summary FROM items WHERE id IN ({marks})",
-            chunk,
-        )
-        stamps = Counter(row["published"] for row in found if row["published"])
-        for row in found:
-            reason = page_reason(row, registry, fetch_time=_fetch_time(row, stamps, now))
-            if reason is not None:
-                queue_page(db, row["id"], row["url"], source_id=source_id, reason=reason, now=now)
-                queued += 1
-    return queued
-
-
-def _fetch_time(row: dict[str, Any], stamps: Counter[str], now: str) -> bool:
-    """A date within seconds of the poll, or one several new items share near the poll: the
-    feed stamps entries with the time it was generated."""
-    if not row["published"]:
-        return False
-    gap = abs(parse_iso(row["published"]) - parse_iso(now))
-    return gap <= timedelta(seconds=60) or (
-        gap <= FETCH_TIME_SLACK and stamps[row["published"]] > 1
-    )
-
-
-def due_pages(
-    db: store.Database, *, now: str, source_id: str | None = None, limit: int = 20
-) -> list[dict[str, Any]]:
-    where = "p.state = 'pending' AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)"
-    params: list[Any] = [now]
-    if source_id is not None:
-        where += " AND p.source_id = ?"
-        params.append(source_id)
-    else:
-        where += " AND p.source_id IS NULL"
-    return _dicts(
-        db,
-        f"""SELECT p.*, i.outlet_id, o.timezone FROM page_fetches p
-            JOIN items i ON i.id = p.item_id JOIN outlets o ON o.id = i.outlet_id
-            WHERE {where} ORDER BY p.queued_at, p.item_id LIMIT ?""",
-        [*params, limit],
-    )
-
-
-def mark_page_failed(
-    db: store.Database,
-    item_id: int,
-    *,
-    now: str,
-    error: str,
-    refused: bool = False,
-    http_status: int | None = None,
-) -> None:
-    """A refused page (scheme, private address, robots.txt) is not retried; a failed one is,
-    with growing delays, MAX_ATTEMPTS times."""
-    row = db.execute("SELECT attempts FROM page_fetches WHERE item_id = ?", [item_id]).fetchone()
-    attempts = (int(row[0]) if row else 0) + 1
-    if refused:
-        state, next_at = "refused", None
-    elif attempts >= MAX_ATTEMPTS:
-        state, next_at = "failed", None
-    else:
-        state, next_at = "pending", to_iso(parse_iso(now) + RETRY_BASE * 2 ** (attempts - 1))
-    db.execute(
-        """UPDATE page_fetches SET state = ?, attempts = ?, last_attempt_at = ?,
-           next_attempt_at = ?, http_status = ?, error = ? WHERE item_id = ?""",
-        [state, attempts, now, next_at, http_status, error, item_id],
-    )
 
 
 def _revise(db: store.Database, item_id: int, field: str, old: Any, new: Any, now: str) -> None:

@@ -16,6 +16,7 @@ __all__ = [
     "mark_failure",
     "mark_success",
     "outlet_id_for",
+    "recent_polls",
     "record_fetch",
     "source_row",
     "source_rows",
@@ -157,8 +158,12 @@ def mark_success(
     validators: Validators | None = None,
     new_url: str | None = None,
     unconditional: bool = False,
+    interval: float | None = None,
+    reason: str | None = None,
+    feed_floor: tuple[float, str] | None = None,
 ) -> None:
-    """Reset a source's failure count and store what its response told us."""
+    """Reset a source's failure count and store what its response told us, the wait its
+    next poll comes after (`interval`) and why (`reason`)."""
     fields: dict[str, Any] = {
         "last_fetch_at": now,
         "last_success_at": now,
@@ -180,6 +185,12 @@ def mark_success(
         fields["url"] = new_url
     if unconditional:
         fields["last_unconditional_at"] = now
+    if interval is not None:
+        fields["poll_interval"] = interval
+    if reason is not None:
+        fields["next_due_reason"] = reason
+    if feed_floor is not None:
+        fields["feed_floor"], fields["feed_floor_reason"] = feed_floor
     _update_source(db, source_id, fields)
 
 
@@ -192,14 +203,29 @@ def mark_failure(
     status: int | None,
     outcome: str,
     error: str,
+    reason: str | None = None,
 ) -> None:
     db.execute(
         """UPDATE sources SET last_fetch_at = ?, last_status = ?, last_outcome = ?,
            last_error = ?, failing_since = COALESCE(failing_since, ?),
-           consecutive_failures = consecutive_failures + 1, next_due_at = ?
+           consecutive_failures = consecutive_failures + 1, next_due_at = ?,
+           next_due_reason = COALESCE(?, next_due_reason)
            WHERE id = ?""",
-        [now, status, outcome, error, now, next_due, source_id],
+        [now, status, outcome, error, now, next_due, reason, source_id],
     )
+
+
+def recent_polls(db: Database, source_id: str, since: str) -> list[tuple[str, int]]:
+    """(started_at, items_new) of a source's successful polls since `since`, oldest first."""
+    return [
+        (str(row[0]), int(row[1] or 0))
+        for row in db.execute(
+            """SELECT started_at, items_new FROM fetches WHERE source_id = ?
+               AND started_at >= ? AND outcome IN ('ok', 'not_modified', 'unchanged')
+               ORDER BY started_at""",
+            [source_id, since],
+        )
+    ]
 
 
 def _update_source(db: Database, source_id: str, fields: dict[str, Any]) -> None:

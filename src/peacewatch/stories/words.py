@@ -11,9 +11,6 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import pymorphy3
-import snowballstemmer
-
 WORD_RE = re.compile(r"\d+(?:[.,]\d{3})*|[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
 _UKRAINIAN_LETTERS = frozenset("іїєґ")
 _RUSSIAN_LETTERS = frozenset("ыэъё")
@@ -47,11 +44,15 @@ def script_language(text: str) -> str | None:
 
 @lru_cache(maxsize=4)
 def _stemmer(algorithm: str) -> Any:
+    import snowballstemmer  # loaded on first use: a poll that only revalidates never needs it
+
     return snowballstemmer.stemmer(algorithm)
 
 
 @lru_cache(maxsize=1)
 def _ukrainian() -> Any:
+    import pymorphy3  # loaded on first use, like the stemmers
+
     return pymorphy3.MorphAnalyzer(lang="uk")
 
 
