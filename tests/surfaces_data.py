@@ -18,6 +18,7 @@ exact whatever the shipped rules say.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -261,3 +262,24 @@ def build_story(
     finally:
         db.conn.close()
     return config, db_path, ids
+
+
+def stored_story(folder: Path) -> tuple[Path, dict[str, int]]:
+    """build_story through a loopback feed server started and stopped here: the database's
+    path and the ids of its items by name (for module-scoped fixtures)."""
+    server = FixtureServer().start()
+    try:
+        _, db_path, ids = build_story(folder, server)
+    finally:
+        server.stop()
+    return db_path, ids
+
+
+def datasette_over(db_path: Path, config: Path) -> Iterator[Any]:
+    """A Datasette over `db_path` with `config`, its databases closed afterwards."""
+    from peacewatch.surfaces.datasette_app import make_datasette
+
+    datasette = make_datasette(db_path, config)
+    yield datasette
+    for database in datasette.databases.values():
+        database.close()

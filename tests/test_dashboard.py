@@ -22,10 +22,9 @@ from typing import Any
 
 import pytest
 
-from httpserver import FixtureServer
-from peacewatch.surfaces.datasette_app import html_link, html_text, load_metadata, make_datasette
+from peacewatch.surfaces.datasette_app import html_link, html_text, load_metadata
 from support import free_port
-from surfaces_data import build_story
+from surfaces_data import datasette_over, stored_story
 
 ROOT = Path(__file__).parent.parent
 CONFIG = ROOT / "config" / "datasette.yml"
@@ -35,20 +34,12 @@ PAGE = "/-/dashboards/coverage"
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
-    server = FixtureServer().start()
-    try:
-        _, db_path, ids = build_story(tmp_path_factory.mktemp("dashboard"), server)
-    finally:
-        server.stop()
-    return db_path, ids
+    return stored_story(tmp_path_factory.mktemp("dashboard"))
 
 
 @pytest.fixture(scope="module")
 def ds(story: tuple[Path, dict[str, int]]) -> Iterator[Any]:
-    datasette = make_datasette(story[0], CONFIG)
-    yield datasette
-    for database in datasette.databases.values():
-        database.close()
+    yield from datasette_over(story[0], CONFIG)
 
 
 def get(ds: Any, path: str, **params: str) -> Any:

@@ -27,9 +27,9 @@ import pytest
 from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.config import load_config
-from peacewatch.surfaces.datasette_app import load_metadata, make_datasette
+from peacewatch.surfaces.datasette_app import load_metadata
 from support import free_port, poll
-from surfaces_data import ITEMS, SCRIPT_TITLE, build_story, rss
+from surfaces_data import ITEMS, SCRIPT_TITLE, datasette_over, rss, stored_story
 
 ROOT = Path(__file__).parent.parent
 CONFIG = ROOT / "config" / "datasette.yml"
@@ -38,20 +38,12 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
-    server = FixtureServer().start()
-    try:
-        _, db_path, ids = build_story(tmp_path_factory.mktemp("datasette"), server)
-    finally:
-        server.stop()
-    return db_path, ids
+    return stored_story(tmp_path_factory.mktemp("datasette"))
 
 
 @pytest.fixture(scope="module")
 def ds(story: tuple[Path, dict[str, int]]) -> Iterator[Any]:
-    datasette = make_datasette(story[0], CONFIG)
-    yield datasette
-    for database in datasette.databases.values():
-        database.close()
+    yield from datasette_over(story[0], CONFIG)
 
 
 def get(ds: Any, path: str) -> Any:
