@@ -82,7 +82,7 @@ def main() -> int:
     failures = 0
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/-/versions.json")
+        wait_for(f"{base}/-/versions.json", seconds=60)
         with tempfile.TemporaryDirectory(prefix="peacewatch-bench-page-") as tmp:
             for period in ("26 weeks", "all"):
                 query = urllib.parse.urlencode({"initiative": "us-28pt-plan", "period": period})
