@@ -13,7 +13,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 
 from peacewatch.surfaces.datasette_app import html_link, html_text, load_metadata
-from support import free_port
+from support import free_port, wait_until_served
 from surfaces_data import datasette_over, stored_story
 
 ROOT = Path(__file__).parent.parent
@@ -199,19 +198,6 @@ def test_counters_follow_tag_and_item_changes(
         conn.close()
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError("datasette exited")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer in {seconds} s")
-
-
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory, story: tuple[Path, dict[str, int]]
@@ -225,7 +211,7 @@ def served(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{base}/-/versions.json", process)
+        wait_until_served(f"{base}/-/versions.json", process)
         yield {"base": base, "tmp": tmp}
     finally:
         process.terminate()

@@ -12,7 +12,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,7 +27,7 @@ from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.config import load_config
 from peacewatch.surfaces.datasette_app import load_metadata
-from support import free_port, poll
+from support import free_port, poll, wait_until_served
 from surfaces_data import ITEMS, SCRIPT_TITLE, datasette_over, rss, stored_story
 
 ROOT = Path(__file__).parent.parent
@@ -222,21 +221,6 @@ def test_initiative_atom_feed(ds: Any, story: tuple[Path, dict[str, int]]) -> No
     assert authors == {"Kyiv Independent", "Al Jazeera"}
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"datasette exited: {process.stderr.read() if process.stderr else ''!r}"
-            )
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer in {seconds} s")
-
-
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory, story: tuple[Path, dict[str, int]]
@@ -259,7 +243,7 @@ def served(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{base}/-/versions.json", process)
+        wait_until_served(f"{base}/-/versions.json", process)
         yield {"base": base, "db_path": db_path, "server": server, "config": config, "tmp": tmp}
     finally:
         process.terminate()

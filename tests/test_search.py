@@ -236,10 +236,10 @@ def test_empty_search_form_in_a_headless_browser(
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        from test_datasette import _wait_for
+        from support import wait_until_served
 
         base = f"http://127.0.0.1:{port}"
-        _wait_for(f"{base}/-/versions.json", process)
+        wait_until_served(f"{base}/-/versions.json", process)
         doms = {}
         for query in ("", "?q=28-point", "?q=Стамбул"):
             result = subprocess.run(
