@@ -257,3 +257,27 @@ def test_retag_in_background_stops_when_asked(tmp_path: Path, ruleset: RuleSet) 
     assert rows(db, "SELECT COUNT(*) AS n FROM item_classification")[0]["n"] == 0
     assert tag_store.needs_retag(db, ruleset)
     db.conn.close()
+
+
+def test_the_day_first_seen_stands_in_for_a_missing_date(db: Any, ruleset: RuleSet) -> None:
+    # Miami talks only mean the 20-point framework in their window: undated, nothing says so
+    title = "Ukrainian and US delegations hold talks in Miami"
+    [undated] = save(db, [(title, None)])
+    with store.transaction(db):
+        tag_store.tag_items(db, [undated], ruleset, NOW)
+    [tag] = rows(db, "SELECT initiative_id, evidence FROM item_initiatives WHERE item_id = ?",
+                 [undated])  # fmt: skip
+    assert tag["initiative_id"] == "us-ua-20pt-framework"
+    note = json.loads(tag["evidence"])[-1]
+    assert (note["rule"], note["field"], note["text"]) == (
+        "date: first seen (no published date)",
+        "first_seen",
+        NOW[:10],
+    )
+    assert rows(db, "SELECT published FROM items WHERE id = ?", [undated]) == [{"published": None}]
+    # a page first seen long after the talks is matched as undated: no tag from the window
+    [old] = save(db, [(title + " (archive)", None)], prefix="b")
+    db.execute("UPDATE items SET first_seen = '2026-09-01T00:00:00+00:00' WHERE id = ?", [old])
+    with store.transaction(db):
+        tag_store.tag_items(db, [old], ruleset, NOW)
+    assert rows(db, "SELECT * FROM item_initiatives WHERE item_id = ?", [old]) == []
