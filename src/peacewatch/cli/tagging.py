@@ -170,7 +170,7 @@ def evaluate(
 
     Scores the labelled corpus and, when the database has analyst labels
     (`peacewatch label`), those too."""
-    from peacewatch.tagging.evaluation import Labelled, evaluate, load_labelled
+    from peacewatch.tagging.evaluation import evaluate, load_labelled
 
     ruleset = _ruleset(ctx)
     path = corpus or CORPUS
@@ -185,7 +185,7 @@ def evaluate(
         items = load_labelled(path, split=None if split == "all" else split)
     except PeacewatchError as error:
         fail(error)
-    items += _analyst_items(ctx, Labelled)
+    items += _analyst_items(ctx)
     try:
         report = evaluate(items, ruleset, with_lead=not title_only, dated=not undated)
     except ConfigError as error:
@@ -225,8 +225,10 @@ def evaluate(
             )
 
 
-def _analyst_items(ctx: Context, labelled: Any) -> list[Any]:
+def _analyst_items(ctx: Context) -> list[Any]:
     """Analyst judgements from the database (table analyst_labels), as labelled items."""
+    from peacewatch.tagging.evaluation import Labelled
+
     if not ctx.db_path().exists():
         return []
     db = ctx.open_db(readonly=True)
@@ -245,7 +247,7 @@ def _analyst_items(ctx: Context, labelled: Any) -> list[Any]:
         labels = frozenset(x for x in (added or "").split(",") if x)
         judged = labels | frozenset(x for x in (removed or "").split(",") if x)
         found.append(
-            labelled(
+            Labelled(
                 title=title or "",
                 labels=labels,
                 lead=summary,
