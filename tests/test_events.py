@@ -210,6 +210,33 @@ def test_an_exclude_group_can_name_what_cancels_its_veto() -> None:
         compile_rules(tomllib.loads(wrong), display="events.toml")
 
 
+def test_an_undated_exclude_group_tells_same_place_rounds_apart_only_without_a_date() -> None:
+    text = RULES.replace(
+        'exclude = [ { any = ["gaza"] } ]',
+        'exclude = [ { any = ["gaza"] }, { any = ["memorandum"], undated = true } ]',
+    )
+    rules = compile_rules(tomllib.loads(text), display="events.toml")
+    undated = "Swap agreed at Lakeside"
+    assert tags(rules, undated) == ["lakeside-talks"]
+    # without a date, the other round's cue vetoes; with the item's own date it does not
+    assert tags(rules, undated, summary="A memorandum was handed over.") == []
+    dated = tags(rules, undated, "2025-05-16", summary="A memorandum was handed over.")
+    assert dated == ["lakeside-talks"]
+    # a day first seen is not the item's own date: the veto holds
+    first_seen = tags(rules, undated, first_seen="2025-05-16", summary="A memorandum, too.")
+    assert first_seen == []
+    wrong = text.replace("undated = true }", 'undated = "yes" }')
+    with pytest.raises(ConfigError, match=r"exclude\[1\]\.undated': expected true or false"):
+        compile_rules(tomllib.loads(wrong), display="events.toml")
+    wrong = RULES.replace(
+        "[[initiative.events]]",
+        'require = [ { any = ["north"], undated = true } ]\n\n[[initiative.events]]',
+        1,
+    )
+    with pytest.raises(ConfigError, match="only an exclude group can be 'undated'"):
+        compile_rules(tomllib.loads(wrong), display="events.toml")
+
+
 def test_two_patterns_on_the_same_words_are_not_two_people() -> None:
     # 'president smith' and 'smith*' both match one mention: one leader, not a pair
     text = RULES.replace(

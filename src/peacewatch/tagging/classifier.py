@@ -543,6 +543,8 @@ def _evaluate(
         for field, found in held:
             required.append((group, field, found))
     for group in rule.exclude:
+        if group.undated and when is not None and not approximate:
+            continue  # it only tells apart same-place events of different years when undated
         if _group_holds(group, fields, seen) is not None and group.unless.isdisjoint(seen):
             return None
     evidence: list[Evidence] = []

@@ -553,7 +553,7 @@ class _Compiler(Checks):
                 entry, key, f"expected a table like {{ any = [...] }}, got {_describe(raw)}"
             )
             return None
-        known = {"any", "all", "near", "within", "fields", "unless"}
+        known = {"any", "all", "near", "within", "fields", "unless", "undated"}
         self._unknown(entry, f"{key}.", raw, known)
         modes = [m for m in ("any", "all") if m in raw]
         if len(modes) != 1:
@@ -577,7 +577,17 @@ class _Compiler(Checks):
                 self._strings(entry, f"{key}.unless", raw["unless"]) or []
             ):
                 unless.extend(self._pattern_or_ref(entry, f"{key}.unless[{index}]", pattern, []))
-        return Group(label, mode, tuple(slots), near, within, fields, labels, frozenset(unless))
+        undated = raw.get("undated", False)
+        if not isinstance(undated, bool):
+            self.problem(
+                entry, f"{key}.undated", f"expected true or false, got {_describe(undated)}"
+            )
+            undated = False
+        elif undated and not label.startswith("exclude"):
+            self.problem(entry, f"{key}.undated", "only an exclude group can be 'undated'")
+        return Group(
+            label, mode, tuple(slots), near, within, fields, labels, frozenset(unless), undated
+        )
 
     def _labels(self, label: str, patterns: Iterable[int]) -> Mapping[int, str]:
         return MappingProxyType(

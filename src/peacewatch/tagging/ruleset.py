@@ -78,6 +78,8 @@ class Group:
     labels: Mapping[int, str] = field(default_factory=dict, repr=False, compare=False)
     # An exclude group does not veto an item that holds one of these anywhere
     unless: frozenset[int] = frozenset()
+    # An exclude group that vetoes only an item without a date of its own (see docs/tagging.md)
+    undated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
