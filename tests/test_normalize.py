@@ -119,3 +119,13 @@ def test_fast_tokenizer_agrees_when_tokens_are_pure(text: str) -> None:
         assert fast == TOKEN_RE.findall(norm)
     else:
         assert TOKEN_RE.findall(norm) != fast
+
+
+def test_french_and_italian_elisions_match_the_word_after_the_apostrophe() -> None:
+    assert token_key("l'accordo") == token_key("accordo")
+    assert token_key("dell'ucraina") == "ucraina"
+    assert token_key("d'istanbul") == "istanbul"
+    # English possessives and contractions keep their word
+    assert token_key("ukraine's") == "ukraine"
+    assert token_key("don't") == "don't"
+    assert token_key("l'") == "l'"

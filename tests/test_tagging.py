@@ -349,8 +349,8 @@ def test_fast_word_split_agrees_with_the_regex_tokenizer() -> None:
 def test_evidence_offsets_with_apostrophes_and_cyrillic(shipped: RuleSet, title: str) -> None:
     result = classify(ItemText(title, published="2025-11-22"), shipped)
     evidence = [e for tag in result.initiatives for e in tag.evidence]
-    assert [e.text for e in evidence] == ["28-point"]
-    assert title[evidence[0].start : evidence[0].end] == "28-point"
+    assert "28-point" in [e.text for e in evidence]
+    assert all(title[e.start : e.end] == e.text for e in evidence if e.field == "title")
 
 
 def test_word_memo_is_bounded_and_never_changes_a_result(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -172,7 +172,16 @@ def normalize_text(text: str) -> Normalized:
     return Normalized(text, _translate("".join(parts)), tuple(starts), tuple(ends))
 
 
+# French and Italian elisions: "l'accordo", "d'Istanbul", "dell'Ucraina" are the word after
+# the apostrophe (English possessives and contractions start with no such word).
+_ELISION_RE = re.compile(
+    r"(?:l|d|j|m|n|s|t|c|qu|un|all|dall|dell|nell|sull|quell|lorsqu|jusqu|puisqu)'(?=[^\W\d_])"
+)
+
+
 def _stem_latin(token: str) -> str:
+    if "'" in token and (elided := _ELISION_RE.match(token)):
+        token = token[elided.end() :]
     if token.endswith("'s"):
         token = token[:-2]
     elif token.endswith("s'"):
