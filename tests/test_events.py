@@ -85,6 +85,10 @@ def test_the_headline_must_name_a_cue_or_the_action(rules: RuleSet) -> None:
     lead = "Ivanova and Petrenko held talks in Riverton."
     assert tags(rules, "A quiet weekend", "2025-05-16", summary=lead) == []
     assert tags(rules, "What the talks achieved", "2025-05-16", summary=lead) == ["lakeside-talks"]
+    # a peace headline (a lift pattern) with no cue or action of its own lets the lead count
+    swap = "Ivanova arrived in Riverton for a swap."
+    assert tags(rules, "Peace, at last?", "2025-05-16", summary=swap) == ["lakeside-talks"]
+    assert tags(rules, "A quiet weekend", "2025-05-16", summary=swap) == []
 
 
 def test_event_evidence_names_the_event(rules: RuleSet) -> None:

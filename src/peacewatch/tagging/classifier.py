@@ -408,13 +408,16 @@ def _event(
     seen: set[int],
     when: tuple[date, date] | None,
     approximate: bool = False,
+    peace_headline: bool = False,
 ) -> list[tuple[_Field, int, _Span]] | None:
     """The occurrences that make `event` count for an item, or None (see Event). A date that
     is `approximate` (the day first seen) opens the window but, outside it, the item is
     matched as an undated one."""
     if event.cues.isdisjoint(seen) or event.actions.isdisjoint(seen):
         return None
-    if not (_in_title(event.cues, by_weight) or _in_title(event.actions, by_weight)):
+    if not (
+        peace_headline or _in_title(event.cues, by_weight) or _in_title(event.actions, by_weight)
+    ):
         return None  # the headline names neither the event nor its action
     action = _first(event.actions, by_weight)
     assert action is not None
@@ -526,8 +529,13 @@ def _evaluate(
                 break
     events: list[tuple[Event, list[tuple[_Field, int, _Span]]]] = []
     if score < rule.threshold:
+        peace_headline = rule.events and any(
+            field.name == "title" and not lift.patterns.isdisjoint(field.hits)
+            for lift in rule.lifts
+            for field in fields
+        )
         for event in rule.events:
-            occurrences = _event(event, by_weight, seen, when, approximate)
+            occurrences = _event(event, by_weight, seen, when, approximate, bool(peace_headline))
             if occurrences is not None:
                 score += event.weight
                 events.append((event, occurrences))

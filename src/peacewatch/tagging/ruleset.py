@@ -20,7 +20,7 @@ Starts = tuple[tuple[int, tuple[int, ...]], ...]
 Candidates = tuple[tuple["Initiative", ...], tuple["Theme", ...], bool]
 # Part of the rules version: bump when a change to normalization or matching alters results,
 # so stored tags are recomputed even if the rule file did not change.
-MATCHER_VERSION = "2"
+MATCHER_VERSION = "3"
 
 MIN_PREFIX = 3  # letters before the '*' of a prefix pattern
 
@@ -91,7 +91,8 @@ class Event:
     places or actors, or two of its leaders, together with one of its actions; an item dated
     outside never does. An undated item counts it only on a strong cue with an action: a venue
     (a place only this event is known by), a place and an actor, or two actors. Either way the
-    headline must hold a cue or the action. A place or an actor alone never counts."""
+    headline must hold a cue or the action, or be a peace headline (one of the rule's lift
+    patterns). A place or an actor alone never counts."""
 
     label: str  # e.g. 'event: Istanbul round 1 (2025-05-16)'
     opens: date
