@@ -129,3 +129,9 @@ def test_french_and_italian_elisions_match_the_word_after_the_apostrophe() -> No
     assert token_key("ukraine's") == "ukraine"
     assert token_key("don't") == "don't"
     assert token_key("l'") == "l'"
+
+
+def test_turkish_case_endings_after_an_apostrophe_are_dropped() -> None:
+    assert token_key("istanbul'da") == "istanbul"
+    assert token_key("putin'in") == token_key("putin")
+    assert token_key("o'brien") == "o'brien"  # not a case ending

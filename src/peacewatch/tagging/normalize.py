@@ -179,9 +179,18 @@ _ELISION_RE = re.compile(
 )
 
 
+# Turkish case endings after an apostrophe: "İstanbul'da", "Rusya'nın", "Putin'in" (folded).
+_TURKISH_CASE_RE = re.compile(
+    r"(?<=[^\W\d_])'(?:da|de|ta|te|dan|den|tan|ten|in|un|nin|nun|ya|ye|yi|yu|a|e|i|u|la|le)$"
+)
+
+
 def _stem_latin(token: str) -> str:
-    if "'" in token and (elided := _ELISION_RE.match(token)):
-        token = token[elided.end() :]
+    if "'" in token:
+        if elided := _ELISION_RE.match(token):
+            token = token[elided.end() :]
+        if case := _TURKISH_CASE_RE.search(token):
+            token = token[: case.start()]
     if token.endswith("'s"):
         token = token[:-2]
     elif token.endswith("s'"):

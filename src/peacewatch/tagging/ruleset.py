@@ -20,7 +20,7 @@ Starts = tuple[tuple[int, tuple[int, ...]], ...]
 Candidates = tuple[tuple["Initiative", ...], tuple["Theme", ...], bool]
 # Part of the rules version: bump when a change to normalization or matching alters results,
 # so stored tags are recomputed even if the rule file did not change.
-MATCHER_VERSION = "3"
+MATCHER_VERSION = "4"
 
 MIN_PREFIX = 3  # letters before the '*' of a prefix pattern
 
