@@ -451,7 +451,7 @@ def test_new_and_edited_items_are_tagged_in_the_fetch_transaction(
     tmp_path: Path, http_server: FixtureServer
 ) -> None:
     route = http_server.route(
-        "/t.xml", body=feed(("g1", "Envoys meet in Geneva", "https://t.example/1"))
+        "/t.xml", body=feed(("g1", "Envoys meet in Vienna", "https://t.example/1"))
     )
     config_dir = tmp_path / "config"
     write_config(config_dir, [{"id": "t", "url": http_server.url("/t.xml")}])

@@ -260,8 +260,8 @@ def test_retag_in_background_stops_when_asked(tmp_path: Path, ruleset: RuleSet) 
 
 
 def test_the_day_first_seen_stands_in_for_a_missing_date(db: Any, ruleset: RuleSet) -> None:
-    # Miami talks only mean the 20-point framework in their window: undated, nothing says so
-    title = "Ukrainian and US delegations hold talks in Miami"
+    # Geneva talks only mean the 20-point framework in their window: undated, nothing says so
+    title = "Ukrainian and US delegations hold talks in Geneva"
     [undated] = save(db, [(title, None)])
     with store.transaction(db):
         tag_store.tag_items(db, [undated], ruleset, NOW)
