@@ -65,6 +65,20 @@ def test_the_split_is_fixed_by_the_url_hash() -> None:
     assert len(load_labelled(CORPUS, split="dev")) == halves["dev"]
 
 
+def test_a_collection_round_can_be_scored_alone() -> None:
+    rows = corpus_rows()
+    rounds = Counter((row["round"], row["split"]) for row in rows)
+    latest = max(row["round"] for row in rows)
+    fresh = load_labelled(CORPUS, split="heldout", collection_round=latest)
+    assert len(fresh) == rounds[(latest, "heldout")] > 0
+    assert {item.collection_round for item in fresh} == {latest}
+    result = CliRunner().invoke(
+        cli, ["evaluate", "--split", "heldout", "--round", str(latest), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["items"] == len(fresh)
+
+
 def test_scores_per_initiative_traps_and_errors(shipped: RuleSet) -> None:
     items = [
         Labelled("Zelensky and Witkoff discuss the 28-point plan", frozenset({"us-28pt-plan"})),

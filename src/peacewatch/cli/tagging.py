@@ -152,6 +152,15 @@ def _pct(value: float | None) -> str:
     show_default=True,
     help="Score one half of the corpus (held-out: score only, never tune on it).",
 )
+@click.option(
+    "--round",
+    "collection_round",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Score only the pages of one collection round (a fresh round's held-out half is "
+    "coverage no rule was written from).",
+)
 @click.option("--title-only", is_flag=True, help="Score the headline alone, without the lead.")
 @click.option("--undated", is_flag=True, help="Drop every date, as for pages that carry none.")
 @click.option("--show-errors", is_flag=True, help="List the misses and false hits.")
@@ -161,6 +170,7 @@ def evaluate(
     ctx: Context,
     corpus: Path | None,
     split: str,
+    collection_round: int | None,
     title_only: bool,
     undated: bool,
     show_errors: bool,
@@ -182,10 +192,13 @@ def evaluate(
             )
         )
     try:
-        items = load_labelled(path, split=None if split == "all" else split)
+        items = load_labelled(
+            path, split=None if split == "all" else split, collection_round=collection_round
+        )
     except PeacewatchError as error:
         fail(error)
-    items += _analyst_items(ctx)
+    if collection_round is None:  # analyst labels belong to no collection round
+        items += _analyst_items(ctx)
     try:
         report = evaluate(items, ruleset, with_lead=not title_only, dated=not undated)
     except ConfigError as error:
@@ -195,7 +208,9 @@ def evaluate(
         return
     o = report.overall
     click.echo(
-        f"{report.items} items ({path.name}, {split}{', title only' if title_only else ''}"
+        f"{report.items} items ({path.name}, {split}"
+        f"{f', round {collection_round}' if collection_round else ''}"
+        f"{', title only' if title_only else ''}"
         f"{', undated' if undated else ''}): precision {_pct(o.precision)}  "
         f"recall {_pct(o.recall)}  F1 {_pct(o.f1)}"
     )

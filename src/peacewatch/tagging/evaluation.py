@@ -55,6 +55,7 @@ class Labelled:
     trap: str | None = None
     source: str = "corpus"  # corpus | analyst
     split: str | None = None
+    collection_round: int | None = None  # the corpus round the page was collected in
     # Only these initiatives were judged (an analyst's label speaks of one initiative, not of
     # every other): None means all of them
     judged: frozenset[str] | None = None
@@ -71,6 +72,7 @@ class Labelled:
             trap=data.get("trap"),
             source=str(data.get("source") or "corpus"),
             split=data.get("split"),
+            collection_round=data.get("round") if isinstance(data.get("round"), int) else None,
         )
 
 
@@ -204,8 +206,11 @@ def evaluate(
     return report
 
 
-def load_labelled(path: Path, *, split: str | None = None) -> list[Labelled]:
-    """Read a JSON Lines corpus (see tests/fixtures/tagging/README.md); `split` keeps one half."""
+def load_labelled(
+    path: Path, *, split: str | None = None, collection_round: int | None = None
+) -> list[Labelled]:
+    """Read a JSON Lines corpus (see tests/fixtures/tagging/README.md); `split` keeps one half,
+    `collection_round` the pages of one collection round."""
     items: list[Labelled] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -222,6 +227,8 @@ def load_labelled(path: Path, *, split: str | None = None) -> list[Labelled]:
             raise ConfigError(f"{path}:{number}: expected an object with a 'title'")
         item = Labelled.from_mapping(data)
         if split and (item.split or (item.url and split_of(item.url))) != split:
+            continue
+        if collection_round is not None and item.collection_round != collection_round:
             continue
         items.append(item)
     return items
