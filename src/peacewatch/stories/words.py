@@ -3,6 +3,12 @@
 Snowball has no Ukrainian stemmer; pymorphy3 ships its Ukrainian dictionary in the
 `pymorphy3-dicts-uk` package (loaded once, about 60 ms, nothing downloaded). A word of an
 unknown language keeps its folded form. Results are cached: news vocabularies repeat.
+
+Names need a key of their own: Snowball cuts "-ов" off a Russian surname in the nominative
+but not in the other cases (Буданов -> будан, Будановым -> буданов), and pymorphy3 reads an
+unknown Ukrainian surname as an adjective (Умєрова -> умєрів, Лавровим -> лавровий).
+`name_key` instead strips one case ending from the folded word, so every case form of a
+name, a place or an organisation shares one key (Буданов, Буданова, Будановым -> буданов).
 """
 
 from __future__ import annotations
@@ -54,6 +60,33 @@ def _ukrainian() -> Any:
     import pymorphy3  # loaded on first use, like the stemmers
 
     return pymorphy3.MorphAnalyzer(lang="uk")
+
+
+# Case endings of Russian and Ukrainian nouns, adjectives and surnames, longest first
+_CASE_ENDINGS = {
+    lang: tuple(sorted(text.split(), key=len, reverse=True))
+    for lang, text in {
+        "ru": "ого его ому ему ыми ими ый ий ой ым им ом ем ая яя ую юю ые ие ых их ою ею "
+        "а я у ю е ы и ь й",
+        "uk": "ого ому ими ий ій ої ою єю им ім ом ем ів їв ая яя ую юю ії ія ію "
+        "а я у ю е є и і ї ь й",
+    }.items()
+}
+
+
+@lru_cache(maxsize=100_000)
+def name_key(word: str, lang: str | None) -> str:
+    """The comparable form of a name (person, place, organisation): Russian and Ukrainian
+    words lose one case ending, keeping at least three letters; other words are keyed as
+    `key` does."""
+    endings = _CASE_ENDINGS.get(lang or "")
+    folded = fold(word)
+    if endings is None or not folded.isalpha():
+        return key(word, lang)
+    for ending in endings:
+        if folded.endswith(ending) and len(folded) - len(ending) >= 3:
+            return folded[: -len(ending)]
+    return folded
 
 
 @lru_cache(maxsize=100_000)
