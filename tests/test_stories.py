@@ -207,6 +207,22 @@ def test_names_are_found_in_every_case() -> None:
         assert person in item(1, title, lang=lang).names, title
 
 
+def test_a_word_a_stem_shares_with_a_name_is_not_the_name() -> None:
+    # Snowball stems 'Умеров' to 'умер' ('died') and 'Дмитриев' to 'дмитр' (as 'Дмитрия')
+    assert not item(1, "Лидер группы умер в Москве", lang="ru").names
+    assert "e:dmitriev" not in item(2, "Заявление Дмитрия Пескова", lang="ru").names
+    assert "e:south-africa" not in item(3, "Обмін відбудеться за пару днів", lang="uk").places
+
+
+def test_the_actors_and_places_of_the_initiatives_file_are_in_the_alias_table() -> None:
+    ru = item(
+        1, "Переговоры Путина с африканской делегацией стартовали в Санкт-Петербурге", lang="ru"
+    )
+    assert {"e:st-petersburg", "e:africa"} <= ru.places
+    uk = item(2, "Кулеба зустрівся з Лавровим в Анталії", lang="uk")
+    assert {"e:kuleba", "e:lavrov"} <= uk.names and "e:antalya" in uk.places
+
+
 def test_the_shipped_alias_table_is_valid() -> None:
     assert len(ALIASES.entities) > 50
     assert ALIASES.entities["istanbul"].within == "turkey"

@@ -26,6 +26,9 @@ LANGUAGES = ("en", "uk", "ru")
 KINDS = ("person", "place", "org", "topic")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _KEYS = {"id", "kind", "common", "within", *LANGUAGES}
+# A shorter name key is too likely a common word's (Доха -> дох, Сочі -> соч): such a name
+# is found by its stem or lemma only
+MIN_NAME_KEY = 4
 
 
 @dataclass(frozen=True)
@@ -118,11 +121,14 @@ def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -
                 problems.append(f"{where}: '{lang}': expected a non-empty list of names")
                 continue
             for name in value:
-                sequence = tuple(key(w, lang) for w in words(name))
-                names[lang][sequence[0]].append((sequence, ident))
-                if kind != "topic":
-                    by_name = tuple(name_key(w, lang) for w in words(name))
+                # people, places and organisations by their name keys (a stem can cut a
+                # name short: Умеров -> умер, 'died'); event words and short names by stems
+                by_name = tuple(name_key(w, lang) for w in words(name))
+                if kind != "topic" and min(len(k) for k in by_name) >= MIN_NAME_KEY:
                     proper[lang][by_name[0]].append((by_name, ident))
+                else:
+                    sequence = tuple(key(w, lang) for w in words(name))
+                    names[lang][sequence[0]].append((sequence, ident))
         within = entry.get("within")
         if within is not None and (not isinstance(within, str) or kind != "place"):
             problems.append(f"{where}: 'within': expected the id of a place, on a place")
