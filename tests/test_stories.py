@@ -329,6 +329,20 @@ def test_a_distinctive_figure_and_the_event_word_are_two_kinds_of_evidence() -> 
     assert a.story_id != b.story_id
 
 
+def test_two_people_in_common_are_not_other_people() -> None:
+    # Peskov tells of Putin's meeting with Witkoff; a report naming Trump beside the two, not
+    # Peskov, is of the same meeting
+    lead = "Peskov said Putin received Witkoff in the Kremlin late at night."
+    clusterer = Clusterer()
+    kremlin = [
+        item(1, "Putin received Witkoff in the Kremlin late at night, Peskov says", lead),
+        item(2, "Peskov confirms Putin received Witkoff in the Kremlin at night", lead, hours=1),
+    ]
+    first = {clusterer.assign(f).story_id for f in kremlin}
+    signals = item(3, "Putin received Witkoff in the Kremlin, sent signals to Trump", lead, hours=2)
+    assert clusterer.assign(signals).story_id in first
+
+
 def test_the_same_words_with_other_people_are_another_event() -> None:
     clusterer = Clusterer()
     putin = [

@@ -144,12 +144,15 @@ def _core(count: int, size: int) -> bool:
 
 
 def _other_people(item: Features, story: Story) -> bool:
-    """The item's headline names someone most of the story's headlines do not, and most of
-    them name someone the item's headline does not: the same people are not involved."""
+    """The item's headline names someone most of the story's headlines do not, most of them
+    name someone the item's headline does not, and they have at most one person in common:
+    the same people are not involved (Trump and Putin, then Trump and Zelensky). Two in
+    common (Putin and Witkoff, with Peskov or Trump beside them) are the same meeting."""
     if not item.title_people:
         return False
     core = {p for p, c in story.title_people.items() if c * 2 > story.size}
-    return bool(item.title_people - core) and bool(core - item.title_people)
+    shared = item.title_people & core
+    return len(shared) <= 1 and bool(item.title_people - core) and bool(core - item.title_people)
 
 
 def _distinctive(number: str) -> bool:
