@@ -95,12 +95,17 @@ class Features:
     title_people: frozenset[str] = frozenset()  # alias-table people named in the headline
 
 
-def lead_of(summary: str | None) -> str:
-    """The first sentences of a summary, up to about LEAD_CHARS characters."""
+def lead_of(summary: str | None, title: str = "") -> str:
+    """The first sentences of a summary, up to about LEAD_CHARS characters, after the headline
+    when the summary begins by repeating it (as many feeds' descriptions do)."""
     if not summary:
         return ""
+    summary = summary.strip()
+    headline = title.strip().rstrip(".!?")
+    if headline and summary.casefold().startswith(headline.casefold()):
+        summary = summary[len(headline) :].lstrip(".!?… \n\t")
     lead = ""
-    for sentence in _SENTENCE_END.split(summary.strip()):
+    for sentence in _SENTENCE_END.split(summary):
         if lead and len(lead) + len(sentence) > LEAD_CHARS:
             break
         lead = f"{lead} {sentence}".strip()
@@ -171,7 +176,7 @@ def extract(
     aliases: AliasTable,
 ) -> Features:
     """The comparable keys of one item."""
-    lead = lead_of(summary)
+    lead = lead_of(summary, title)
     language = (lang or "").split("-")[0].lower() or None
     if language not in STOPWORDS:
         language = script_language(f"{title} {lead}") if language is None else language
