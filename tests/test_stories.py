@@ -334,6 +334,24 @@ def test_a_distinctive_figure_and_the_event_word_are_two_kinds_of_evidence() -> 
     assert a.story_id != b.story_id
 
 
+def test_three_entities_in_common_count_as_a_kind_of_evidence_across_languages() -> None:
+    clusterer = Clusterer()
+    english = [
+        item(1, "Putin and Witkoff hold talks, Peskov says", "The talks lasted three hours."),
+        item(2, "Peskov: Putin, Witkoff talks were useful", "Talks ended at night.", hours=1),
+    ]
+    story = {clusterer.assign(f).story_id for f in english}
+    russian = item(3, "Песков рассказал о переговорах Путина и Уиткоффа", lang="ru", hours=2)
+    match = clusterer.assign(russian).match
+    assert match is not None and match.story_id in story
+    assert match.shared["names"] == ["peskov", "putin", "witkoff"]
+    # two in common (Putin and Witkoff) and the event word are not enough
+    other = Clusterer()
+    for f in english:
+        other.assign(f)
+    assert other.assign(item(4, "Переговоры Путина и Уиткоффа", lang="ru", hours=2)).match is None
+
+
 def test_two_people_in_common_are_not_other_people() -> None:
     # Peskov tells of Putin's meeting with Witkoff; a report naming Trump beside the two, not
     # Peskov, is of the same meeting

@@ -93,6 +93,7 @@ class Features:
     numbers: frozenset[str]
     preview: bool = False  # the headline announces what is still to come
     title_people: frozenset[str] = frozenset()  # alias-table people named in the headline
+    implied: frozenset[str] = frozenset()  # places only implied (Turkey by Istanbul)
 
 
 def lead_of(summary: str | None, title: str = "") -> str:
@@ -188,6 +189,7 @@ def extract(
     sequence: list[str] = []
     numbers: set[str] = set()
     title_people: set[str] = set()
+    implied: set[str] = set()
     for part, text in (("title", title), ("lead", lead)):
         written = words(text)
         analysed = [_word(w, language) for w in written]
@@ -203,7 +205,7 @@ def extract(
                 places.add(f"e:{ident}")
                 parent = aliases.entities.get(entity.within or "")
                 if parent is not None and not parent.common:
-                    places.add(f"e:{parent.id}")
+                    implied.add(f"e:{parent.id}")
             elif entity.kind == "topic":
                 topics.add(f"e:{ident}")
             else:
@@ -229,6 +231,8 @@ def extract(
                     names.add(f"n:{language}:{name}")  # not 'US', 'EU', 'President'
 
             sentence_start = False
+    implied -= places  # a place named itself is not only implied
+    places |= implied
     shingles = frozenset(
         hash(tuple(sequence[i : i + SHINGLE])) for i in range(max(0, len(sequence) - SHINGLE + 1))
     )
@@ -238,5 +242,5 @@ def extract(
         shingles=shingles, names=frozenset(names), places=frozenset(places),
         topics=frozenset(topics), numbers=frozenset(numbers),
         preview=bool((cue := PREVIEW_RE.get(language or "")) and cue.search(title)),
-        title_people=frozenset(title_people),
+        title_people=frozenset(title_people), implied=frozenset(implied),
     )  # fmt: skip
