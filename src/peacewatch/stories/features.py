@@ -96,17 +96,12 @@ class Features:
     implied: frozenset[str] = frozenset()  # places only implied (Turkey by Istanbul)
 
 
-def lead_of(summary: str | None, title: str = "") -> str:
-    """The first sentences of a summary, up to about LEAD_CHARS characters, after the headline
-    when the summary begins by repeating it (as many feeds' descriptions do)."""
+def lead_of(summary: str | None) -> str:
+    """The first sentences of a summary, up to about LEAD_CHARS characters."""
     if not summary:
         return ""
-    summary = summary.strip()
-    headline = title.strip().rstrip(".!?")
-    if headline and summary.casefold().startswith(headline.casefold()):
-        summary = summary[len(headline) :].lstrip(".!?… \n\t")
     lead = ""
-    for sentence in _SENTENCE_END.split(summary):
+    for sentence in _SENTENCE_END.split(summary.strip()):
         if lead and len(lead) + len(sentence) > LEAD_CHARS:
             break
         lead = f"{lead} {sentence}".strip()
@@ -177,7 +172,7 @@ def extract(
     aliases: AliasTable,
 ) -> Features:
     """The comparable keys of one item."""
-    lead = lead_of(summary, title)
+    lead = lead_of(summary)
     language = (lang or "").split("-")[0].lower() or None
     if language not in STOPWORDS:
         language = script_language(f"{title} {lead}") if language is None else language
