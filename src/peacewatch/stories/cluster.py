@@ -219,7 +219,10 @@ class Clusterer:
             if ids and len(ids) <= s.common_key_stories:
                 hits.update(ids)
         found = []
-        for story_id, shared in hits.most_common():
+        # most keys in common first, then the latest story: an order that does not depend
+        # on how sets of strings happen to iterate (it changes with the hash seed)
+        ranked = sorted(hits.items(), key=lambda h: (-h[1], -self.stories[h[0]].latest, h[0]))
+        for story_id, shared in ranked:
             if shared < s.min_shared_keys:
                 break
             story = self.stories[story_id]
@@ -270,8 +273,8 @@ class Clusterer:
             counts = story.terms.get(item.lang, Counter())
             core_terms = [t for t in item.terms if _core(counts[t], n_lang)]
             weights = self._weights(item)
-            total = sum(weights.values()) or 1.0
-            score = sum(weights[t] for t in core_terms) / total
+            total = math.fsum(weights.values()) or 1.0  # exact: the same in any order
+            score = math.fsum(weights[t] for t in core_terms) / total
             headline = [t for t in item.title_terms if _core(counts[t], n_lang)]
             title_share = len(headline) / len(item.title_terms) if item.title_terms else 0.0
             if len(core_terms) >= s.terms_shared and (
