@@ -226,6 +226,13 @@ def test_the_actors_and_places_of_the_initiatives_file_are_in_the_alias_table() 
     assert {"e:kuleba", "e:lavrov"} <= uk.names and "e:antalya" in uk.places
 
 
+def test_called_is_not_a_phone_call() -> None:
+    # stems made 'called' ('Zelensky called the talks the best') a phone call
+    assert "e:phone-call" not in item(1, "Zelensky called the conversation the best").topics
+    assert "e:phone-call" in item(2, "Trump and Putin hold a phone call").topics
+    assert "e:phone-call" in item(3, "Trump's call with Putin lasts two hours").topics
+
+
 def test_the_shipped_alias_table_is_valid() -> None:
     assert len(ALIASES.entities) > 50
     assert ALIASES.entities["istanbul"].within == "turkey"
