@@ -218,19 +218,17 @@ class Clusterer:
             ids = self.index.get(k)
             if ids and len(ids) <= s.common_key_stories:
                 hits.update(ids)
-        found = []
-        # most keys in common first, then the latest story: an order that does not depend
-        # on how sets of strings happen to iterate (it changes with the hash seed)
-        ranked = sorted(hits.items(), key=lambda h: (-h[1], -self.stories[h[0]].latest, h[0]))
-        for story_id, shared in ranked:
-            if shared < s.min_shared_keys:
-                break
-            story = self.stories[story_id]
-            if story.latest - s.window <= item.time <= story.earliest + s.window:
-                found.append(story)
-                if len(found) >= s.candidates:
-                    break
-        return found
+        # stories sharing enough keys and within the window, most keys in common first, then
+        # the latest: an order that does not depend on how sets of strings happen to iterate
+        # (it changes with the hash seed)
+        pool = []
+        for story_id, shared in hits.items():
+            if shared >= s.min_shared_keys:
+                story = self.stories[story_id]
+                if story.latest - s.window <= item.time <= story.earliest + s.window:
+                    pool.append((-shared, -story.latest, story_id, story))
+        pool.sort(key=lambda p: p[:3])
+        return [p[3] for p in pool[: s.candidates]]
 
     def _idf(self, lang: str | None, term: str) -> float:
         df = len(self.index.get(f"t:{lang}:{term}", ()))
