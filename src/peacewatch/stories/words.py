@@ -62,9 +62,9 @@ def _ukrainian() -> Any:
     return pymorphy3.MorphAnalyzer(lang="uk")
 
 
-# Case endings of Russian and Ukrainian nouns, adjectives and surnames, longest first
+# Case endings of Russian and Ukrainian nouns, adjectives and surnames, by length
 _CASE_ENDINGS = {
-    lang: tuple(sorted(text.split(), key=len, reverse=True))
+    lang: {n: frozenset(e for e in text.split() if len(e) == n) for n in (3, 2, 1)}
     for lang, text in {
         "ru": "ого его ому ему ыми ими ами ями ый ий ой ое ее ая яя ую юю ые ие ым им ом ем ей "
         "ою ею ых их ах ях ам ям а я у ю е ы и ь й о",
@@ -77,15 +77,15 @@ _CASE_ENDINGS = {
 @lru_cache(maxsize=100_000)
 def name_key(word: str, lang: str | None) -> str:
     """The comparable form of a name (person, place, organisation): Russian and Ukrainian
-    words lose one case ending, keeping at least three letters; other words are keyed as
-    `key` does."""
+    words lose one case ending (the longest that fits), keeping at least three letters;
+    other words are keyed as `key` does."""
     endings = _CASE_ENDINGS.get(lang or "")
     folded = fold(word)
     if endings is None or not folded.isalpha():
         return key(word, lang)
-    for ending in endings:
-        if folded.endswith(ending) and len(folded) - len(ending) >= 3:
-            return folded[: -len(ending)]
+    for size, found in endings.items():
+        if len(folded) - size >= 3 and folded[-size:] in found:
+            return folded[:-size]
     return folded
 
 
