@@ -45,21 +45,30 @@ def test_the_split_keeps_an_event_in_one_half() -> None:
 
 def test_held_out_meets_the_targets() -> None:
     # with the initiative tags the shipped rules give, as in the pipeline
+    rounds = load_rounds(ROUNDS)
+    fresh = [e for e in rounds["2"] if half(e) == "held-out"]
     figures = evaluate(
-        load_rows(LABELLED), load_aliases(ROOT / "config"), ruleset=load_ruleset(ROOT / "config")
-    )
+        load_rows(LABELLED), load_aliases(ROOT / "config"), ruleset=load_ruleset(ROOT / "config"),
+        subsets={"fresh": fresh},
+    )  # fmt: skip
     held = figures["held-out"]
     # On 631 reports (two collection rounds) the held-out half meets the issue's precision
-    # target across languages (0.959 >= 0.95); within a language precision is 0.950 (target
-    # 0.98), recall 0.646 (0.85), and across languages recall 0.314 (0.70), with the shipped
+    # target across languages (0.953 >= 0.95); within a language precision is 0.940 (target
+    # 0.98), recall 0.670 (0.85), and across languages recall 0.371 (0.70), with the shipped
     # tagging rules (a member's initiative tags must fit its story's). These floors only keep
-    # the figures from slipping further; the README's "Stories" section gives the figures.
+    # the figures from slipping; the README's "Stories" section gives the figures and why.
     assert held["across"]["precision"] >= 0.95
     assert held["within"]["precision"] >= 0.93
-    assert held["within"]["recall"] >= 0.64
-    assert held["across"]["recall"] >= 0.31
-    assert figures["dev"]["within"]["precision"] >= 0.95
-    assert figures["dev"]["across"]["precision"] >= 0.91
+    assert held["within"]["recall"] >= 0.66
+    assert held["across"]["recall"] >= 0.36
+    # round 2's held-out events alone (never tuned on): 0.890 / 0.536 and 0.937 / 0.221
+    assert figures["fresh"]["within"]["precision"] >= 0.88
+    assert figures["fresh"]["across"]["precision"] >= 0.93
+    assert figures["fresh"]["within"]["recall"] >= 0.53
+    assert figures["fresh"]["across"]["recall"] >= 0.21
+    # dev: 0.997 / 0.624 and 0.955 / 0.567
+    assert figures["dev"]["within"]["precision"] >= 0.99
+    assert figures["dev"]["across"]["precision"] >= 0.95
 
 
 def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:
