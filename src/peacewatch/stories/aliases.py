@@ -1,6 +1,7 @@
 """The curated alias table (`config/aliases.toml`): people, places, organisations and event
 words in English, Ukrainian and Russian, so a headline in one language can be compared with
-coverage in another. Names are matched after stemming/lemmatizing each word, never by
+coverage in another. Names are matched after stemming/lemmatizing each word, or after
+stripping one case ending (`words.name_key`, for people, places and organisations), never by
 transliteration: an entity is shared across languages only when the table says so.
 
 Validated like the other configuration files: every mistake is reported at once, each
@@ -18,13 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from peacewatch.errors import ConfigError
-from peacewatch.stories.words import key, words
+from peacewatch.stories.words import key, name_key, words
 
 ALIASES_FILE = "aliases.toml"
 LANGUAGES = ("en", "uk", "ru")
 KINDS = ("person", "place", "org", "topic")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _KEYS = {"id", "kind", "common", "within", *LANGUAGES}
+# A shorter name key is too likely a common word's (Доха -> дох, Сочі -> соч): such a name
+# is found by its stem or lemma only
+MIN_NAME_KEY = 4
 
 
 @dataclass(frozen=True)
@@ -42,20 +46,35 @@ class AliasTable:
     entities: dict[str, Entity] = field(default_factory=dict)
     # language -> first key -> [(key sequence, entity id)], longest sequence first
     names: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = field(default_factory=dict)
+    # the same for people, places and organisations, by name keys (one case ending stripped)
+    proper: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = field(default_factory=dict)
     digest: str = "empty"  # a hash of the table's content, part of the settings version
 
-    def find(self, keys: list[str], lang: str | None) -> list[tuple[int, int, str]]:
-        """(start, end, entity id) of every name in a key sequence, longest match first."""
-        table = self.names.get(lang or "en") or self.names.get("en") or {}
+    def find(
+        self, keys: list[str], lang: str | None, name_keys: list[str] | None = None
+    ) -> list[tuple[int, int, str]]:
+        """(start, end, entity id) of every name in a text's key sequence (and, for people,
+        places and organisations, its name-key sequence), longest match first."""
+        language = lang if lang in self.names else "en"
+        tables = [(self.names.get(language, {}), keys)]
+        if name_keys is not None:
+            tables.append((self.proper.get(language, {}), name_keys))
         found: list[tuple[int, int, str]] = []
         i = 0
         while i < len(keys):
-            for sequence, entity in table.get(keys[i], ()):
-                if tuple(keys[i : i + len(sequence)]) == sequence:
-                    found.append((i, i + len(sequence), entity))
-                    i += len(sequence) - 1
-                    break
-            i += 1
+            best: tuple[int, str] | None = None
+            for table, sequence_keys in tables:
+                for sequence, entity in table.get(sequence_keys[i], ()):
+                    if best is not None and len(sequence) <= best[0]:
+                        break
+                    if tuple(sequence_keys[i : i + len(sequence)]) == sequence:
+                        best = (len(sequence), entity)
+                        break
+            if best is not None:
+                found.append((i, i + best[0], best[1]))
+                i += best[0]
+            else:
+                i += 1
         return found
 
 
@@ -64,6 +83,9 @@ def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -
     problems: list[str] = []
     table = AliasTable()
     names: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    proper: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = defaultdict(
         lambda: defaultdict(list)
     )
     for number, entry in enumerate(entries, start=1):
@@ -99,8 +121,14 @@ def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -
                 problems.append(f"{where}: '{lang}': expected a non-empty list of names")
                 continue
             for name in value:
-                sequence = tuple(key(w, lang) for w in words(name))
-                names[lang][sequence[0]].append((sequence, ident))
+                # people, places and organisations by their name keys (a stem can cut a
+                # name short: Умеров -> умер, 'died'); event words and short names by stems
+                by_name = tuple(name_key(w, lang) for w in words(name))
+                if kind != "topic" and min(len(k) for k in by_name) >= MIN_NAME_KEY:
+                    proper[lang][by_name[0]].append((by_name, ident))
+                else:
+                    sequence = tuple(key(w, lang) for w in words(name))
+                    names[lang][sequence[0]].append((sequence, ident))
         within = entry.get("within")
         if within is not None and (not isinstance(within, str) or kind != "place"):
             problems.append(f"{where}: 'within': expected the id of a place, on a place")
@@ -113,11 +141,12 @@ def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -
             )
     if problems:
         raise ConfigError(problems)
-    for lang, firsts in names.items():
-        table.names[lang] = {
-            first: sorted(set(options), key=lambda o: -len(o[0]))
-            for first, options in firsts.items()
-        }
+    for compiled, source in ((table.names, names), (table.proper, proper)):
+        for lang, firsts in source.items():
+            compiled[lang] = {
+                first: sorted(set(options), key=lambda o: -len(o[0]))
+                for first, options in firsts.items()
+            }
     canonical = repr(sorted((e.get("id"), sorted(e.items())) for e in entries)).encode()
     table.digest = hashlib.sha256(canonical).hexdigest()[:12]
     return table

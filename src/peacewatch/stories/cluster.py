@@ -8,10 +8,11 @@ of the story's members (in the item's language, for terms) carry it, so A~B and 
 chain into one story about two events. Near-identical text (syndicated copy: word-shingle
 Jaccard) is measured against single members, as a copy of a member is that member's event.
 
-Across languages the rule is stricter: at least two shared entities from the curated alias
-table (people, organisations, places) and three kinds of evidence in all (names, places,
-numbers and dates, event words such as 'prisoner exchange'). A wrong merge is worse than a
-missed one.
+Across languages the rule is stricter: a shared entity from the curated alias table (people,
+organisations, places) and three kinds of evidence in all (names, places, numbers and dates,
+event words such as 'prisoner exchange'); three distinct entities in common (Putin, Witkoff
+and Peskov; not Istanbul and the Turkey it lies in) count as one kind more. A wrong merge is
+worse than a missed one.
 
 A late item that joins two stories merges them only when the smaller story's first member
 also joins the larger one; the merge is reported so the store can log it and undo it.
@@ -43,6 +44,7 @@ class Settings:
     min_kinds: int = 2  # kinds of evidence within a language
     cross_entities: int = 1  # alias-table names and places shared across languages
     cross_kinds: int = 3  # kinds of evidence across languages
+    cross_many_entities: int = 3  # this many shared entities count as one more kind
     min_language_members: int = 3  # fewer members in the item's language: rule across too
     entity_rule_within: bool = True  # the rule across languages also within one language
     gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
@@ -144,12 +146,15 @@ def _core(count: int, size: int) -> bool:
 
 
 def _other_people(item: Features, story: Story) -> bool:
-    """The item's headline names someone most of the story's headlines do not, and most of
-    them name someone the item's headline does not: the same people are not involved."""
+    """The item's headline names someone most of the story's headlines do not, most of them
+    name someone the item's headline does not, and they have at most one person in common:
+    the same people are not involved (Trump and Putin, then Trump and Zelensky). Two in
+    common (Putin and Witkoff, with Peskov or Trump beside them) are the same meeting."""
     if not item.title_people:
         return False
     core = {p for p, c in story.title_people.items() if c * 2 > story.size}
-    return bool(item.title_people - core) and bool(core - item.title_people)
+    shared = item.title_people & core
+    return len(shared) <= 1 and bool(item.title_people - core) and bool(core - item.title_people)
 
 
 def _distinctive(number: str) -> bool:
@@ -213,16 +218,17 @@ class Clusterer:
             ids = self.index.get(k)
             if ids and len(ids) <= s.common_key_stories:
                 hits.update(ids)
-        found = []
-        for story_id, shared in hits.most_common():
-            if shared < s.min_shared_keys:
-                break
-            story = self.stories[story_id]
-            if story.latest - s.window <= item.time <= story.earliest + s.window:
-                found.append(story)
-                if len(found) >= s.candidates:
-                    break
-        return found
+        # stories sharing enough keys and within the window, most keys in common first, then
+        # the latest: an order that does not depend on how sets of strings happen to iterate
+        # (it changes with the hash seed)
+        pool = []
+        for story_id, shared in hits.items():
+            if shared >= s.min_shared_keys:
+                story = self.stories[story_id]
+                if story.latest - s.window <= item.time <= story.earliest + s.window:
+                    pool.append((-shared, -story.latest, story_id, story))
+        pool.sort(key=lambda p: p[:3])
+        return [p[3] for p in pool[: s.candidates]]
 
     def _idf(self, lang: str | None, term: str) -> float:
         df = len(self.index.get(f"t:{lang}:{term}", ()))
@@ -265,8 +271,8 @@ class Clusterer:
             counts = story.terms.get(item.lang, Counter())
             core_terms = [t for t in item.terms if _core(counts[t], n_lang)]
             weights = self._weights(item)
-            total = sum(weights.values()) or 1.0
-            score = sum(weights[t] for t in core_terms) / total
+            total = math.fsum(weights.values()) or 1.0  # exact: the same in any order
+            score = math.fsum(weights[t] for t in core_terms) / total
             headline = [t for t in item.title_terms if _core(counts[t], n_lang)]
             title_share = len(headline) / len(item.title_terms) if item.title_terms else 0.0
             if len(core_terms) >= s.terms_shared and (
@@ -302,8 +308,11 @@ class Clusterer:
             # a distinctive figure ('185 prisoners', not '1000' or '30') and the event word
             # in common are two kinds of evidence on their own, in any language
             figure = any(_distinctive(k) for k in numbers)
+            # many named entities in common (three people and places, not a place and the
+            # country it lies in) stand for a kind of evidence of their own
+            many = len(set(entities) - item.implied) >= s.cross_many_entities
             if not (figure and topics) and (
-                len(entities) < s.cross_entities or len(kinds) < s.cross_kinds
+                len(entities) < s.cross_entities or len(kinds) + many < s.cross_kinds
             ):
                 return None
             matched = "centroid"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,35 +147,58 @@ def bcubed_f1(rows: Sequence[Row], predicted: Sequence[int]) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
+def load_rounds(path: Path | str) -> dict[str, list[str]]:
+    """The collection rounds of the labelled events (`rounds.json`): round name -> event ids."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {str(name): [str(e) for e in events] for name, events in data.items()}
+
+
+def score(
+    part: Sequence[Row],
+    aliases: AliasTable,
+    settings: Settings | None = None,
+    ruleset: RuleSet | None = None,
+) -> dict[str, Any]:
+    """Rows, events, pairwise within/across languages and B-cubed F1 of one set of rows,
+    clustered on their own."""
+    predicted = cluster_rows(part, aliases, settings, ruleset)
+    within, within_wrong = pair_scores(part, predicted, cross=False)
+    across, across_wrong = pair_scores(part, predicted, cross=True)
+    sizes = Counter(r.event for r in part)
+    return {
+        "rows": len(part),
+        "events": len(sizes),
+        "events_3_plus": sum(1 for n in sizes.values() if n >= 3),
+        "within": {"precision": within.precision, "recall": within.recall,
+                   "pairs": within.true_positives + within.false_negatives},
+        "across": {"precision": across.precision, "recall": across.recall,
+                   "pairs": across.true_positives + across.false_negatives},
+        "bcubed_f1": bcubed_f1(part, predicted),
+        "errors": [
+            {"kind": kind, "a": part[i].title, "b": part[j].title,
+             "a_event": part[i].event, "b_event": part[j].event}
+            for i, j, kind in within_wrong + across_wrong
+        ],
+    }  # fmt: skip
+
+
 def evaluate(
     rows: Iterable[Row],
     aliases: AliasTable,
     settings: Settings | None = None,
     ruleset: RuleSet | None = None,
+    subsets: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
     """Figures for each half: rows, events, pairwise within/across languages, B-cubed F1.
-    With a ruleset, rows carry the initiative tags the pipeline would give them."""
+    With a ruleset, rows carry the initiative tags the pipeline would give them. Each of
+    `subsets` (a name and the event ids in it, e.g. one collection round's held-out events)
+    is scored as well, its rows clustered on their own."""
     figures: dict[str, Any] = {}
     every = list(rows)
     for name in ("dev", "held-out"):
         part = [r for r in every if half(r.event) == name]
-        predicted = cluster_rows(part, aliases, settings, ruleset)
-        within, within_wrong = pair_scores(part, predicted, cross=False)
-        across, across_wrong = pair_scores(part, predicted, cross=True)
-        sizes = Counter(r.event for r in part)
-        figures[name] = {
-            "rows": len(part),
-            "events": len(sizes),
-            "events_3_plus": sum(1 for n in sizes.values() if n >= 3),
-            "within": {"precision": within.precision, "recall": within.recall,
-                       "pairs": within.true_positives + within.false_negatives},
-            "across": {"precision": across.precision, "recall": across.recall,
-                       "pairs": across.true_positives + across.false_negatives},
-            "bcubed_f1": bcubed_f1(part, predicted),
-            "errors": [
-                {"kind": kind, "a": part[i].title, "b": part[j].title,
-                 "a_event": part[i].event, "b_event": part[j].event}
-                for i, j, kind in within_wrong + across_wrong
-            ],
-        }  # fmt: skip
+        figures[name] = score(part, aliases, settings, ruleset)
+    for name, events in (subsets or {}).items():
+        wanted = set(events)
+        figures[name] = score([r for r in every if r.event in wanted], aliases, settings, ruleset)
     return figures

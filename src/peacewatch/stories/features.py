@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from peacewatch.stories.aliases import AliasTable
-from peacewatch.stories.words import fold, key, script_language, words
+from peacewatch.stories.words import fold, key, name_key, script_language, words
 
 LEAD_CHARS = 320  # the lead: the summary's first sentences up to about this length
 SHINGLE = 3  # words per shingle
@@ -93,6 +93,7 @@ class Features:
     numbers: frozenset[str]
     preview: bool = False  # the headline announces what is still to come
     title_people: frozenset[str] = frozenset()  # alias-table people named in the headline
+    implied: frozenset[str] = frozenset()  # places only implied (Turkey by Istanbul)
 
 
 def lead_of(summary: str | None) -> str:
@@ -128,6 +129,7 @@ class _Word(NamedTuple):
     content: bool  # a term: three letters or more, no digit, no stopword, no month name
     number: str | None
     month: int | None
+    name: str  # the key of the word as (part of) a name: one case ending stripped
 
 
 @lru_cache(maxsize=100_000)
@@ -138,7 +140,7 @@ def _word(word: str, lang: str | None) -> _Word:
         len(k) >= 3 and not any(c.isdigit() for c in k)
         and k not in STOPWORDS.get(lang or "", ()) and folded not in MONTHS
     )  # fmt: skip
-    return _Word(k, content, _number(word), MONTHS.get(folded.rstrip(".")))
+    return _Word(k, content, _number(word), MONTHS.get(folded.rstrip(".")), name_key(word, lang))
 
 
 def _dates_and_numbers(written: list[str], analysed: list[_Word]) -> set[str]:
@@ -182,13 +184,14 @@ def extract(
     sequence: list[str] = []
     numbers: set[str] = set()
     title_people: set[str] = set()
+    implied: set[str] = set()
     for part, text in (("title", title), ("lead", lead)):
         written = words(text)
         analysed = [_word(w, language) for w in written]
         numbers |= _dates_and_numbers(written, analysed)
         keys = [w.key for w in analysed]
         covered: set[int] = set()
-        for start, end, ident in aliases.find(keys, language):
+        for start, end, ident in aliases.find(keys, language, [w.name for w in analysed]):
             covered.update(range(start, end))
             entity = aliases.entities[ident]
             if entity.common:
@@ -197,7 +200,7 @@ def extract(
                 places.add(f"e:{ident}")
                 parent = aliases.entities.get(entity.within or "")
                 if parent is not None and not parent.common:
-                    places.add(f"e:{parent.id}")
+                    implied.add(f"e:{parent.id}")
             elif entity.kind == "topic":
                 topics.add(f"e:{ident}")
             else:
@@ -210,7 +213,7 @@ def extract(
         title_case = len(lettered) >= 3 and sum(w[0].isupper() for w in lettered) >= 0.6 * len(
             lettered
         )
-        for i, (word, (k, content, _, _)) in enumerate(zip(written, analysed, strict=True)):
+        for i, (word, (k, content, _, _, name)) in enumerate(zip(written, analysed, strict=True)):
             if content:
                 terms.add(k)
                 sequence.append(k)
@@ -220,9 +223,11 @@ def extract(
                     word[:1].isupper() and (not word.isupper() or len(word) > 4) and not title_case
                 )
                 if capital and i not in covered and not sentence_start and k not in TITLES:
-                    names.add(f"n:{language}:{k}")  # not 'US', 'EU', 'President'
+                    names.add(f"n:{language}:{name}")  # not 'US', 'EU', 'President'
 
             sentence_start = False
+    implied -= places  # a place named itself is not only implied
+    places |= implied
     shingles = frozenset(
         hash(tuple(sequence[i : i + SHINGLE])) for i in range(max(0, len(sequence) - SHINGLE + 1))
     )
@@ -232,5 +237,5 @@ def extract(
         shingles=shingles, names=frozenset(names), places=frozenset(places),
         topics=frozenset(topics), numbers=frozenset(numbers),
         preview=bool((cue := PREVIEW_RE.get(language or "")) and cue.search(title)),
-        title_people=frozenset(title_people),
+        title_people=frozenset(title_people), implied=frozenset(implied),
     )  # fmt: skip
