@@ -150,6 +150,14 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "https://www.arabnews.com/node/2023/08/07/jeddah-talks",
         {"published": "2023-08-07T11:30:00+00:00", "date_source": "time"},
     ),
+    "utc-instant-zone-declared-in-script.html": (
+        "https://metro7news.com/traffic/subway-line-overnight/7140/",
+        {
+            "published": "2021-05-08T02:40:00+00:00",
+            "published_local": "2021-05-07T22:40:00-04:00",
+            "date_source": "opengraph",
+        },
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},
@@ -193,6 +201,26 @@ def test_page_offset_tells_the_local_day_when_the_outlet_zone_is_unknown() -> No
         b'<script>var d = "2020-02-24T21:25:54-05:00";</script>'
     )
     assert extract_article(page, "https://pagesix.com/x").published_day == "2020-02-24"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        b'<script>var next = {"date": "Fri, 07 May 2021 23:00:00 -0400"};</script>',
+        b'<script>var wp = {"timezone_string": "America\\/New_York"};</script>',
+        b'<script>Intl.options = {timeZone: "America/New_York"};</script>',
+    ],
+)
+def test_the_zone_a_page_writes_or_declares_tells_the_local_day(script: bytes) -> None:
+    page = b'<meta property="article:published_time" content="2021-05-08T02:40:00Z">' + script
+    assert extract_article(page, "https://metro7news.com/x").published_day == "2021-05-07"
+
+
+def test_an_impossible_offset_in_the_markup_is_ignored() -> None:
+    page = b'<meta property="article:published_time" content="2021-05-08T02:40:00Z">' + (
+        b"<script>var t = '2021-05-08T02:40:00+99:00';</script>"
+    )
+    assert extract_article(page, "https://metro7news.com/x").published_day == "2021-05-08"
 
 
 def test_entity_expansion_and_external_entities_are_inert() -> None:

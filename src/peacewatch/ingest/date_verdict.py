@@ -10,8 +10,9 @@ dated byline), its URL, and htmldate's reading. The rules, in order:
 2. Without a structured date, the day most families agree on wins; a tie goes to the more
    trusted family (visible, then URL, then htmldate).
 3. The local day of an instant comes from its own offset, else the offset the page writes its
-   other timestamps in, else the outlet's time zone, else a visible or URL date within a day
-   of it; else it stays the UTC day. `published` is always the UTC instant.
+   other timestamps in (or the zone it declares by name), else the outlet's time zone, else a
+   visible or URL date within a day of it; else it stays the UTC day. `published` is always
+   the UTC instant.
 
 Pure: witnesses and zones in, a `Verdict` out.
 """

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, tzinfo
 from datetime import timezone as dt_timezone
 from typing import Any
 
-from peacewatch.ingest.dates import FoundDate, date_from_url, parse_date
+from peacewatch.ingest.dates import FoundDate, date_from_url, parse_date, zone
 from peacewatch.ingest.html import (
     SKIP_TAGS,
     Node,
@@ -72,6 +72,19 @@ MODIFIED_META = (
 
 _MODIFIED_HINT = re.compile(r"updat|modif|edited|revised|aktualisiert", re.IGNORECASE)
 _OFFSET_IN_MARKUP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:\.\d+)?([+-]\d\d):?(\d\d)")
+# RFC 2822, as scripts and feeds embedded in the page write it: "Fri, 01 May 2020 23:00:00 -0400"
+_RFC2822_OFFSET = re.compile(
+    rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d? (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+    rb" \d{4} \d\d:\d\d(?::\d\d)? ([+-]\d\d)(\d\d)\b"
+)
+# A zone the page declares for itself in its scripts or markup: "timezone":"America/New_York",
+# "timeZone": {"short": "ET", "long": "America/New_York"}, timezone_string: "Europe\/Berlin"
+_DECLARED_ZONE = re.compile(
+    rb"time_?zone(?:_?string|_?name)?[\"']?\s*[:=]\s*(?:\{[^{}]{0,80}?)?[\"']"
+    rb"((?:Africa|America|Antarctica|Asia|Atlantic|Australia|Europe|Indian|Pacific)"
+    rb"(?:\\?/[A-Za-z_-]+){1,2})[\"']",
+    re.IGNORECASE,
+)
 
 
 # ---------------------------------------------------------------- witnesses
@@ -291,14 +304,21 @@ def _dates_after_headline(index: PageIndex, picker: WitnessCollector) -> None:
 
 
 def page_zone(content: bytes) -> tzinfo | None:
-    """The non-UTC offset the page itself writes its timestamps in, if any (most common)."""
+    """The zone the page itself writes in: the most common non-UTC offset of its timestamps
+    (ISO 8601 or RFC 2822), else a time zone it declares by name in its scripts or markup."""
+    head = content[:2_000_000]
     offsets = Counter(
         (sign_hours, minutes)
-        for sign_hours, minutes in _OFFSET_IN_MARKUP.findall(content[:2_000_000])
+        for pattern in (_OFFSET_IN_MARKUP, _RFC2822_OFFSET)
+        for sign_hours, minutes in pattern.findall(head)
         if sign_hours[1:] != b"00" or minutes != b"00"
     )
-    if not offsets:
-        return None
-    (sign_hours, minutes), _count = offsets.most_common(1)[0]
-    delta = timedelta(hours=int(sign_hours[1:]), minutes=int(minutes))
-    return dt_timezone(-delta if sign_hours.startswith(b"-") else delta)
+    if offsets:
+        (sign_hours, minutes), _count = offsets.most_common(1)[0]
+        delta = timedelta(hours=int(sign_hours[1:]), minutes=int(minutes))
+        if delta <= timedelta(hours=14):
+            return dt_timezone(-delta if sign_hours.startswith(b"-") else delta)
+    declared = _DECLARED_ZONE.search(head)
+    if declared is not None:
+        return zone(declared.group(1).replace(b"\\", b"").decode("ascii"))
+    return None
