@@ -158,6 +158,14 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "date_source": "opengraph",
         },
     ),
+    "masthead-date-h2-headline.html": (
+        "https://www.pacificwire.example/news/263700/rain-helps-crews",
+        {
+            "published": "2020-01-13T12:11:00+00:00",
+            "published_local": "2020-01-13T22:11:00+10:00",
+            "date_source": "text",
+        },
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},

@@ -262,3 +262,17 @@ def test_feed_and_page_within_a_day_agree() -> None:
 def test_url_dates_in_november_and_december(url: str, day: str | None) -> None:
     found = date_from_url(url)
     assert (found.day if found else None) == day
+
+
+@pytest.mark.parametrize(
+    ("text", "local"),
+    [
+        ("13 Jan 2020, 22:11 GMT+10", "2020-01-13T22:11:00+10:00"),  # was read as GMT
+        ("13 Jan 2020, 22:11 GMT +5:30", "2020-01-13T22:11:00+05:30"),
+        ("March 1, 2021 10:15 pm UTC-5", "2021-03-01T22:15:00-05:00"),
+        ("13 Jan 2020, 22:11 GMT", "2020-01-13T22:11:00+00:00"),
+    ],
+)
+def test_a_byline_clock_with_a_gmt_offset(text: str, local: str) -> None:
+    found = parse_date(text)
+    assert found is not None and found.local == local

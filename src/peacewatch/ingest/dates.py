@@ -90,7 +90,7 @@ _TEXT_MDY = re.compile(
 )
 _CLOCK = re.compile(
     r"\b(?P<H>\d{1,2})[:.h](?P<M>\d{2})(?::\d{2})?\s*(?P<ampm>[ap]\.?m\.?)?"
-    r"(?:\s*(?P<tz>[A-Za-z]{1,4}\b|[+-]\d{2}:?\d{2}))?",
+    r"(?:\s*(?P<tz>(?:UTC|GMT)\s?[+-]\d{1,2}(?::?\d{2})?|[A-Za-z]{1,4}\b|[+-]\d{2}:?\d{2}))?",
     re.IGNORECASE,
 )
 _EPOCH = re.compile(r"^\d{10}(?:\d{3})?$")
@@ -152,7 +152,7 @@ def _offset(text: str) -> tzinfo | None:
     if lowered in _ZONE_ABBREVIATIONS:
         return _ZONE_ABBREVIATIONS[lowered]
     if lowered.startswith(("utc", "gmt")):
-        raw = raw[3:]
+        raw = raw[3:].strip()
         if not raw:
             return UTC
     match = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", raw)

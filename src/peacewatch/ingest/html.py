@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -113,6 +113,8 @@ class PageIndex:
     containers: list[Tag]  # article bodies, best first
     author_nodes: list[Tag]
     h1: Tag | None = None
+    h2s: list[Tag] = field(default_factory=list)  # the first few, for a headline set in <h2>
+    title: Tag | None = None
 
 
 def index_page(soup: BeautifulSoup) -> PageIndex:
@@ -140,6 +142,10 @@ def index_page(soup: BeautifulSoup) -> PageIndex:
             mains.append(node)
         elif name == "h1" and index.h1 is None:
             index.h1 = node
+        elif name == "h2" and len(index.h2s) < 20:
+            index.h2s.append(node)
+        elif name == "title" and index.title is None:
+            index.title = node
         attrs = node.attrs
         if not attrs:
             continue

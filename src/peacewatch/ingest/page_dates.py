@@ -3,8 +3,9 @@
 Each place gives at most one published and one modified date (the first it states), most
 trusted first: JSON-LD (NewsArticle and friends, including @graph; an embedded video's upload
 date apart), OpenGraph/article: meta, other meta tags (date, pubdate, DC.date, sailthru,
-parsely...), itemprop="datePublished", <time datetime>, a dated byline in the text (else a
-date written just after the headline), and a day in the URL path. A date more than
+parsely...), itemprop="datePublished", <time datetime>, a dated byline in the text (never
+the masthead's date of today; else a date written just after the headline), and a day in the
+URL path. A date more than
 FUTURE_SLACK after `now` is rejected (scheduled posts, typos, "copyright 2099").
 `date_verdict` chooses among them.
 """
@@ -214,7 +215,10 @@ def collect_witnesses(
     # 6. a dated byline in the text; else a date written near the headline
     _text_dates(index, picker)
     if not picker.has("text"):
-        _dates_after_headline(index, picker)
+        is_article = any(json_ld_types(obj) & ARTICLE_TYPES for obj in json_ld) or any(
+            kind.strip().lower() == "article" for kind in meta.get("og:type", ())
+        )
+        _dates_after_headline(_headline(index, meta, is_article), picker)
     # 7. the URL path
     found = date_from_url(url)
     if found is not None and (
@@ -268,11 +272,28 @@ def _time_elements(index: PageIndex, picker: WitnessCollector) -> None:
         picker.time_element(node, "modified" if _is_modified_marker(node) else "published")
 
 
+def in_masthead(node: Node) -> bool:
+    """Is the node in the site's masthead: a page-level <header> (or role=banner) outside the
+    story, without the headline? A date there is today's, printed on every page."""
+    for parent in node.parents:
+        if not isinstance(parent, Node):
+            continue
+        if parent.name in {"article", "main"}:
+            return False
+        if (parent.name == "header" or attr_of(parent, "role") == "banner") and (
+            parent.find("h1") is None
+        ):
+            return not any(
+                isinstance(p, Node) and p.name in {"article", "main"} for p in parent.parents
+            )
+    return False
+
+
 def _text_dates(index: PageIndex, picker: WitnessCollector) -> None:
     checked = 0
     for node in index.hinted:
         marker = " ".join((attr_of(node, "class"), attr_of(node, "id")))
-        if in_aside(node):
+        if in_aside(node) or in_masthead(node):
             continue
         text = text_of(node)
         if not text or len(text) > 200:
@@ -289,11 +310,31 @@ def _text_dates(index: PageIndex, picker: WitnessCollector) -> None:
 _YEAR = re.compile(r"(?:19|20)\d\d")
 
 
-def _dates_after_headline(index: PageIndex, picker: WitnessCollector) -> None:
-    """The first short text after the story's <h1> that holds a full date."""
-    if index.h1 is None:
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalpha())
+
+
+def _headline(index: PageIndex, meta: dict[str, list[str]], is_article: bool) -> Node | None:
+    """The story's headline: its <h1>, else (on a page that says it is an article) an <h2>
+    that repeats the page's title."""
+    if index.h1 is not None or not is_article:
+        return index.h1
+    titles = [*meta.get("og:title", ()), *meta.get("twitter:title", ())]
+    if index.title is not None:
+        titles.append(text_of(index.title))
+    keys = [key for key in map(_letters, titles) if key]
+    for h2 in index.h2s:
+        heading = _letters(text_of(h2))
+        if len(heading) >= 15 and any(heading in key for key in keys):
+            return h2
+    return None
+
+
+def _dates_after_headline(headline: Node | None, picker: WitnessCollector) -> None:
+    """The first short text after the story's headline that holds a full date."""
+    if headline is None:
         return
-    for text in index.h1.find_all_next(string=True, limit=150):
+    for text in headline.find_all_next(string=True, limit=150):
         parent = text.parent
         if parent is None or parent.name in SKIP_TAGS or len(text) > 120:
             continue
