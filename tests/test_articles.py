@@ -166,6 +166,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "date_source": "text",
         },
     ),
+    "meta-edition-day-after-byline.html": (
+        "https://www.tageblatt.example/artikel/1234.radweg.html",
+        {"published": "2021-06-09T17:45:00+00:00", "date_source": "time"},
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},

@@ -122,6 +122,26 @@ def test_published_equal_to_modified_loses_to_an_earlier_byline_time() -> None:
     assert "modified date as published" in verdict.reason
 
 
+def test_a_day_only_markup_date_after_a_visible_clock_is_the_edition_date() -> None:
+    verdict = decide([w("meta", "2021-06-10"), w("time", "2021-06-09T17:45")])
+    assert (verdict.source, verdict.local) == ("time", "2021-06-09T17:45:00+00:00")
+    assert "an edition's date" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    "visible",
+    [
+        "2021-06-09",  # a visible day without a clock: one witness against one
+        "2021-06-10T07:00",  # the same day
+        "2021-06-11T07:00",  # later: an update
+        "2021-06-06T17:45",  # too long before the edition: one witness against one
+    ],
+)
+def test_the_day_only_markup_date_stands_otherwise(visible: str) -> None:
+    verdict = decide([w("meta", "2021-06-10"), w("time", visible)])
+    assert verdict.source == "meta"
+
+
 def test_without_markup_the_day_most_witnesses_agree_on_wins() -> None:
     verdict = decide(
         [w("text", "December 17, 2019"), w("url", "2019-08-06"), w("htmldate", "2019-08-06")]

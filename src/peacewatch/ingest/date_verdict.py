@@ -6,7 +6,9 @@ dated byline), its URL, and htmldate's reading. The rules, in order:
 
 1. The most trusted structured date wins, unless it agrees with neither the visible date nor
    the URL while two other families agree with each other on another day: a modified date,
-   a re-publication date or a template default in the markup loses to two witnesses.
+   a re-publication date or a template default in the markup loses to two witnesses. A
+   visible byline with a clock also beats a markup date that equals the modified one and
+   is later, or that is a day without a time one or two days later (a print edition).
 2. Without a structured date, the day most families agree on wins; a tie goes to the more
    trusted family (visible, then URL, then htmldate).
 3. The local day of an instant comes from its own offset, else the offset the page writes its
@@ -43,6 +45,9 @@ FAMILY_ORDER = ("visible", "url", "htmldate")
 # Australia in summer). An instant in UTC falls on one of the calendar days these offsets give
 # it; a visible or URL date on one of them tells which.
 _WEST, _EAST = timedelta(hours=10), timedelta(hours=11)
+# A print edition carries the date of the morning after the story went online (two days over
+# a weekend or a holiday).
+EDITION_LAG_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -221,9 +226,23 @@ def _overrule(
             if chosen is not None:
                 return chosen.found, chosen.found.local, group[0].source, why
             return _day_only(day), day, group[0].source, why
+    visible = next((o for o in others if FAMILY[o.source] == "visible"), None)
+    # a day without a time in the markup, a day or two after a visible byline with a clock, is
+    # the print edition's date (newspapers print the next morning what went online today)
+    if (
+        visible is not None
+        and not structured.found.has_time
+        and visible.found.has_time
+        and _printed_day(visible) is not None
+        and 1 <= _days_between(visible.found.day, structured.found.day) <= EDITION_LAG_DAYS
+    ):
+        why = (
+            f"{structured.source} gives only a day ({structured.raw}), after the visible "
+            f"{visible.source} with a clock ({visible.raw}): an edition's date"
+        )
+        return visible.found, visible.found.local, visible.source, why
     # a published date equal to the modified one is often the last edit: a visible time
     # (a byline with a clock) on an earlier day is the first publication
-    visible = next((o for o in others if FAMILY[o.source] == "visible"), None)
     if (
         visible is not None
         and modified is not None
@@ -237,6 +256,10 @@ def _overrule(
         )
         return visible.found, visible.found.local, visible.source, why
     return None
+
+
+def _days_between(earlier: str, later: str) -> int:
+    return (date.fromisoformat(later) - date.fromisoformat(earlier)).days
 
 
 def _local_day(chosen: Witness, agreeing: list[Witness]) -> tuple[str, str]:
