@@ -170,6 +170,18 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "https://www.tageblatt.example/artikel/1234.radweg.html",
         {"published": "2021-06-09T17:45:00+00:00", "date_source": "time"},
     ),
+    "embedded-post-time.html": (
+        "https://www.werbung.example/kommentare/urteil-172529",
+        {"published": "2019-01-29T00:00:00+00:00", "date_source": "text"},
+    ),
+    "time-attribute-against-printed-date.html": (
+        "https://luttes.example/quand-on-comprend-12355",
+        {
+            "published": "2019-06-29T00:00:00+00:00",
+            "published_local": "2019-06-29",
+            "date_source": "text",
+        },
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},

@@ -155,6 +155,26 @@ def test_without_markup_a_tie_goes_to_the_most_trusted() -> None:
     assert "disagreeing" in verdict.reason
 
 
+def test_without_markup_a_byline_backed_by_another_witness_beats_a_time_element() -> None:
+    verdict = decide(
+        [w("time", "2019-07-03T10:18:46Z"), w("text", "29 juin 2019"), w("htmldate", "2019-06-29")]
+    )
+    assert (verdict.source, verdict.local) == ("text", "2019-06-29")
+    assert (
+        verdict.reason
+        == "text and htmldate agree on 2019-06-29 against time (2019-07-03T10:18:46Z)"
+    )
+
+
+def test_an_embedded_posts_time_is_not_a_witness() -> None:
+    content = (PAGES / "embedded-post-time.html").read_bytes()
+    url = "https://www.werbung.example/kommentare/urteil-172529"
+    article = extract_article(content, url, now=NOW, use_htmldate=False)
+    assert (article.published, article.date_source) == ("2019-01-29T00:00:00+00:00", "text")
+    sources = {c["source"] for c in json.loads(article.date_candidates or "{}")["candidates"]}
+    assert sources == {"text"}
+
+
 def test_no_witness_means_no_date_never_now() -> None:
     verdict = decide([w("jsonld", "2023-08-07", role="modified")])
     assert (verdict.published, verdict.local, verdict.source) == (None, None, None)
@@ -193,7 +213,7 @@ def test_a_time_element_prints_the_local_day_of_its_utc_instant() -> None:
         "2021-03-02T01:15:00+00:00",
         "2021-03-01",
     )
-    assert article.date_reason == "time; local day 2021-03-01 from time"
+    assert article.date_reason == "time, confirmed by text; local day 2021-03-01 from time"
     # the outlet's zone, when known, comes first
     article = extract_article(
         content, "https://www.cityweekly.net/x", now=NOW, timezone="America/Denver"

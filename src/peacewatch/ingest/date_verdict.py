@@ -9,8 +9,8 @@ dated byline), its URL, and htmldate's reading. The rules, in order:
    a re-publication date or a template default in the markup loses to two witnesses. A
    visible byline with a clock also beats a markup date that equals the modified one and
    is later, or that is a day without a time one or two days later (a print edition).
-2. Without a structured date, the day most families agree on wins; a tie goes to the more
-   trusted family (visible, then URL, then htmldate).
+2. Without a structured date, the witness most others agree with wins (the <time> and the
+   byline text count separately); a tie goes to the more trusted (time, text, URL, htmldate).
 3. The local day of an instant comes from its own offset, else the offset the page writes its
    other timestamps in (or the zone it declares by name), else the outlet's time zone, else a
    visible or URL date within a day of it; else it stays the UTC day. `published` is always
@@ -191,12 +191,20 @@ def decide(
         return verdict(structured.found, local, structured.source, why)
     if not others:
         return verdict(None, None, None, "no date on the page")
-    # no structured date: the witness most others agree with; ties go to the most trusted
-    backing = {id(w): [o for o in others if o is not w and _shared_day(w, o)] for w in others}
-    chosen = max(others, key=lambda w: len(backing[id(w)]))  # max keeps the first of a tie
+    # no structured date: the witness most others agree with (a <time> and a byline both
+    # count, so a byline and htmldate agreeing beat a <time> alone); ties go to the most trusted
+    candidates = sorted(published, key=lambda w: SOURCE_ORDER.index(w.source))
+    backing = {
+        id(w): [o for o in candidates if o is not w and _shared_day(w, o)] for w in candidates
+    }
+    chosen = max(candidates, key=lambda w: len(backing[id(w)]))  # max keeps the first of a tie
     local, why = _local_day(chosen, [o for o in backing[id(chosen)] if o.source != "htmldate"])
-    if not backing[id(chosen)] and len(others) > 1:
-        why = f"{chosen.source}, the most trusted of {len(others)} disagreeing witnesses"
+    if not backing[id(chosen)] and len(candidates) > 1:
+        why = f"{chosen.source}, the most trusted of {len(candidates)} disagreeing witnesses"
+    elif chosen is not candidates[0]:
+        names = " and ".join(w.source for w in (chosen, *backing[id(chosen)]))
+        first = candidates[0]
+        why = f"{names} agree on {chosen.found.day} against {first.source} ({first.raw})"
     return verdict(chosen.found, local, chosen.source, why)
 
 

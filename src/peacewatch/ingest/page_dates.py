@@ -246,6 +246,12 @@ _ASIDE_TOKEN = re.compile(
 )
 
 
+def in_quote(node: Node) -> bool:
+    """Is the node inside a <blockquote>: an embedded post (a tweet, an Instagram post) or a
+    quoted text, which carries the date of what it quotes, not the story's?"""
+    return any(isinstance(p, Node) and p.name == "blockquote" for p in node.parents)
+
+
 def in_aside(node: Node) -> bool:
     for parent in node.parents:
         if not isinstance(parent, Node):
@@ -259,7 +265,7 @@ def in_aside(node: Node) -> bool:
 
 
 def _time_elements(index: PageIndex, picker: WitnessCollector) -> None:
-    times = [t for t in index.times if not in_aside(t)]
+    times = [t for t in index.times if not in_aside(t) and not in_quote(t)]
     marked = [
         t
         for t in times
@@ -293,7 +299,7 @@ def _text_dates(index: PageIndex, picker: WitnessCollector) -> None:
     checked = 0
     for node in index.hinted:
         marker = " ".join((attr_of(node, "class"), attr_of(node, "id")))
-        if in_aside(node) or in_masthead(node):
+        if in_aside(node) or in_masthead(node) or in_quote(node):
             continue
         text = text_of(node)
         if not text or len(text) > 200:
@@ -338,7 +344,7 @@ def _dates_after_headline(headline: Node | None, picker: WitnessCollector) -> No
         parent = text.parent
         if parent is None or parent.name in SKIP_TAGS or len(text) > 120:
             continue
-        if _YEAR.search(text) and not in_aside(parent):
+        if _YEAR.search(text) and not in_aside(parent) and not in_quote(parent):
             picker.published(str(text), "text")
             if picker.has("text"):
                 return
