@@ -182,6 +182,14 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "date_source": "text",
         },
     ),
+    "relative-time-epoch-attribute.html": (
+        "https://photos.agency.example/posts/flooded-valley",
+        {
+            "published": "2020-07-11T06:25:02+00:00",
+            "published_local": "2020-07-11T06:25:02+00:00",
+            "date_source": "text",
+        },
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},

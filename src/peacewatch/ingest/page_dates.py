@@ -302,7 +302,12 @@ def _text_dates(index: PageIndex, picker: WitnessCollector) -> None:
         if in_aside(node) or in_masthead(node) or in_quote(node):
             continue
         text = text_of(node)
-        if not text or len(text) > 200:
+        if len(text) > 200:
+            continue
+        if not text or picker.accept(text) is None:
+            # "5 hours ago", "Jul 10" or nothing yet: scripts render the time from an attribute
+            text = _rendered_time(node) or text
+        if not text:
             continue
         checked += 1
         if _MODIFIED_HINT.search(marker):
@@ -311,6 +316,22 @@ def _text_dates(index: PageIndex, picker: WitnessCollector) -> None:
             picker.published(text, "text")
         if picker.has("text") or checked > 50:
             return
+
+
+# attributes from which scripts render a relative or local time ("3 hours ago")
+_TIME_ATTRIBUTES = ("data-timestamp", "data-time", "data-utime", "data-epoch", "data-datetime",
+                    "data-date", "datetime", "time")  # fmt: skip
+_MACHINE_TIME = re.compile(r"^\s*(?:\d{10}|\d{13}|(?:19|20)\d\d-\d\d-\d\d(?:[T ][\d:.]+\S*)?)\s*$")
+
+
+def _rendered_time(node: Node) -> str | None:
+    """An epoch or ISO time in an attribute of a dated element or of its first few children."""
+    for element in (node, *node.find_all(True, limit=6)):
+        for name in _TIME_ATTRIBUTES:
+            value = attr_of(element, name)
+            if value and _MACHINE_TIME.match(value):
+                return value.strip()
+    return None
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
