@@ -297,6 +297,9 @@ def test_feed_and_page_within_a_day_agree() -> None:
         ("https://x.org/news/2023-08-07-x", "2023-08-07"),
         ("https://x.org/20231120/x", "2023-11-20"),
         ("https://x.org/2023/12/", None),  # a month is not a day
+        ("https://www.theguardian.com/world/2023/feb/24/peace-plan", "2023-02-24"),
+        ("https://x.org/2019-june-3-talks", "2019-06-03"),
+        ("https://x.org/2023/news/24/x", None),  # not a month
     ],
 )
 def test_url_dates_in_november_and_december(url: str, day: str | None) -> None:

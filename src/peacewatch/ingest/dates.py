@@ -99,6 +99,11 @@ _URL_DATE = re.compile(
     # /2025/11/20/ must not read as 2025-1-1
     r"/(?P<y>(?:19|20)\d{2})[/_-](?P<m>1[0-2]|0?[1-9])[/_-](?P<d>3[01]|[12]\d|0?[1-9])(?:[/_.-]|$)"
 )
+# /2023/feb/24/, /2019-june-3-: a month written as a word (checked against MONTHS)
+_URL_MONTH_NAME = re.compile(
+    r"/(?P<y>(?:19|20)\d{2})[/_-](?P<mon>[a-z]{3,9})[/_-](?P<d>3[01]|[12]\d|0?[1-9])(?:[/_.-]|$)",
+    re.IGNORECASE,
+)
 _URL_COMPACT = re.compile(
     r"[/_-](?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?:[/_.-]|$)"
 )
@@ -270,17 +275,17 @@ def _from_datetime(moment: datetime) -> FoundDate | None:
 
 
 def date_from_url(url: str) -> FoundDate | None:
-    """A day written in a URL path: /2023/08/07/, /2023-08-07-, /20230807/."""
+    """A day written in a URL path: /2023/08/07/, /2023/aug/07/, /2023-08-07-, /20230807/."""
     path = url.split("?", 1)[0].split("#", 1)[0]
     path = path.split("//", 1)[1] if "//" in path else path
     path = path[path.find("/") :] if "/" in path else ""
-    for pattern in (_URL_DATE, _URL_COMPACT):
-        match = pattern.search(path)
-        if match:
-            found = _build(
-                int(match.group("y")), int(match.group("m")), int(match.group("d")),
-                None, None, 0, None, None,
-            )  # fmt: skip
+    for pattern in (_URL_DATE, _URL_MONTH_NAME, _URL_COMPACT):
+        for match in pattern.finditer(path):
+            groups = match.groupdict()
+            month = _month(groups["mon"]) if "mon" in groups else int(groups["m"])
+            if month is None:
+                continue
+            found = _build(int(groups["y"]), month, int(groups["d"]), None, None, 0, None, None)
             if found:
                 return found
     return None
