@@ -248,6 +248,24 @@ def test_the_zone_a_page_writes_or_declares_tells_the_local_day(script: bytes) -
     assert extract_article(page, "https://metro7news.com/x").published_day == "2021-05-07"
 
 
+def test_a_top_bars_date_before_the_headline_is_todays_not_the_storys() -> None:
+    page = (
+        b"<title>Council backs the bridge plan | Valley News</title><body>"
+        b'<div class="td-header-top-menu"><div class="td_data_time">Thursday, November 9, 2023'
+        b'</div><a href="/">Home</a></div>'
+        b"<div><h1>Council backs the bridge plan</h1>"
+        b'<div class="art-header-meta">By Ann Lee, 27 October 2023</div><p>Text.</p></div>'
+    )
+    article = extract_article(page, "https://valley.example/x", now=NOW, use_htmldate=False)
+    assert (article.published_day, article.date_source) == ("2023-10-27", "text")
+    # without the byline the page has no date: the top bar's stays out
+    without_byline = page.replace(b"By Ann Lee, 27 October 2023", b"By Ann Lee")
+    article = extract_article(
+        without_byline, "https://valley.example/x", now=NOW, use_htmldate=False
+    )
+    assert article.published is None
+
+
 def test_an_impossible_offset_in_the_markup_is_ignored() -> None:
     page = b'<meta property="article:published_time" content="2021-05-08T02:40:00Z">' + (
         b"<script>var t = '2021-05-08T02:40:00+99:00';</script>"

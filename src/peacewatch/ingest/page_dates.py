@@ -211,14 +211,15 @@ def collect_witnesses(
         if json_ld_types(obj) & MEDIA_TYPES:
             picker.add("jsonld", "media", obj.get("uploadDate") or obj.get("datePublished"))
     # 5. <time datetime>: the ones marked as the publication first, then the first in the story
-    _time_elements(index, picker)
+    is_article = any(json_ld_types(obj) & ARTICLE_TYPES for obj in json_ld) or any(
+        kind.strip().lower() == "article" for kind in meta.get("og:type", ())
+    )
+    headline = _headline(index, meta, is_article)
+    _time_elements(index, headline, picker)
     # 6. a dated byline in the text; else a date written near the headline
-    _text_dates(index, picker)
+    _text_dates(index, headline, picker)
     if not picker.has("text"):
-        is_article = any(json_ld_types(obj) & ARTICLE_TYPES for obj in json_ld) or any(
-            kind.strip().lower() == "article" for kind in meta.get("og:type", ())
-        )
-        _dates_after_headline(_headline(index, meta, is_article), picker)
+        _dates_after_headline(headline, picker)
     # 7. the URL path
     found = date_from_url(url)
     if found is not None and (
@@ -264,8 +265,12 @@ def in_aside(node: Node) -> bool:
     return False
 
 
-def _time_elements(index: PageIndex, picker: WitnessCollector) -> None:
-    times = [t for t in index.times if not in_aside(t) and not in_quote(t)]
+def _time_elements(index: PageIndex, headline: Node | None, picker: WitnessCollector) -> None:
+    times = [
+        t
+        for t in index.times
+        if not in_aside(t) and not in_quote(t) and not in_masthead(t, headline)
+    ]
     marked = [
         t
         for t in times
@@ -278,28 +283,74 @@ def _time_elements(index: PageIndex, picker: WitnessCollector) -> None:
         picker.time_element(node, "modified" if _is_modified_marker(node) else "published")
 
 
-def in_masthead(node: Node) -> bool:
-    """Is the node in the site's masthead: a page-level <header> (or role=banner) outside the
-    story, without the headline? A date there is today's, printed on every page."""
-    for parent in node.parents:
-        if not isinstance(parent, Node):
-            continue
-        if parent.name in {"article", "main"}:
-            return False
-        if (parent.name == "header" or attr_of(parent, "role") == "banner") and (
-            parent.find("h1") is None
-        ):
-            return not any(
-                isinstance(p, Node) and p.name in {"article", "main"} for p in parent.parents
-            )
+# a class/id token naming the site's header or top bar, unless it names a story's header
+_MASTHEAD_TOKEN = re.compile(
+    r"(?:^|[-_])(?:header|head|masthead|topbar|top-bar|top-menu|navbar)(?:$|[-_])", re.I
+)
+_STORY_HEADER_TOKEN = re.compile(
+    r"(?:entry|article|post|story|content|page|single|title|news|item|card|teaser)[-_]*head",
+    re.I,
+)
+
+
+def _header_kind(node: Node) -> str | None:
+    """'element' for a <header> or role=banner, 'class' for a box whose class or id says
+    header or top bar, else None."""
+    if node.name == "header" or attr_of(node, "role") == "banner":
+        return "element"
+    tokens = attr_of(node, "class").split() + attr_of(node, "id").split()
+    if any(_MASTHEAD_TOKEN.search(t) and not _STORY_HEADER_TOKEN.search(t) for t in tokens):
+        return "class"
+    return None
+
+
+def _precedes(a: Node, b: Node) -> bool:
+    """Does `a` come before `b` in the document? (False when one contains the other.)"""
+    b_chain = [id(p) for p in (b, *b.parents)]
+    if id(a) in b_chain:
+        return False  # a contains b
+    child = a
+    for parent in a.parents:
+        if id(parent) in b_chain:
+            depth = b_chain.index(id(parent))
+            if depth == 0:
+                return False  # b contains a
+            b_side = b_chain[depth - 1]
+            for sibling in parent.contents:  # whichever of the two branches comes first
+                if id(sibling) == id(child):
+                    return True
+                if id(sibling) == b_side:
+                    return False
+        child = parent
     return False
 
 
-def _text_dates(index: PageIndex, picker: WitnessCollector) -> None:
+def in_masthead(node: Node, headline: Node | None) -> bool:
+    """Is the node in the site's masthead, outside the story: a page-level <header> (or
+    role=banner) without the headline, or a box whose class says header or top bar and that
+    comes before the headline? A date there is today's, printed on every page. Without a
+    known headline the story's own header cannot be told from the site's: nothing is."""
+    if headline is None:
+        return False
+    for box in (node, *node.parents):
+        if not isinstance(box, Node) or box.name in {"article", "main", "body"}:
+            return False
+        kind = _header_kind(box)
+        if kind is None:
+            continue
+        if any(p is box for p in (headline, *headline.parents)):
+            continue  # the story's own header (headline and byline)
+        if kind == "class" and not _precedes(box, headline):
+            continue  # "art-header-meta" under the headline is the story's
+        return not any(isinstance(p, Node) and p.name in {"article", "main"} for p in box.parents)
+    return False
+
+
+def _text_dates(index: PageIndex, headline: Node | None, picker: WitnessCollector) -> None:
     checked = 0
     for node in index.hinted:
         marker = " ".join((attr_of(node, "class"), attr_of(node, "id")))
-        if in_aside(node) or in_masthead(node) or in_quote(node):
+        if in_aside(node) or in_quote(node) or in_masthead(node, headline):
             continue
         text = text_of(node)
         if len(text) > 200:
@@ -342,19 +393,18 @@ def _letters(text: str) -> str:
 
 
 def _headline(index: PageIndex, meta: dict[str, list[str]], is_article: bool) -> Node | None:
-    """The story's headline: its <h1>, else (on a page that says it is an article) an <h2>
-    that repeats the page's title."""
-    if index.h1 is not None or not is_article:
-        return index.h1
+    """The story's headline: the <h1> that repeats the page's title (a logo may be an <h1>
+    too), else on a page that says it is an article the <h2> that does, else the first <h1>
+    with text."""
     titles = [*meta.get("og:title", ()), *meta.get("twitter:title", ())]
     if index.title is not None:
         titles.append(text_of(index.title))
     keys = [key for key in map(_letters, titles) if key]
-    for h2 in index.h2s:
-        heading = _letters(text_of(h2))
-        if len(heading) >= 15 and any(heading in key for key in keys):
-            return h2
-    return None
+    for heading in (*index.h1s, *(index.h2s if is_article else ())):
+        letters = _letters(text_of(heading))
+        if len(letters) >= 15 and any(letters in key for key in keys):
+            return heading
+    return next((h1 for h1 in index.h1s if text_of(h1)), None)
 
 
 def _dates_after_headline(headline: Node | None, picker: WitnessCollector) -> None:
