@@ -319,3 +319,28 @@ def test_url_dates_in_november_and_december(url: str, day: str | None) -> None:
 def test_a_byline_clock_with_a_gmt_offset(text: str, local: str) -> None:
     found = parse_date(text)
     assert found is not None and found.local == local
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("5 października 2023", "2023-10-05"),  # twelve letters: was too long to be a month
+        ("2020. január 5.", "2020-01-05"),  # Hungarian, year first
+        ("5. tammikuuta 2020 klo 10.15", "2020-01-05"),  # Finnish
+        ("12 Ekim 2020 14:30", "2020-10-12"),  # Turkish
+        ("4 MAYIS 2020", "2020-05-04"),  # Turkish capitals lose the dotless i
+        ("Senin, 4 Mei 2020", "2020-05-04"),  # Indonesian
+        ("12 Ogos 2021", "2021-08-12"),  # Malay
+        ("3 Μαΐου 2021", "2021-05-03"),  # Greek
+        ("5 de maig de 2020", "2020-05-05"),  # Catalan
+        ("14. září 2020", "2020-09-14"),  # Czech
+        ("7. augusti 2019", "2019-08-07"),  # Swedish
+        ("2 nov. 2023 à 16:00", "2023-11-02"),  # abbreviated
+        ("21 мар 2022", "2022-03-21"),
+        ("5th of May 2020", "2020-05-05"),
+        ("May 2020 12 people", None),
+    ],
+)
+def test_bylines_in_more_languages(text: str, day: str | None) -> None:
+    found = parse_date(text)
+    assert (found.day if found else None) == day

@@ -50,6 +50,37 @@ MONTHS = {
     "septembrie": 9, "octombrie": 10, "noiembrie": 11, "decembrie": 12,
     "stycznia": 1, "lutego": 2, "marca": 3, "kwietnia": 4, "maja": 5, "czerwca": 6, "lipca": 7,
     "sierpnia": 8, "września": 9, "października": 10, "listopada": 11, "grudnia": 12,
+    # the usual abbreviations: Spanish, French, Italian, Portuguese, German, Russian
+    "ene": 1, "janv": 1, "gen": 1, "янв": 1, "févr": 2, "fév": 2, "fevr": 2, "fev": 2,
+    "фев": 2, "mär": 3, "avr": 4, "abr": 4, "апр": 4, "mag": 5, "giu": 6, "juil": 7,
+    "lug": 7, "ago": 8, "авг": 8, "set": 9, "sett": 9, "сен": 9, "сент": 9, "okt": 10,
+    "ott": 10, "out": 10, "окт": 10, "ноя": 11, "dez": 12, "dic": 12, "déc": 12, "дек": 12,
+    "мар": 3, "июн": 6, "июл": 7,
+    # Turkish (with the dotless i lowercased both ways), Indonesian and Malay
+    "ocak": 1, "şubat": 2, "subat": 2, "mart": 3, "nisan": 4, "mayıs": 5, "mayis": 5,
+    "haziran": 6, "temmuz": 7, "ağustos": 8, "agustos": 8, "eylül": 9, "eylul": 9, "ekim": 10,
+    "kasım": 11, "kasim": 11, "aralık": 12, "aralik": 12,
+    "maret": 3, "agustus": 8, "desember": 12, "mac": 3, "julai": 7, "ogos": 8, "disember": 12,
+    # Swedish, Danish, Norwegian (the rest are spelt as in Dutch or German)
+    "maj": 5, "augusti": 8, "marts": 3,
+    # Czech and Slovak (genitive), Serbian and Bosnian in Latin script
+    "ledna": 1, "února": 2, "března": 3, "dubna": 4, "května": 5, "června": 6,
+    "července": 7, "srpna": 8, "září": 9, "října": 10, "listopadu": 11, "prosince": 12,
+    "januára": 1, "februára": 2, "apríla": 4, "mája": 5, "júna": 6, "júla": 7,
+    "augusta": 8, "septembra": 9, "októbra": 10, "novembra": 11, "decembra": 12,
+    "januara": 1, "februara": 2, "marta": 3, "aprila": 4, "juna": 6, "jula": 7,
+    "avgusta": 8, "oktobra": 10,
+    # Hungarian, Finnish (partitive), Greek (genitive), Catalan
+    "január": 1, "február": 2, "március": 3, "április": 4, "május": 5, "június": 6,
+    "július": 7, "augusztus": 8, "szeptember": 9, "október": 10,
+    "tammikuuta": 1, "helmikuuta": 2, "maaliskuuta": 3, "huhtikuuta": 4, "toukokuuta": 5,
+    "kesäkuuta": 6, "heinäkuuta": 7, "elokuuta": 8, "syyskuuta": 9, "lokakuuta": 10,
+    "marraskuuta": 11, "joulukuuta": 12,
+    "ιανουαρίου": 1, "φεβρουαρίου": 2, "μαρτίου": 3, "απριλίου": 4, "μαΐου": 5,
+    "ιουνίου": 6, "ιουλίου": 7, "αυγούστου": 8, "σεπτεμβρίου": 9, "οκτωβρίου": 10,
+    "νοεμβρίου": 11, "δεκεμβρίου": 12,
+    "gener": 1, "febrer": 2, "març": 3, "maig": 5, "juny": 6, "juliol": 7, "setembre": 9,
+    "desembre": 12,
 }  # fmt: skip
 
 # US newsroom abbreviations; pages write "ET" without saying whether DST applies
@@ -82,11 +113,15 @@ _CJK_YMD = re.compile(
 )
 _DMY = re.compile(r"\b(?P<d>\d{1,2})[./-](?P<m>\d{1,2})[./-](?P<y>(?:19|20)\d{2})\b")
 _TEXT_DMY = re.compile(
-    r"\b(?P<d>\d{1,2})(?:st|nd|rd|th|er|\.)?\s+(?:de\s+)?(?P<mon>[^\W\d_]{3,10})\.?,?\s+"
-    r"(?:de\s+)?(?P<y>(?:19|20)\d{2})\b"
+    r"\b(?P<d>\d{1,2})(?:st|nd|rd|th|er|\.)?\s+(?:(?:de|of|del)\s+)?(?P<mon>[^\W\d_]{3,12})\.?,?"
+    r"\s+(?:de\s+)?(?P<y>(?:19|20)\d{2})\b"
 )
 _TEXT_MDY = re.compile(
-    r"\b(?P<mon>[^\W\d_]{3,10})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d{2})\b"
+    r"\b(?P<mon>[^\W\d_]{3,12})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d{2})\b"
+)
+# Hungarian (and Lithuanian-like) year first: "2020. január 5."
+_TEXT_YMD = re.compile(
+    r"\b(?P<y>(?:19|20)\d{2})\.?\s+(?P<mon>[^\W\d_]{3,12})\.?\s+(?P<d>\d{1,2})\b(?![.:/]?\d)"
 )
 _CLOCK = re.compile(
     r"\b(?P<H>\d{1,2})[:.h](?P<M>\d{2})(?::\d{2})?\s*(?P<ampm>[ap]\.?m\.?)?"
@@ -253,7 +288,7 @@ def parse_date(text: str | None, default_tz: tzinfo | None = None) -> FoundDate 
                 month, day_ = day_, month  # US order: 03/25/2019
             hh, mm, tz = _with_clock(raw[match.end() :])
             return _build(int(match.group("y")), month, day_, hh, mm, 0, tz, default_tz)
-    for pattern in (_TEXT_DMY, _TEXT_MDY):
+    for pattern in (_TEXT_DMY, _TEXT_MDY, _TEXT_YMD):
         for match in pattern.finditer(raw):
             month_number = _month(match.group("mon"))
             if month_number is None:
