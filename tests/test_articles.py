@@ -190,6 +190,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "date_source": "text",
         },
     ),
+    "jalali-byline.html": (
+        "https://www.khabar.example/news/120200622/naghdinegi",
+        {"published": "2020-06-22T12:09:00+00:00", "date_source": "text", "lang": "fa"},
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},

@@ -344,3 +344,20 @@ def test_a_byline_clock_with_a_gmt_offset(text: str, local: str) -> None:
 def test_bylines_in_more_languages(text: str, day: str | None) -> None:
     found = parse_date(text)
     assert (found.day if found else None) == day
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2 تير 1399 - 12:09:08 ب.ظ", "2020-06-22"),  # Arabic yeh in the month's name
+        ("دوشنبه ۲ تیر ۱۳۹۹", "2020-06-22"),  # Persian digits
+        ("۱۳۹۹/۰۴/۰۲", "2020-06-22"),
+        ("17 آبان 1402", "2023-11-08"),
+        ("۳۰ اسفند ۱۳۹۹", "2021-03-20"),  # the last day of a leap year
+        ("1 فروردین 1404", "2025-03-21"),
+        ("1399/04/02", None),  # without Persian script or digits, not read as Solar Hijri
+    ],
+)
+def test_solar_hijri_dates(text: str, day: str | None) -> None:
+    found = parse_date(text)
+    assert (found.day if found else None) == day

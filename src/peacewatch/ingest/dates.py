@@ -129,6 +129,19 @@ _CLOCK = re.compile(
     re.IGNORECASE,
 )
 _EPOCH = re.compile(r"^\d{10}(?:\d{3})?$")
+# The Solar Hijri calendar of Iranian and Afghan outlets: "2 تیر 1399", "۱۳۹۹/۰۴/۰۲"
+_JALALI_MONTHS = {
+    "فروردین": 1, "اردیبهشت": 2, "خرداد": 3, "تیر": 4, "مرداد": 5, "امرداد": 5, "شهریور": 6,
+    "مهر": 7, "آبان": 8, "آذر": 9, "دی": 10, "بهمن": 11, "اسفند": 12,
+}  # fmt: skip
+_JALALI_TEXT = re.compile(
+    r"(?<!\d)(?P<d>\d{1,2})\s+(?P<mon>"
+    + "|".join(sorted(_JALALI_MONTHS, key=len, reverse=True))
+    + r")\s+(?P<y>1[34]\d\d)(?!\d)"
+)
+_JALALI_NUMERIC = re.compile(r"(?<!\d)(?P<y>1[34]\d\d)/(?P<m>\d{1,2})/(?P<d>\d{1,2})(?!\d)")
+_ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
+_EASTERN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _URL_DATE = re.compile(
     # separators required (the compact form is _URL_COMPACT), longest alternatives first:
     # /2025/11/20/ must not read as 2025-1-1
@@ -253,6 +266,10 @@ def parse_date(text: str | None, default_tz: tzinfo | None = None) -> FoundDate 
     if _EPOCH.match(raw):
         seconds = int(raw[:10])
         return _from_datetime(datetime.fromtimestamp(seconds, UTC))
+    if _ARABIC_SCRIPT.search(raw):
+        found = _jalali_date(raw, default_tz)
+        if found is not None:
+            return found
     match = _ISO.search(raw)
     if match:
         tz = _offset(match.group("tz")) if match.group("tz") else None
@@ -301,6 +318,38 @@ def parse_date(text: str | None, default_tz: tzinfo | None = None) -> FoundDate 
                 default_tz,
             )  # fmt: skip
     return None
+
+
+def _jalali_date(raw: str, default_tz: tzinfo | None) -> FoundDate | None:
+    """A Solar Hijri date in Persian text ("2 تير 1399 - 12:09:08 ب.ظ"), as a Gregorian day."""
+    # Arabic yeh and kaf, as pages mix them; Persian and Arabic-Indic digits
+    text = raw.replace("ي", "ی").replace("ك", "ک").translate(_EASTERN_DIGITS)
+    match = _JALALI_TEXT.search(text)
+    if match:
+        month = _JALALI_MONTHS[match.group("mon")]
+    else:
+        match = _JALALI_NUMERIC.search(text)
+        if match is None:
+            return None
+        month = int(match.group("m"))
+    day = gregorian_of_jalali(int(match.group("y")), month, int(match.group("d")))
+    if day is None:
+        return None
+    hh, mm, tz = _with_clock(text[match.end() :])
+    if hh is not None and hh < 12 and "ب.ظ" in text[match.end() :]:  # "afternoon": p.m.
+        hh += 12
+    return _build(day.year, day.month, day.day, hh, mm, 0, tz, default_tz)
+
+
+def gregorian_of_jalali(year: int, month: int, day: int) -> date | None:
+    """The Gregorian day of a Solar Hijri one (the 33-year arithmetic rule, exact for the
+    years newsrooms write)."""
+    if not (1 <= month <= 12 and 1 <= day <= (31 if month <= 6 else 30)):
+        return None
+    y = year + 1595
+    days = -355668 + 365 * y + (y // 33) * 8 + ((y % 33) + 3) // 4 + day
+    days += (month - 1) * 31 if month <= 6 else (month - 7) * 30 + 186
+    return date.fromordinal(days - 365)
 
 
 def _from_datetime(moment: datetime) -> FoundDate | None:
