@@ -194,6 +194,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "https://www.khabar.example/news/120200622/naghdinegi",
         {"published": "2020-06-22T12:09:00+00:00", "date_source": "text", "lang": "fa"},
     ),
+    "url-date-before-republished-markup.html": (
+        "https://www.coastlines.example/home/2017/7/12/summer-dunes",
+        {"published": "2017-07-12T00:00:00+00:00", "date_source": "url"},
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},

@@ -142,6 +142,24 @@ def test_the_day_only_markup_date_stands_otherwise(visible: str) -> None:
     assert verdict.source == "meta"
 
 
+@pytest.mark.parametrize(
+    ("url_day", "visible", "source"),
+    [
+        ("2017-07-12", None, "url"),  # two years before the markup: a re-stamped archive
+        ("2019-06-16", None, "jsonld"),  # a day before: time zones, an evening story
+        ("2019-06-10", None, "jsonld"),  # a week before: not yet a re-publication
+        ("2017-07-12", "June 17, 2019", "jsonld"),  # the visible date confirms the markup
+    ],
+)
+def test_a_url_day_long_before_the_markup_date(
+    url_day: str, visible: str | None, source: str
+) -> None:
+    witnesses = [w("jsonld", "2019-06-17T18:28:00+02:00"), w("url", url_day)]
+    if visible is not None:
+        witnesses.append(w("text", visible))
+    assert decide(witnesses).source == source
+
+
 def test_without_markup_the_day_most_witnesses_agree_on_wins() -> None:
     verdict = decide(
         [w("text", "December 17, 2019"), w("url", "2019-08-06"), w("htmldate", "2019-08-06")]

@@ -8,7 +8,8 @@ dated byline), its URL, and htmldate's reading. The rules, in order:
    the URL while two other families agree with each other on another day: a modified date,
    a re-publication date or a template default in the markup loses to two witnesses. A
    visible byline with a clock also beats a markup date that equals the modified one and
-   is later, or that is a day without a time one or two days later (a print edition).
+   is later, or that is a day without a time one or two days later (a print edition); a
+   URL day more than a week earlier beats it when nothing visible dates the page.
 2. Without a structured date, the witness most others agree with wins (the <time> and the
    byline text count separately); a tie goes to the more trusted (time, text, URL, htmldate).
 3. The local day of an instant comes from its own offset, else the offset the page writes its
@@ -48,6 +49,8 @@ _WEST, _EAST = timedelta(hours=10), timedelta(hours=11)
 # A print edition carries the date of the morning after the story went online (two days over
 # a weekend or a holiday).
 EDITION_LAG_DAYS = 2
+# A markup date this many days after the URL's, with no visible date, re-stamps an old story.
+REPUBLISHED_AFTER_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,16 @@ def _overrule(
                 return chosen.found, chosen.found.local, group[0].source, why
             return _day_only(day), day, group[0].source, why
     visible = next((o for o in others if FAMILY[o.source] == "visible"), None)
+    # the URL is minted when a story first goes out and never changes: a markup date more than
+    # a week later, which nothing visible confirms, is a re-publication or a CMS migration
+    url = next((o for o in others if o.source == "url"), None)
+    if (
+        url is not None
+        and visible is None
+        and _days_between(url.found.day, structured.found.day) > REPUBLISHED_AFTER_DAYS
+    ):
+        why = f"url ({url.found.day}) is earlier than {structured.source} ({structured.raw})"
+        return url.found, url.found.local, url.source, why
     # a day without a time in the markup, a day or two after a visible byline with a clock, is
     # the print edition's date (newspapers print the next morning what went online today)
     if (
