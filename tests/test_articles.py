@@ -274,6 +274,15 @@ def test_a_top_bars_date_before_the_headline_is_todays_not_the_storys() -> None:
     assert article.published is None
 
 
+def test_the_registrys_zone_comes_before_one_the_page_declares() -> None:
+    page = (
+        b'<meta property="article:published_time" content="2021-05-08T02:40:00Z">'
+        b'<script>var weather = {"timezone": "America/New_York"};</script>'
+    )
+    article = extract_article(page, "https://x.example/a", timezone="Europe/London")
+    assert article.published_local == "2021-05-08T03:40:00+01:00"
+
+
 def test_an_impossible_offset_in_the_markup_is_ignored() -> None:
     page = b'<meta property="article:published_time" content="2021-05-08T02:40:00Z">' + (
         b"<script>var t = '2021-05-08T02:40:00+99:00';</script>"

@@ -37,6 +37,7 @@ from peacewatch.ingest.page_dates import (
     Witness,
     WitnessCollector,
     collect_witnesses,
+    declared_zone,
     in_aside,
     page_zone,
 )
@@ -227,9 +228,9 @@ def extract_article(
     index = index_page(soup)
     json_ld = json_ld_objects(index)
     meta = meta_values(index)
-    # the outlet's zone reads naive times; for times given in UTC, the page's own offset (else
-    # the outlet's zone, else a visible date) tells the local publication day
-    local_zone = zone(timezone)
+    # the outlet's zone (else one the page declares) reads naive times; for times given in UTC,
+    # the page's own offset (else that zone, else a visible date) tells the local day
+    local_zone = zone(timezone) or declared_zone(content)
     witnesses = collect_witnesses(index, url, json_ld, meta, WitnessCollector(now, local_zone))
     if use_htmldate:
         found = htmldate_date(content, url, now)

@@ -13,8 +13,8 @@ dated byline), its URL, and htmldate's reading. The rules, in order:
 2. Without a structured date, the witness most others agree with wins (the <time> and the
    byline text count separately); a tie goes to the more trusted (time, text, URL, htmldate).
 3. The local day of an instant comes from its own offset, else the offset the page writes its
-   other timestamps in (or the zone it declares by name), else the outlet's time zone, else a
-   visible or URL date within a day of it; else it stays the UTC day. `published` is always
+   other timestamps in, else the outlet's time zone (or one the page declares by name), else
+   a visible or URL date within a day of it; else it stays the UTC day. `published` is always
    the UTC instant.
 
 Pure: witnesses and zones in, a `Verdict` out.

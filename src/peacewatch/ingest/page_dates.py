@@ -422,8 +422,8 @@ def _dates_after_headline(headline: Node | None, picker: WitnessCollector) -> No
 
 
 def page_zone(content: bytes) -> tzinfo | None:
-    """The zone the page itself writes in: the most common non-UTC offset of its timestamps
-    (ISO 8601 or RFC 2822), else a time zone it declares by name in its scripts or markup."""
+    """The offset the page itself writes its timestamps in: the most common non-UTC one
+    (ISO 8601 or RFC 2822), if any."""
     head = content[:2_000_000]
     offsets = Counter(
         (sign_hours, minutes)
@@ -431,12 +431,20 @@ def page_zone(content: bytes) -> tzinfo | None:
         for sign_hours, minutes in pattern.findall(head)
         if sign_hours[1:] != b"00" or minutes != b"00"
     )
-    if offsets:
-        (sign_hours, minutes), _count = offsets.most_common(1)[0]
-        delta = timedelta(hours=int(sign_hours[1:]), minutes=int(minutes))
-        if delta <= timedelta(hours=14):
-            return dt_timezone(-delta if sign_hours.startswith(b"-") else delta)
-    declared = _DECLARED_ZONE.search(head)
-    if declared is not None:
-        return zone(declared.group(1).replace(b"\\", b"").decode("ascii"))
-    return None
+    if not offsets:
+        return None
+    (sign_hours, minutes), _count = offsets.most_common(1)[0]
+    delta = timedelta(hours=int(sign_hours[1:]), minutes=int(minutes))
+    if delta > timedelta(hours=14):
+        return None
+    return dt_timezone(-delta if sign_hours.startswith(b"-") else delta)
+
+
+def declared_zone(content: bytes) -> tzinfo | None:
+    """A time zone the page declares by name in its scripts or markup (a site setting, as
+    `"timezone": "America/New_York"`): weaker than the outlet's zone in the registry, since a
+    widget may declare its own."""
+    declared = _DECLARED_ZONE.search(content[:2_000_000])
+    if declared is None:
+        return None
+    return zone(declared.group(1).replace(b"\\", b"").decode("ascii"))
