@@ -5,9 +5,8 @@ trusted first: JSON-LD (NewsArticle and friends, including @graph; an embedded v
 date apart), OpenGraph/article: meta, other meta tags (date, pubdate, DC.date, sailthru,
 parsely...), itemprop="datePublished", <time datetime>, a dated byline in the text (never
 the masthead's date of today; else a date written just after the headline), and a day in the
-URL path. A date more than
-FUTURE_SLACK after `now` is rejected (scheduled posts, typos, "copyright 2099").
-`date_verdict` chooses among them.
+URL path. A date more than FUTURE_SLACK after `now` is rejected (scheduled posts, typos,
+"copyright 2099"). `date_verdict` chooses among them.
 """
 
 from __future__ import annotations
