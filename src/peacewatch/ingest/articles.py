@@ -236,7 +236,9 @@ def extract_article(
         found = htmldate_date(content, url, now)
         if found is not None:
             witnesses.append(Witness("htmldate", "published", found, found.local))
-    dates = decide(witnesses, page_tz=page_zone(content), outlet_tz=local_zone)
+    # the page's own offset only places instants written in UTC: look for it when there is one
+    in_utc = any(w.found.in_utc for w in witnesses)
+    dates = decide(witnesses, page_tz=page_zone(content) if in_utc else None, outlet_tz=local_zone)
 
     article_ld = next((o for o in json_ld if json_ld_types(o) & ARTICLE_TYPES), {})
     publisher = article_ld.get("publisher") if isinstance(article_ld, dict) else None

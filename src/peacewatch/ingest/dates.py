@@ -174,12 +174,17 @@ class FoundDate:
         """Publication day as the outlet saw it (YYYY-MM-DD)."""
         return self.local[:10]
 
+    @property
+    def in_utc(self) -> bool:
+        """An instant written in UTC, whose local day the page's or outlet's zone tells."""
+        return self.has_time and not self.naive and self.local.endswith(("+00:00", "Z"))
+
     def as_datetime(self) -> datetime:
         return datetime.fromisoformat(self.utc)
 
     def in_zone(self, tz: tzinfo) -> FoundDate:
         """The same moment with the outlet's local offset, when the page wrote it in UTC."""
-        if self.naive or not self.has_time or not self.local.endswith(("+00:00", "Z")):
+        if not self.in_utc:
             return self
         local = self.as_datetime().astimezone(tz)
         return FoundDate(local.isoformat(), self.utc, True, zoned=True)

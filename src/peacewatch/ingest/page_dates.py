@@ -79,11 +79,11 @@ _RFC2822_OFFSET = re.compile(
 )
 # A zone the page declares for itself in its scripts or markup: "timezone":"America/New_York",
 # "timeZone": {"short": "ET", "long": "America/New_York"}, timezone_string: "Europe\/Berlin"
+# (it starts with the literal "ime" and is case-sensitive, so re can skip to candidates fast)
 _DECLARED_ZONE = re.compile(
-    rb"time_?zone(?:_?string|_?name)?[\"']?\s*[:=]\s*(?:\{[^{}]{0,80}?)?[\"']"
+    rb"ime_?[Zz]one(?:_?[Ss]tring|_?[Nn]ame)?[\"']?\s*[:=]\s*(?:\{[^{}]{0,80}?)?[\"']"
     rb"((?:Africa|America|Antarctica|Asia|Atlantic|Australia|Europe|Indian|Pacific)"
-    rb"(?:\\?/[A-Za-z_-]+){1,2})[\"']",
-    re.IGNORECASE,
+    rb"(?:\\?/[A-Za-z_-]+){1,2})[\"']"
 )
 
 
