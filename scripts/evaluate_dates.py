@@ -2,12 +2,14 @@
 
 Runs over the pages of the shared corpus (manifest.json; each page's expected day comes from
 public evaluation sets and test suites) and prints accuracy on news pages and on all pages,
-overall and for the pages that carry a date in their markup (JSON-LD, meta, <time>, microdata).
+overall and for the pages that carry a date in their markup (JSON-LD, meta, <time>, microdata),
+then where the two disagree: on how many pages, and which of them was right.
 
     .venv/bin/python scripts/evaluate_dates.py [--corpus ../shared/corpus] [--misses]
 
 htmldate is also one of peacewatch's own date witnesses (ingest/htmldate_witness.py); here it
-runs alone, as the reference to beat. `--misses` lists the pages peacewatch got wrong.
+runs alone, as the reference to beat. `--misses` lists the pages peacewatch got wrong, each
+with the verdict's reason.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def main() -> int:
                 "expected": entry["expected"]["date"],
                 "ours": article.published_day,
                 "source": article.date_source,
+                "reason": article.date_reason,
                 "ref": ref,
             }
         )
@@ -89,12 +92,31 @@ def main() -> int:
             text += f"  htmldate {ref:>3} ({100 * ref / max(n, 1):5.1f}%)"
         return text
 
+    def disagreement(label: str, subset: list[dict]) -> str:
+        differ = [r for r in subset if r["ours"] != r["ref"]]
+        ours = sum(r["ours"] == r["expected"] for r in differ)
+        ref = sum(r["ref"] == r["expected"] for r in differ)
+        either = sum(r["expected"] in (r["ours"], r["ref"]) for r in subset)
+        return (
+            f"{label:<44} differ on {len(differ):>3}: peacewatch right {ours:>2}, htmldate right "
+            f"{ref:>2}, neither {len(differ) - ours - ref:>2}; either right "
+            f"{100 * either / max(len(subset), 1):5.1f}%"
+        )
+
     news = [r for r in rows if r["news"]]
+    subsets = [
+        ("news pages with a date in their markup", [r for r in news if r["markup"]]),
+        ("news pages (all)", news),
+        ("all pages with a date in their markup", [r for r in rows if r["markup"]]),
+        ("all pages", rows),
+    ]
     print(f"corpus: {args.corpus}  pages with an expected day: {len(rows)}")
-    print(line("news pages with a date in their markup", [r for r in news if r["markup"]]))
-    print(line("news pages (all)", news))
-    print(line("all pages with a date in their markup", [r for r in rows if r["markup"]]))
-    print(line("all pages", rows))
+    for label, subset in subsets:
+        print(line(label, subset))
+    if not args.no_htmldate:
+        print("where peacewatch and htmldate give different days:")
+        for label, subset in subsets:
+            print(disagreement(label, subset))
     sources = Counter(r["source"] for r in rows)
     print("peacewatch date sources:", ", ".join(f"{k}={v}" for k, v in sources.most_common()))
     print(f"time: peacewatch {ours_seconds:.2f}s", end="")
@@ -104,7 +126,7 @@ def main() -> int:
             if r["ours"] != r["expected"]:
                 flag = ("news" if r["news"] else "----") + ("+m" if r["markup"] else "  ")
                 print(f"MISS {flag} {r['expected']} ours={r['ours']} ({r['source']}) "
-                      f"ref={r['ref']} {r['file']}")  # fmt: skip
+                      f"ref={r['ref']} {r['file']}\n     {r['reason']}")  # fmt: skip
     return 0
 
 

@@ -150,6 +150,54 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "https://www.arabnews.com/node/2023/08/07/jeddah-talks",
         {"published": "2023-08-07T11:30:00+00:00", "date_source": "time"},
     ),
+    "utc-instant-zone-declared-in-script.html": (
+        "https://metro7news.com/traffic/subway-line-overnight/7140/",
+        {
+            "published": "2021-05-08T02:40:00+00:00",
+            "published_local": "2021-05-07T22:40:00-04:00",
+            "date_source": "opengraph",
+        },
+    ),
+    "masthead-date-h2-headline.html": (
+        "https://www.pacificwire.example/news/263700/rain-helps-crews",
+        {
+            "published": "2020-01-13T12:11:00+00:00",
+            "published_local": "2020-01-13T22:11:00+10:00",
+            "date_source": "text",
+        },
+    ),
+    "meta-edition-day-after-byline.html": (
+        "https://www.tageblatt.example/artikel/1234.radweg.html",
+        {"published": "2021-06-09T17:45:00+00:00", "date_source": "time"},
+    ),
+    "embedded-post-time.html": (
+        "https://www.werbung.example/kommentare/urteil-172529",
+        {"published": "2019-01-29T00:00:00+00:00", "date_source": "text"},
+    ),
+    "time-attribute-against-printed-date.html": (
+        "https://luttes.example/quand-on-comprend-12355",
+        {
+            "published": "2019-06-29T00:00:00+00:00",
+            "published_local": "2019-06-29",
+            "date_source": "text",
+        },
+    ),
+    "relative-time-epoch-attribute.html": (
+        "https://photos.agency.example/posts/flooded-valley",
+        {
+            "published": "2020-07-11T06:25:02+00:00",
+            "published_local": "2020-07-11T06:25:02+00:00",
+            "date_source": "text",
+        },
+    ),
+    "jalali-byline.html": (
+        "https://www.khabar.example/news/120200622/naghdinegi",
+        {"published": "2020-06-22T12:09:00+00:00", "date_source": "text", "lang": "fa"},
+    ),
+    "url-date-before-republished-markup.html": (
+        "https://www.coastlines.example/home/2017/7/12/summer-dunes",
+        {"published": "2017-07-12T00:00:00+00:00", "date_source": "url"},
+    ),
     "canonical-homepage.html": (
         "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal?utm_medium=social",
         {"canonical_url": "https://www.aljazeera.com/news/2023/7/30/putin-african-proposal"},
@@ -193,6 +241,53 @@ def test_page_offset_tells_the_local_day_when_the_outlet_zone_is_unknown() -> No
         b'<script>var d = "2020-02-24T21:25:54-05:00";</script>'
     )
     assert extract_article(page, "https://pagesix.com/x").published_day == "2020-02-24"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        b'<script>var next = {"date": "Fri, 07 May 2021 23:00:00 -0400"};</script>',
+        b'<script>var wp = {"timezone_string": "America\\/New_York"};</script>',
+        b'<script>Intl.options = {timeZone: "America/New_York"};</script>',
+    ],
+)
+def test_the_zone_a_page_writes_or_declares_tells_the_local_day(script: bytes) -> None:
+    page = b'<meta property="article:published_time" content="2021-05-08T02:40:00Z">' + script
+    assert extract_article(page, "https://metro7news.com/x").published_day == "2021-05-07"
+
+
+def test_a_top_bars_date_before_the_headline_is_todays_not_the_storys() -> None:
+    page = (
+        b"<title>Council backs the bridge plan | Valley News</title><body>"
+        b'<div class="td-header-top-menu"><div class="td_data_time">Thursday, November 9, 2023'
+        b'</div><a href="/">Home</a></div>'
+        b"<div><h1>Council backs the bridge plan</h1>"
+        b'<div class="art-header-meta">By Ann Lee, 27 October 2023</div><p>Text.</p></div>'
+    )
+    article = extract_article(page, "https://valley.example/x", now=NOW, use_htmldate=False)
+    assert (article.published_day, article.date_source) == ("2023-10-27", "text")
+    # without the byline the page has no date: the top bar's stays out
+    without_byline = page.replace(b"By Ann Lee, 27 October 2023", b"By Ann Lee")
+    article = extract_article(
+        without_byline, "https://valley.example/x", now=NOW, use_htmldate=False
+    )
+    assert article.published is None
+
+
+def test_the_registrys_zone_comes_before_one_the_page_declares() -> None:
+    page = (
+        b'<meta property="article:published_time" content="2021-05-08T02:40:00Z">'
+        b'<script>var weather = {"timezone": "America/New_York"};</script>'
+    )
+    article = extract_article(page, "https://x.example/a", timezone="Europe/London")
+    assert article.published_local == "2021-05-08T03:40:00+01:00"
+
+
+def test_an_impossible_offset_in_the_markup_is_ignored() -> None:
+    page = b'<meta property="article:published_time" content="2021-05-08T02:40:00Z">' + (
+        b"<script>var t = '2021-05-08T02:40:00+99:00';</script>"
+    )
+    assert extract_article(page, "https://metro7news.com/x").published_day == "2021-05-08"
 
 
 def test_entity_expansion_and_external_entities_are_inert() -> None:

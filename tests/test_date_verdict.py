@@ -122,6 +122,44 @@ def test_published_equal_to_modified_loses_to_an_earlier_byline_time() -> None:
     assert "modified date as published" in verdict.reason
 
 
+def test_a_day_only_markup_date_after_a_visible_clock_is_the_edition_date() -> None:
+    verdict = decide([w("meta", "2021-06-10"), w("time", "2021-06-09T17:45")])
+    assert (verdict.source, verdict.local) == ("time", "2021-06-09T17:45:00+00:00")
+    assert "an edition's date" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    "visible",
+    [
+        "2021-06-09",  # a visible day without a clock: one witness against one
+        "2021-06-10T07:00",  # the same day
+        "2021-06-11T07:00",  # later: an update
+        "2021-06-06T17:45",  # too long before the edition: one witness against one
+    ],
+)
+def test_the_day_only_markup_date_stands_otherwise(visible: str) -> None:
+    verdict = decide([w("meta", "2021-06-10"), w("time", visible)])
+    assert verdict.source == "meta"
+
+
+@pytest.mark.parametrize(
+    ("url_day", "visible", "source"),
+    [
+        ("2017-07-12", None, "url"),  # two years before the markup: a re-stamped archive
+        ("2019-06-16", None, "jsonld"),  # a day before: time zones, an evening story
+        ("2019-06-10", None, "jsonld"),  # a week before: not yet a re-publication
+        ("2017-07-12", "June 17, 2019", "jsonld"),  # the visible date confirms the markup
+    ],
+)
+def test_a_url_day_long_before_the_markup_date(
+    url_day: str, visible: str | None, source: str
+) -> None:
+    witnesses = [w("jsonld", "2019-06-17T18:28:00+02:00"), w("url", url_day)]
+    if visible is not None:
+        witnesses.append(w("text", visible))
+    assert decide(witnesses).source == source
+
+
 def test_without_markup_the_day_most_witnesses_agree_on_wins() -> None:
     verdict = decide(
         [w("text", "December 17, 2019"), w("url", "2019-08-06"), w("htmldate", "2019-08-06")]
@@ -133,6 +171,26 @@ def test_without_markup_a_tie_goes_to_the_most_trusted() -> None:
     verdict = decide([w("htmldate", "2019-08-06"), w("text", "December 17, 2019")])
     assert (verdict.source, verdict.local) == ("text", "2019-12-17")
     assert "disagreeing" in verdict.reason
+
+
+def test_without_markup_a_byline_backed_by_another_witness_beats_a_time_element() -> None:
+    verdict = decide(
+        [w("time", "2019-07-03T10:18:46Z"), w("text", "29 juin 2019"), w("htmldate", "2019-06-29")]
+    )
+    assert (verdict.source, verdict.local) == ("text", "2019-06-29")
+    assert (
+        verdict.reason
+        == "text and htmldate agree on 2019-06-29 against time (2019-07-03T10:18:46Z)"
+    )
+
+
+def test_an_embedded_posts_time_is_not_a_witness() -> None:
+    content = (PAGES / "embedded-post-time.html").read_bytes()
+    url = "https://www.werbung.example/kommentare/urteil-172529"
+    article = extract_article(content, url, now=NOW, use_htmldate=False)
+    assert (article.published, article.date_source) == ("2019-01-29T00:00:00+00:00", "text")
+    sources = {c["source"] for c in json.loads(article.date_candidates or "{}")["candidates"]}
+    assert sources == {"text"}
 
 
 def test_no_witness_means_no_date_never_now() -> None:
@@ -173,7 +231,7 @@ def test_a_time_element_prints_the_local_day_of_its_utc_instant() -> None:
         "2021-03-02T01:15:00+00:00",
         "2021-03-01",
     )
-    assert article.date_reason == "time; local day 2021-03-01 from time"
+    assert article.date_reason == "time, confirmed by text; local day 2021-03-01 from time"
     # the outlet's zone, when known, comes first
     article = extract_article(
         content, "https://www.cityweekly.net/x", now=NOW, timezone="America/Denver"
@@ -257,8 +315,67 @@ def test_feed_and_page_within_a_day_agree() -> None:
         ("https://x.org/news/2023-08-07-x", "2023-08-07"),
         ("https://x.org/20231120/x", "2023-11-20"),
         ("https://x.org/2023/12/", None),  # a month is not a day
+        ("https://www.theguardian.com/world/2023/feb/24/peace-plan", "2023-02-24"),
+        ("https://x.org/2019-june-3-talks", "2019-06-03"),
+        ("https://x.org/2023/news/24/x", None),  # not a month
     ],
 )
 def test_url_dates_in_november_and_december(url: str, day: str | None) -> None:
     found = date_from_url(url)
+    assert (found.day if found else None) == day
+
+
+@pytest.mark.parametrize(
+    ("text", "local"),
+    [
+        ("13 Jan 2020, 22:11 GMT+10", "2020-01-13T22:11:00+10:00"),  # was read as GMT
+        ("13 Jan 2020, 22:11 GMT +5:30", "2020-01-13T22:11:00+05:30"),
+        ("March 1, 2021 10:15 pm UTC-5", "2021-03-01T22:15:00-05:00"),
+        ("13 Jan 2020, 22:11 GMT", "2020-01-13T22:11:00+00:00"),
+    ],
+)
+def test_a_byline_clock_with_a_gmt_offset(text: str, local: str) -> None:
+    found = parse_date(text)
+    assert found is not None and found.local == local
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("5 października 2023", "2023-10-05"),  # twelve letters: was too long to be a month
+        ("2020. január 5.", "2020-01-05"),  # Hungarian, year first
+        ("5. tammikuuta 2020 klo 10.15", "2020-01-05"),  # Finnish
+        ("12 Ekim 2020 14:30", "2020-10-12"),  # Turkish
+        ("4 MAYIS 2020", "2020-05-04"),  # Turkish capitals lose the dotless i
+        ("Senin, 4 Mei 2020", "2020-05-04"),  # Indonesian
+        ("12 Ogos 2021", "2021-08-12"),  # Malay
+        ("3 Μαΐου 2021", "2021-05-03"),  # Greek
+        ("5 de maig de 2020", "2020-05-05"),  # Catalan
+        ("14. září 2020", "2020-09-14"),  # Czech
+        ("7. augusti 2019", "2019-08-07"),  # Swedish
+        ("2 nov. 2023 à 16:00", "2023-11-02"),  # abbreviated
+        ("21 мар 2022", "2022-03-21"),
+        ("5th of May 2020", "2020-05-05"),
+        ("May 2020 12 people", None),
+    ],
+)
+def test_bylines_in_more_languages(text: str, day: str | None) -> None:
+    found = parse_date(text)
+    assert (found.day if found else None) == day
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2 تير 1399 - 12:09:08 ب.ظ", "2020-06-22"),  # Arabic yeh in the month's name
+        ("دوشنبه ۲ تیر ۱۳۹۹", "2020-06-22"),  # Persian digits
+        ("۱۳۹۹/۰۴/۰۲", "2020-06-22"),
+        ("17 آبان 1402", "2023-11-08"),
+        ("۳۰ اسفند ۱۳۹۹", "2021-03-20"),  # the last day of a leap year
+        ("1 فروردین 1404", "2025-03-21"),
+        ("1399/04/02", None),  # without Persian script or digits, not read as Solar Hijri
+    ],
+)
+def test_solar_hijri_dates(text: str, day: str | None) -> None:
+    found = parse_date(text)
     assert (found.day if found else None) == day

@@ -37,6 +37,7 @@ from peacewatch.ingest.page_dates import (
     Witness,
     WitnessCollector,
     collect_witnesses,
+    declared_zone,
     in_aside,
     page_zone,
 )
@@ -227,15 +228,17 @@ def extract_article(
     index = index_page(soup)
     json_ld = json_ld_objects(index)
     meta = meta_values(index)
-    # the outlet's zone reads naive times; for times given in UTC, the page's own offset (else
-    # the outlet's zone, else a visible date) tells the local publication day
-    local_zone = zone(timezone)
+    # the outlet's zone (else one the page declares) reads naive times; for times given in UTC,
+    # the page's own offset (else that zone, else a visible date) tells the local day
+    local_zone = zone(timezone) or declared_zone(content)
     witnesses = collect_witnesses(index, url, json_ld, meta, WitnessCollector(now, local_zone))
     if use_htmldate:
         found = htmldate_date(content, url, now)
         if found is not None:
             witnesses.append(Witness("htmldate", "published", found, found.local))
-    dates = decide(witnesses, page_tz=page_zone(content), outlet_tz=local_zone)
+    # the page's own offset only places instants written in UTC: look for it when there is one
+    in_utc = any(w.found.in_utc for w in witnesses)
+    dates = decide(witnesses, page_tz=page_zone(content) if in_utc else None, outlet_tz=local_zone)
 
     article_ld = next((o for o in json_ld if json_ld_types(o) & ARTICLE_TYPES), {})
     publisher = article_ld.get("publisher") if isinstance(article_ld, dict) else None

@@ -6,12 +6,16 @@ dated byline), its URL, and htmldate's reading. The rules, in order:
 
 1. The most trusted structured date wins, unless it agrees with neither the visible date nor
    the URL while two other families agree with each other on another day: a modified date,
-   a re-publication date or a template default in the markup loses to two witnesses.
-2. Without a structured date, the day most families agree on wins; a tie goes to the more
-   trusted family (visible, then URL, then htmldate).
+   a re-publication date or a template default in the markup loses to two witnesses. A
+   visible byline with a clock also beats a markup date that equals the modified one and
+   is later, or that is a day without a time one or two days later (a print edition); a
+   URL day more than a week earlier beats it when nothing visible dates the page.
+2. Without a structured date, the witness most others agree with wins (the <time> and the
+   byline text count separately); a tie goes to the more trusted (time, text, URL, htmldate).
 3. The local day of an instant comes from its own offset, else the offset the page writes its
-   other timestamps in, else the outlet's time zone, else a visible or URL date within a day
-   of it; else it stays the UTC day. `published` is always the UTC instant.
+   other timestamps in, else the outlet's time zone (or one the page declares by name), else
+   a visible or URL date within a day of it; else it stays the UTC day. `published` is always
+   the UTC instant.
 
 Pure: witnesses and zones in, a `Verdict` out.
 """
@@ -42,6 +46,11 @@ FAMILY_ORDER = ("visible", "url", "htmldate")
 # Australia in summer). An instant in UTC falls on one of the calendar days these offsets give
 # it; a visible or URL date on one of them tells which.
 _WEST, _EAST = timedelta(hours=10), timedelta(hours=11)
+# A print edition carries the date of the morning after the story went online (two days over
+# a weekend or a holiday).
+EDITION_LAG_DAYS = 2
+# A markup date this many days after the URL's, with no visible date, re-stamps an old story.
+REPUBLISHED_AFTER_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -185,12 +194,20 @@ def decide(
         return verdict(structured.found, local, structured.source, why)
     if not others:
         return verdict(None, None, None, "no date on the page")
-    # no structured date: the witness most others agree with; ties go to the most trusted
-    backing = {id(w): [o for o in others if o is not w and _shared_day(w, o)] for w in others}
-    chosen = max(others, key=lambda w: len(backing[id(w)]))  # max keeps the first of a tie
+    # no structured date: the witness most others agree with (a <time> and a byline both
+    # count, so a byline and htmldate agreeing beat a <time> alone); ties go to the most trusted
+    candidates = sorted(published, key=lambda w: SOURCE_ORDER.index(w.source))
+    backing = {
+        id(w): [o for o in candidates if o is not w and _shared_day(w, o)] for w in candidates
+    }
+    chosen = max(candidates, key=lambda w: len(backing[id(w)]))  # max keeps the first of a tie
     local, why = _local_day(chosen, [o for o in backing[id(chosen)] if o.source != "htmldate"])
-    if not backing[id(chosen)] and len(others) > 1:
-        why = f"{chosen.source}, the most trusted of {len(others)} disagreeing witnesses"
+    if not backing[id(chosen)] and len(candidates) > 1:
+        why = f"{chosen.source}, the most trusted of {len(candidates)} disagreeing witnesses"
+    elif chosen is not candidates[0]:
+        names = " and ".join(w.source for w in (chosen, *backing[id(chosen)]))
+        first = candidates[0]
+        why = f"{names} agree on {chosen.found.day} against {first.source} ({first.raw})"
     return verdict(chosen.found, local, chosen.source, why)
 
 
@@ -220,9 +237,33 @@ def _overrule(
             if chosen is not None:
                 return chosen.found, chosen.found.local, group[0].source, why
             return _day_only(day), day, group[0].source, why
+    visible = next((o for o in others if FAMILY[o.source] == "visible"), None)
+    # the URL is minted when a story first goes out and never changes: a markup date more than
+    # a week later, which nothing visible confirms, is a re-publication or a CMS migration
+    url = next((o for o in others if o.source == "url"), None)
+    if (
+        url is not None
+        and visible is None
+        and _days_between(url.found.day, structured.found.day) > REPUBLISHED_AFTER_DAYS
+    ):
+        why = f"url ({url.found.day}) is earlier than {structured.source} ({structured.raw})"
+        return url.found, url.found.local, url.source, why
+    # a day without a time in the markup, a day or two after a visible byline with a clock, is
+    # the print edition's date (newspapers print the next morning what went online today)
+    if (
+        visible is not None
+        and not structured.found.has_time
+        and visible.found.has_time
+        and _printed_day(visible) is not None
+        and 1 <= _days_between(visible.found.day, structured.found.day) <= EDITION_LAG_DAYS
+    ):
+        why = (
+            f"{structured.source} gives only a day ({structured.raw}), after the visible "
+            f"{visible.source} with a clock ({visible.raw}): an edition's date"
+        )
+        return visible.found, visible.found.local, visible.source, why
     # a published date equal to the modified one is often the last edit: a visible time
     # (a byline with a clock) on an earlier day is the first publication
-    visible = next((o for o in others if FAMILY[o.source] == "visible"), None)
     if (
         visible is not None
         and modified is not None
@@ -236,6 +277,10 @@ def _overrule(
         )
         return visible.found, visible.found.local, visible.source, why
     return None
+
+
+def _days_between(earlier: str, later: str) -> int:
+    return (date.fromisoformat(later) - date.fromisoformat(earlier)).days
 
 
 def _local_day(chosen: Witness, agreeing: list[Witness]) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -112,7 +112,9 @@ class PageIndex:
     hinted: list[Tag]  # elements whose class/id says "date", "byline", "published"...
     containers: list[Tag]  # article bodies, best first
     author_nodes: list[Tag]
-    h1: Tag | None = None
+    h1s: list[Tag] = field(default_factory=list)  # the first few: a logo may come first
+    h2s: list[Tag] = field(default_factory=list)  # the first few, for a headline set in <h2>
+    title: Tag | None = None
 
 
 def index_page(soup: BeautifulSoup) -> PageIndex:
@@ -138,8 +140,12 @@ def index_page(soup: BeautifulSoup) -> PageIndex:
             articles.append(node)
         elif name == "main":
             mains.append(node)
-        elif name == "h1" and index.h1 is None:
-            index.h1 = node
+        elif name == "h1" and len(index.h1s) < 10:
+            index.h1s.append(node)
+        elif name == "h2" and len(index.h2s) < 20:
+            index.h2s.append(node)
+        elif name == "title" and index.title is None:
+            index.title = node
         attrs = node.attrs
         if not attrs:
             continue
