@@ -8,7 +8,15 @@ from collections import Counter
 from pathlib import Path
 
 from peacewatch.stories.aliases import load_aliases
-from peacewatch.stories.evaluation import bcubed_f1, evaluate, half, load_rounds, load_rows
+from peacewatch.stories.evaluation import (
+    Row,
+    bcubed_f1,
+    evaluate,
+    half,
+    load_rounds,
+    load_rows,
+    onto_one_day,
+)
 from peacewatch.tagging.rules import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,3 +84,13 @@ def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:
     events = sorted({r.event for r in rows})
     assert bcubed_f1(rows, [events.index(r.event) for r in rows]) == 1.0
     assert bcubed_f1(rows, [0] * len(rows)) < 1.0
+
+
+def test_the_stress_test_moves_every_event_onto_one_day() -> None:
+    def row(event: str, day: str) -> Row:
+        return Row(f"https://example.org/{event}/{day}", "example.org", day, "en", "t", "l", event)
+
+    rows = [row("a", "2025-05-16"), row("a", "2025-05-17"), row("b", "2022-02-28")]
+    moved = onto_one_day(rows, "2025-01-01")
+    assert [r.date for r in moved] == ["2025-01-01", "2025-01-02", "2025-01-01"]
+    assert [r.event for r in moved] == ["a", "a", "b"]
