@@ -233,6 +233,40 @@ def test_called_is_not_a_phone_call() -> None:
     assert "e:phone-call" in item(3, "Trump's call with Putin lasts two hours").topics
 
 
+def test_event_words_are_shared_across_languages() -> None:
+    # what happened (a meeting, an arrival, a signing) and what was discussed, in every
+    # language, in any inflection
+    for topic, texts in {
+        "e:meeting": [
+            ("Witkoff met Putin", "en"),
+            ("Віткофф зустрівся з Путіним", "uk"),
+            ("Уиткофф встретился с Путиным", "ru"),
+            ("Зустріч Зеленського", "uk"),
+        ],
+        "e:arrival": [
+            ("Zelensky arrives at the White House", "en"),
+            ("Зеленський прибув у Білий дім", "uk"),
+            ("Зеленский прибыл в Белый дом", "ru"),
+        ],
+        "e:signing": [
+            ("US and Ukraine sign minerals deal", "en"),
+            ("США та Україна підписали угоду про надра", "uk"),
+            ("США и Украина подписали сделку по недрам", "ru"),
+        ],
+        "e:embassies": [
+            ("Talks on easing embassy curbs", "en"),
+            ("Переговоры о работе посольств", "ru"),
+        ],
+        "e:troops": [
+            ("Putin demands Kyiv withdraw troops", "en"),
+            ("Путін вимагає вивести війська", "uk"),
+            ("26 стран отправят войска", "ru"),
+        ],
+    }.items():
+        for title, lang in texts:
+            assert topic in item(1, title, lang=lang).topics, title
+
+
 def test_the_shipped_alias_table_is_valid() -> None:
     assert len(ALIASES.entities) > 50
     assert ALIASES.entities["istanbul"].within == "turkey"
