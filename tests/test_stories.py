@@ -195,6 +195,32 @@ def test_features_fold_inflections_and_dates_across_languages() -> None:
         assert "d:08-15" in f.numbers
 
 
+def test_numbers_in_words_rounds_and_weekdays_are_keys_in_every_language() -> None:
+    friday = 1740744000.0  # 2025-02-28 12:00 UTC
+    for title, lang, keys in [
+        ("Twenty-six nations pledge troops", "en", {"26"}),
+        ("Вернулись двести защитников, тысяча на тысячу", "ru", {"200", "1000"}),
+        ("Повернулися двісті п'ять захисників", "uk", {"205"}),
+        ("Two hundred and five prisoners freed", "en", {"205"}),
+        ("Russia-Ukraine hold 3rd round of talks", "en", {"r:3"}),
+        ("Третий раунд переговоров завершился", "ru", {"r:3"}),
+        ("Розпочався третій раунд переговорів", "uk", {"r:3"}),
+        ("Delegations met in Istanbul on Thursday", "en", {"d:02-27"}),
+        ("Делегации встретились в четверг", "ru", {"d:02-27"}),
+        ("Делегації зустрілися у четвер", "uk", {"d:02-27"}),
+        ("Talks ended on the 16th of June", "en", {"d:06-16"}),
+    ]:
+        found = extract(1, title=title, summary="", lang=lang, outlet="o", time=friday,
+                        aliases=ALIASES).numbers  # fmt: skip
+        assert keys <= found, title
+    # a number does not run on past punctuation, and a day of the week is read from when the
+    # text was written
+    assert "1026" not in item(1, "тысяча на тысячу, двадцать шесть стран", lang="ru").numbers
+    moved = extract(1, title="on Thursday", summary="", lang="en", outlet="o", time=0.0,
+                    aliases=ALIASES, written_at=friday)  # fmt: skip
+    assert "d:02-27" in moved.numbers
+
+
 def test_names_are_found_in_every_case() -> None:
     # Snowball stems a Russian surname in -ов differently in the nominative (Буданов ->
     # будан) and pymorphy3 reads an unknown Ukrainian one as an adjective (Умєрова -> умєрів)

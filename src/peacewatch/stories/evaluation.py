@@ -34,6 +34,7 @@ class Row:
     title: str
     lead: str
     event: str
+    moved_from: str = ""  # the date before the stress test moved it (`onto_one_day`)
 
 
 def load_rows(path: Path | str) -> list[Row]:
@@ -41,7 +42,7 @@ def load_rows(path: Path | str) -> list[Row]:
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
             data = json.loads(line)
-            rows.append(Row(**{k: data[k] for k in Row.__dataclass_fields__}))
+            rows.append(Row(**{k: data[k] for k in Row.__dataclass_fields__ if k in data}))
     return rows
 
 
@@ -60,9 +61,9 @@ def _time(date: str) -> float:
 def onto_one_day(rows: Iterable[Row], day: str = "2025-01-01") -> list[Row]:
     """The stress test: every event moved so that its first report falls on `day`, its other
     reports keeping their distance from the first. Every event then lies in every other's
-    window, so what still keeps two events apart is their evidence, not their dates; only the
-    dates written in the text remain. (Tag the rows before moving them: dated rules would
-    read the new dates.)"""
+    window, so what still keeps two events apart is their evidence, not their dates; the
+    dates the text gives ('15 August', 'on Monday') are still read from the old date. (Tag
+    the rows before moving them: dated rules would read the new dates.)"""
     every = list(rows)
     first: dict[str, date] = {}
     for row in every:
@@ -73,7 +74,7 @@ def onto_one_day(rows: Iterable[Row], day: str = "2025-01-01") -> list[Row]:
     for row in every:
         shift = target - first[row.event]
         moved_day = (date.fromisoformat(row.date[:10]) + shift).isoformat()
-        moved.append(replace(row, date=moved_day + row.date[10:]))
+        moved.append(replace(row, date=moved_day + row.date[10:], moved_from=row.date))
     return moved
 
 
@@ -106,6 +107,7 @@ def cluster_rows(
         features = extract(
             i, title=row.title, summary=row.lead, lang=row.language, outlet=row.outlet,
             time=_time(row.date), initiatives=tagged, aliases=aliases,
+            written_at=_time(row.moved_from) if row.moved_from else None,
         )  # fmt: skip
         story[i] = clusterer.assign(features).story_id
     # merges move members: read the final story of every row
