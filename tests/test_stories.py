@@ -252,6 +252,26 @@ def test_the_actors_and_places_of_the_initiatives_file_are_in_the_alias_table() 
     assert {"e:kuleba", "e:lavrov"} <= uk.names and "e:antalya" in uk.places
 
 
+def test_places_are_found_by_their_adjectives_and_institutions_by_name() -> None:
+    for title, lang, key in [
+        ("Стамбульські переговори завершилися", "uk", "e:istanbul"),
+        ("Итоги стамбульских переговоров", "ru", "e:istanbul"),
+        ("Женевська зустріч радників", "uk", "e:geneva"),
+        ("Британський прем'єр прибув до Києва", "uk", "e:united-kingdom"),
+        ("Talks with Emirati mediation", "en", "e:abu-dhabi"),
+        ("Talks in Ankara", "en", "e:turkey"),  # Ankara lies in Turkey
+    ]:
+        assert key in item(1, title, lang=lang).places, title
+    for title, lang, key in [
+        ("Верховна Рада ухвалила закон", "uk", "e:verkhovna-rada"),
+        ("Госдума приняла заявление", "ru", "e:state-duma"),
+        ("Радбез ООН зібрався на засідання", "uk", "e:un-security-council"),
+        ("Лидеры G7 обсудили Украину", "ru", "e:g7"),
+        ("Медведев ответил Трампу", "ru", "e:medvedev"),
+    ]:
+        assert key in item(1, title, lang=lang).names, title
+
+
 def test_called_is_not_a_phone_call() -> None:
     # stems made 'called' ('Zelensky called the talks the best') a phone call
     assert "e:phone-call" not in item(1, "Zelensky called the conversation the best").topics
