@@ -437,6 +437,29 @@ def test_three_entities_in_common_count_as_a_kind_of_evidence_across_languages()
     assert other.assign(item(4, "Переговоры Путина и Уиткоффа", lang="ru", hours=2)).match is None
 
 
+def test_two_event_words_besides_talks_count_as_a_kind_of_evidence_across_languages() -> None:
+    english = [
+        item(1, "Russia and Ukraine sign grain deal in Istanbul", "The deal was signed in Istanbul."),
+        item(2, "Grain deal signed in Istanbul", "Delegations signed the grain deal.", hours=1),
+    ]  # fmt: skip
+    clusterer = Clusterer()
+    story = {clusterer.assign(f).story_id for f in english}
+    russian = item(3, "Россия и Украина подписали зерновую сделку в Стамбуле", lang="ru", hours=2)
+    match = clusterer.assign(russian).match
+    assert match is not None and match.story_id in story
+    assert match.shared["terms"] == ["grain-deal", "signing"]
+    # talks and a meeting are in nearly every story: not two event words
+    talks = [
+        item(4, "Russian and US delegations meet for talks in Istanbul", "They met in Istanbul."),
+        item(5, "Russia, US hold talks in Istanbul", "Delegations met for talks.", hours=1),
+    ]  # fmt: skip
+    other = Clusterer()
+    for f in talks:
+        other.assign(f)
+    meet = item(6, "Делегации России и США встретились на переговорах в Стамбуле", lang="ru")
+    assert other.assign(meet).match is None
+
+
 def test_two_people_in_common_are_not_other_people() -> None:
     # Peskov tells of Putin's meeting with Witkoff; a report naming Trump beside the two, not
     # Peskov, is of the same meeting

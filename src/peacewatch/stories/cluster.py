@@ -11,8 +11,9 @@ Jaccard) is measured against single members, as a copy of a member is that membe
 Across languages the rule is stricter: a shared entity from the curated alias table (people,
 organisations, places) and three kinds of evidence in all (names, places, numbers and dates,
 event words such as 'prisoner exchange'); three distinct entities in common (Putin, Witkoff
-and Peskov; not Istanbul and the Turkey it lies in) count as one kind more. A wrong merge is
-worse than a missed one.
+and Peskov; not Istanbul and the Turkey it lies in), or two event words besides talks and a
+meeting (a signing and the grain deal), count as one kind more. A wrong merge is worse than
+a missed one.
 
 A late item that joins two stories merges them only when the smaller story's first member
 also joins the larger one; the merge is reported so the store can log it and undo it.
@@ -45,6 +46,8 @@ class Settings:
     cross_entities: int = 1  # alias-table names and places shared across languages
     cross_kinds: int = 3  # kinds of evidence across languages
     cross_many_entities: int = 3  # this many shared entities count as one more kind
+    cross_many_topics: int = 2  # and this many shared event words, besides the commonest:
+    common_topics: tuple[str, ...] = ("e:talks", "e:meeting")  # nearly every story has these
     min_language_members: int = 3  # fewer members in the item's language: rule across too
     entity_rule_within: bool = True  # the rule across languages also within one language
     gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
@@ -309,8 +312,11 @@ class Clusterer:
             # in common are two kinds of evidence on their own, in any language
             figure = any(_distinctive(k) for k in numbers)
             # many named entities in common (three people and places, not a place and the
-            # country it lies in) stand for a kind of evidence of their own
-            many = len(set(entities) - item.implied) >= s.cross_many_entities
+            # country it lies in), or two event words besides talks and a meeting (a signing
+            # and the grain deal; troops and a ceasefire), stand for a kind of evidence
+            many = len(set(entities) - item.implied) >= s.cross_many_entities or (
+                len(set(topics) - set(s.common_topics)) >= s.cross_many_topics
+            )
             if not (figure and topics) and (
                 len(entities) < s.cross_entities or len(kinds) + many < s.cross_kinds
             ):
