@@ -100,26 +100,22 @@ def test_the_window_separates_two_rounds_of_talks_in_one_city() -> None:
     assert decision.story_id != first[0].story_id and decision.match is None
 
 
-def test_different_initiatives_never_join() -> None:
-    clusterer = Clusterer()
-    a = clusterer.assign(
-        item(
-            1,
-            ISTANBUL[0].title,
-            "Umerov met Medinsky in Istanbul on 1,000 prisoners.",
-            initiatives=frozenset({"istanbul-2025"}),
-        )
-    )
-    b = clusterer.assign(
-        item(
-            2,
-            ISTANBUL[0].title,
-            "Umerov met Medinsky in Istanbul on 1,000 prisoners.",
-            hours=1,
-            initiatives=frozenset({"other"}),
-        )
-    )
-    assert a.story_id != b.story_id
+def test_different_initiatives_join_only_on_strong_evidence() -> None:
+    def pair(tags: str, title: str, lead: str) -> tuple[int, int, int | None]:
+        clusterer = Clusterer()
+        first = ISTANBUL[0].title, "Umerov met Medinsky in Istanbul on 1,000 prisoners."
+        a = clusterer.assign(item(1, *first, initiatives=frozenset({"istanbul-2025"})))
+        b = clusterer.assign(item(2, title, lead, hours=1, initiatives=frozenset({tags})))
+        return a.story_id, b.story_id, len(b.match.kinds) if b.match else None
+
+    # two kinds of evidence (terms and places) do not outweigh other tags
+    weak = "Istanbul talks: swap of prisoners agreed", "Delegations met in Istanbul."
+    assert pair("istanbul-2025", *weak)[2] == 2
+    a, b, _ = pair("other", *weak)
+    assert a != b
+    # three kinds and more do: the tagging stage can miss or mistake one member's initiative
+    a, b, kinds = pair("other", ISTANBUL[0].title, "Umerov met Medinsky in Istanbul on 1,000.")
+    assert a == b and kinds is not None and kinds >= 3
 
 
 def test_across_languages_names_places_and_numbers_must_line_up() -> None:

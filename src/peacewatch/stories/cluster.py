@@ -7,6 +7,8 @@ evidence must be the story's as a whole: a shared term, name or number counts on
 of the story's members (in the item's language, for terms) carry it, so A~B and B~C never
 chain into one story about two events. Near-identical text (syndicated copy: word-shingle
 Jaccard) is measured against single members, as a copy of a member is that member's event.
+Items tagged with initiatives none of the story's members has join it only on three kinds of
+evidence or more: the tagging stage can miss or mistake one member's initiative.
 
 Across languages the rule is stricter: a shared entity from the curated alias table (people,
 organisations, places) and three kinds of evidence in all (names, places, numbers and dates,
@@ -48,6 +50,7 @@ class Settings:
     cross_many_entities: int = 3  # this many shared entities count as one more kind
     cross_many_topics: int = 2  # and this many shared event words, besides the commonest:
     common_topics: tuple[str, ...] = ("e:talks", "e:meeting")  # nearly every story has these
+    tags_overridden_by: int = 3  # kinds of evidence that outweigh different initiative tags
     min_language_members: int = 3  # fewer members in the item's language: rule across too
     entity_rule_within: bool = True  # the rule across languages also within one language
     gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
@@ -248,8 +251,13 @@ class Clusterer:
         s = self.settings
         if not story.latest - s.window <= item.time <= story.earliest + s.window:
             return None
-        if item.initiatives and story.initiatives and not item.initiatives & set(story.initiatives):
-            return None  # tagged with different initiatives: not the same event
+        # tagged with different initiatives: not the same event, unless the evidence is strong
+        # (the tagging stage can miss or mistake one member's initiative)
+        other_tags = bool(
+            item.initiatives and story.initiatives and not item.initiatives & set(story.initiatives)
+        )
+        if other_tags and s.tags_overridden_by > len(KINDS):
+            return None
         if item.preview != (story.previews * 2 > story.size):
             return None  # an announcement and the event it announces are two stories
         if _other_people(item, story):
@@ -323,6 +331,8 @@ class Clusterer:
                 return None
             matched = "centroid"
             similarity = len(kinds) / len(KINDS)
+        if other_tags and len(kinds) < s.tags_overridden_by:
+            return None
         gap = min(abs(item.time - m.time) for m in story.members) / 3600.0
         if gap > s.gap_hours and "text" not in kinds:
             return None  # a preview or a follow-up days later is another event
