@@ -456,6 +456,24 @@ def test_two_event_words_besides_talks_count_as_a_kind_of_evidence_across_langua
     assert other.assign(meet).match is None
 
 
+def test_stories_in_the_items_language_do_not_crowd_out_one_in_another() -> None:
+    # ten Russian stories each share more words with the Russian item than the English story
+    # shares names, places and event words with it: the English story is still compared
+    letters = "бвгджзклмнпрст"
+    words = [[f"{letters[n]}а{letters[k]}ок" for k in range(5)] for n in range(10)]
+    english = item(1, "Witkoff meets Putin in St Petersburg", "Witkoff met Putin in St Petersburg.")
+    lead = " ".join(w for group in words for w in group)
+    russian = item(20, "Уиткофф встретился с Путиным в Петербурге", lead, lang="ru", hours=1)
+    for settings, joins in ((Settings(neutral_candidates=0), False), (Settings(), True)):
+        clusterer = Clusterer(settings)
+        story = clusterer.assign(english).story_id
+        for n, group in enumerate(words):
+            clusterer.assign(item(2 + n, "Новости", " ".join(group), lang="ru"))
+        assert len(clusterer.stories) == 11
+        match = clusterer.assign(russian).match
+        assert (match is not None and match.story_id == story) is joins
+
+
 def test_two_people_in_common_are_not_other_people() -> None:
     # Peskov tells of Putin's meeting with Witkoff; a report naming Trump beside the two, not
     # Peskov, is of the same meeting

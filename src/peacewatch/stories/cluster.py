@@ -55,6 +55,7 @@ class Settings:
     entity_rule_within: bool = True  # the rule across languages also within one language
     gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
     candidates: int = 8  # stories compared in full per item
+    neutral_candidates: int = 4  # and this many more sharing the most keys of every language
     min_shared_keys: int = 2  # a candidate shares at least this many indexed keys
     common_key_stories: int = 200  # a key in more stories than this is not looked up
     text_members: int = 12  # latest same-language members compared for near-identical text
@@ -218,12 +219,18 @@ class Clusterer:
 
     # -- judging ----------------------------------------------------------------------------
     def candidates(self, item: Features) -> list[Story]:
+        """The stories sharing the most keys with the item, and those sharing the most keys
+        of every language (alias-table entities, numbers, dates): stories in the item's own
+        language share its words too and would crowd a story in another language out."""
         s = self.settings
         hits: Counter[int] = Counter()
+        neutral: Counter[int] = Counter()
         for k in item_keys(item):
             ids = self.index.get(k)
             if ids and len(ids) <= s.common_key_stories:
                 hits.update(ids)
+                if not k.startswith(("t:", "n:")):
+                    neutral.update(ids)
         # stories sharing enough keys and within the window, most keys in common first, then
         # the latest: an order that does not depend on how sets of strings happen to iterate
         # (it changes with the hash seed)
@@ -234,7 +241,12 @@ class Clusterer:
                 if story.latest - s.window <= item.time <= story.earliest + s.window:
                     pool.append((-shared, -story.latest, story_id, story))
         pool.sort(key=lambda p: p[:3])
-        return [p[3] for p in pool[: s.candidates]]
+        chosen = [p[3] for p in pool[: s.candidates]]
+        if len(pool) > s.candidates and s.neutral_candidates:
+            rest = [(-neutral[p[2]], p[1], p[2], p[3]) for p in pool[s.candidates :]]
+            rest.sort(key=lambda p: p[:3])
+            chosen += [p[3] for p in rest[: s.neutral_candidates] if p[0] < 0]
+        return chosen
 
     def _idf(self, lang: str | None, term: str) -> float:
         df = len(self.index.get(f"t:{lang}:{term}", ()))
