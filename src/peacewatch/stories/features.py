@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from peacewatch.stories.aliases import AliasTable
-from peacewatch.stories.words import WORD_RE, fold, key, name_key, script_language
+from peacewatch.stories.words import WORD_RE, fold, key, name_key, script_language, words
 
 LEAD_CHARS = 320  # the lead: the summary's first sentences up to about this length
 SHINGLE = 3  # words per shingle
@@ -186,6 +186,10 @@ class _Word(NamedTuple):
     month: int | None
     name: str  # the key of the word as (part of) a name: one case ending stripped
     folded: str
+    special: bool  # a figure, a month, a number word, an ordinal or a day of the week
+
+
+_SPECIAL = frozenset(COUNTS) | frozenset(MULTIPLIERS) | frozenset(ORDINALS) | frozenset(WEEKDAYS)
 
 
 @lru_cache(maxsize=100_000)
@@ -196,8 +200,9 @@ def _word(word: str, lang: str | None) -> _Word:
         len(k) >= 3 and not any(c.isdigit() for c in k)
         and k not in STOPWORDS.get(lang or "", ()) and folded not in MONTHS
     )  # fmt: skip
-    month = MONTHS.get(folded.rstrip("."))
-    return _Word(k, content, _number(word), month, name_key(word, lang), folded)
+    month, number = MONTHS.get(folded.rstrip(".")), _number(word)
+    special = month is not None or number is not None or word.isdigit() or folded in _SPECIAL
+    return _Word(k, content, number, month, name_key(word, lang), folded, special)
 
 
 def _day_beside(written: list[str], analysed: list[_Word], i: int) -> int | None:
@@ -245,20 +250,24 @@ def _counted(analysed: list[_Word], breaks: frozenset[int]) -> set[str]:
 
 
 def _dates_and_numbers(
-    written: list[str],
-    analysed: list[_Word],
-    published: date | None = None,
-    breaks: frozenset[int] = frozenset(),
+    text: str, written: list[str], analysed: list[_Word], published: date | None = None
 ) -> set[str]:
     """Numbers (figures and words), dates with a month name, days of the week read as the
     date each last fell on by `published`, and the ordinals of rounds and stages ('r:3')."""
     found: set[str] = set()
     used: set[int] = set()
-    for i, word in enumerate(analysed):
+    special = [i for i, word in enumerate(analysed) if word.special]
+    if not special:
+        return found
+    for i in special:
+        word = analysed[i]
         if word.month is not None and (j := _day_beside(written, analysed, i)) is not None:
             found.add(f"d:{word.month:02d}-{int(written[j]):02d}")
             used.add(j)
-    for i, word in enumerate(analysed):
+    counting = False
+    for i in special:
+        word = analysed[i]
+        counting = counting or word.folded in COUNTS or word.folded in MULTIPLIERS
         if i not in used and word.number is not None:
             found.add(word.number)
         after = analysed[i + 1 : i + 3]
@@ -271,7 +280,15 @@ def _dates_and_numbers(
         if published is not None and (weekday := WEEKDAYS.get(word.folded)) is not None:
             day = published - timedelta(days=(published.weekday() - weekday) % 7)
             found.add(f"d:{day.month:02d}-{day.day:02d}")
-    return found | _counted(analysed, breaks)
+    if counting:
+        spans = list(WORD_RE.finditer(text))
+        breaks = frozenset(  # words after punctuation
+            i
+            for i in range(1, len(spans))
+            if text[spans[i - 1].end() : spans[i].start()].strip(" -")
+        )
+        found |= _counted(analysed, breaks)
+    return found
 
 
 def extract(
@@ -308,15 +325,9 @@ def extract(
     title_people: set[str] = set()
     implied: set[str] = set()
     for part, text in (("title", title), ("lead", lead)):
-        spans = list(WORD_RE.finditer(text))
-        written = [m.group() for m in spans]
-        breaks = frozenset(  # words after punctuation
-            i
-            for i in range(1, len(spans))
-            if text[spans[i - 1].end() : spans[i].start()].strip(" -")
-        )
+        written = words(text)
         analysed = [_word(w, language) for w in written]
-        numbers |= _dates_and_numbers(written, analysed, published, breaks)
+        numbers |= _dates_and_numbers(text, written, analysed, published)
         keys = [w.key for w in analysed]
         covered: set[int] = set()
         for start, end, ident in aliases.find(keys, language, [w.name for w in analysed]):
