@@ -147,6 +147,34 @@ def test_a_late_item_merges_two_stories_of_one_event_and_says_so() -> None:
     assert set(clusterer.stories) == {kept}
 
 
+def test_two_stories_merge_when_half_the_smaller_would_join_the_larger() -> None:
+    # the smaller story's first member says little; its other two are the larger's event
+    clusterer = Clusterer()
+    extra = item(
+        4,
+        "Umerov: 1,000 prisoners to be swapped after Istanbul talks",
+        "Umerov and Medinsky agreed in Istanbul to swap 1,000 prisoners.",
+        hours=3,
+    )
+    for f in [*ISTANBUL, extra]:
+        clusterer.place(f, 101)
+    weak = item(5, "Negotiators keep working", "Nothing was said after the meeting.", hours=1)
+    twins = [
+        item(6, "Istanbul talks: Umerov and Medinsky agree to swap 1,000 prisoners",
+             "In Istanbul Umerov and Medinsky agreed a swap of 1,000 prisoners.", hours=2),
+        item(7, "Umerov and Medinsky agree in Istanbul on swap of 1,000 prisoners",
+             "Umerov and Medinsky met in Istanbul and agreed to swap 1,000 prisoners.", hours=2),
+    ]  # fmt: skip
+    for f in [weak, *twins]:
+        clusterer.place(f, 102)
+    assert clusterer.evaluate(weak, clusterer.stories[101]) is None
+    late = item(8, "Istanbul talks end: Umerov, Medinsky agree to swap 1,000 prisoners",
+                "Umerov and Medinsky agreed in Istanbul to swap 1,000 prisoners.", hours=4)  # fmt: skip
+    decision = clusterer.assign(late)
+    assert decision.merged in ((101,), (102,))
+    assert len({clusterer.story_of[n] for n in (1, 2, 3, 4, 5, 6, 7, 8)}) == 1
+
+
 def test_two_stories_of_different_events_are_not_merged_by_one_item() -> None:
     clusterer = Clusterer()
     clusterer.place(ISTANBUL[0], 101)

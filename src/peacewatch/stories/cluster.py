@@ -17,8 +17,9 @@ and Peskov; not Istanbul and the Turkey it lies in), or two event words besides 
 meeting (a signing and the grain deal), count as one kind more. A wrong merge is worse than
 a missed one.
 
-A late item that joins two stories merges them only when the smaller story's first member
-also joins the larger one; the merge is reported so the store can log it and undo it.
+A late item that joins two stories merges them only when at least half of the smaller
+story's members would also join the larger one; the merge is reported so the store can log it
+and undo it.
 """
 
 from __future__ import annotations
@@ -371,10 +372,18 @@ class Clusterer:
         return Decision(item.item_id, best.story_id, best, tuple(merged))
 
     def _same_event(self, kept: int, other: int) -> bool:
-        """Two stories are one when the other's first member would join the kept one."""
+        """Two stories are one when at least half of the smaller one's members would join
+        the larger one (a story is judged as a whole, not by its first member alone)."""
         a, b = self.stories[kept], self.stories[other]
         small, large = (a, b) if a.size < b.size else (b, a)
-        return self.evaluate(small.members[0], large) is not None
+        joins = 0
+        for n, member in enumerate(small.members, start=1):
+            joins += self.evaluate(member, large) is not None
+            if joins * 2 >= small.size:
+                return True
+            if (joins + small.size - n) * 2 < small.size:
+                return False  # even the rest joining would not make half
+        return False
 
     def _merge(self, kept: int, absorbed: int) -> int:
         story = self.stories[absorbed]
