@@ -8,7 +8,17 @@ from collections import Counter
 from pathlib import Path
 
 from peacewatch.stories.aliases import load_aliases
-from peacewatch.stories.evaluation import bcubed_f1, evaluate, half, load_rounds, load_rows
+from peacewatch.stories.evaluation import (
+    Row,
+    bcubed_f1,
+    evaluate,
+    half,
+    initiatives_of,
+    load_rounds,
+    load_rows,
+    onto_one_day,
+    score,
+)
 from peacewatch.tagging.rules import load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,22 +63,37 @@ def test_held_out_meets_the_targets() -> None:
     )  # fmt: skip
     held = figures["held-out"]
     # On 631 reports (two collection rounds) the held-out half meets the issue's precision
-    # target across languages (0.953 >= 0.95); within a language precision is 0.940 (target
-    # 0.98), recall 0.670 (0.85), and across languages recall 0.371 (0.70), with the shipped
-    # tagging rules (a member's initiative tags must fit its story's). These floors only keep
-    # the figures from slipping; the README's "Stories" section gives the figures and why.
-    assert held["across"]["precision"] >= 0.95
+    # target across languages (0.965 >= 0.95); within a language precision is 0.936 (target
+    # 0.98), recall 0.790 (0.85), and across languages recall 0.502 (0.70), with the shipped
+    # tagging rules (a member's initiative tags must fit its story's unless three kinds of
+    # evidence say otherwise). These floors only keep the figures from slipping; the README's
+    # "Stories" section gives the figures and why.
+    assert held["across"]["precision"] >= 0.96
     assert held["within"]["precision"] >= 0.93
-    assert held["within"]["recall"] >= 0.66
-    assert held["across"]["recall"] >= 0.36
-    # round 2's held-out events alone (never tuned on): 0.890 / 0.536 and 0.937 / 0.221
-    assert figures["fresh"]["within"]["precision"] >= 0.88
-    assert figures["fresh"]["across"]["precision"] >= 0.93
-    assert figures["fresh"]["within"]["recall"] >= 0.53
-    assert figures["fresh"]["across"]["recall"] >= 0.21
-    # dev: 0.997 / 0.624 and 0.955 / 0.567
+    assert held["within"]["recall"] >= 0.78
+    assert held["across"]["recall"] >= 0.50
+    assert held["bcubed_f1"] >= 0.83
+    # round 2's held-out events alone (never tuned on): 0.912 / 0.682 and 0.963 / 0.393
+    assert figures["fresh"]["within"]["precision"] >= 0.91
+    assert figures["fresh"]["across"]["precision"] >= 0.96
+    assert figures["fresh"]["within"]["recall"] >= 0.68
+    assert figures["fresh"]["across"]["recall"] >= 0.39
+    # dev: 0.997 / 0.756 and 0.967 / 0.770
     assert figures["dev"]["within"]["precision"] >= 0.99
-    assert figures["dev"]["across"]["precision"] >= 0.95
+    assert figures["dev"]["across"]["precision"] >= 0.96
+    assert figures["dev"]["within"]["recall"] >= 0.75
+    assert figures["dev"]["across"]["recall"] >= 0.76
+
+
+def test_dev_on_one_day_keeps_its_precision() -> None:
+    # the stress test (scripts/evaluate_stories.py --stress): every dev event moved onto one
+    # day, so only evidence keeps events apart; 0.664 within a language, 0.625 across
+    rules = load_ruleset(ROOT / "config")
+    dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
+    tags = [initiatives_of(r, rules) for r in dev]
+    figures = score(onto_one_day(dev), load_aliases(ROOT / "config"), tags=tags)
+    assert figures["within"]["precision"] >= 0.66
+    assert figures["across"]["precision"] >= 0.62
 
 
 def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:
@@ -76,3 +101,13 @@ def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:
     events = sorted({r.event for r in rows})
     assert bcubed_f1(rows, [events.index(r.event) for r in rows]) == 1.0
     assert bcubed_f1(rows, [0] * len(rows)) < 1.0
+
+
+def test_the_stress_test_moves_every_event_onto_one_day() -> None:
+    def row(event: str, day: str) -> Row:
+        return Row(f"https://example.org/{event}/{day}", "example.org", day, "en", "t", "l", event)
+
+    rows = [row("a", "2025-05-16"), row("a", "2025-05-17"), row("b", "2022-02-28")]
+    moved = onto_one_day(rows, "2025-01-01")
+    assert [r.date for r in moved] == ["2025-01-01", "2025-01-02", "2025-01-01"]
+    assert [r.event for r in moved] == ["a", "a", "b"]

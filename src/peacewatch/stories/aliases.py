@@ -1,8 +1,9 @@
 """The curated alias table (`config/aliases.toml`): people, places, organisations and event
 words in English, Ukrainian and Russian, so a headline in one language can be compared with
-coverage in another. Names are matched after stemming/lemmatizing each word, or after
-stripping one case ending (`words.name_key`, for people, places and organisations), never by
-transliteration: an entity is shared across languages only when the table says so.
+coverage in another. People, places and organisations are matched after stripping one case
+ending (`words.name_key`), event words after stemming/lemmatizing each word or stripping one
+case ending, never by transliteration: an entity is shared across languages only when the
+table says so.
 
 Validated like the other configuration files: every mistake is reported at once, each
 naming the file, the entry and the key.
@@ -122,11 +123,15 @@ def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -
                 continue
             for name in value:
                 # people, places and organisations by their name keys (a stem can cut a
-                # name short: Умеров -> умер, 'died'); event words and short names by stems
+                # name short: Умеров -> умер, 'died'); event words by stems or lemmas, and
+                # by name keys as well (Snowball stems 'саммит' to 'самм' but 'саммита' to
+                # 'саммит'; pymorphy3 lemmatizes 'великодній' to 'великодна'); short names
+                # by stems only
                 by_name = tuple(name_key(w, lang) for w in words(name))
-                if kind != "topic" and min(len(k) for k in by_name) >= MIN_NAME_KEY:
+                long_enough = min(len(k) for k in by_name) >= MIN_NAME_KEY
+                if long_enough:
                     proper[lang][by_name[0]].append((by_name, ident))
-                else:
+                if kind == "topic" or not long_enough:
                     sequence = tuple(key(w, lang) for w in words(name))
                     names[lang][sequence[0]].append((sequence, ident))
         within = entry.get("within")

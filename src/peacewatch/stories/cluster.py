@@ -7,15 +7,19 @@ evidence must be the story's as a whole: a shared term, name or number counts on
 of the story's members (in the item's language, for terms) carry it, so A~B and B~C never
 chain into one story about two events. Near-identical text (syndicated copy: word-shingle
 Jaccard) is measured against single members, as a copy of a member is that member's event.
+Items tagged with initiatives none of the story's members has join it only on three kinds of
+evidence or more: the tagging stage can miss or mistake one member's initiative.
 
 Across languages the rule is stricter: a shared entity from the curated alias table (people,
 organisations, places) and three kinds of evidence in all (names, places, numbers and dates,
 event words such as 'prisoner exchange'); three distinct entities in common (Putin, Witkoff
-and Peskov; not Istanbul and the Turkey it lies in) count as one kind more. A wrong merge is
-worse than a missed one.
+and Peskov; not Istanbul and the Turkey it lies in), or two event words besides talks and a
+meeting (a signing and the grain deal), count as one kind more. A wrong merge is worse than
+a missed one.
 
-A late item that joins two stories merges them only when the smaller story's first member
-also joins the larger one; the merge is reported so the store can log it and undo it.
+A late item that joins two stories merges them only when at least half of the smaller
+story's members would also join the larger one; the merge is reported so the store can log it
+and undo it.
 """
 
 from __future__ import annotations
@@ -45,10 +49,14 @@ class Settings:
     cross_entities: int = 1  # alias-table names and places shared across languages
     cross_kinds: int = 3  # kinds of evidence across languages
     cross_many_entities: int = 3  # this many shared entities count as one more kind
+    cross_many_topics: int = 2  # and this many shared event words, besides the commonest:
+    common_topics: tuple[str, ...] = ("e:talks", "e:meeting")  # nearly every story has these
+    tags_overridden_by: int = 3  # kinds of evidence that outweigh different initiative tags
     min_language_members: int = 3  # fewer members in the item's language: rule across too
     entity_rule_within: bool = True  # the rule across languages also within one language
     gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
     candidates: int = 8  # stories compared in full per item
+    neutral_candidates: int = 4  # and this many more sharing the most keys of every language
     min_shared_keys: int = 2  # a candidate shares at least this many indexed keys
     common_key_stories: int = 200  # a key in more stories than this is not looked up
     text_members: int = 12  # latest same-language members compared for near-identical text
@@ -212,12 +220,18 @@ class Clusterer:
 
     # -- judging ----------------------------------------------------------------------------
     def candidates(self, item: Features) -> list[Story]:
+        """The stories sharing the most keys with the item, and those sharing the most keys
+        of every language (alias-table entities, numbers, dates): stories in the item's own
+        language share its words too and would crowd a story in another language out."""
         s = self.settings
         hits: Counter[int] = Counter()
+        neutral: Counter[int] = Counter()
         for k in item_keys(item):
             ids = self.index.get(k)
             if ids and len(ids) <= s.common_key_stories:
                 hits.update(ids)
+                if not k.startswith(("t:", "n:")):
+                    neutral.update(ids)
         # stories sharing enough keys and within the window, most keys in common first, then
         # the latest: an order that does not depend on how sets of strings happen to iterate
         # (it changes with the hash seed)
@@ -228,7 +242,12 @@ class Clusterer:
                 if story.latest - s.window <= item.time <= story.earliest + s.window:
                     pool.append((-shared, -story.latest, story_id, story))
         pool.sort(key=lambda p: p[:3])
-        return [p[3] for p in pool[: s.candidates]]
+        chosen = [p[3] for p in pool[: s.candidates]]
+        if len(pool) > s.candidates and s.neutral_candidates:
+            rest = [(-neutral[p[2]], p[1], p[2], p[3]) for p in pool[s.candidates :]]
+            rest.sort(key=lambda p: p[:3])
+            chosen += [p[3] for p in rest[: s.neutral_candidates] if p[0] < 0]
+        return chosen
 
     def _idf(self, lang: str | None, term: str) -> float:
         df = len(self.index.get(f"t:{lang}:{term}", ()))
@@ -245,8 +264,13 @@ class Clusterer:
         s = self.settings
         if not story.latest - s.window <= item.time <= story.earliest + s.window:
             return None
-        if item.initiatives and story.initiatives and not item.initiatives & set(story.initiatives):
-            return None  # tagged with different initiatives: not the same event
+        # tagged with different initiatives: not the same event, unless the evidence is strong
+        # (the tagging stage can miss or mistake one member's initiative)
+        other_tags = bool(
+            item.initiatives and story.initiatives and not item.initiatives & set(story.initiatives)
+        )
+        if other_tags and s.tags_overridden_by > len(KINDS):
+            return None
         if item.preview != (story.previews * 2 > story.size):
             return None  # an announcement and the event it announces are two stories
         if _other_people(item, story):
@@ -309,14 +333,19 @@ class Clusterer:
             # in common are two kinds of evidence on their own, in any language
             figure = any(_distinctive(k) for k in numbers)
             # many named entities in common (three people and places, not a place and the
-            # country it lies in) stand for a kind of evidence of their own
-            many = len(set(entities) - item.implied) >= s.cross_many_entities
+            # country it lies in), or two event words besides talks and a meeting (a signing
+            # and the grain deal; troops and a ceasefire), stand for a kind of evidence
+            many = len(set(entities) - item.implied) >= s.cross_many_entities or (
+                len(set(topics) - set(s.common_topics)) >= s.cross_many_topics
+            )
             if not (figure and topics) and (
                 len(entities) < s.cross_entities or len(kinds) + many < s.cross_kinds
             ):
                 return None
             matched = "centroid"
             similarity = len(kinds) / len(KINDS)
+        if other_tags and len(kinds) < s.tags_overridden_by:
+            return None
         gap = min(abs(item.time - m.time) for m in story.members) / 3600.0
         if gap > s.gap_hours and "text" not in kinds:
             return None  # a preview or a follow-up days later is another event
@@ -343,10 +372,18 @@ class Clusterer:
         return Decision(item.item_id, best.story_id, best, tuple(merged))
 
     def _same_event(self, kept: int, other: int) -> bool:
-        """Two stories are one when the other's first member would join the kept one."""
+        """Two stories are one when at least half of the smaller one's members would join
+        the larger one (a story is judged as a whole, not by its first member alone)."""
         a, b = self.stories[kept], self.stories[other]
         small, large = (a, b) if a.size < b.size else (b, a)
-        return self.evaluate(small.members[0], large) is not None
+        joins = 0
+        for n, member in enumerate(small.members, start=1):
+            joins += self.evaluate(member, large) is not None
+            if joins * 2 >= small.size:
+                return True
+            if (joins + small.size - n) * 2 < small.size:
+                return False  # even the rest joining would not make half
+        return False
 
     def _merge(self, kept: int, absorbed: int) -> int:
         story = self.stories[absorbed]

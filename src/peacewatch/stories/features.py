@@ -3,19 +3,23 @@
 Everything is computed from the headline and the lead (the first sentences of the summary),
 the only text every source gives. Terms are stems (en, ru) or lemmas (uk); names are the alias
 table's entities plus, within one language, capitalised words the table does not know
-(Medinsky, Umerov). Numbers are those of 10 and more that are not years; a day with a month
-name ("15 August", "15 серпня", "15 августа") becomes a date key, the same in every language.
+(Medinsky, Umerov). Numbers are those of 10 and more that are not years, in figures or in
+words ("twenty-six", "двісті", "тысяча"); a day with a month name ("15 August", "15 серпня",
+"15 августа") or a day of the week ("on Thursday", "у четвер", "в четверг": the last such day
+by publication) becomes a date key, and the ordinal of a round or stage ("3rd round",
+"третій раунд") a round key, the same in every language.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
 from peacewatch.stories.aliases import AliasTable
-from peacewatch.stories.words import fold, key, name_key, script_language, words
+from peacewatch.stories.words import WORD_RE, fold, key, name_key, script_language, words
 
 LEAD_CHARS = 320  # the lead: the summary's first sentences up to about this length
 SHINGLE = 3  # words per shingle
@@ -108,17 +112,68 @@ def lead_of(summary: str | None) -> str:
     return lead[: LEAD_CHARS * 2]
 
 
-_NUMBER_WORDS = {"thousand": "1000", "тисяча": "1000", "тисячу": "1000", "тысяча": "1000",
-                 "тысячу": "1000", "hundred": "100"}  # fmt: skip
+# Numbers written as words, so "two hundred", "двісті" and "двести" are 200 as "200" is:
+# each word's value, and the words that multiply what comes before them
+_COUNT_WORDS = {
+    1: "one один одна одного одну одне одно", 2: "two два дві две двох двух",
+    3: "three три трьох трех", 4: "four чотири чотирьох четыре четырех",
+    5: "five п'ять п'яти пять пяти", 6: "six шість шести шесть", 7: "seven сім семи семь",
+    8: "eight вісім восьми восемь", 9: "nine дев'ять дев'яти девять девяти",
+    10: "ten десять десяти", 11: "eleven одинадцять одиннадцать",
+    12: "twelve дванадцять двенадцать", 13: "thirteen тринадцять тринадцать",
+    14: "fourteen чотирнадцять четырнадцать", 15: "fifteen п'ятнадцять пятнадцать",
+    16: "sixteen шістнадцять шестнадцать", 17: "seventeen сімнадцять семнадцать",
+    18: "eighteen вісімнадцять восемнадцать", 19: "nineteen дев'ятнадцять девятнадцать",
+    20: "twenty двадцять двадцяти двадцать двадцати", 30: "thirty тридцять тридцяти тридцать",
+    40: "forty сорок сорока", 50: "fifty п'ятдесят п'ятдесяти пятьдесят пятидесяти",
+    60: "sixty шістдесят шестьдесят", 70: "seventy сімдесят семьдесят",
+    80: "eighty вісімдесят восемьдесят", 90: "ninety дев'яносто девяносто",
+    100: "сто ста", 200: "двісті двохсот двести двухсот", 300: "триста трьохсот трехсот",
+    400: "чотириста чотирьохсот четыреста четырехсот", 500: "п'ятсот п'ятисот пятьсот пятисот",
+    600: "шістсот шестьсот", 700: "сімсот семьсот", 800: "вісімсот восемьсот",
+    900: "дев'ятсот девятьсот",
+}  # fmt: skip
+COUNTS = {w: n for n, text in _COUNT_WORDS.items() for w in text.split()}
+_MULTIPLIER_WORDS = {
+    100: "hundred hundreds",
+    1000: "thousand thousands тисяча тисячі тисяч тисячу тысяча тысячи тысяч тысячу",
+}
+MULTIPLIERS = {w: n for n, text in _MULTIPLIER_WORDS.items() for w in text.split()}
+# "The third round", "третій раунд", "3rd round": the ordinal of a round or a stage
+_ORDINAL_WORDS = {
+    1: "first перший першого першому першим першій перша першої "
+    "первый первого первом первым первая первой",
+    2: "second другий другого другому другим друга другої второй второго втором вторым вторая",
+    3: "third третій третього третьому третім третя третьої "
+    "третий третьего третьем третьим третья",
+    4: "fourth четвертий четвертого четвертому четвертый четвертом",
+    5: "fifth п'ятий п'ятого пятый пятого пятом",
+    6: "sixth шостий шостого шестой шестого", 7: "seventh сьомий сьомого седьмой седьмого",
+    8: "eighth восьмий восьмого восьмой", 9: "ninth дев'ятий девятый", 10: "tenth десятий десятый",
+}  # fmt: skip
+ORDINALS = {w: n for n, text in _ORDINAL_WORDS.items() for w in text.split()}
+_ORDINAL_SUFFIXES = frozenset(["st", "nd", "rd", "th", "й", "го", "ий", "ій"])
+ROUND_KEYS = frozenset({key("round", "en"), key("stage", "en"), key("раунд", "uk"),
+                        key("етап", "uk"), key("раунд", "ru"), key("этап", "ru")})  # fmt: skip
+# "On Monday", "у понеділок", "в понедельник": a day of the week before the publication
+_WEEKDAY_WORDS = {
+    0: "monday понеділок понедельник", 1: "tuesday вівторок вторник",
+    2: "wednesday середу среду", 3: "thursday четвер четверг", 4: "friday п'ятницю пятницу",
+    5: "saturday суботу субботу", 6: "sunday неділю воскресенье",
+}  # fmt: skip
+WEEKDAYS = {w: n for n, text in _WEEKDAY_WORDS.items() for w in text.split()}
+_DAY_SUFFIXES = frozenset(["st", "nd", "rd", "th", "of", "the", "го", "е"])
 
 
 def _number(word: str) -> str | None:
-    if (named := _NUMBER_WORDS.get(fold(word))) is not None:
-        return named
     digits = word.replace(",", "").replace(".", "")
     if not digits.isdigit():
         return None
-    value = int(digits)
+    return _figure(int(digits))
+
+
+def _figure(value: int) -> str | None:
+    """A number as a key: 10 and more, and not a year."""
     if value < 10 or 1990 <= value <= 2035:
         return None
     return str(value)
@@ -130,6 +185,11 @@ class _Word(NamedTuple):
     number: str | None
     month: int | None
     name: str  # the key of the word as (part of) a name: one case ending stripped
+    folded: str
+    special: bool  # a figure, a month, a number word, an ordinal or a day of the week
+
+
+_SPECIAL = frozenset(COUNTS) | frozenset(MULTIPLIERS) | frozenset(ORDINALS) | frozenset(WEEKDAYS)
 
 
 @lru_cache(maxsize=100_000)
@@ -140,23 +200,94 @@ def _word(word: str, lang: str | None) -> _Word:
         len(k) >= 3 and not any(c.isdigit() for c in k)
         and k not in STOPWORDS.get(lang or "", ()) and folded not in MONTHS
     )  # fmt: skip
-    return _Word(k, content, _number(word), MONTHS.get(folded.rstrip(".")), name_key(word, lang))
+    month, number = MONTHS.get(folded.rstrip(".")), _number(word)
+    special = month is not None or number is not None or word.isdigit() or folded in _SPECIAL
+    return _Word(k, content, number, month, name_key(word, lang), folded, special)
 
 
-def _dates_and_numbers(written: list[str], analysed: list[_Word]) -> set[str]:
+def _day_beside(written: list[str], analysed: list[_Word], i: int) -> int | None:
+    """The day of the month written beside the month word at i ('15 August', 'August 15th',
+    'the 16th of June', '16-го червня')."""
+    for step in (-1, 1):
+        j = i + step
+        while 0 <= j < len(written) and analysed[j].folded in _DAY_SUFFIXES:
+            j += step
+        if 0 <= j < len(written) and written[j].isdigit() and 1 <= int(written[j]) <= 31:
+            return j
+    return None
+
+
+def _counted(analysed: list[_Word], breaks: frozenset[int]) -> set[str]:
+    """The numbers written as words ('two hundred and five', 'двісті', 'тысяча'); a number
+    does not run on past punctuation (the words after `breaks`)."""
+    found: set[str] = set()
+    total = current = 0
+    counting = False
+    for i, word in enumerate([*analysed, None]):
+        folded = word.folded if word is not None else ""
+        if i in breaks and counting:
+            if (figure := _figure(total + current)) is not None:
+                found.add(figure)
+            total = current = 0
+            counting = False
+        if folded in MULTIPLIERS:
+            if MULTIPLIERS[folded] == 100:  # "two hundred"
+                current = (current or 1) * 100
+            else:  # "two thousand", "тисяча"
+                total, current = total + (current or 1) * MULTIPLIERS[folded], 0
+        elif folded in COUNTS:
+            current += COUNTS[folded]
+        elif counting and folded == "and":
+            continue
+        else:
+            if counting and (figure := _figure(total + current)) is not None:
+                found.add(figure)
+            total = current = 0
+            counting = False
+            continue
+        counting = True
+    return found
+
+
+def _dates_and_numbers(
+    text: str, written: list[str], analysed: list[_Word], published: date | None = None
+) -> set[str]:
+    """Numbers (figures and words), dates with a month name, days of the week read as the
+    date each last fell on by `published`, and the ordinals of rounds and stages ('r:3')."""
     found: set[str] = set()
     used: set[int] = set()
-    for i, word in enumerate(analysed):
-        if word.month is None:
-            continue
-        for j in (i - 1, i + 1):
-            if 0 <= j < len(written) and written[j].isdigit() and 1 <= int(written[j]) <= 31:
-                found.add(f"d:{word.month:02d}-{int(written[j]):02d}")
-                used.add(j)
-                break
-    for i, word in enumerate(analysed):
+    special = [i for i, word in enumerate(analysed) if word.special]
+    if not special:
+        return found
+    for i in special:
+        word = analysed[i]
+        if word.month is not None and (j := _day_beside(written, analysed, i)) is not None:
+            found.add(f"d:{word.month:02d}-{int(written[j]):02d}")
+            used.add(j)
+    counting = False
+    for i in special:
+        word = analysed[i]
+        counting = counting or word.folded in COUNTS or word.folded in MULTIPLIERS
         if i not in used and word.number is not None:
             found.add(word.number)
+        after = analysed[i + 1 : i + 3]
+        ordinal = ORDINALS.get(word.folded)
+        if ordinal is None and written[i].isdigit() and after[:1]:  # "3rd", "3-й"
+            ordinal = int(written[i]) if after[0].folded in _ORDINAL_SUFFIXES else None
+            after = after[1:]
+        if ordinal is not None and after and after[0].key in ROUND_KEYS:
+            found.add(f"r:{ordinal}")
+        if published is not None and (weekday := WEEKDAYS.get(word.folded)) is not None:
+            day = published - timedelta(days=(published.weekday() - weekday) % 7)
+            found.add(f"d:{day.month:02d}-{day.day:02d}")
+    if counting:
+        spans = list(WORD_RE.finditer(text))
+        breaks = frozenset(  # words after punctuation
+            i
+            for i in range(1, len(spans))
+            if text[spans[i - 1].end() : spans[i].start()].strip(" -")
+        )
+        found |= _counted(analysed, breaks)
     return found
 
 
@@ -170,9 +301,17 @@ def extract(
     time: float,
     initiatives: frozenset[str] = frozenset(),
     aliases: AliasTable,
+    written_at: float | None = None,
 ) -> Features:
-    """The comparable keys of one item."""
+    """The comparable keys of one item. The days of the week its text names are read from
+    the time it was `written_at` (its `time` when None)."""
     lead = lead_of(summary)
+    try:
+        published: date | None = datetime.fromtimestamp(
+            time if written_at is None else written_at, UTC
+        ).date()
+    except (OverflowError, OSError, ValueError):
+        published = None
     language = (lang or "").split("-")[0].lower() or None
     if language not in STOPWORDS:
         language = script_language(f"{title} {lead}") if language is None else language
@@ -188,7 +327,7 @@ def extract(
     for part, text in (("title", title), ("lead", lead)):
         written = words(text)
         analysed = [_word(w, language) for w in written]
-        numbers |= _dates_and_numbers(written, analysed)
+        numbers |= _dates_and_numbers(text, written, analysed, published)
         keys = [w.key for w in analysed]
         covered: set[int] = set()
         for start, end, ident in aliases.find(keys, language, [w.name for w in analysed]):
@@ -213,7 +352,8 @@ def extract(
         title_case = len(lettered) >= 3 and sum(w[0].isupper() for w in lettered) >= 0.6 * len(
             lettered
         )
-        for i, (word, (k, content, _, _, name)) in enumerate(zip(written, analysed, strict=True)):
+        for i, (word, analysis) in enumerate(zip(written, analysed, strict=True)):
+            k, content, name = analysis.key, analysis.content, analysis.name
             if content:
                 terms.add(k)
                 sequence.append(k)
