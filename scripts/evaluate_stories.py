@@ -1,6 +1,6 @@
 """Story clustering on the labelled events: pairwise precision and recall within a language
 and across languages, and B-cubed F1, on the dev and held-out halves and on the held-out
-events of the latest collection round on their own (`rounds.json`).
+events of each collection round after the first on their own (`rounds.json`).
 
     .venv/bin/python scripts/evaluate_stories.py [--errors] [--json] [--stress]
 
@@ -47,8 +47,11 @@ def main() -> None:
     args = parser.parse_args()
     ruleset = None if args.untagged else load_ruleset(ROOT / "config")
     rounds = load_rounds(ROUNDS)
-    latest = max(rounds, key=int)
-    fresh = {f"held-out, round {latest}": [e for e in rounds[latest] if half(e) == "held-out"]}
+    fresh = {  # every later round's held-out events on their own (round 1's were read)
+        f"held-out, round {n}": [e for e in rounds[n] if half(e) == "held-out"]
+        for n in sorted(rounds, key=int)
+        if int(n) > 1
+    }
     rows, aliases = load_rows(LABELLED), load_aliases(ROOT / "config")
     figures = evaluate(rows, aliases, ruleset=ruleset, subsets=fresh)
     if args.stress:
