@@ -29,6 +29,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from itertools import count
 
 from peacewatch.stories.features import Features
@@ -55,6 +56,9 @@ class Settings:
     min_language_members: int = 3  # fewer members in the item's language: rule across too
     entity_rule_within: bool = True  # the rule across languages also within one language
     gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
+    late_hours: float = 30.0  # an item this long after the story's first member needs
+    late_kinds: int = 4  # this many kinds of evidence, unless the text is near-identical
+    date_veto: bool = True  # another recent date or round than the story's keeps an item out
     candidates: int = 8  # stories compared in full per item
     neutral_candidates: int = 4  # and this many more sharing the most keys of every language
     min_shared_keys: int = 2  # a candidate shares at least this many indexed keys
@@ -86,6 +90,10 @@ class Story:
     shingles: set[int] = field(default_factory=set)  # every member's, to skip text checks
     previews: int = 0  # members whose headline announces what is still to come
     title_people: Counter[str] = field(default_factory=Counter)  # people named in headlines
+    days: Counter[str] = field(default_factory=Counter)  # members' recent dates ('d:06-10')
+    dated: int = 0  # members giving a recent date
+    rounds: Counter[str] = field(default_factory=Counter)  # ordinals of rounds, stages ('r:2')
+    counted: int = 0  # members giving one
 
     @property
     def size(self) -> int:
@@ -103,6 +111,11 @@ class Story:
         self.shingles.update(item.shingles)
         self.previews += item.preview
         self.title_people.update(item.title_people)
+        self.days.update(item.days)
+        self.dated += bool(item.days)
+        rounds = [k for k in item.numbers if k.startswith("r:")]
+        self.rounds.update(rounds)
+        self.counted += bool(rounds)
 
 
 @dataclass(frozen=True)
@@ -163,6 +176,40 @@ def _other_people(item: Features, story: Story) -> bool:
     core = {p for p, c in story.title_people.items() if c * 2 > story.size}
     shared = item.title_people & core
     return len(shared) <= 1 and bool(item.title_people - core) and bool(core - item.title_people)
+
+
+def _other_day(item: Features, story: Story) -> bool:
+    """The item gives the day of what it reports, most of the story's members that give one
+    agree on theirs, and the two differ: the second stage of an exchange the day after the
+    first, a call on the 29th after one on the 28th. A date recalled from weeks before is not
+    read (`features.RECENT_DAYS`)."""
+    if not item.days or not story.dated:
+        return False
+    core = {d for d, c in story.days.items() if c * 2 > story.dated}
+    if not core or not item.days.isdisjoint(story.days):
+        return False
+    apart = min(abs(_day_number(a) - _day_number(b)) for a in item.days for b in story.days)
+    return apart >= MIN_DAYS_APART
+
+
+MIN_DAYS_APART = 2  # a day later is often the same happening's second day or its aftermath
+
+
+def _day_number(key: str) -> int:
+    """'d:MM-DD' as a day of a leap year, with the turn of the year folded (December 31 and
+    January 1 are a day apart)."""
+    month, day = (int(x) for x in key[2:].split("-"))
+    return (date(2024, month, day) - date(2024, 1, 1)).days
+
+
+def _other_round(item: Features, story: Story) -> bool:
+    """The item names the ordinal of a round or stage ('the second stage'), most of the
+    story's members that name one agree on theirs, and the two differ."""
+    mine = {k for k in item.numbers if k.startswith("r:")}
+    if not mine or not story.counted:
+        return False
+    core = {r for r, c in story.rounds.items() if c * 2 > story.counted}
+    return bool(core) and core.isdisjoint(mine)
 
 
 def _distinctive(number: str) -> bool:
@@ -275,6 +322,8 @@ class Clusterer:
             return None  # an announcement and the event it announces are two stories
         if _other_people(item, story):
             return None  # a call with Zelensky the day after a call with Putin is another event
+        if s.date_veto and (_other_day(item, story) or _other_round(item, story)):
+            return None  # another day's or another round's happening, whatever else is shared
         n, n_lang = story.size, story.langs.get(item.lang, 0)
         kinds: list[str] = []
         shared: dict[str, list[str]] = {}
@@ -349,6 +398,9 @@ class Clusterer:
         gap = min(abs(item.time - m.time) for m in story.members) / 3600.0
         if gap > s.gap_hours and "text" not in kinds:
             return None  # a preview or a follow-up days later is another event
+        late = (item.time - story.earliest) / 3600.0
+        if late > s.late_hours and "text" not in kinds and len(kinds) < s.late_kinds:
+            return None  # days after a story began: a reaction or a follow-up, not its event
         order = [k for k in KINDS if k in kinds]
         return Match(story.id, tuple(order), round(similarity, 3), matched, shared, round(gap, 2))
 

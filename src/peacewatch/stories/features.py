@@ -13,6 +13,7 @@ by publication) becomes a date key, and the ordinal of a round or stage ("3rd ro
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -98,6 +99,7 @@ class Features:
     preview: bool = False  # the headline announces what is still to come
     title_people: frozenset[str] = frozenset()  # alias-table people named in the headline
     implied: frozenset[str] = frozenset()  # places only implied (Turkey by Istanbul)
+    days: frozenset[str] = frozenset()  # dates written ('d:06-10') just before publication
 
 
 def lead_of(summary: str | None) -> str:
@@ -250,10 +252,17 @@ def _counted(analysed: list[_Word], breaks: frozenset[int]) -> set[str]:
 
 
 def _dates_and_numbers(
-    text: str, written: list[str], analysed: list[_Word], published: date | None = None
+    text: str,
+    written: list[str],
+    analysed: list[_Word],
+    published: date | None = None,
+    written_dates: set[str] | None = None,
 ) -> set[str]:
     """Numbers (figures and words), dates with a month name, days of the week read as the
-    date each last fell on by `published`, and the ordinals of rounds and stages ('r:3')."""
+    date each last fell on by `published`, and the ordinals of rounds and stages ('r:3').
+    The dates written with a month name, and the days of the week that are the day of
+    publication or the day before, are also added to `written_dates` when given (a day of the
+    week further back may be one still to come: 'talks resume on Sunday')."""
     found: set[str] = set()
     used: set[int] = set()
     special = [i for i, word in enumerate(analysed) if word.special]
@@ -263,6 +272,8 @@ def _dates_and_numbers(
         word = analysed[i]
         if word.month is not None and (j := _day_beside(written, analysed, i)) is not None:
             found.add(f"d:{word.month:02d}-{int(written[j]):02d}")
+            if written_dates is not None:
+                written_dates.add(f"d:{word.month:02d}-{int(written[j]):02d}")
             used.add(j)
     counting = False
     for i in special:
@@ -278,8 +289,11 @@ def _dates_and_numbers(
         if ordinal is not None and after and after[0].key in ROUND_KEYS:
             found.add(f"r:{ordinal}")
         if published is not None and (weekday := WEEKDAYS.get(word.folded)) is not None:
-            day = published - timedelta(days=(published.weekday() - weekday) % 7)
+            back = (published.weekday() - weekday) % 7
+            day = published - timedelta(days=back)
             found.add(f"d:{day.month:02d}-{day.day:02d}")
+            if written_dates is not None and back <= 1:  # today or yesterday, not 'on Sunday'
+                written_dates.add(f"d:{day.month:02d}-{day.day:02d}")
     if counting:
         spans = list(WORD_RE.finditer(text))
         breaks = frozenset(  # words after punctuation
@@ -289,6 +303,31 @@ def _dates_and_numbers(
         )
         found |= _counted(analysed, breaks)
     return found
+
+
+# The dates an item's text gives that fall from three days before its publication to the day
+# after it: the day of what it reports, not a date it recalls ('agreed in Istanbul on 2 June').
+RECENT_DAYS = (-3, 1)
+
+
+def recent_days(numbers: Iterable[str], published: date | None) -> frozenset[str]:
+    """The dates ('d:MM-DD') among `numbers` within `RECENT_DAYS` of `published`, each read in
+    the year that puts it nearest to the publication."""
+    if published is None:
+        return frozenset()
+    found = set()
+    for number in numbers:
+        if not number.startswith("d:"):
+            continue
+        month, day = (int(x) for x in number[2:].split("-"))
+        for year in (published.year - 1, published.year, published.year + 1):
+            try:
+                offset = (date(year, month, day) - published).days
+            except ValueError:  # 29 February in another year
+                continue
+            if RECENT_DAYS[0] <= offset <= RECENT_DAYS[1]:
+                found.add(number)
+    return frozenset(found)
 
 
 def extract(
@@ -324,10 +363,11 @@ def extract(
     numbers: set[str] = set()
     title_people: set[str] = set()
     implied: set[str] = set()
+    written_dates: set[str] = set()
     for part, text in (("title", title), ("lead", lead)):
         written = words(text)
         analysed = [_word(w, language) for w in written]
-        numbers |= _dates_and_numbers(text, written, analysed, published)
+        numbers |= _dates_and_numbers(text, written, analysed, published, written_dates)
         keys = [w.key for w in analysed]
         covered: set[int] = set()
         for start, end, ident in aliases.find(keys, language, [w.name for w in analysed]):
@@ -378,4 +418,5 @@ def extract(
         topics=frozenset(topics), numbers=frozenset(numbers),
         preview=bool((cue := PREVIEW_RE.get(language or "")) and cue.search(title)),
         title_people=frozenset(title_people), implied=frozenset(implied),
+        days=recent_days(written_dates, published),
     )  # fmt: skip
