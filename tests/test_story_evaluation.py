@@ -28,7 +28,7 @@ ROUNDS = LABELLED.with_name("rounds.json")
 
 def test_labelled_rows_are_complete() -> None:
     rows = load_rows(LABELLED)
-    assert len(rows) >= 630
+    assert len(rows) >= 748
     for line in LABELLED.read_text(encoding="utf-8").splitlines():
         data = json.loads(line)
         assert set(data) == {"url", "outlet", "date", "language", "title", "lead", "event"}
@@ -56,44 +56,54 @@ def test_the_split_keeps_an_event_in_one_half() -> None:
 def test_held_out_meets_the_targets() -> None:
     # with the initiative tags the shipped rules give, as in the pipeline
     rounds = load_rounds(ROUNDS)
-    fresh = [e for e in rounds["2"] if half(e) == "held-out"]
+    fresh = {n: [e for e in rounds[n] if half(e) == "held-out"] for n in ("2", "3")}
     figures = evaluate(
         load_rows(LABELLED), load_aliases(ROOT / "config"), ruleset=load_ruleset(ROOT / "config"),
-        subsets={"fresh": fresh},
+        subsets={f"round {n}": events for n, events in fresh.items()},
     )  # fmt: skip
     held = figures["held-out"]
-    # On 631 reports (two collection rounds) the held-out half meets the issue's precision
-    # target across languages (0.965 >= 0.95); within a language precision is 0.936 (target
-    # 0.98), recall 0.790 (0.85), and across languages recall 0.502 (0.70), with the shipped
-    # tagging rules (a member's initiative tags must fit its story's unless three kinds of
-    # evidence say otherwise). These floors only keep the figures from slipping; the README's
-    # "Stories" section gives the figures and why.
-    assert held["across"]["precision"] >= 0.96
-    assert held["within"]["precision"] >= 0.93
-    assert held["within"]["recall"] >= 0.78
-    assert held["across"]["recall"] >= 0.50
-    assert held["bcubed_f1"] >= 0.83
-    # round 2's held-out events alone (never tuned on): 0.912 / 0.682 and 0.963 / 0.393
-    assert figures["fresh"]["within"]["precision"] >= 0.91
-    assert figures["fresh"]["across"]["precision"] >= 0.96
-    assert figures["fresh"]["within"]["recall"] >= 0.68
-    assert figures["fresh"]["across"]["recall"] >= 0.39
-    # dev: 0.997 / 0.756 and 0.967 / 0.770
+    # On 748 reports (three collection rounds) the held-out half meets none of the issue's
+    # targets: within a language precision is 0.906 (target 0.98), recall 0.761 (0.85); across
+    # languages 0.922 (0.95) and 0.491 (0.70), with the shipped tagging rules (a member's
+    # initiative tags must fit its story's unless three kinds of evidence say otherwise).
+    # These floors only keep the figures from slipping; the README's "Stories" section gives
+    # the figures and why. They are lower than after round 2 (0.96, 0.93, 0.78, 0.50, 0.83)
+    # because round 3 added events chosen to be hard (scored before any change: held-out
+    # 0.902 / 0.768, 0.906 / 0.491, 0.821), not because the clusterer got worse on the old ones.
+    assert held["across"]["precision"] >= 0.92
+    assert held["within"]["precision"] >= 0.90
+    assert held["within"]["recall"] >= 0.76
+    assert held["across"]["recall"] >= 0.49
+    assert held["bcubed_f1"] >= 0.81
+    # round 2's held-out events alone (never tuned on): 0.918 / 0.669 and 0.963 / 0.393 (the
+    # date and 30-hour rules of round 3 cost 0.013 of recall within a language: floor 0.68
+    # -> 0.66)
+    assert figures["round 2"]["within"]["precision"] >= 0.91
+    assert figures["round 2"]["across"]["precision"] >= 0.96
+    assert figures["round 2"]["within"]["recall"] >= 0.66
+    assert figures["round 2"]["across"]["recall"] >= 0.39
+    # round 3's held-out events alone (never tuned on): 0.897 / 0.761 and 0.886 / 0.433
+    assert figures["round 3"]["within"]["precision"] >= 0.89
+    assert figures["round 3"]["across"]["precision"] >= 0.88
+    assert figures["round 3"]["within"]["recall"] >= 0.76
+    assert figures["round 3"]["across"]["recall"] >= 0.43
+    # dev: 1.000 / 0.719 and 0.994 / 0.615 (with round 3's dev events; recall floors 0.75 and
+    # 0.76 before them, 0.719 and 0.619 with them before round 3's change)
     assert figures["dev"]["within"]["precision"] >= 0.99
-    assert figures["dev"]["across"]["precision"] >= 0.96
-    assert figures["dev"]["within"]["recall"] >= 0.75
-    assert figures["dev"]["across"]["recall"] >= 0.76
+    assert figures["dev"]["across"]["precision"] >= 0.99
+    assert figures["dev"]["within"]["recall"] >= 0.71
+    assert figures["dev"]["across"]["recall"] >= 0.61
 
 
 def test_dev_on_one_day_keeps_its_precision() -> None:
     # the stress test (scripts/evaluate_stories.py --stress): every dev event moved onto one
-    # day, so only evidence keeps events apart; 0.664 within a language, 0.625 across
+    # day, so only evidence keeps events apart; 0.775 within a language, 0.744 across
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
     figures = score(onto_one_day(dev), load_aliases(ROOT / "config"), tags=tags)
-    assert figures["within"]["precision"] >= 0.66
-    assert figures["across"]["precision"] >= 0.62
+    assert figures["within"]["precision"] >= 0.77
+    assert figures["across"]["precision"] >= 0.74
 
 
 def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:

@@ -56,7 +56,7 @@ class Settings:
     min_language_members: int = 3  # fewer members in the item's language: rule across too
     entity_rule_within: bool = True  # the rule across languages also within one language
     gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
-    late_hours: float = 30.0  # an item this long after the story's first member needs
+    late_hours: float = 40.0  # an item this long after the story's first member needs
     late_kinds: int = 4  # this many kinds of evidence, unless the text is near-identical
     date_veto: bool = True  # another recent date or round than the story's keeps an item out
     candidates: int = 8  # stories compared in full per item
