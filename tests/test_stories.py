@@ -564,3 +564,80 @@ def test_the_same_words_with_other_people_are_another_event() -> None:
         "The leaders agreed a 30-day pause on energy strikes.", hours=20,
     ))  # fmt: skip
     assert zelensky.story_id != putin[0].story_id
+
+
+def test_recent_days_are_the_days_around_publication() -> None:
+    from datetime import date
+
+    from peacewatch.stories.features import recent_days
+
+    numbers = {"d:06-02", "d:06-09", "d:06-11", "d:06-12", "1000", "r:2"}
+    assert recent_days(numbers, date(2025, 6, 10)) == {"d:06-09", "d:06-11"}  # not 2 June
+    assert recent_days({"d:12-31"}, date(2026, 1, 1)) == {"d:12-31"}  # across the new year
+    assert recent_days(numbers, None) == frozenset()
+
+
+def _exchange_story(clusterer: Clusterer) -> int:
+    first = [
+        item(1, "Ukraine and Russia swap prisoners on 9 January, the first stage of the deal",
+             "Kyiv and Moscow exchanged wounded prisoners on 9 January under the Istanbul deal.",
+             hours=200),
+        item(2, "First stage of prisoner swap: wounded soldiers return home on 9 January",
+             "Wounded prisoners were exchanged on 9 January under the Istanbul deal.", hours=205),
+        item(3, "Prisoner swap on 9 January: the first stage of the Istanbul deal",
+             "The wounded prisoners exchanged on 9 January came home under the Istanbul deal.",
+             hours=210),
+    ]  # fmt: skip
+    ids = {clusterer.assign(f).story_id for f in first}
+    assert len(ids) == 1
+    return ids.pop()
+
+
+def test_another_day_or_another_stage_is_another_story() -> None:
+    # published on 10 January at 20:00; 11 January is two days from the story's 9 January
+    clusterer = Clusterer()
+    story = _exchange_story(clusterer)
+    other_day = item(4, "Prisoner swap on 11 January under the Istanbul deal",
+                     "Wounded prisoners were exchanged on 11 January under the Istanbul deal.",
+                     hours=236)  # fmt: skip
+    assert clusterer.assign(other_day).story_id != story
+    other_stage = item(
+        5,
+        "Second stage of prisoner swap: wounded soldiers return home",
+        "Wounded prisoners were exchanged under the Istanbul deal.",
+        hours=212,
+    )
+    assert clusterer.assign(other_stage).story_id != story
+    same = item(6, "Prisoner swap on 9 January under the Istanbul deal",
+                "Wounded prisoners were exchanged on 9 January under the Istanbul deal.",
+                hours=236)  # fmt: skip
+    assert clusterer.assign(same).story_id == story
+    # without the rule the other day's report would have joined
+    lax = Clusterer(Settings(date_veto=False))
+    story = _exchange_story(lax)
+    assert lax.assign(other_day).story_id == story
+    assert lax.assign(other_stage).story_id == story
+
+
+def test_days_after_a_story_began_an_item_needs_four_kinds_of_evidence() -> None:
+    clusterer = Clusterer()
+    story = {clusterer.assign(f).story_id for f in ISTANBUL}.pop()
+    near = [
+        item(
+            7,
+            "Russia and Ukraine agree to swap 1,000 prisoners after Istanbul talks",
+            "Umerov and Medinsky agreed in Istanbul to exchange 1,000 prisoners.",
+            hours=30,
+        )
+    ]
+    assert clusterer.assign(near[0]).story_id == story
+    reaction = item(8, "Istanbul deal on 1,000 prisoners welcomed, swap expected soon",
+                    "The Istanbul agreement to exchange 1,000 prisoners each was welcomed.",
+                    hours=45)  # fmt: skip
+    decision = clusterer.assign(reaction)
+    assert decision.story_id != story  # 45 hours after the first member, three kinds at most
+    lax = Clusterer(Settings(late_hours=1e9))
+    for f in [*ISTANBUL, *near]:
+        lax.assign(f)
+    joined = lax.assign(reaction)
+    assert joined.match is not None and len(joined.match.kinds) < 4
