@@ -447,6 +447,34 @@ def test_parsing_in_a_worker_process_stores_the_same_rows(
     assert len(rows(db, query)) == 4
 
 
+def test_run_once_clusters_the_cycle_at_its_end_and_what_a_killed_run_left(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    from peacewatch.pipeline import run_once
+    from peacewatch.store import stories as story_store
+
+    route = http_server.route("/a.xml", body=BASIC)
+    http_server.route("/b.xml", body=(FEEDS / "rss2-url-variants.xml").read_bytes())
+    sources = [{"id": "a", "url": http_server.url("/a.xml")},
+               {"id": "b", "url": http_server.url("/b.xml")}]  # fmt: skip
+    config, db = setup(tmp_path, sources)
+    run_once(config, db, all_sources=True)
+    stored = rows(db, "SELECT count(*) AS n FROM items")[0]["n"]
+    assert stored > 0 and story_store.unclustered(db) == 0
+    # a run killed after storing but before its cycle ended leaves items without a story
+    db.execute("DELETE FROM story_members")
+    db.conn.commit()
+    assert story_store.unclustered(db) == stored
+    route.body = feed(("new-1", "A new headline", "https://a.example/new-1"))
+    run_once(config, db, all_sources=True)
+    assert story_store.unclustered(db) == 0
+    # a cycle with nothing new leaves the clustering alone (no scan of the whole store)
+    db.execute("DELETE FROM story_members")
+    db.conn.commit()
+    run_once(config, db, all_sources=True)
+    assert story_store.unclustered(db) == stored + 1
+
+
 def test_new_and_edited_items_are_tagged_in_the_fetch_transaction(
     tmp_path: Path, http_server: FixtureServer
 ) -> None:
