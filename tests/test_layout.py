@@ -18,6 +18,7 @@ TOP = {"pipeline", "schedule", "cli", "config", "__main__", "__init__"}
 # database and migrations; click: the cli package, one file per stage of commands).
 OWNERS = {
     "httpx": {"ingest.fetch"},
+    "h11": {"ingest.http11"},
     "feedparser": {"ingest.feeds"},
     "bs4": {"ingest.html"},
     "htmldate": {"ingest.htmldate_witness"},
