@@ -85,6 +85,7 @@ class Runtime:
     stories: story_store.StoryIndex | None = None  # the window's stories, made on first use
 
     def __post_init__(self) -> None:
+        self._sources = {source.id: source for source in self.config.sources}
         if self.outlets is None:
             self.outlets = self.config.outlets or load_outlets(self.config.config_dir)
         if self.robots is None:
@@ -122,10 +123,7 @@ class Runtime:
         return self.stories
 
     def source(self, source_id: str) -> Source | None:
-        for source in self.config.sources:
-            if source.id == source_id:
-                return source
-        return None
+        return self._sources.get(source_id)
 
 
 def next_poll(rt: Runtime, now: str, interval: float) -> str:
@@ -142,19 +140,24 @@ def adapt_interval(
     items_total: int,
     items_new: int,
     floor: tuple[float, str] | None,
+    row: dict | None = None,
 ) -> Cadence:
     """The wait before a source's next poll after a successful one (ingest.cadence): from
     the rate of new items over the last week and this poll's share of seen items, within
     the source's min_interval and max_interval, never sooner than the feed (ttl,
-    sy:updatePeriod; remembered for 304s) or the response (Cache-Control, Expires) allow."""
-    row = store.source_row(rt.db, source.id) or {}
-    at = parse_iso(now)
-    week_ago = to_iso(at - timedelta(days=7))
-    history = [
-        ((at - parse_iso(started)).total_seconds(), new)
-        for started, new in store.recent_polls(rt.db, source.id, week_ago)
-    ]
-    history.append((0.0, items_new))
+    sy:updatePeriod; remembered for 304s) or the response (Cache-Control, Expires) allow.
+    `row`: the source's row as read before this poll (read here when not given)."""
+    if row is None:
+        row = store.source_row(rt.db, source.id) or {}
+    first_poll = row.get("last_success_at") is None
+    history = [(0.0, items_new)]
+    if items_new and not first_poll:  # only a poll with new items looks at the rate
+        at = parse_iso(now)
+        week_ago = to_iso(at - timedelta(days=7))
+        history[:0] = [
+            ((at - parse_iso(started)).total_seconds(), new)
+            for started, new in store.recent_polls(rt.db, source.id, week_ago)
+        ]
     floors = []
     if floor is not None:
         floors.append(floor)
@@ -166,7 +169,7 @@ def adapt_interval(
     return next_interval(
         current=float(row.get("poll_interval") or source.interval),
         minimum=float(max(60, source.min_interval)), maximum=float(source.max_interval),
-        first_poll=row.get("last_success_at") is None, items_total=items_total,
+        first_poll=first_poll, items_total=items_total,
         items_new=items_new, history=history, floors=floors,
     )  # fmt: skip
 
@@ -392,7 +395,7 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         )  # fmt: skip
     if result.not_modified:
         return _record_success(
-            rt, source, result, started=started, outcome="not_modified",
+            rt, source, result, row=row, started=started, outcome="not_modified",
             validators=Validators(
                 etag=result.etag or stored.etag,
                 last_modified=result.last_modified or stored.last_modified,
@@ -408,8 +411,9 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         trust = False
     validators = Validators(result.etag, result.last_modified, body_hash, trust)
     if body_hash == stored.body_hash:
-        return _record_success(rt, source, result, started=started, outcome="unchanged",
-                               validators=validators, unconditional=unconditional)  # fmt: skip
+        return _record_success(rt, source, result, row=row, started=started,
+                               outcome="unchanged", validators=validators,
+                               unconditional=unconditional)  # fmt: skip
     floor: tuple[float, str] | None = None
     try:
         if source.kind in ("list", "page"):
@@ -428,8 +432,8 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
             outcome=error.outcome, status=result.status, error=str(error),
             nbytes=len(result.content), conditional=result.conditional,
         )  # fmt: skip
-    return _record_success(rt, source, result, started=started, outcome="ok", items=items,
-                           warning=warning, validators=validators,
+    return _record_success(rt, source, result, row=row, started=started, outcome="ok",
+                           items=items, warning=warning, validators=validators,
                            unconditional=unconditional, floor=floor)  # fmt: skip
 
 
@@ -588,6 +592,7 @@ def _record_success(
     source: Source,
     result: FetchResult,
     *,
+    row: dict,
     started: str,
     outcome: str,
     validators: Validators,
@@ -622,7 +627,7 @@ def _record_success(
             after_store(rt, [*report.new, *report.changed], now)
         cadence = adapt_interval(
             rt, source, result, now=now, items_total=len(items or []),
-            items_new=len(report.new), floor=floor,
+            items_new=len(report.new), floor=floor, row=row,
         )  # fmt: skip
         next_due = next_poll(rt, now, cadence.seconds)
         store.record_fetch(
