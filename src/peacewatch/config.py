@@ -19,10 +19,12 @@ from peacewatch.errors import ConfigError
 from peacewatch.ingest.fetch import HttpSettings
 from peacewatch.models import Source
 from peacewatch.problems import Problems, describe
-from peacewatch.surfaces.digest_config import parse_digest_section
 
 SETTINGS_FILE = "peacewatch.toml"
 SOURCES_FILE = "sources.toml"
+# tagging.rules.RULES_FILE, named here too so that a configuration without rules never
+# imports the tagger (tests/test_config.py checks that the two agree)
+RULES_FILE = "initiatives.toml"
 SOURCE_KINDS = ("feed", "page", "list")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$")
 _DURATION_UNITS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -232,9 +234,17 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "level": _choice("DEBUG", "INFO", "WARNING", "ERROR"),
     },
 }
+
+
+def _digest_section(table: dict[str, Any], path: str) -> Any:
+    from peacewatch.surfaces.digest_config import parse_digest_section
+
+    return parse_digest_section(table, path)
+
+
 # Sections validated by the modules that own them (digest, ...): passed through in Settings.raw.
 EXTERNAL_SECTIONS: dict[str, Callable[[dict[str, Any], str], Any]] = {
-    "digest": parse_digest_section,
+    "digest": _digest_section,
 }
 
 
@@ -467,7 +477,6 @@ def load_config(config_dir: Path | str) -> Config:
     settings = load_settings(config_dir)
     from peacewatch.ingest.outlets import load_outlets
     from peacewatch.stories.aliases import load_aliases
-    from peacewatch.tagging.rules import RULES_FILE, load_ruleset
 
     problems: list[str] = []
     try:
@@ -477,6 +486,8 @@ def load_config(config_dir: Path | str) -> Config:
         sources = []
     ruleset = None
     if (config_dir / RULES_FILE).exists():
+        from peacewatch.tagging.rules import load_ruleset
+
         try:
             ruleset = load_ruleset(config_dir)
         except ConfigError as error:

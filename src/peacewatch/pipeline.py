@@ -26,11 +26,10 @@ from peacewatch import store
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError, RefusedURLError
 from peacewatch.ingest.cadence import Cadence, format_seconds, header_floor, next_interval
-from peacewatch.ingest.feeds import parse_feed, parse_feed_call
 from peacewatch.ingest.fetch import Fetcher, URLGuard
 from peacewatch.ingest.netguard import check_url_async
 from peacewatch.ingest.outlets import OutletRegistry, load_outlets
-from peacewatch.ingest.parsepool import ParsePool, resolve_workers
+from peacewatch.ingest.parsepool import ParsePool, parse_feed_call, resolve_workers
 from peacewatch.ingest.robots import RobotsCache
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import (
@@ -43,7 +42,6 @@ from peacewatch.models import (
     SourceReport,
     Validators,
 )
-from peacewatch.store import languages
 from peacewatch.store import pages as article_store
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
 
@@ -52,10 +50,10 @@ if TYPE_CHECKING:
     from peacewatch.store import stories as story_store
 
 # What only some polls need is imported where it is used, so that revalidating unchanged
-# feeds (most polls) never loads HTML parsing (bs4, htmldate), reading lists or the tagger:
-# ingest.articles, ingest.readinglist, store.tags and the story clusterer (store.stories).
-# `python -X importtime -m peacewatch`
-# shows the difference.
+# feeds (most polls) never loads the feed parser (feedparser), HTML parsing (bs4, htmldate),
+# reading lists, language detection (py3langid, numpy) or the tagger: ingest.feeds,
+# ingest.articles, ingest.readinglist, store.languages, store.tags and the story clusterer
+# (store.stories). `python -X importtime -m peacewatch` shows the difference.
 
 log = logging.getLogger("peacewatch.pipeline")
 
@@ -310,7 +308,7 @@ def parse_result(
         return _parse_list(rt, source, result)
     if rt is not None and source.kind == "page":
         return _parse_page(rt, source, result), None
-    parsed = parse_feed(**_feed_arguments(source, result))
+    parsed = parse_feed_call(_feed_arguments(source, result))
     return parsed.items, _feed_warning(parsed)
 
 
@@ -349,6 +347,7 @@ def process_items(
     tagger and the clusterer are imported here: a poll that only revalidates loads neither."""
     if not item_ids:
         return
+    from peacewatch.store import languages
     from peacewatch.store import tags as tag_store
 
     languages.detect_items(db, item_ids)
@@ -424,7 +423,7 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
             parsed = await rt.parse_pool.run(parse_feed_call, _feed_arguments(source, result))
             items, warning, floor = parsed.items, _feed_warning(parsed), parsed.floor
         else:
-            parsed = parse_feed(**_feed_arguments(source, result))
+            parsed = parse_feed_call(_feed_arguments(source, result))
             items, warning, floor = parsed.items, _feed_warning(parsed), parsed.floor
     except ParseError as error:
         return _record_failure(

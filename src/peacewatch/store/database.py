@@ -13,21 +13,55 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from peacewatch.errors import PeacewatchError, StoreError
 from peacewatch.store.migrations import migrate
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 __all__ = ["Database", "in_background", "open_db", "transaction"]
 
-Database = sqlite_utils.Database
+
+class Database:
+    """The store's handle on one SQLite connection: `execute` and `conn` as sqlite-utils'
+    Database has them, which is all the store itself uses; the rest of sqlite-utils' API
+    (`table_names()`, `db["items"]`, ...) goes to a sqlite_utils.Database on the same
+    connection (`utils`), made the first time it is asked for. Importing sqlite-utils
+    (which also loads numpy when installed) takes about 60 ms: a poll never needs it."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._utils: sqlite_utils.Database | None = None
+
+    def execute(self, sql: str, parameters: Iterable[Any] | dict | None = None) -> sqlite3.Cursor:
+        if parameters is None:
+            return self.conn.execute(sql)
+        return self.conn.execute(sql, parameters)  # type: ignore[arg-type]
+
+    @property
+    def utils(self) -> sqlite_utils.Database:
+        if self._utils is None:
+            import sqlite_utils
+
+            self._utils = sqlite_utils.Database(self.conn)
+        return self._utils
+
+    def table_names(self) -> list[str]:
+        rows = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return [row[0] for row in rows]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.utils[name]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.utils, name)
 
 
-def open_db(
-    path: Path | str, *, readonly: bool = False, busy_timeout: float = 10.0
-) -> sqlite_utils.Database:
+def open_db(path: Path | str, *, readonly: bool = False, busy_timeout: float = 10.0) -> Database:
     """Open (creating and migrating when writable) the database at `path`.
 
     WAL lets Datasette and other readers work while the daemon writes; the busy timeout makes
@@ -50,7 +84,7 @@ def open_db(
             conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
-        db = sqlite_utils.Database(conn)
+        db = Database(conn)
         if not readonly:
             migrate(db)
     except sqlite3.Error as error:
@@ -59,7 +93,7 @@ def open_db(
 
 
 @contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def transaction(db: Database) -> Iterator[Database]:
     """One atomic unit of writes. BEGIN IMMEDIATE takes the write lock up front, so two
     writers queue on the busy timeout instead of failing halfway through."""
     conn = db.conn
@@ -73,12 +107,12 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         conn.execute("COMMIT")
 
 
-def _one(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> Any:
+def _one(db: Database, sql: str, params: Iterable[Any] = ()) -> Any:
     row = db.execute(sql, list(params)).fetchone()
     return row[0] if row else None
 
 
-def _dicts(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> list[dict]:
+def _dicts(db: Database, sql: str, params: Iterable[Any] = ()) -> list[dict]:
     cursor = db.execute(sql, list(params))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
