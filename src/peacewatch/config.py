@@ -68,6 +68,9 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     parse_workers: int | str = "auto"
+    # bodies up to this many bytes are parsed in the main process even with workers:
+    # parsing a few KiB takes a millisecond, handing them over (or starting a worker) more
+    parse_inline_bytes: int = 16384
     http: HttpSettings = field(default_factory=HttpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     pages: PageSettings = field(default_factory=PageSettings)
@@ -117,6 +120,12 @@ def _positive_int(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value, None
     return None, f"expected a positive whole number, got {describe(value)}"
+
+
+def _non_negative_int(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value, None
+    return None, f"expected a whole number of 0 or more, got {describe(value)}"
 
 
 def _positive_number(value: Any) -> tuple[Any, str | None]:
@@ -218,7 +227,7 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "tick": _duration,
         "shutdown_grace": _duration,
     },
-    "parse": {"workers": _workers},
+    "parse": {"workers": _workers, "inline_bytes": _non_negative_int},
     "pages": {
         "enabled": _bool,
         "items": _page_reasons,
@@ -333,6 +342,7 @@ def load_settings(config_dir: Path) -> Settings:
         log_format=log.get("format", "text"),
         log_level=log.get("level", "INFO"),
         parse_workers=parse.get("workers", "auto"),
+        parse_inline_bytes=parse.get("inline_bytes", Settings.parse_inline_bytes),
         http=HttpSettings(**http),
         schedule=ScheduleSettings(
             **{k: (int(v) if k.endswith("_interval") else v) for k, v in schedule.items()}
