@@ -687,9 +687,11 @@ def _record_failure(
 
 
 async def run_cycle(rt: Runtime, source_ids: Iterable[str]) -> RunReport:
-    """Poll the given sources concurrently (within the fetcher's limits)."""
+    """Poll the given sources concurrently (within the fetcher's limits). Their writes share
+    commits (store.group_commit), all committed when the cycle returns."""
     t0 = time.monotonic()
-    reports = await asyncio.gather(*(poll_source(rt, sid) for sid in source_ids))
+    with store.group_commit(rt.db):
+        reports = await asyncio.gather(*(poll_source(rt, sid) for sid in source_ids))
     return RunReport(sources=list(reports), seconds=time.monotonic() - t0)
 
 
