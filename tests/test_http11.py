@@ -206,3 +206,18 @@ def test_a_body_left_unread_closes_its_connection() -> None:
         await pool.aclose()
 
     run(test)
+
+
+def test_a_304_frees_its_connection_at_once() -> None:
+    from peacewatch.models import Validators
+
+    not_modified = b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n'
+
+    async def test() -> None:
+        async with RawServer(lambda n: (not_modified, False)) as server, Fetcher(SETTINGS) as f:
+            for n in range(20):
+                result = await f.get(f"{server.url}/{n}", validators=Validators(etag='"v1"'))
+                assert result.not_modified
+            assert server.connections == 1
+
+    run(test)

@@ -313,7 +313,9 @@ class Fetcher:
                             k.decode("latin-1").lower(): v.decode("latin-1")
                             for k, v in response.headers.raw
                         }
-                        if response.status_code in (301, 302, 303, 304, 307, 308):
+                        if response.status_code == 304:  # no body, by definition
+                            return 304, response_headers, b""
+                        if response.status_code in (301, 302, 303, 307, 308):
                             # drain the (tiny) body so the connection goes back to the pool
                             await self._read_capped(response, url)
                             return response.status_code, response_headers, b""

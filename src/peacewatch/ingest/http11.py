@@ -39,6 +39,7 @@ __all__ = [
 READ_SIZE = 64 * 1024
 MAX_HEADER_BYTES = 100 * 1024  # as httpcore: a status line and headers larger than this fail
 RETRYABLE = (b"GET", b"HEAD")
+NO_BODY = (204, 304)  # and every answer to HEAD
 
 
 class TransportError(Exception):
@@ -322,9 +323,17 @@ class ConnectionPool:
                 received = received or bool(chunk)
                 state.receive_data(chunk)
             elif type(event) is h11.Response:
+                reader = Body(self, conn, timeouts)
+                if event.status_code in NO_BODY or method == b"HEAD":
+                    # nothing follows, as h11 knows: the connection is free again right away
+                    if type(state.next_event()) is not h11.EndOfMessage:
+                        conn.close()
+                        raise ProtocolFailed("a body where none may be")
+                    reader._done = True
+                    self._release(conn)
                 return Response(
-                    event.status_code, bytes(event.reason), list(event.headers),
-                    Body(self, conn, timeouts), b"HTTP/" + bytes(event.http_version),
+                    event.status_code, bytes(event.reason), list(event.headers), reader,
+                    b"HTTP/" + bytes(event.http_version),
                 )  # fmt: skip
             elif type(event) is h11.InformationalResponse:
                 continue
