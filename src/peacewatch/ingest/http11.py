@@ -294,8 +294,9 @@ class ConnectionPool:
             raise ProtocolFailed(str(error)) from None
         try:
             conn.writer.write(data)
-            async with asyncio.timeout(timeouts.write):
-                await conn.writer.drain()
+            if conn.writer.transport.get_write_buffer_size():  # not all sent at once: wait
+                async with asyncio.timeout(timeouts.write):
+                    await conn.writer.drain()
         except TimeoutError:
             conn.close()
             raise WriteTimedOut("timed out sending the request") from None
