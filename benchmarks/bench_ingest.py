@@ -14,12 +14,14 @@ Serves N synthetic feeds of 50 items from a loopback server in its own process a
    feedparser alone on the same bytes); peacewatch without (`--no-pages`) and with its
    round of article pages; and peacewatch's revalidation at several concurrencies.
 
-Run: make bench  (or .venv/bin/python benchmarks/bench_ingest.py [--corpus-only])
+Run: make bench  (or .venv/bin/python benchmarks/bench_ingest.py [--corpus-only | --no-corpus])
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -131,11 +133,20 @@ def tree_rss_kb(pid: int) -> tuple[int, int]:
     return rss(pid), total
 
 
-def timed(args: list[str]) -> tuple[float, str]:
-    """Wall seconds of a whole process, and its stdout."""
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(args: list[str], cpu: list[float] | None = None) -> tuple[float, str]:
+    """Wall seconds of a whole process, and its stdout; its CPU seconds (user and system,
+    its own children included once they are waited for) are appended to `cpu`."""
+    c0 = cpu_of_children()
     t0 = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
+    if cpu is not None:
+        cpu.append(cpu_of_children() - c0)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return wall, proc.stdout.strip()
 
@@ -150,14 +161,21 @@ def spread(values: list[float]) -> str:
     return f"{median(values):.2f} s (runs {', '.join(f'{v:.2f}' for v in values)})"
 
 
-def alternate(runs: int, commands: dict[str, Callable[[int], list[str]]]) -> dict[str, list[float]]:
+CPU: dict[str, list[float]] = {}  # CPU seconds of each alternate() run, by "label: command"
+
+
+def alternate(
+    runs: int, commands: dict[str, Callable[[int], list[str]]], label: str = ""
+) -> dict[str, list[float]]:
     """Wall seconds of each command, `runs` times, the order turned around every round so
-    that neither tool always goes first (a warmer cache, a quieter moment)."""
+    that neither tool always goes first (a warmer cache, a quieter moment). The CPU seconds
+    of each run go to CPU: on a busy machine they move less than the wall time."""
     walls: dict[str, list[float]] = {name: [] for name in commands}
     names = list(commands)
     for n in range(runs):
         for name in names if n % 2 == 0 else names[::-1]:
-            walls[name].append(timed(commands[name](n))[0])
+            cpu = CPU.setdefault(f"{label}: {name}", [])
+            walls[name].append(timed(commands[name](n), cpu)[0])
     return walls
 
 
@@ -194,21 +212,23 @@ def corpus_comparison(count: int = 600, runs: int = 5, cold_runs: int = 3) -> No
                                   cold]  # fmt: skip
 
             # Cold: a new database for every run. The last cold databases are the warm ones.
+            load = os.getloadavg()[0]
             cold = alternate(cold_runs, {
                 "peacewatch": pw("cold-{n}.db", "--no-pages"),
                 "peacewatch with pages": pw("cold-pages-{n}.db"),
                 "reader": rd("reader-{n}.db", "cold"),
-            })  # fmt: skip
+            }, "cold")  # fmt: skip
             last = cold_runs - 1
             warm = alternate(runs, {
                 "peacewatch": pw(f"cold-{last}.db", "--no-pages"),
                 "peacewatch with pages": pw(f"cold-pages-{last}.db"),
                 "reader": rd(f"reader-{last}.db", "warm"),
-            })  # fmt: skip
+            }, "revalidation")  # fmt: skip
             _, pw_out = timed(pw(f"cold-{last}.db", "--no-pages")(0))
             _, rd_out = timed(rd(f"reader-{last}.db", "warm")(0))
             print(f"corpus: {count} feeds from {CORPUS} ({entries} entries), whole processes, "
-                  f"median of {cold_runs} cold and {runs} warm runs, alternating:")  # fmt: skip
+                  f"median of {cold_runs} cold and {runs} warm runs, alternating; load average "
+                  f"{load:.2f} before, {os.getloadavg()[0]:.2f} after:")  # fmt: skip
             print(f"  feedparser alone on the same bytes, in one process: {spread(parse_walls)}")
             for name in cold:
                 print(f"  cold ingest, {name}: {spread(cold[name])}; "
@@ -219,6 +239,8 @@ def corpus_comparison(count: int = 600, runs: int = 5, cold_runs: int = 3) -> No
             for name in ("peacewatch", "peacewatch with pages"):
                 print(f"  reader / {name}: {median(warm['reader']) / median(warm[name]):.2f}x "
                       "(target >= 3x)")  # fmt: skip
+            for key, seconds in CPU.items():
+                print(f"  CPU seconds, {key}: {spread(seconds)}")
             print(f"  last revalidation: peacewatch {pw_out}; reader {rd_out} entries")
             sweep: dict[str, Callable[[int], list[str]]] = {}
             for concurrency in (4, 8, 16, 32):
@@ -231,7 +253,7 @@ def corpus_comparison(count: int = 600, runs: int = 5, cold_runs: int = 3) -> No
                     sys.executable, "-m", "peacewatch", "--config", str(d), "--db",
                     str(tmpdir / f"cold-{last}.db"), "run", "--once", "--all", "--no-pages",
                 ]  # fmt: skip
-            walls = alternate(3, sweep)
+            walls = alternate(3, sweep, "revalidation at concurrency")
             print("  peacewatch revalidation by concurrency (median of 3): " + ", ".join(
                 f"{c}: {median(w):.2f} s" for c, w in walls.items()))  # fmt: skip
     finally:
@@ -239,7 +261,7 @@ def corpus_comparison(count: int = 600, runs: int = 5, cold_runs: int = 3) -> No
 
 
 def main() -> None:
-    if CORPUS.is_dir():
+    if CORPUS.is_dir() and "--no-corpus" not in sys.argv:
         corpus_comparison()
     if "--corpus-only" in sys.argv:
         return
