@@ -4,7 +4,11 @@ on 127.0.0.1 that says exactly what each test needs: kept-alive, closed, chunked
 from __future__ import annotations
 
 import asyncio
+import shutil
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -219,5 +223,69 @@ def test_a_304_frees_its_connection_at_once() -> None:
                 result = await f.get(f"{server.url}/{n}", validators=Validators(etag='"v1"'))
                 assert result.not_modified
             assert server.connections == 1
+
+    run(test)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_https_verifies_the_certificate_and_keeps_the_connection(
+    certificate: tuple[Path, Path],
+) -> None:
+    cert, key = certificate
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+
+    def trusting() -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(cert))
+
+    async def test() -> None:
+        connections = 0
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            try:
+                while True:
+                    await reader.readuntil(b"\r\n\r\n")
+                    writer.write(ok())
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_context)
+        port = server.sockets[0].getsockname()[1]
+        # the fetcher's own pool trusts the usual authorities only: a self-signed server fails
+        async with Fetcher(SETTINGS) as fetcher:
+            with pytest.raises(FetchError) as refused:
+                await fetcher.get(f"https://127.0.0.1:{port}/feed.xml")
+            assert refused.value.outcome == "network_error"
+            assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value)
+        pool = http11.ConnectionPool(keepalive_expiry=5, ssl_context=trusting)
+        origin = ("https", "127.0.0.1", port)
+        for n in range(3):
+            response = await pool.request(b"GET", origin, f"/{n}".encode(),
+                                          [(b"Host", b"127.0.0.1")])  # fmt: skip
+            assert b"".join([chunk async for chunk in response.body]) == b"<rss/>"
+        assert connections == 1  # kept alive (the refused handshake never reached serve)
+        await pool.aclose()
+        server.close()
+        await asyncio.sleep(0.05)
 
     run(test)
