@@ -8,20 +8,25 @@ Serves N synthetic feeds of 50 items from a loopback server in its own process a
 4. (--corpus, on by default when the shared corpus is there) 600 feeds made from the real
    feeds in ../shared/corpus/feeds (served from there, never copied), peacewatch and reader
    (the PyPI package, from the `bench` extra) side by side in the same run, each as whole
-   processes: cold ingest, then revalidation of the 600 unchanged feeds (targets:
-   revalidation >= 3x faster than reader with 8 workers; cold ingest <= 1.3x feedparser
-   alone on the same bytes), and peacewatch's revalidation at several concurrencies.
+   processes, the median of several runs taken in turns (the order reversed every round):
+   cold ingest (a new database each run), then revalidation of the 600 unchanged feeds
+   (targets: revalidation >= 3x faster than reader with 8 workers; cold ingest <= 1.3x
+   feedparser alone on the same bytes); peacewatch without (`--no-pages`) and with its
+   round of article pages; and peacewatch's revalidation at several concurrencies.
 
-Run: make bench  (or .venv/bin/python benchmarks/bench_ingest.py [--corpus-only])
+Run: make bench  (or .venv/bin/python benchmarks/bench_ingest.py [--corpus-only | --no-corpus])
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import feedparser
@@ -128,17 +133,55 @@ def tree_rss_kb(pid: int) -> tuple[int, int]:
     return rss(pid), total
 
 
-def timed(args: list[str]) -> tuple[float, str]:
-    """Wall seconds of a whole process, and its stdout."""
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(args: list[str], cpu: list[float] | None = None) -> tuple[float, str]:
+    """Wall seconds of a whole process, and its stdout; its CPU seconds (user and system,
+    its own children included once they are waited for) are appended to `cpu`."""
+    c0 = cpu_of_children()
     t0 = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
+    if cpu is not None:
+        cpu.append(cpu_of_children() - c0)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return wall, proc.stdout.strip()
 
 
-def corpus_comparison(count: int = 600) -> None:
-    """peacewatch and reader on the same 600 real feeds, cold and revalidating, as processes."""
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def spread(values: list[float]) -> str:
+    return f"{median(values):.2f} s (runs {', '.join(f'{v:.2f}' for v in values)})"
+
+
+CPU: dict[str, list[float]] = {}  # CPU seconds of each alternate() run, by "label: command"
+
+
+def alternate(
+    runs: int, commands: dict[str, Callable[[int], list[str]]], label: str = ""
+) -> dict[str, list[float]]:
+    """Wall seconds of each command, `runs` times, the order turned around every round so
+    that neither tool always goes first (a warmer cache, a quieter moment). The CPU seconds
+    of each run go to CPU: on a busy machine they move less than the wall time."""
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    names = list(commands)
+    for n in range(runs):
+        for name in names if n % 2 == 0 else names[::-1]:
+            cpu = CPU.setdefault(f"{label}: {name}", [])
+            walls[name].append(timed(commands[name](n), cpu)[0])
+    return walls
+
+
+def corpus_comparison(count: int = 600, runs: int = 5, cold_runs: int = 3) -> None:
+    """peacewatch and reader on the same 600 real feeds, cold and revalidating, as whole
+    processes, alternating; peacewatch with and without its round of article pages."""
     try:
         import reader  # noqa: F401  (the bench extra)
     except ImportError:
@@ -150,40 +193,75 @@ def corpus_comparison(count: int = 600) -> None:
             tmpdir = Path(tmp)
             urls = [f"http://127.0.0.1:{port}/feed/{n}.xml" for n in range(count)]
             bodies = [httpx.get(url).content for url in urls]
-            t0 = time.perf_counter()
-            entries = sum(len(feedparser.parse(b).entries) for b in bodies)
-            parse_s = time.perf_counter() - t0
+            parse_walls = []
+            for _ in range(cold_runs):
+                t0 = time.perf_counter()
+                entries = sum(len(feedparser.parse(b).entries) for b in bodies)
+                parse_walls.append(time.perf_counter() - t0)
+            parse_s = median(parse_walls)
             config = write_config(tmpdir / "pw", port, count)
-            pw = [sys.executable, "-m", "peacewatch", "--config", str(config), "--db",
-                  str(tmpdir / "pw.db"), "run", "--once", "--all", "--no-pages"]  # fmt: skip
-            rd = [sys.executable, "-c", READER_SCRIPT, str(tmpdir / "reader.db"), str(port),
-                  str(count), "8"]  # fmt: skip
-            pw_cold, pw_out = timed(pw)
-            rd_cold, rd_out = timed([*rd, "cold"])
-            pw_warm, pw_warm_out = timed(pw)
-            rd_warm, _ = timed([*rd, "warm"])
-            print(f"corpus: {count} feeds from {CORPUS} ({entries} entries), whole processes:")
-            print(f"  cold ingest: peacewatch {pw_cold:.2f} s ({pw_out}); reader (8 workers) "
-                  f"{rd_cold:.2f} s ({rd_out} entries); feedparser alone on the same bytes "
-                  f"{parse_s:.2f} s in-process; peacewatch / feedparser {pw_cold / parse_s:.2f}x "
-                  f"(target <= 1.3x)")  # fmt: skip
-            print(f"  revalidation of {count} unchanged feeds: peacewatch {pw_warm:.2f} s "
-                  f"({pw_warm_out}); reader (8 workers) {rd_warm:.2f} s; reader / peacewatch "
-                  f"{rd_warm / pw_warm:.2f}x (target >= 3x)")  # fmt: skip
+
+            def pw(db: str, *extra: str) -> Callable[[int], list[str]]:
+                return lambda n: [sys.executable, "-m", "peacewatch", "--config", str(config),
+                                  "--db", str(tmpdir / db.format(n=n)), "run", "--once", "--all",
+                                  *extra]  # fmt: skip
+
+            def rd(db: str, cold: str) -> Callable[[int], list[str]]:
+                return lambda n: [sys.executable, "-c", READER_SCRIPT,
+                                  str(tmpdir / db.format(n=n)), str(port), str(count), "8",
+                                  cold]  # fmt: skip
+
+            # Cold: a new database for every run. The last cold databases are the warm ones.
+            load = os.getloadavg()[0]
+            cold = alternate(cold_runs, {
+                "peacewatch": pw("cold-{n}.db", "--no-pages"),
+                "peacewatch with pages": pw("cold-pages-{n}.db"),
+                "reader": rd("reader-{n}.db", "cold"),
+            }, "cold")  # fmt: skip
+            last = cold_runs - 1
+            warm = alternate(runs, {
+                "peacewatch": pw(f"cold-{last}.db", "--no-pages"),
+                "peacewatch with pages": pw(f"cold-pages-{last}.db"),
+                "reader": rd(f"reader-{last}.db", "warm"),
+            }, "revalidation")  # fmt: skip
+            _, pw_out = timed(pw(f"cold-{last}.db", "--no-pages")(0))
+            _, rd_out = timed(rd(f"reader-{last}.db", "warm")(0))
+            print(f"corpus: {count} feeds from {CORPUS} ({entries} entries), whole processes, "
+                  f"median of {cold_runs} cold and {runs} warm runs, alternating; load average "
+                  f"{load:.2f} before, {os.getloadavg()[0]:.2f} after:")  # fmt: skip
+            print(f"  feedparser alone on the same bytes, in one process: {spread(parse_walls)}")
+            for name in cold:
+                print(f"  cold ingest, {name}: {spread(cold[name])}; "
+                      f"/ feedparser {median(cold[name]) / parse_s:.2f}x")  # fmt: skip
+            print("    (target: peacewatch <= 1.3x feedparser alone)")
+            for name in warm:
+                print(f"  revalidation, {name}: {spread(warm[name])}")
+            for name in ("peacewatch", "peacewatch with pages"):
+                print(f"  reader / {name}: {median(warm['reader']) / median(warm[name]):.2f}x "
+                      "(target >= 3x)")  # fmt: skip
+            for key, seconds in CPU.items():
+                print(f"  CPU seconds, {key}: {spread(seconds)}")
+            print(f"  last revalidation: peacewatch {pw_out}; reader {rd_out} entries")
+            sweep: dict[str, Callable[[int], list[str]]] = {}
             for concurrency in (4, 8, 16, 32):
                 http = BENCH_HTTP.replace(
                     "concurrency = 8\nper_host = 8",
                     f"concurrency = {concurrency}\nper_host = {concurrency}",
                 )
-                write_config(tmpdir / "pw", port, count, http)
-                wall, _ = timed(pw)
-                print(f"  peacewatch revalidation at concurrency {concurrency}: {wall:.2f} s")
+                directory = write_config(tmpdir / f"pw{concurrency}", port, count, http)
+                sweep[str(concurrency)] = lambda n, d=directory: [
+                    sys.executable, "-m", "peacewatch", "--config", str(d), "--db",
+                    str(tmpdir / f"cold-{last}.db"), "run", "--once", "--all", "--no-pages",
+                ]  # fmt: skip
+            walls = alternate(3, sweep, "revalidation at concurrency")
+            print("  peacewatch revalidation by concurrency (median of 3): " + ", ".join(
+                f"{c}: {median(w):.2f} s" for c, w in walls.items()))  # fmt: skip
     finally:
         server.kill()
 
 
 def main() -> None:
-    if CORPUS.is_dir():
+    if CORPUS.is_dir() and "--no-corpus" not in sys.argv:
         corpus_comparison()
     if "--corpus-only" in sys.argv:
         return

@@ -142,9 +142,14 @@ def serve(count: int, corpus: str | None = None) -> None:
             self.end_headers()
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.request_queue_size = 1024
+    class Server(ThreadingHTTPServer):
+        # listen()'s backlog is taken from the class when the server is built: set on the
+        # instance afterwards it was never used, the backlog stayed 5, and a client opening
+        # more than about six connections at once lost SYNs and waited 1 s to retry them
+        request_queue_size = 1024
+        daemon_threads = True
+
+    httpd = Server(("127.0.0.1", 0), Handler)
     print(httpd.server_address[1], flush=True)
     httpd.serve_forever()
 

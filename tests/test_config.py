@@ -19,6 +19,15 @@ def test_shipped_config_validates() -> None:
     assert len({s.outlet for s in config.sources}) >= 25
     assert all(s.url.startswith("https://") for s in config.sources)
     assert "+https://" in config.settings.http.user_agent
+    assert config.ruleset is not None
+
+
+def test_the_rules_file_is_named_alike_in_config_and_tagging() -> None:
+    # config names it itself, so that a configuration without rules never imports the tagger
+    from peacewatch import config
+    from peacewatch.tagging import rules
+
+    assert config.RULES_FILE == rules.RULES_FILE
 
 
 def write(tmp_path: Path, settings: str, sources: str) -> Path:

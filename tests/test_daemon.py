@@ -3,44 +3,16 @@ and a kill -9 at any moment leaves a consistent database that a restart complete
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from httpserver import FixtureServer
-from support import free_port, write_config
+from support import count, free_port, start, wait_for, write_config
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
-
-
-def start(config: Path, db: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "peacewatch", "--config", str(config), "--db", str(db), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-
-
-def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-def count(db: Path, sql: str) -> int:
-    try:
-        with sqlite3.connect(db, timeout=5) as conn:
-            return int(conn.execute(sql).fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
 
 
 def test_daemon_polls_refuses_a_second_instance_and_stops_on_sigterm(

@@ -87,7 +87,7 @@ def test_kill_9_in_the_first_two_seconds_leaves_no_process(
         http_server.route(f"/f{n}.xml", body=body, delay=0.05 * n)
         sources.append({"id": f"f{n}", "url": http_server.url(f"/f{n}.xml")})
     # one parse worker even on a single core: the pool is what can be orphaned
-    config = write_config(tmp_path / "config", sources, parse={"workers": 1})
+    config = write_config(tmp_path / "config", sources, parse={"workers": 1, "inline_bytes": 0})
     rng = random.Random()
     # twenty moments spread over the first two seconds, one in each tenth of a second
     delays = [(slot + rng.random()) * 0.1 for slot in range(20)]

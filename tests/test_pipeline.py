@@ -5,6 +5,7 @@ Each test asserts the stored rows, not only that nothing crashed.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -430,7 +431,7 @@ def test_parsing_in_a_worker_process_stores_the_same_rows(
     )
     sources = [{"id": "a", "url": http_server.url("/a.xml")}, {"id": "b", "url": http_server.url("/b.xml")},
                {"id": "html", "url": http_server.url("/html")}]  # fmt: skip
-    config, db = setup(tmp_path / "pool", sources, parse={"workers": 1})
+    config, db = setup(tmp_path / "pool", sources, parse={"workers": 1, "inline_bytes": 0})
     report = run_once(config, db, all_sources=True)
     assert {s.source_id: s.outcome for s in report.sources} == {
         "a": "ok",
@@ -473,6 +474,43 @@ def test_run_once_clusters_the_cycle_at_its_end_and_what_a_killed_run_left(
     db.conn.commit()
     run_once(config, db, all_sources=True)
     assert story_store.unclustered(db) == stored + 1
+
+
+def test_small_bodies_are_parsed_in_process_larger_ones_in_the_worker(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    # Starting a worker (or handing it a body) costs more than parsing a few KiB: below
+    # [parse] inline_bytes the main process parses, and no worker is started for it.
+    from peacewatch.ingest.fetch import Fetcher
+    from peacewatch.pipeline import Runtime, make_parse_pool, run_cycle, select_sources
+
+    large = feed(
+        *((f"g{n}", f"Story {n} " + "x" * 300, f"https://e.example/{n}") for n in range(60))
+    )
+    assert len(BASIC) < 16384 < len(large)
+    http_server.route("/small.xml", body=BASIC)
+    http_server.route("/large.xml", body=large)
+
+    def cycle(path: str) -> tuple[int, bool]:
+        config, db = setup(tmp_path / path.strip("/."), [{"id": "s", "url": http_server.url(path)}],
+                           parse={"workers": 1})  # fmt: skip
+        pool = make_parse_pool(config)
+        assert pool is not None
+
+        async def go() -> int:
+            async with Fetcher(config.settings.http) as fetcher:
+                rt = Runtime(config, db, fetcher, parse_pool=pool)
+                store.sync_sources(db, config.sources, rt.now())
+                report = await run_cycle(rt, select_sources(rt, all_sources=True))
+                return report.items_new
+
+        try:
+            return asyncio.run(go()), pool._executor is not None
+        finally:
+            pool.close()
+
+    assert cycle("/small.xml") == (3, False)
+    assert cycle("/large.xml") == (60, True)
 
 
 def test_new_and_edited_items_are_tagged_in_the_fetch_transaction(

@@ -19,10 +19,12 @@ from peacewatch.errors import ConfigError
 from peacewatch.ingest.fetch import HttpSettings
 from peacewatch.models import Source
 from peacewatch.problems import Problems, describe
-from peacewatch.surfaces.digest_config import parse_digest_section
 
 SETTINGS_FILE = "peacewatch.toml"
 SOURCES_FILE = "sources.toml"
+# tagging.rules.RULES_FILE, named here too so that a configuration without rules never
+# imports the tagger (tests/test_config.py checks that the two agree)
+RULES_FILE = "initiatives.toml"
 SOURCE_KINDS = ("feed", "page", "list")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$")
 _DURATION_UNITS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -66,6 +68,9 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     parse_workers: int | str = "auto"
+    # bodies up to this many bytes are parsed in the main process even with workers:
+    # parsing a few KiB takes a millisecond, handing them over (or starting a worker) more
+    parse_inline_bytes: int = 16384
     http: HttpSettings = field(default_factory=HttpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     pages: PageSettings = field(default_factory=PageSettings)
@@ -115,6 +120,12 @@ def _positive_int(value: Any) -> tuple[Any, str | None]:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value, None
     return None, f"expected a positive whole number, got {describe(value)}"
+
+
+def _non_negative_int(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value, None
+    return None, f"expected a whole number of 0 or more, got {describe(value)}"
 
 
 def _positive_number(value: Any) -> tuple[Any, str | None]:
@@ -216,7 +227,7 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "tick": _duration,
         "shutdown_grace": _duration,
     },
-    "parse": {"workers": _workers},
+    "parse": {"workers": _workers, "inline_bytes": _non_negative_int},
     "pages": {
         "enabled": _bool,
         "items": _page_reasons,
@@ -232,9 +243,17 @@ _SECTIONS: dict[str, dict[str, Checker]] = {
         "level": _choice("DEBUG", "INFO", "WARNING", "ERROR"),
     },
 }
+
+
+def _digest_section(table: dict[str, Any], path: str) -> Any:
+    from peacewatch.surfaces.digest_config import parse_digest_section
+
+    return parse_digest_section(table, path)
+
+
 # Sections validated by the modules that own them (digest, ...): passed through in Settings.raw.
 EXTERNAL_SECTIONS: dict[str, Callable[[dict[str, Any], str], Any]] = {
-    "digest": parse_digest_section,
+    "digest": _digest_section,
 }
 
 
@@ -323,6 +342,7 @@ def load_settings(config_dir: Path) -> Settings:
         log_format=log.get("format", "text"),
         log_level=log.get("level", "INFO"),
         parse_workers=parse.get("workers", "auto"),
+        parse_inline_bytes=parse.get("inline_bytes", Settings.parse_inline_bytes),
         http=HttpSettings(**http),
         schedule=ScheduleSettings(
             **{k: (int(v) if k.endswith("_interval") else v) for k, v in schedule.items()}
@@ -467,7 +487,6 @@ def load_config(config_dir: Path | str) -> Config:
     settings = load_settings(config_dir)
     from peacewatch.ingest.outlets import load_outlets
     from peacewatch.stories.aliases import load_aliases
-    from peacewatch.tagging.rules import RULES_FILE, load_ruleset
 
     problems: list[str] = []
     try:
@@ -477,6 +496,8 @@ def load_config(config_dir: Path | str) -> Config:
         sources = []
     ruleset = None
     if (config_dir / RULES_FILE).exists():
+        from peacewatch.tagging.rules import load_ruleset
+
         try:
             ruleset = load_ruleset(config_dir)
         except ConfigError as error:

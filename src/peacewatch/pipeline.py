@@ -26,11 +26,10 @@ from peacewatch import store
 from peacewatch.config import Config
 from peacewatch.errors import FetchError, ParseError, RefusedURLError
 from peacewatch.ingest.cadence import Cadence, format_seconds, header_floor, next_interval
-from peacewatch.ingest.feeds import parse_feed, parse_feed_call
 from peacewatch.ingest.fetch import Fetcher, URLGuard
 from peacewatch.ingest.netguard import check_url_async
 from peacewatch.ingest.outlets import OutletRegistry, load_outlets
-from peacewatch.ingest.parsepool import ParsePool, resolve_workers
+from peacewatch.ingest.parsepool import ParsePool, parse_feed_call, resolve_workers
 from peacewatch.ingest.robots import RobotsCache
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import (
@@ -43,7 +42,6 @@ from peacewatch.models import (
     SourceReport,
     Validators,
 )
-from peacewatch.store import languages
 from peacewatch.store import pages as article_store
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
 
@@ -52,10 +50,10 @@ if TYPE_CHECKING:
     from peacewatch.store import stories as story_store
 
 # What only some polls need is imported where it is used, so that revalidating unchanged
-# feeds (most polls) never loads HTML parsing (bs4, htmldate), reading lists or the tagger:
-# ingest.articles, ingest.readinglist, store.tags and the story clusterer (store.stories).
-# `python -X importtime -m peacewatch`
-# shows the difference.
+# feeds (most polls) never loads the feed parser (feedparser), HTML parsing (bs4, htmldate),
+# reading lists, language detection (py3langid, numpy) or the tagger: ingest.feeds,
+# ingest.articles, ingest.readinglist, store.languages, store.tags and the story clusterer
+# (store.stories). `python -X importtime -m peacewatch` shows the difference.
 
 log = logging.getLogger("peacewatch.pipeline")
 
@@ -90,6 +88,7 @@ class Runtime:
     defer_stories: bool = False
 
     def __post_init__(self) -> None:
+        self._sources = {source.id: source for source in self.config.sources}
         if self.outlets is None:
             self.outlets = self.config.outlets or load_outlets(self.config.config_dir)
         if self.robots is None:
@@ -127,10 +126,7 @@ class Runtime:
         return self.stories
 
     def source(self, source_id: str) -> Source | None:
-        for source in self.config.sources:
-            if source.id == source_id:
-                return source
-        return None
+        return self._sources.get(source_id)
 
 
 def next_poll(rt: Runtime, now: str, interval: float) -> str:
@@ -147,19 +143,24 @@ def adapt_interval(
     items_total: int,
     items_new: int,
     floor: tuple[float, str] | None,
+    row: dict | None = None,
 ) -> Cadence:
     """The wait before a source's next poll after a successful one (ingest.cadence): from
     the rate of new items over the last week and this poll's share of seen items, within
     the source's min_interval and max_interval, never sooner than the feed (ttl,
-    sy:updatePeriod; remembered for 304s) or the response (Cache-Control, Expires) allow."""
-    row = store.source_row(rt.db, source.id) or {}
-    at = parse_iso(now)
-    week_ago = to_iso(at - timedelta(days=7))
-    history = [
-        ((at - parse_iso(started)).total_seconds(), new)
-        for started, new in store.recent_polls(rt.db, source.id, week_ago)
-    ]
-    history.append((0.0, items_new))
+    sy:updatePeriod; remembered for 304s) or the response (Cache-Control, Expires) allow.
+    `row`: the source's row as read before this poll (read here when not given)."""
+    if row is None:
+        row = store.source_row(rt.db, source.id) or {}
+    first_poll = row.get("last_success_at") is None
+    history = [(0.0, items_new)]
+    if items_new and not first_poll:  # only a poll with new items looks at the rate
+        at = parse_iso(now)
+        week_ago = to_iso(at - timedelta(days=7))
+        history[:0] = [
+            ((at - parse_iso(started)).total_seconds(), new)
+            for started, new in store.recent_polls(rt.db, source.id, week_ago)
+        ]
     floors = []
     if floor is not None:
         floors.append(floor)
@@ -171,7 +172,7 @@ def adapt_interval(
     return next_interval(
         current=float(row.get("poll_interval") or source.interval),
         minimum=float(max(60, source.min_interval)), maximum=float(source.max_interval),
-        first_poll=row.get("last_success_at") is None, items_total=items_total,
+        first_poll=first_poll, items_total=items_total,
         items_new=items_new, history=history, floors=floors,
     )  # fmt: skip
 
@@ -312,7 +313,7 @@ def parse_result(
         return _parse_list(rt, source, result)
     if rt is not None and source.kind == "page":
         return _parse_page(rt, source, result), None
-    parsed = parse_feed(**_feed_arguments(source, result))
+    parsed = parse_feed_call(_feed_arguments(source, result))
     return parsed.items, _feed_warning(parsed)
 
 
@@ -365,6 +366,7 @@ def process_items(
     revalidates loads neither."""
     if not item_ids:
         return
+    from peacewatch.store import languages
     from peacewatch.store import tags as tag_store
 
     languages.detect_items(db, item_ids)
@@ -412,7 +414,7 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         )  # fmt: skip
     if result.not_modified:
         return _record_success(
-            rt, source, result, started=started, outcome="not_modified",
+            rt, source, result, row=row, started=started, outcome="not_modified",
             validators=Validators(
                 etag=result.etag or stored.etag,
                 last_modified=result.last_modified or stored.last_modified,
@@ -428,19 +430,20 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         trust = False
     validators = Validators(result.etag, result.last_modified, body_hash, trust)
     if body_hash == stored.body_hash:
-        return _record_success(rt, source, result, started=started, outcome="unchanged",
-                               validators=validators, unconditional=unconditional)  # fmt: skip
+        return _record_success(rt, source, result, row=row, started=started,
+                               outcome="unchanged", validators=validators,
+                               unconditional=unconditional)  # fmt: skip
     floor: tuple[float, str] | None = None
     try:
         if source.kind in ("list", "page"):
             # small pages, read with the outlet registry and the clock: in this process
             items, warning = parse_result(source, result, rt)
-        elif rt.parse_pool is not None:
+        elif rt.parse_pool is not None and len(result.content) > settings.parse_inline_bytes:
             # the worker runs feeds.parse_feed itself, so it never imports the rest of us
             parsed = await rt.parse_pool.run(parse_feed_call, _feed_arguments(source, result))
             items, warning, floor = parsed.items, _feed_warning(parsed), parsed.floor
         else:
-            parsed = parse_feed(**_feed_arguments(source, result))
+            parsed = parse_feed_call(_feed_arguments(source, result))
             items, warning, floor = parsed.items, _feed_warning(parsed), parsed.floor
     except ParseError as error:
         return _record_failure(
@@ -448,8 +451,8 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
             outcome=error.outcome, status=result.status, error=str(error),
             nbytes=len(result.content), conditional=result.conditional,
         )  # fmt: skip
-    return _record_success(rt, source, result, started=started, outcome="ok", items=items,
-                           warning=warning, validators=validators,
+    return _record_success(rt, source, result, row=row, started=started, outcome="ok",
+                           items=items, warning=warning, validators=validators,
                            unconditional=unconditional, floor=floor)  # fmt: skip
 
 
@@ -608,6 +611,7 @@ def _record_success(
     source: Source,
     result: FetchResult,
     *,
+    row: dict,
     started: str,
     outcome: str,
     validators: Validators,
@@ -642,7 +646,7 @@ def _record_success(
             after_store(rt, [*report.new, *report.changed], now)
         cadence = adapt_interval(
             rt, source, result, now=now, items_total=len(items or []),
-            items_new=len(report.new), floor=floor,
+            items_new=len(report.new), floor=floor, row=row,
         )  # fmt: skip
         next_due = next_poll(rt, now, cadence.seconds)
         store.record_fetch(
@@ -703,9 +707,11 @@ def _record_failure(
 
 
 async def run_cycle(rt: Runtime, source_ids: Iterable[str]) -> RunReport:
-    """Poll the given sources concurrently (within the fetcher's limits)."""
+    """Poll the given sources concurrently (within the fetcher's limits). Their writes share
+    commits (store.group_commit), all committed when the cycle returns."""
     t0 = time.monotonic()
-    reports = await asyncio.gather(*(poll_source(rt, sid) for sid in source_ids))
+    with store.group_commit(rt.db):
+        reports = await asyncio.gather(*(poll_source(rt, sid) for sid in source_ids))
     return RunReport(sources=list(reports), seconds=time.monotonic() - t0)
 
 

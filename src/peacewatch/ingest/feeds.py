@@ -225,8 +225,3 @@ def parse_feed(
         encoding=parsed.get("encoding"),
         floor=feed_floor(feed_info),
     )
-
-
-def parse_feed_call(arguments: dict[str, Any]) -> ParsedFeed:
-    """parse_feed with its arguments in one picklable dict, for a parser process."""
-    return parse_feed(**arguments)

@@ -1,8 +1,10 @@
 """HTTP fetching: the only httpx user.
 
-One shared AsyncClient; a global and a per-host concurrency limit with a minimum gap between
+One shared transport; a global and a per-host concurrency limit with a minimum gap between
 two requests to one host; connect/read/total timeouts; redirects followed by hand (to notice
-permanent ones and loops); a body cap enforced while streaming; conditional GET.
+permanent ones and loops); a body cap enforced while streaming; conditional GET. The transport
+is `ingest.http11`'s keep-alive pool (httpx's Request and Response carry the request and
+decode the body; the pool moves the bytes), unless a test injects another one.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -18,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from peacewatch.errors import FetchError
+from peacewatch.ingest import http11
 from peacewatch.models import FetchResult, Validators
 from peacewatch.timeutil import now_iso
 
@@ -37,6 +40,7 @@ class HttpSettings:
 
 
 PERMANENT_REDIRECTS = (301, 308)
+KEEPALIVE_EXPIRY = 5.0  # seconds an idle connection is kept (Apache closes them after 5)
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, "
     "text/xml;q=0.9, text/html;q=0.5, */*;q=0.1"
@@ -61,6 +65,73 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+_ERRORS: dict[type[http11.TransportError], type[httpx.TransportError]] = {
+    http11.ConnectTimedOut: httpx.ConnectTimeout,
+    http11.ConnectFailed: httpx.ConnectError,
+    http11.ReadTimedOut: httpx.ReadTimeout,
+    http11.ReadFailed: httpx.ReadError,
+    http11.WriteTimedOut: httpx.WriteTimeout,
+    http11.WriteFailed: httpx.WriteError,
+    http11.ProtocolFailed: httpx.RemoteProtocolError,
+}
+
+
+def _httpx_error(error: http11.TransportError, request: httpx.Request) -> httpx.TransportError:
+    return _ERRORS.get(type(error), httpx.TransportError)(str(error), request=request)
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, body: http11.Body, request: httpx.Request) -> None:
+        self._body = body
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._body:
+                yield chunk
+        except http11.TransportError as error:
+            raise _httpx_error(error, self._request) from None
+
+    async def aclose(self) -> None:
+        await self._body.aclose()
+
+
+class KeepAliveTransport(httpx.AsyncBaseTransport):
+    """httpx's transport over `http11.ConnectionPool` (HTTP/1.1 only; no proxies)."""
+
+    def __init__(self, *, keepalive_expiry: float, max_idle: int) -> None:
+        self._pool = http11.ConnectionPool(
+            keepalive_expiry=keepalive_expiry, max_idle=max_idle,
+            ssl_context=httpx.create_ssl_context,
+        )  # fmt: skip
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        port = url.port or (443 if url.scheme == "https" else 80)
+        timeout = request.extensions.get("timeout", {})
+        timeouts = http11.Timeouts(
+            timeout.get("connect"), timeout.get("read"), timeout.get("write")
+        )
+        try:
+            body = request.content
+        except httpx.RequestNotRead:  # a streamed body
+            body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
+        try:
+            response = await self._pool.request(
+                request.method.encode(), (url.scheme, url.raw_host.decode("ascii"), port),
+                url.raw_path, request.headers.raw, body, timeouts=timeouts,
+            )  # fmt: skip
+        except http11.TransportError as error:
+            raise _httpx_error(error, request) from None
+        return httpx.Response(
+            response.status, headers=response.headers, stream=_Body(response.body, request),
+            extensions={"http_version": response.http_version, "reason_phrase": response.reason},
+        )  # fmt: skip
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
 @dataclass
 class _HostGate:
     semaphore: asyncio.Semaphore
@@ -69,7 +140,15 @@ class _HostGate:
 
 
 class Fetcher:
-    """Polite concurrent fetching with one connection pool. Use as an async context manager."""
+    """Polite concurrent fetching over one transport (its connections kept alive between
+    requests). Use as an async context manager.
+
+    Requests go straight to the transport (httpx's public transport API), not through an
+    httpx.AsyncClient: redirects, timeouts and the body cap are handled here anyway, and the
+    client's per-request work (merging settings, the cookie jar, auth and redirect hooks)
+    cost more than the rest of a 304. So no cookies are kept between requests, and proxies
+    named in the environment (HTTPS_PROXY, ...) are not used.
+    """
 
     def __init__(
         self,
@@ -78,24 +157,18 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            follow_redirects=False,
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.total_timeout,
-            ),
-            limits=httpx.Limits(
-                max_connections=settings.concurrency,
-                # Polls of one host are minutes apart, so idle pooled connections rarely get
-                # reused, and httpcore re-checks every pooled socket on each request.
-                max_keepalive_connections=min(8, settings.concurrency),
-                keepalive_expiry=2.0,
-            ),
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
-        )
+        if transport is None:
+            # A host's connections stay open between its requests of one cycle (an idle
+            # one costs nothing per request here, unlike in httpcore's pool); the
+            # semaphores below keep at most per_host of them busy at once.
+            transport = KeepAliveTransport(keepalive_expiry=KEEPALIVE_EXPIRY,
+                                           max_idle=settings.per_host)  # fmt: skip
+        self._transport = transport
+        self._headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
+        self._timeouts = {
+            "connect": settings.connect_timeout, "read": settings.read_timeout,
+            "write": settings.read_timeout, "pool": settings.total_timeout,
+        }  # fmt: skip
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostGate] = {}
 
@@ -106,7 +179,7 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._transport.aclose()
 
     def _gate(self, host: str) -> _HostGate:
         gate = self._hosts.get(host)
@@ -230,17 +303,26 @@ class Fetcher:
             total = self.settings.total_timeout
             try:
                 # The total timeout starts once our turn comes: queueing is not the server's fault.
-                async with (
-                    asyncio.timeout(total),
-                    self._client.stream("GET", url, headers=headers) as response,
-                ):
-                    response_headers = {k.lower(): v for k, v in response.headers.items()}
-                    if response.status_code in (301, 302, 303, 304, 307, 308):
-                        # drain the (tiny) body so the connection goes back to the pool
-                        await self._read_capped(response, url)
-                        return response.status_code, response_headers, b""
-                    body = await self._read_capped(response, url)
-                    return response.status_code, response_headers, body
+                async with asyncio.timeout(total):
+                    request = httpx.Request("GET", url, headers={**self._headers, **headers},
+                                            extensions={"timeout": self._timeouts})  # fmt: skip
+                    response = await self._transport.handle_async_request(request)
+                    response.request = request
+                    try:
+                        response_headers = {
+                            k.decode("latin-1").lower(): v.decode("latin-1")
+                            for k, v in response.headers.raw
+                        }
+                        if response.status_code == 304:  # no body, by definition
+                            return 304, response_headers, b""
+                        if response.status_code in (301, 302, 303, 307, 308):
+                            # drain the (tiny) body so the connection goes back to the pool
+                            await self._read_capped(response, url)
+                            return response.status_code, response_headers, b""
+                        body = await self._read_capped(response, url)
+                        return response.status_code, response_headers, body
+                    finally:
+                        await response.aclose()
             except TimeoutError:
                 raise FetchError("timeout", f"no complete answer within {total:g} s",
                                  url=url) from None  # fmt: skip

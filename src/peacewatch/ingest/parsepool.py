@@ -1,23 +1,36 @@
 """Parsing in worker processes, so that on a multi-core server feedparser's CPU work runs
-beside the fetching and storing of other sources instead of taking turns with them."""
+beside the fetching and storing of other sources instead of taking turns with them.
+
+multiprocessing and the feed parser are imported when first used: a poll whose feeds all
+answer 304 loads neither."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from peacewatch.errors import ParseError
 
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+    from multiprocessing.connection import Connection
+
+    from peacewatch.models import ParsedFeed
+
 T = TypeVar("T")
 
-__all__ = ["ParsePool", "resolve_workers"]
+__all__ = ["ParsePool", "parse_feed_call", "resolve_workers"]
+
+
+def parse_feed_call(arguments: dict[str, Any]) -> ParsedFeed:
+    """feeds.parse_feed with its arguments in one picklable dict, for a worker: the worker
+    imports the parser, the process that hands it the body never does."""
+    from peacewatch.ingest.feeds import parse_feed
+
+    return parse_feed(**arguments)
 
 
 def resolve_workers(setting: int | str) -> int:
@@ -67,6 +80,9 @@ class ParsePool:
         # here (spawn passes a child only the descriptors it is given), so a worker sees
         # EOF the moment this process dies, however early in the worker's start that is.
         # Once the workers are gone, the resource tracker sees EOF on its own pipe and exits.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("spawn")
         reader, self._lifeline = context.Pipe(duplex=False)
         return ProcessPoolExecutor(
@@ -76,6 +92,7 @@ class ParsePool:
 
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         import asyncio
+        from concurrent.futures.process import BrokenProcessPool
 
         if self._executor is None:
             self._executor = self._make()

@@ -12,10 +12,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
 
 from peacewatch.errors import PeacewatchError, RefusedURLError
+
+if TYPE_CHECKING:  # urllib.robotparser loads urllib.request: only when a robots.txt is read
+    from urllib.robotparser import RobotFileParser
 
 __all__ = ["RobotsCache", "RobotsFetch", "RobotsRules", "parse_robots", "robots_url"]
 
@@ -58,6 +61,8 @@ def robots_url(url: str) -> str:
 def parse_robots(status: int, content: bytes) -> RobotsRules:
     """Rules from one robots.txt response (pure)."""
     if 200 <= status < 300:
+        from urllib.robotparser import RobotFileParser
+
         parser = RobotFileParser()
         text = content[:MAX_ROBOTS_BYTES].decode("utf-8", errors="replace")
         parser.parse(text.splitlines())

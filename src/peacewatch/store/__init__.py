@@ -7,7 +7,7 @@ database API (open, transaction, sources, items); the page queue (`store.pages`)
 (`store.migrations`) are imported by name.
 """
 
-from peacewatch.store.database import Database, open_db, transaction
+from peacewatch.store.database import Database, group_commit, open_db, transaction
 from peacewatch.store.items import SAME_HEADLINE_DAYS, save_items, stats
 from peacewatch.store.sources import (
     due_sources,
@@ -28,6 +28,7 @@ __all__ = [
     "Database",
     "due_sources",
     "ensure_outlet",
+    "group_commit",
     "mark_failure",
     "mark_success",
     "open_db",

@@ -14,13 +14,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    from peacewatch.store.database import Database
 
-Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+Migration = tuple[str, Callable[["Database"], None]]
 
 
-def run_script(db: sqlite_utils.Database, script: str) -> None:
+def run_script(db: Database, script: str) -> None:
     """Run several statements inside the caller's transaction.
 
     sqlite3's executescript() commits first, which would break a migration's atomicity.
@@ -35,7 +37,7 @@ def run_script(db: sqlite_utils.Database, script: str) -> None:
         raise ValueError(f"incomplete SQL statement: {buffer.strip()[:80]}")
 
 
-def _core(db: sqlite_utils.Database) -> None:
+def _core(db: Database) -> None:
     run_script(
         db,
         """
@@ -163,7 +165,7 @@ def _core(db: sqlite_utils.Database) -> None:
     )
 
 
-def _tagging(db: sqlite_utils.Database) -> None:
+def _tagging(db: Database) -> None:
     """Tags (item x initiative, item x theme) with score, evidence and the rules version that
     produced them; the initiatives and themes mirrored from config/initiatives.toml so
     Datasette can join names; `meta` holds the rules version the stored tags are complete for."""
@@ -217,7 +219,7 @@ def _tagging(db: sqlite_utils.Database) -> None:
     )
 
 
-def _outlets_articles(db: sqlite_utils.Database) -> None:
+def _outlets_articles(db: Database) -> None:
     """Outlet registry columns, what article pages told us about items, reading-list entries
     and the queue of article pages to fetch (articles branch)."""
     run_script(
@@ -342,7 +344,7 @@ END;
 """
 
 
-def _analyst_views_digests(db: sqlite_utils.Database) -> None:
+def _analyst_views_digests(db: Database) -> None:
     """Views that answer analysts' questions in Datasette, indexes that keep the canned queries
     fast on a million items, and the `digests` ledger that makes each digest mail go out once."""
     run_script(
@@ -520,7 +522,7 @@ def _analyst_views_digests(db: sqlite_utils.Database) -> None:
         )
 
 
-def _date_candidates(db: sqlite_utils.Database) -> None:
+def _date_candidates(db: Database) -> None:
     """What an article page said about its date, the verdict, and feed/page disagreements
     (dates branch, issue #12)."""
     run_script(
@@ -540,7 +542,7 @@ def _date_candidates(db: sqlite_utils.Database) -> None:
     )
 
 
-def _analyst_labels(db: sqlite_utils.Database) -> None:
+def _analyst_labels(db: Database) -> None:
     """Analysts' corrections of initiative tags, kept apart from the rules' output so a retag
     never undoes them (store/tags.py applies them whenever it writes an item's tags), with
     what the rules said when the item was last tagged; and the view of the disagreements.
@@ -590,7 +592,7 @@ def _analyst_labels(db: sqlite_utils.Database) -> None:
     )
 
 
-def _item_language(db: sqlite_utils.Database) -> None:
+def _item_language(db: Database) -> None:
     """Where each item's language came from, and how sure a detection was.
 
     lang_source: feed (the entry or feed declared it), page (the article page declared it),
@@ -776,13 +778,13 @@ END;
 """
 
 
-def _dashboard_counters(db: sqlite_utils.Database) -> None:
+def _dashboard_counters(db: Database) -> None:
     """Counters behind the coverage dashboard's languages and themes charts (issue #13): a
     GROUP BY over the tags of a million items takes seconds, these answer in milliseconds."""
     run_script(db, DASHBOARD_COUNTERS)
 
 
-def _stories(db: sqlite_utils.Database) -> None:
+def _stories(db: Database) -> None:
     """Story clusters (issue #11): every item's story, the reason it joined, and the merges a
     late item made (with what is needed to undo them). Self-contained: it needs only items,
     outlets and item_initiatives."""
@@ -856,7 +858,7 @@ def _stories(db: sqlite_utils.Database) -> None:
     )
 
 
-def _adaptive_intervals(db: sqlite_utils.Database) -> None:
+def _adaptive_intervals(db: Database) -> None:
     """Adaptive poll intervals: the wait the last poll chose (`poll_interval`, seconds), why
     the next poll is when it is (`next_due_reason`), and the shortest wait the feed itself
     asks for (`feed_floor`, from ttl or sy:updatePeriod, with `feed_floor_reason`), kept for
@@ -886,13 +888,13 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-def applied(db: sqlite_utils.Database) -> list[str]:
+def applied(db: Database) -> list[str]:
     if "_migrations" not in db.table_names():
         return []
     return [row[0] for row in db.execute("SELECT name FROM _migrations ORDER BY rowid")]
 
 
-def migrate(db: sqlite_utils.Database, migrations: list[Migration] | None = None) -> list[str]:
+def migrate(db: Database, migrations: list[Migration] | None = None) -> list[str]:
     """Apply every migration not yet recorded; return the names applied now.
 
     The connection must be in autocommit mode (isolation_level=None) so that the explicit

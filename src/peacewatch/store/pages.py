@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from peacewatch import store
 from peacewatch.ingest.date_verdict import feed_page_disagreement
 from peacewatch.ingest.outlets import Outlet, OutletRegistry
-from peacewatch.ingest.readinglist import ListEntry
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import ParsedItem, SaveReport
 from peacewatch.store.page_queue import (
@@ -32,6 +31,7 @@ from peacewatch.text import title_key
 
 if TYPE_CHECKING:  # articles reads HTML (bs4, htmldate): loaded only when a page is read
     from peacewatch.ingest.articles import Article
+    from peacewatch.ingest.readinglist import ListEntry  # its parser: only when a list is read
 
 __all__ = [
     "MAX_ATTEMPTS",
