@@ -95,6 +95,9 @@ def read_features(db: Database, item_ids: Sequence[int], aliases: AliasTable) ->
     return found
 
 
+MAX_STORIES_IN_MEMORY = 20_000  # beyond it, stories older than three windows are forgotten
+
+
 @dataclass
 class StoryIndex:
     """The stories of the window around recent items, in memory, over the database's."""
@@ -179,9 +182,13 @@ class StoryIndex:
             touched.add(decision.story_id)
             _save_decision(db, decision, self.version, now)
         refresh_stories(db, touched, self.version, now)
-        horizon = self.clusterer.latest - 3 * window
-        if self.clusterer.evict(horizon) and self.loaded is not None:
-            self.loaded = (max(self.loaded[0], horizon), self.loaded[1])
+        # Stories far behind the newest item are forgotten only once there are many: a cold
+        # start over feeds of different years would otherwise drop a period's stories after
+        # one feed and load them again for the next (memory stays bounded by the cap).
+        if len(self.clusterer.stories) > MAX_STORIES_IN_MEMORY:
+            horizon = self.clusterer.latest - 3 * window
+            if self.clusterer.evict(horizon) and self.loaded is not None:
+                self.loaded = (max(self.loaded[0], horizon), self.loaded[1])
         return decisions
 
 
