@@ -7,7 +7,6 @@ digest day is 2025-11-21 in Kyiv, sent at 07:00 on the 22nd.
 from __future__ import annotations
 
 import logging
-import shutil
 import signal
 import sqlite3
 import ssl
@@ -447,22 +446,6 @@ def test_starttls_required_but_not_offered_is_final(env: dict[str, Any]) -> None
     assert result.outcome == "failed" and "STARTTLS" in result.detail
     (row,) = ledger(env["db"])
     assert row["attempts"] == 1 and row["next_attempt_at"] is None
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    return cert, key
 
 
 @pytest.mark.parametrize("mode", ["starttls", "implicit"])
