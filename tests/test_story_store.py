@@ -299,3 +299,25 @@ def test_items_stored_before_stories_get_theirs_in_the_background(tmp_path: Path
         is None
     )
     db.conn.close()
+
+
+def test_old_stories_stay_in_memory_until_the_cap_then_go(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A first cycle over feeds of different years: a 2022 item clustered after 2025 ones keeps
+    # its story in memory, so the next 2022 feed finds it without a reload.
+    later = save(db, REPORTS[:2])
+    older = save(db, [("aa", "en", "2022-03-29T10:00:00+00:00",
+                       "Talks in Istanbul: Ukraine offers neutral status",
+                       "Delegations met at Dolmabahce.", "x")], prefix="o")  # fmt: skip
+    idx = index()
+    cluster(db, later, idx)
+    cluster(db, older, idx)
+    assert idx.clusterer.story_of[older[0]] in idx.clusterer.stories
+    assert {idx.clusterer.story_of[i] for i in later} <= set(idx.clusterer.stories)
+    # beyond the cap, stories three windows behind the newest item are forgotten
+    monkeypatch.setattr(story_store, "MAX_STORIES_IN_MEMORY", 1)
+    newest = save(db, [REPORTS[5]], prefix="n")
+    cluster(db, newest, idx)
+    assert idx.clusterer.story_of.get(older[0]) is None
+    assert idx.clusterer.story_of[newest[0]] in idx.clusterer.stories
