@@ -37,8 +37,10 @@ date = 2025-05-16
 until = 2025-05-17
 before = 2
 after = 5
-places = ["riverton"]
+places = ["riverton", "northland"]
 venues = ["old mill"]
+sides = ["north and south", "northern delegation"]
+sides_at = ["riverton"]
 actors = ["ivanova", "petrenko"]
 leaders = ["president smith", "president jones"]
 actions = ["@talks", "swap*"]
@@ -79,6 +81,25 @@ def test_undated_items_need_a_strong_cue(rules: RuleSet) -> None:
     assert tags(rules, "Petrenko and Ivanova start talks") == ["lakeside-talks"]  # two actors
     assert tags(rules, "Ivanova opens talks in Riverton") == ["lakeside-talks"]  # place + actor
     assert tags(rules, "Talks at the Old Mill") == ["lakeside-talks"]  # a venue
+
+
+def test_the_sides_name_the_event_only_in_a_city_where_they_met(rules: RuleSet) -> None:
+    # undated: the two sides (or a delegation) and the city, with the action
+    assert tags(rules, "North and South resume talks in Riverton") == ["lakeside-talks"]
+    assert tags(rules, "Northern delegation arrives for talks in Riverton") == ["lakeside-talks"]
+    assert tags(rules, "North and South resume talks") == []  # no city: any of their rounds
+    # a country of the event's places is not where they met: other meetings were held there
+    assert tags(rules, "North and South resume talks in Northland") == []
+    # dated outside the window, never; the sides in the headline let the lead count
+    assert tags(rules, "North and South resume talks in Riverton", "2025-08-01") == []
+    lead = "North and South held talks in Riverton."
+    assert tags(rules, "Corridors agreed", summary=lead) == []
+    assert tags(rules, "North and South agree on corridors", summary=lead) == ["lakeside-talks"]
+    result = classify(ItemText(title="North and South resume talks in Riverton"), rules)
+    assert [e.rule for e in result.initiatives[0].evidence][:2] == [
+        "event: Lakeside round (2025-05-16) place: riverton",
+        "event: Lakeside round (2025-05-16) side: north and south",
+    ]
 
 
 def test_the_headline_must_name_a_cue_or_the_action(rules: RuleSet) -> None:

@@ -426,7 +426,8 @@ def _event(
             cue = _first(event.named, by_weight)
             if cue is not None:
                 return [cue, action]
-            return _two(event.leaders, by_weight, seen, action)  # leaders only in pairs
+            # leaders only in pairs
+            return _two(event.leaders, by_weight, seen, action) or _sides(event, by_weight, action)
         if not approximate:
             return None
     venue = _first(event.venues, by_weight)
@@ -437,7 +438,19 @@ def _event(
     if place is not None and actors:
         actor = _first(frozenset(actors), by_weight)
         return None if actor is None else [place, actor, action]
-    return _two(event.actors, by_weight, seen, action)  # two of its actors named together
+    # two of its actors named together, or the two sides in a city where they met
+    return _two(event.actors, by_weight, seen, action) or _sides(event, by_weight, action)
+
+
+def _sides(
+    event: Event, by_weight: list[_Field], action: tuple[_Field, int, _Span]
+) -> list[tuple[_Field, int, _Span]] | None:
+    """The two sides named together and a city where they met, with the action, or None."""
+    if not event.sides:
+        return None
+    place = _first(event.sides_at, by_weight)
+    sides = _first(event.sides, by_weight)
+    return None if place is None or sides is None else [place, sides, action]
 
 
 def _two(
