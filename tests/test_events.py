@@ -90,8 +90,10 @@ def test_the_sides_name_the_event_only_in_a_city_where_they_met(rules: RuleSet) 
     assert tags(rules, "North and South resume talks") == []  # no city: any of their rounds
     # a country of the event's places is not where they met: other meetings were held there
     assert tags(rules, "North and South resume talks in Northland") == []
-    # dated outside the window, never; the sides in the headline let the lead count
+    # dated inside the window, the sides alone name it; outside, never
+    assert tags(rules, "North and South resume talks", "2025-05-17") == ["lakeside-talks"]
     assert tags(rules, "North and South resume talks in Riverton", "2025-08-01") == []
+    # the sides in the headline let the lead count
     lead = "North and South held talks in Riverton."
     assert tags(rules, "Corridors agreed", summary=lead) == []
     assert tags(rules, "North and South agree on corridors", summary=lead) == ["lakeside-talks"]

@@ -423,11 +423,10 @@ def _event(
     assert action is not None
     if when is not None:  # dated: inside the window, one cue is enough
         if not (when[1] < event.opens or when[0] > event.closes):
-            cue = _first(event.named, by_weight)
+            cue = _first(event.named | event.sides, by_weight)
             if cue is not None:
                 return [cue, action]
-            # leaders only in pairs
-            return _two(event.leaders, by_weight, seen, action) or _sides(event, by_weight, action)
+            return _two(event.leaders, by_weight, seen, action)  # leaders only in pairs
         if not approximate:
             return None
     venue = _first(event.venues, by_weight)

@@ -92,8 +92,9 @@ class Event:
     outside never does. An undated item counts it only on a strong cue with an action: a venue
     (a place only this event is known by), a place and an actor, or two actors. Either way the
     headline must hold a cue or the action, or be a peace headline (one of the rule's lift
-    patterns). A place or an actor alone never counts, nor do the sides named together
-    without one of the cities where they met: "Russia-Ukraine talks" are every direct round."""
+    patterns). A place or an actor alone never counts, nor do the sides named together in
+    an undated item without one of the cities where they met: "Russia-Ukraine talks" are
+    every direct round."""
 
     label: str  # e.g. 'event: Istanbul round 1 (2025-05-16)'
     opens: date
@@ -107,8 +108,8 @@ class Event:
     leaders: frozenset[int] = frozenset()
     venues: frozenset[int] = frozenset()  # places only this event is known by (Bürgenstock)
     # The two sides named together ("Russian-Ukrainian talks", "the Ukrainian delegation"):
-    # they name the event only with one of `sides_at`, the cities where the sides met (by
-    # default its places and venues), dated in the window or undated
+    # inside the window they name the event; undated, only with one of `sides_at`, the
+    # cities where the sides met (by default its places and venues)
     sides: frozenset[int] = frozenset()
     sides_at: frozenset[int] = frozenset()
     cues: frozenset[int] = field(init=False, repr=False, compare=False)  # all of the above
