@@ -676,7 +676,7 @@ def test_a_round_figure_as_the_terms_of_an_exchange_joins_across_languages() -> 
             "Об этом сообщило министерство обороны.",
             lang="ru",
             hours=2,
-        )  # fmt: skip
+        )
     )
     assert russian.story_id == english.story_id
     assert russian.match is not None and set(russian.match.kinds) == {"terms", "numbers"}
@@ -688,7 +688,7 @@ def test_a_round_figure_as_the_terms_of_an_exchange_joins_across_languages() -> 
             "Додому повернулися захисники Маріуполя.",
             lang="uk",
             hours=3,
-        )  # fmt: skip
+        )
     )
     assert other.story_id != english.story_id
 
