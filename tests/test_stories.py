@@ -641,3 +641,63 @@ def test_days_after_a_story_began_an_item_needs_four_kinds_of_evidence() -> None
         lax.assign(f)
     joined = lax.assign(reaction)
     assert joined.match is not None and len(joined.match.kinds) < 4
+
+
+def test_the_terms_of_an_exchange_are_a_key_in_every_language() -> None:
+    def formulas(title: str, lang: str = "en") -> set[str]:
+        return {k for k in item(1, title, lang=lang).numbers if k.startswith("x:")}
+
+    assert formulas("Россия и Украина обменялись пленными по формуле «300 на 300»", "ru") == {
+        "x:300"
+    }
+    assert formulas("Russia and Ukraine exchange 100-to-100 prisoners") == {"x:100"}
+    assert formulas("Ukraine and Russia exchanged 300 service personnel each on Friday") == {
+        "x:300"
+    }
+    assert formulas("Росія та Україна звільнили по 300 полонених з кожної сторони", "uk") == {
+        "x:300"
+    }
+    # two figures are not terms: 'from 300 to 500' is a range, '1,000 returned' a count
+    assert formulas("The number rose from 300 to 500 this year") == set()
+    assert formulas("Prisoner exchange brings 1,000 home") == set()
+
+
+def test_a_round_figure_as_the_terms_of_an_exchange_joins_across_languages() -> None:
+    # '300' alone is round and says nothing; '300 на 300' and '300 POWs each' are the terms
+    # of one exchange, and with the event word they are enough across languages
+    clusterer = Clusterer()
+    english = clusterer.assign(
+        item(1, "Russia and Ukraine exchanged 300 POWs each on Friday", "Both sides said so.")
+    )
+    russian = clusterer.assign(
+        item(
+            2,
+            "Россия и Украина обменялись пленными в формате 300 на 300",
+            "Об этом сообщило министерство обороны.",
+            lang="ru",
+            hours=2,
+        )
+    )
+    assert russian.story_id == english.story_id
+    assert russian.match is not None and set(russian.match.kinds) == {"terms", "numbers"}
+    # another exchange's terms, in other words, stay apart
+    other = clusterer.assign(
+        item(
+            3,
+            "Обмін полоненими 200 на 200 відбувся за посередництва ОАЕ",
+            "Додому повернулися захисники Маріуполя.",
+            lang="uk",
+            hours=3,
+        )
+    )
+    assert other.story_id != english.story_id
+
+
+def test_people_freed_in_swaps_are_in_the_alias_table() -> None:
+    for title, lang in (
+        ("Marc Fogel released from Russian prison", "en"),
+        ("Росія звільнила Марка Фогеля", "uk"),
+        ("Россия освободила Марка Фогеля", "ru"),
+    ):
+        assert "e:fogel" in item(1, title, lang=lang).names, title
+    assert "e:gershkovich" in item(1, "Гершкович освобожден", lang="ru").names

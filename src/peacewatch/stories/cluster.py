@@ -213,7 +213,10 @@ def _other_round(item: Features, story: Story) -> bool:
 
 
 def _distinctive(number: str) -> bool:
-    """A figure unlikely to be shared by chance: not a date, not round (1000, 200, 30)."""
+    """A figure unlikely to be shared by chance: not a date, not round (1000, 200, 30), or
+    the terms of an exchange ('x:300': "300 на 300", "300 each")."""
+    if number.startswith("x:"):
+        return True
     return number.isdigit() and int(number) > 10 and int(number) % 10 != 0
 
 

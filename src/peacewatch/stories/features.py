@@ -219,6 +219,28 @@ def _day_beside(written: list[str], analysed: list[_Word], i: int) -> int | None
     return None
 
 
+# "300 на 300", "100-to-100", "1,000 for 1,000", "25 prisoners of war each": the terms of an
+# exchange, as distinctive as an odd figure (two exchanges in one window rarely have the same
+# terms), even when the figure is round
+_FORMULA_JOINS = frozenset(["на", "for", "to", "за"])
+_EACH = frozenset(["each", "кожна", "кожної", "каждой", "каждая"])
+
+
+def _formula(written: list[str], analysed: list[_Word], i: int) -> str | None:
+    """'x:N' when the figure at i is the first of "N на N" or is followed within four words
+    by "each" ("300 POWs each", "по 300 с каждой стороны")."""
+    number = analysed[i].number
+    after = analysed[i + 1 : i + 5]
+    if len(after) >= 2 and after[0].folded in _FORMULA_JOINS and after[1].number == number:
+        return f"x:{number}"
+    for word in after:
+        if word.number is not None or word.special:
+            return None  # the nearest figure before 'each' is the one each side freed
+        if word.folded in _EACH:
+            return f"x:{number}"
+    return None
+
+
 def _counted(analysed: list[_Word], breaks: frozenset[int]) -> set[str]:
     """The numbers written as words ('two hundred and five', 'двісті', 'тысяча'); a number
     does not run on past punctuation (the words after `breaks`)."""
@@ -288,6 +310,8 @@ def _dates_and_numbers(
             after = after[1:]
         if ordinal is not None and after and after[0].key in ROUND_KEYS:
             found.add(f"r:{ordinal}")
+        if word.number is not None and (formula := _formula(written, analysed, i)):
+            found.add(formula)
         if published is not None and (weekday := WEEKDAYS.get(word.folded)) is not None:
             back = (published.weekday() - weekday) % 7
             day = published - timedelta(days=back)
