@@ -40,7 +40,7 @@ after = 5
 places = ["riverton", "northland"]
 venues = ["old mill"]
 sides = ["north and south", "northern delegation"]
-sides_at = ["riverton"]
+met_at = ["riverton"]
 actors = ["ivanova", "petrenko"]
 leaders = ["president smith", "president jones"]
 actions = ["@talks", "swap*"]
@@ -83,7 +83,7 @@ def test_undated_items_need_a_strong_cue(rules: RuleSet) -> None:
     assert tags(rules, "Talks at the Old Mill") == ["lakeside-talks"]  # a venue
 
 
-def test_the_sides_name_the_event_only_in_a_city_where_they_met(rules: RuleSet) -> None:
+def test_sides_and_leader_pairs_name_the_event_undated_only_where_they_met(rules: RuleSet) -> None:
     # undated: the two sides (or a delegation) and the city, with the action
     assert tags(rules, "North and South resume talks in Riverton") == ["lakeside-talks"]
     assert tags(rules, "Northern delegation arrives for talks in Riverton") == ["lakeside-talks"]
@@ -97,6 +97,12 @@ def test_the_sides_name_the_event_only_in_a_city_where_they_met(rules: RuleSet) 
     lead = "North and South held talks in Riverton."
     assert tags(rules, "Corridors agreed", summary=lead) == []
     assert tags(rules, "North and South agree on corridors", summary=lead) == ["lakeside-talks"]
+    # undated, two leaders name it too, but only in a city where they met
+    assert tags(rules, "President Smith and President Jones hold talks in Riverton") == [
+        "lakeside-talks"
+    ]
+    assert tags(rules, "President Smith and President Jones hold talks in Northland") == []
+    assert tags(rules, "President Smith and President Jones hold talks") == []
     result = classify(ItemText(title="North and South resume talks in Riverton"), rules)
     assert [e.rule for e in result.initiatives[0].evidence][:2] == [
         "event: Lakeside round (2025-05-16) place: riverton",

@@ -437,19 +437,28 @@ def _event(
     if place is not None and actors:
         actor = _first(frozenset(actors), by_weight)
         return None if actor is None else [place, actor, action]
-    # two of its actors named together, or the two sides in a city where they met
-    return _two(event.actors, by_weight, seen, action) or _sides(event, by_weight, action)
+    # two of its actors named together, or in a city where they met two of its leaders or
+    # the two sides
+    met = _first(event.met_at, by_weight) if event.met_at else None
+    return _two(event.actors, by_weight, seen, action) or (
+        None
+        if met is None
+        else (
+            _two(event.leaders, by_weight, seen, action, met)
+            or _sides(event, by_weight, action, met)
+        )
+    )
 
 
 def _sides(
-    event: Event, by_weight: list[_Field], action: tuple[_Field, int, _Span]
+    event: Event,
+    by_weight: list[_Field],
+    action: tuple[_Field, int, _Span],
+    met: tuple[_Field, int, _Span],
 ) -> list[tuple[_Field, int, _Span]] | None:
-    """The two sides named together and a city where they met, with the action, or None."""
-    if not event.sides:
-        return None
-    place = _first(event.sides_at, by_weight)
-    sides = _first(event.sides, by_weight)
-    return None if place is None or sides is None else [place, sides, action]
+    """The two sides named together in a city where they met, with the action, or None."""
+    sides = _first(event.sides, by_weight) if event.sides else None
+    return None if sides is None else [met, sides, action]
 
 
 def _two(
@@ -457,8 +466,9 @@ def _two(
     by_weight: list[_Field],
     seen: set[int],
     action: tuple[_Field, int, _Span],
+    place: tuple[_Field, int, _Span] | None = None,
 ) -> list[tuple[_Field, int, _Span]] | None:
-    """Two different `people` and the action, or None."""
+    """Two different `people` and the action (after the `place`, if given), or None."""
     named = people.intersection(seen)
     if len(named) < 2:
         return None
@@ -472,7 +482,7 @@ def _two(
         elif found[0] is not first[0] or not (
             found[2][0] < first[2][1] and first[2][0] < found[2][1]
         ):  # two mentions, not one matched by two patterns
-            return [first, found, action]
+            return [first, found, action] if place is None else [place, first, found, action]
     return None
 
 

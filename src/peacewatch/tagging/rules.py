@@ -313,7 +313,7 @@ class _Compiler(Checks):
         before = len(self.problems)
         events: list[Event] = []
         known = {"name", "date", "until", "before", "after", "places", "actors", "leaders"}
-        known.update(("venues", "sides", "sides_at", "actions"))
+        known.update(("venues", "sides", "met_at", "actions"))
         known.add("weight")
         for index, table in enumerate(raw):
             key = f"events[{index}]"
@@ -338,7 +338,7 @@ class _Compiler(Checks):
             ok = self._number(entry, f"{key}.weight", weight, minimum=0) and ok
             label = f"event: {name} ({first})"
             sets: dict[str, list[int]] = {}
-            for part in ("venues", "places", "actors", "leaders", "sides", "sides_at", "actions"):
+            for part in ("venues", "places", "actors", "leaders", "sides", "met_at", "actions"):
                 sets[part] = []
                 if part not in table:
                     continue
@@ -356,7 +356,7 @@ class _Compiler(Checks):
                 continue
             labels: dict[int, str] = {}
             for part, pids in sets.items():  # a pattern listed twice keeps its first part
-                kind = "place" if part == "sides_at" else part.removesuffix("s")
+                kind = "place" if part == "met_at" else part.removesuffix("s")
                 for pid in pids:
                     labels.setdefault(pid, f"{label} {kind}: {self.patterns.pattern_sources[pid]}")
             events.append(
@@ -372,7 +372,7 @@ class _Compiler(Checks):
                     frozenset(sets.get("leaders", ())),
                     frozenset(sets.get("venues", ())),
                     frozenset(sets.get("sides", ())),
-                    frozenset(sets.get("sides_at") or sets.get("places", []) + sets["venues"]),
+                    frozenset(sets.get("met_at", ())),
                 )
             )
         return None if len(self.problems) > before else tuple(events)

@@ -92,9 +92,9 @@ class Event:
     outside never does. An undated item counts it only on a strong cue with an action: a venue
     (a place only this event is known by), a place and an actor, or two actors. Either way the
     headline must hold a cue or the action, or be a peace headline (one of the rule's lift
-    patterns). A place or an actor alone never counts, nor do the sides named together in
-    an undated item without one of the cities where they met: "Russia-Ukraine talks" are
-    every direct round."""
+    patterns). A place or an actor alone never counts, nor do, in an undated item, the sides
+    named together or two leaders without one of the cities where they met: "Russia-Ukraine
+    talks" are every direct round, Witkoff and Kushner met everyone."""
 
     label: str  # e.g. 'event: Istanbul round 1 (2025-05-16)'
     opens: date
@@ -108,17 +108,17 @@ class Event:
     leaders: frozenset[int] = frozenset()
     venues: frozenset[int] = frozenset()  # places only this event is known by (Bürgenstock)
     # The two sides named together ("Russian-Ukrainian talks", "the Ukrainian delegation"):
-    # inside the window they name the event; undated, only with one of `sides_at`, the
-    # cities where the sides met (by default its places and venues)
+    # inside the window they name the event; undated, only in one of `met_at`, the cities
+    # where the event's people met, where two of its leaders also name it
     sides: frozenset[int] = frozenset()
-    sides_at: frozenset[int] = frozenset()
+    met_at: frozenset[int] = frozenset()
     cues: frozenset[int] = field(init=False, repr=False, compare=False)  # all of the above
     named: frozenset[int] = field(init=False, repr=False, compare=False)  # all but leaders
 
     def __post_init__(self) -> None:
         named = self.places | self.actors | self.venues
         object.__setattr__(self, "named", named)
-        object.__setattr__(self, "cues", named | self.leaders | self.sides | self.sides_at)
+        object.__setattr__(self, "cues", named | self.leaders | self.sides | self.met_at)
 
 
 @dataclass(frozen=True, slots=True)
