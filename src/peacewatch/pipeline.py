@@ -433,6 +433,19 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         return _record_success(rt, source, result, row=row, started=started,
                                outcome="unchanged", validators=validators,
                                unconditional=unconditional)  # fmt: skip
+    if body_hash == row["failed_body_hash"] and (
+        (parse_iso(started) - parse_iso(row["failed_body_at"])).total_seconds()
+        < settings.http.unconditional_every
+    ):
+        # The bytes the parser failed on last time: the same failure, not parsed again (a
+        # broken feed often stays broken for weeks). Once per unconditional_every they are
+        # parsed again, so that a parser that has learnt to read them gets its chance.
+        return _record_failure(
+            rt, source, row, started=started, elapsed_ms=result.elapsed_ms,
+            outcome=row["failed_body_outcome"], status=result.status,
+            error=row["failed_body_error"], nbytes=len(result.content),
+            conditional=result.conditional,
+        )  # fmt: skip
     floor: tuple[float, str] | None = None
     try:
         if source.kind in ("list", "page"):
@@ -449,7 +462,7 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         return _record_failure(
             rt, source, row, started=started, elapsed_ms=result.elapsed_ms,
             outcome=error.outcome, status=result.status, error=str(error),
-            nbytes=len(result.content), conditional=result.conditional,
+            nbytes=len(result.content), conditional=result.conditional, failed_body=body_hash,
         )  # fmt: skip
     return _record_success(rt, source, result, row=row, started=started, outcome="ok",
                            items=items, warning=warning, validators=validators,
@@ -683,6 +696,7 @@ def _record_failure(
     nbytes: int = 0,
     retry_after: float | None = None,
     conditional: bool = False,
+    failed_body: str | None = None,
 ) -> SourceReport:
     now = rt.now()
     failures = int(row["consecutive_failures"]) + 1
@@ -701,7 +715,8 @@ def _record_failure(
             conditional=conditional, error=error,
         )  # fmt: skip
         store.mark_failure(rt.db, source.id, now=now, next_due=next_due, status=status,
-                           outcome=outcome, error=error, reason=reason)  # fmt: skip
+                           outcome=outcome, error=error, reason=reason,
+                           failed_body=failed_body)  # fmt: skip
     log.warning("source %s failed (%s): %s; next try %s", source.id, outcome, error, next_due)
     return SourceReport(source.id, outcome, status=status, error=error, next_due=next_due)
 
