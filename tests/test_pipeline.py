@@ -107,7 +107,7 @@ def test_a_body_that_failed_to_parse_is_not_parsed_again_until_unconditional_eve
     # A broken feed is often served byte for byte the same for weeks: the same bytes are the
     # same failure, recorded without parsing them, as an unchanged good body is not parsed
     # again. `failed_body_at` tells when the bytes were last parsed.
-    bad = b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>"
+    bad = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
     route = http_server.route("/bad.xml", body=bad)
     config, db = setup(tmp_path, [{"id": "bad", "url": http_server.url("/bad.xml")}],
                        http={"unconditional_every": 3600})  # fmt: skip
