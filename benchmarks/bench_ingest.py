@@ -1,7 +1,8 @@
 """Ingestion benchmark (issue: ingestion core).
 
 Serves N synthetic feeds of 50 items from a loopback server in its own process and measures:
-1. cold ingest of 200 feeds, end to end (fetch, parse, dedup, store), in items per second,
+1. cold ingest of 200 feeds, end to end (fetch, parse, dedup, store, tag, and the story
+   round the daemon runs after polls), in items per second,
    against feedparser alone parsing the same bytes in the same run (target: within 1.3x);
 2. revalidation of 1,000 unchanged feeds, all answered 304 (target: under 2 s wall);
 3. peak RSS of `peacewatch run --once` over 1,000 sources, as a real process (target < 150 MB);
