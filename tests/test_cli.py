@@ -97,3 +97,20 @@ def test_json_logs(tmp_path: Path, http_server: FixtureServer) -> None:
     assert any(
         r["level"] == "WARNING" and "gone failed (http_error)" in r["message"] for r in records
     )
+
+
+def test_the_program_leaves_its_objects_to_the_exit() -> None:
+    # main() is the whole process: its objects go with it, not through a last collection
+    import gc
+
+    import pytest
+
+    from peacewatch.cli import main
+
+    gc.unfreeze()
+    try:
+        with pytest.raises(SystemExit) as stop:
+            main(["--help"])
+        assert stop.value.code == 0 and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

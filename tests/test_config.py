@@ -24,10 +24,13 @@ def test_shipped_config_validates() -> None:
 
 def test_the_rules_file_is_named_alike_in_config_and_tagging() -> None:
     # config names it itself, so that a configuration without rules never imports the tagger
+    # (nor one without aliases the story clusterer's alias table and word analysis)
     from peacewatch import config
+    from peacewatch.stories import aliases
     from peacewatch.tagging import rules
 
     assert config.RULES_FILE == rules.RULES_FILE
+    assert config.ALIASES_FILE == aliases.ALIASES_FILE
 
 
 def write(tmp_path: Path, settings: str, sources: str) -> Path:

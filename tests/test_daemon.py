@@ -41,6 +41,28 @@ def test_daemon_polls_refuses_a_second_instance_and_stops_on_sigterm(
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert conn.execute("SELECT count(*) FROM items").fetchone() == (3,)
         assert conn.execute("SELECT outcome FROM fetches").fetchall() == [("ok",)]
+        # a story round gave the polled items their stories
+        assert conn.execute("SELECT count(*) FROM story_members").fetchone() == (3,)
+
+
+def test_sigterm_right_after_a_poll_still_gives_its_items_their_stories(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    http_server.route("/f.xml", body=(FEEDS / "rss2-basic.xml").read_bytes())
+    config = write_config(tmp_path / "config", [{"id": "f", "url": http_server.url("/f.xml")}])
+    db = tmp_path / "d.db"
+    proc = start(config, db, "daemon")
+    try:
+        # before the story round that follows a poll: the shutdown runs it
+        wait_for(lambda: count(db, "SELECT count(*) FROM fetches") >= 1)
+        proc.send_signal(signal.SIGTERM)
+        _, log = proc.communicate(timeout=15)
+        assert proc.returncode == 0, log
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert count(db, "SELECT count(*) FROM items") == 3
+    assert count(db, "SELECT count(*) FROM story_members") == 3
 
 
 def test_sigterm_during_slow_polls_exits_within_the_grace_period(

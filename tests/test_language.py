@@ -52,6 +52,23 @@ def test_detects_headlines(lang: str, title: str, summary: str | None) -> None:
     assert 0.5 < found.confidence <= 1
 
 
+def test_the_restricted_model_answers_as_py3langids_own_restriction() -> None:
+    # Built from the candidate languages' columns alone (the other columns are never kept
+    # in memory): the same language and confidence as set_languages over the whole model.
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from peacewatch.tagging.language import CANDIDATES, detection_text, restricted_identifier
+
+    whole = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    whole.set_languages(list(CANDIDATES))
+    ours = restricted_identifier()
+    texts = [detection_text(title, summary) for _lang, title, summary in HEADLINES]
+    texts += ["Rozmowy pokojowe w Stambule", "Friedensgespräche in Genf", "和平谈判", "x"]
+    assert [ours.classify(t) for t in texts] == [whole.classify(t) for t in texts]
+    with pytest.raises(ValueError, match="xx"):
+        restricted_identifier(("en", "xx"))
+
+
 def test_nothing_to_detect_without_letters() -> None:
     assert detect_language("2025 — 28/20", "") is None
     assert detect_language(None) is None

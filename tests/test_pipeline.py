@@ -101,6 +101,44 @@ def test_unchanged_200_body_is_not_parsed_again(tmp_path: Path, http_server: Fix
     ]
 
 
+def test_a_body_that_failed_to_parse_is_not_parsed_again_until_unconditional_every(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    # A broken feed is often served byte for byte the same for weeks: the same bytes are the
+    # same failure, recorded without parsing them, as an unchanged good body is not parsed
+    # again. `failed_body_at` tells when the bytes were last parsed.
+    bad = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    route = http_server.route("/bad.xml", body=bad)
+    config, db = setup(tmp_path, [{"id": "bad", "url": http_server.url("/bad.xml")}],
+                       http={"unconditional_every": 3600})  # fmt: skip
+    t0 = datetime(2025, 11, 21, 12, 0, tzinfo=UTC)
+
+    def poll_at(seconds: float) -> dict:  # type: ignore[type-arg]
+        poll(config, db, clock=lambda: t0 + timedelta(seconds=seconds))
+        return source(db, "bad")
+
+    first = poll_at(0)
+    [record] = fetches(db, "bad")
+    assert record["outcome"] == "parse_error" and first["consecutive_failures"] == 1
+    assert first["failed_body_at"] == "2025-11-21T12:00:00+00:00"
+    again = poll_at(600)
+    second = fetches(db, "bad")[-1]
+    assert (second["outcome"], second["error"], second["status"]) == (
+        record["outcome"], record["error"], 200,
+    )  # fmt: skip
+    assert again["consecutive_failures"] == 2 and again["last_error"] == record["error"]
+    assert again["failed_body_at"] == first["failed_body_at"]  # not parsed again
+    # past unconditional_every the same bytes are parsed once more
+    later = poll_at(3600)
+    assert later["failed_body_at"] == "2025-11-21T13:00:00+00:00"
+    # a body that parses clears the memory; bad bytes after it are parsed again
+    route.body = feed(("a", "First story", "https://l.example/a"))
+    fixed = poll_at(3700)
+    assert fixed["failed_body_hash"] is None and fixed["consecutive_failures"] == 0
+    route.body = bad
+    assert poll_at(3800)["failed_body_at"] == "2025-11-21T13:03:20+00:00"
+
+
 def test_lying_etag_is_caught_by_the_periodic_unconditional_fetch(
     tmp_path: Path, http_server: FixtureServer
 ) -> None:

@@ -25,6 +25,7 @@ SOURCES_FILE = "sources.toml"
 # tagging.rules.RULES_FILE, named here too so that a configuration without rules never
 # imports the tagger (tests/test_config.py checks that the two agree)
 RULES_FILE = "initiatives.toml"
+ALIASES_FILE = "aliases.toml"  # stories.aliases.ALIASES_FILE, for the same reason
 SOURCE_KINDS = ("feed", "page", "list")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$")
 _DURATION_UNITS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -484,32 +485,31 @@ def load_config(config_dir: Path | str) -> Config:
     config_dir = Path(config_dir)
     if not config_dir.is_dir():
         raise ConfigError(f"{config_dir}: configuration directory not found")
-    settings = load_settings(config_dir)
     from peacewatch.ingest.outlets import load_outlets
-    from peacewatch.stories.aliases import load_aliases
 
-    problems: list[str] = []
+    settings, problems = load_settings(config_dir), []
     try:
         sources = load_sources(config_dir, settings)
     except ConfigError as error:
         problems.extend(error.problems)
         sources = []
-    ruleset = None
-    if (config_dir / RULES_FILE).exists():
-        from peacewatch.tagging.rules import load_ruleset
+    ruleset = outlets = aliases = None  # without aliases.toml the story index has none
+    try:
+        if (config_dir / RULES_FILE).exists():
+            from peacewatch.tagging.rules import load_ruleset
 
-        try:
             ruleset = load_ruleset(config_dir)
-        except ConfigError as error:
-            problems.extend(error.problems)
-    outlets = None
+    except ConfigError as error:
+        problems.extend(error.problems)
     try:
         outlets = load_outlets(config_dir)
     except ConfigError as error:
         problems.extend(error.problems)
-    aliases = None
     try:
-        aliases = load_aliases(config_dir)
+        if (config_dir / ALIASES_FILE).exists():
+            from peacewatch.stories.aliases import load_aliases
+
+            aliases = load_aliases(config_dir)
     except ConfigError as error:
         problems.extend(error.problems)
     if problems:

@@ -31,6 +31,7 @@ from peacewatch.errors import StoreError
 from peacewatch.ingest.fetch import Fetcher
 from peacewatch.pipeline import (
     Runtime,
+    cluster_stories,
     make_page_fetcher,
     make_parse_pool,
     make_story_index,
@@ -44,6 +45,8 @@ from peacewatch.store import tags as tag_store
 from peacewatch.timeutil import parse_iso
 
 log = logging.getLogger("peacewatch.daemon")
+
+STORY_DELAY = 1.0  # seconds from a poll that stored items to the story round
 
 # Background work (retag, digests) runs in a thread with its own database connection:
 # a function of (config, database path).
@@ -113,10 +116,13 @@ class Daemon:
         startup: list[JobFunc] | None = None,
     ) -> None:
         self.periodic_jobs = periodic_jobs or []
+        # Polls leave the story step to story rounds (Runtime.defer_stories): one round
+        # a moment after polls stored items clusters all of them, oldest first.
         self.rt = Runtime(
             config, db, fetcher, parse_pool=make_parse_pool(config),
-            page_fetcher=make_page_fetcher(config),
+            page_fetcher=make_page_fetcher(config), defer_stories=True,
         )  # fmt: skip
+        self.story_round: asyncio.Task[None] | None = None
         self.db_path = db_path
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.in_flight: set[asyncio.Task[Any]] = set()
@@ -153,6 +159,17 @@ class Daemon:
             row = store.source_row(self.rt.db, source_id)
             if row and row["enabled"]:
                 self._schedule_source(source_id, row["next_due_at"])
+            if self.rt.unclustered and (self.story_round is None or self.story_round.done()):
+                self.story_round = asyncio.ensure_future(self._cluster_stories(STORY_DELAY))
+
+    async def _cluster_stories(self, delay: float) -> None:
+        # polls that finish within `delay` of each other share one round
+        await asyncio.sleep(delay)
+        try:
+            count = await cluster_stories(self.rt)
+            log.info("stories given to %d items", count)
+        except Exception:  # the items stay without a story; the next start clusters them
+            log.exception("story clustering failed")
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -218,6 +235,12 @@ class Daemon:
                     task.cancel()
                 if still:
                     await asyncio.wait(still, timeout=1.0)
+            # the last polls' items get their stories now rather than at the next start
+            if self.story_round is not None:
+                self.story_round.cancel()
+                await asyncio.wait([self.story_round])
+            if self.rt.unclustered:
+                await self._cluster_stories(0)
         if self.rt.parse_pool is not None:
             self.rt.parse_pool.close()
         if self.rt.page_fetcher is not None:

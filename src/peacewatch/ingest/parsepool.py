@@ -96,15 +96,19 @@ class ParsePool:
 
         if self._executor is None:
             self._executor = self._make()
+        executor = self._executor
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, func, *args)
+            return await loop.run_in_executor(executor, func, *args)
         except BrokenProcessPool:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
-            if self._lifeline is not None:
-                self._lifeline.close()  # the next pool gets a lifeline of its own
-                self._lifeline = None
+            # every body in flight fails with the dead worker: the first to learn of it
+            # replaces the pool, the others find it replaced
+            if self._executor is executor:
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+                if self._lifeline is not None:
+                    self._lifeline.close()  # the next pool gets a lifeline of its own
+                    self._lifeline = None
             raise ParseError(
                 "parse_error", "the parser process died while reading this body"
             ) from None

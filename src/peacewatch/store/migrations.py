@@ -874,6 +874,21 @@ def _adaptive_intervals(db: Database) -> None:
     )
 
 
+def _failed_bodies(db: Database) -> None:
+    """The hash of the last body a source's parser failed on, when, and the failure's outcome
+    and message: the same bytes again are the same failure, recorded without parsing them (as
+    an unchanged good body is not parsed again)."""
+    run_script(
+        db,
+        """
+        ALTER TABLE sources ADD COLUMN failed_body_hash TEXT;
+        ALTER TABLE sources ADD COLUMN failed_body_outcome TEXT;
+        ALTER TABLE sources ADD COLUMN failed_body_error TEXT;
+        ALTER TABLE sources ADD COLUMN failed_body_at TEXT;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", _core),
     ("0002_tagging", _tagging),
@@ -885,6 +900,7 @@ MIGRATIONS: list[Migration] = [
     ("0008_adaptive_intervals", _adaptive_intervals),
     ("0009_dashboard_counters", _dashboard_counters),
     ("0010_stories", _stories),
+    ("0011_failed_bodies", _failed_bodies),
 ]
 
 

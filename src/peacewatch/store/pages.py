@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from peacewatch import store
-from peacewatch.ingest.date_verdict import feed_page_disagreement
 from peacewatch.ingest.outlets import Outlet, OutletRegistry
 from peacewatch.ingest.urls import canonicalize_url
 from peacewatch.models import ParsedItem, SaveReport
@@ -285,6 +284,8 @@ def apply_article(
     its date witnesses in `date_candidates`. Its canonical URL joins the item's URLs for
     deduplication; a headline the list cut short is completed.
     """
+    from peacewatch.ingest.date_verdict import feed_page_disagreement  # pages only
+
     rows = _dicts(db, "SELECT * FROM items WHERE id = ?", [item_id])
     if not rows:
         return False

@@ -69,11 +69,12 @@ def sync_sources(db: Database, sources: Iterable[Source], now: str) -> None:
                    url = CASE WHEN ? THEN ? ELSE url END,
                    etag = CASE WHEN ? THEN NULL ELSE etag END,
                    last_modified = CASE WHEN ? THEN NULL ELSE last_modified END,
-                   body_hash = CASE WHEN ? THEN NULL ELSE body_hash END
+                   body_hash = CASE WHEN ? THEN NULL ELSE body_hash END,
+                   failed_body_hash = CASE WHEN ? THEN NULL ELSE failed_body_hash END
                    WHERE id = ?""",
                 [outlet_id, source.kind, source.interval, source.lang, source.timezone,
                  int(source.enabled), source.url, url_changed, source.url, url_changed,
-                 url_changed, url_changed, source.id],
+                 url_changed, url_changed, url_changed, source.id],
             )  # fmt: skip
         placeholders = ",".join("?" * len(seen)) or "''"
         db.execute(f"UPDATE sources SET enabled = 0 WHERE id NOT IN ({placeholders})", seen)
@@ -173,6 +174,10 @@ def mark_success(
         "failing_since": None,
         "consecutive_failures": 0,
         "next_due_at": next_due,
+        "failed_body_hash": None,
+        "failed_body_outcome": None,
+        "failed_body_error": None,
+        "failed_body_at": None,
     }
     if validators is not None:
         fields.update(
@@ -204,15 +209,24 @@ def mark_failure(
     outcome: str,
     error: str,
     reason: str | None = None,
+    failed_body: str | None = None,
 ) -> None:
+    """Count a failure. `failed_body`: the hash of a body the parser failed on, remembered
+    with the outcome and error so that the same bytes are not parsed again (None keeps the
+    one remembered before: a timeout says nothing about the body)."""
     db.execute(
         """UPDATE sources SET last_fetch_at = ?, last_status = ?, last_outcome = ?,
            last_error = ?, failing_since = COALESCE(failing_since, ?),
            consecutive_failures = consecutive_failures + 1, next_due_at = ?,
-           next_due_reason = COALESCE(?, next_due_reason)
+           next_due_reason = COALESCE(?, next_due_reason),
+           failed_body_hash = COALESCE(?, failed_body_hash),
+           failed_body_outcome = CASE WHEN ? IS NULL THEN failed_body_outcome ELSE ? END,
+           failed_body_error = CASE WHEN ? IS NULL THEN failed_body_error ELSE ? END,
+           failed_body_at = CASE WHEN ? IS NULL THEN failed_body_at ELSE ? END
            WHERE id = ?""",
-        [now, status, outcome, error, now, next_due, reason, source_id],
-    )
+        [now, status, outcome, error, now, next_due, reason, failed_body,
+         failed_body, outcome, failed_body, error, failed_body, now, source_id],
+    )  # fmt: skip
 
 
 def recent_polls(db: Database, source_id: str, since: str) -> list[tuple[str, int]]:

@@ -407,6 +407,17 @@ def stories_on(
     return found
 
 
+def oldest_first(db: Database, item_ids: Iterable[int]) -> list[int]:
+    """Stored items among `item_ids`, in the order the clusterer takes them: time, then id."""
+    found: list[tuple[str, int]] = []
+    for chunk in _chunks(list(item_ids)):
+        marks = ",".join("?" * len(chunk))
+        found += db.execute(
+            f"SELECT {_TIME}, id FROM items WHERE id IN ({marks})", list(chunk)
+        ).fetchall()
+    return [item_id for _time, item_id in sorted(found)]
+
+
 def unclustered(db: Database) -> int:
     """Items that have no story yet (stored before stories existed, or by an older version)."""
     return int(

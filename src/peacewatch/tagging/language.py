@@ -19,9 +19,16 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+from py3langid.modelio import load_model
 
-__all__ = ["CANDIDATES", "Detection", "detect_language", "detection_text"]
+__all__ = [
+    "CANDIDATES",
+    "Detection",
+    "detect_language",
+    "detection_text",
+    "restricted_identifier",
+]
 
 CANDIDATES: tuple[str, ...] = (
     "en", "uk", "ru", "be", "kk", "de", "fr", "es", "it", "pt", "pl", "nl", "ro", "cs", "sv",
@@ -41,13 +48,27 @@ _lock = threading.Lock()
 _identifier: Any = None
 
 
+def restricted_identifier(languages: tuple[str, ...] = CANDIDATES) -> Any:
+    """py3langid's identifier over `languages` only, built from their columns of the model.
+    The same as its `set_languages(languages)`, without keeping the model's other 114
+    columns beside them for a later reset (28 MB of the 75 MB the model takes in memory)."""
+    ptc, pc, classes, nextmove, row, output = load_model(MODEL_DIR / MODEL_FILE)
+    wanted = set(languages)
+    unknown = wanted - set(classes)
+    if unknown:
+        raise ValueError(f"unknown language codes: {sorted(unknown)}")
+    columns = [i for i, name in enumerate(classes) if name in wanted]
+    return LanguageIdentifier(
+        ptc[:, columns], pc[columns], [classes[i] for i in columns], nextmove, output,
+        norm_probs=True, tk_row=row,
+    )  # fmt: skip
+
+
 def _model() -> Any:
     global _identifier
     with _lock:
         if _identifier is None:
-            identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-            identifier.set_languages(list(CANDIDATES))
-            _identifier = identifier
+            _identifier = restricted_identifier()
         return _identifier
 
 

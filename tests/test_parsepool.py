@@ -1,0 +1,28 @@
+"""The parse worker pool: a worker that dies fails the bodies it was given, as ParseErrors,
+and the next body gets a new worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from peacewatch.errors import ParseError
+from peacewatch.ingest.parsepool import ParsePool
+
+
+def test_a_dead_worker_fails_every_body_in_flight_and_is_replaced() -> None:
+    pool = ParsePool(1)
+
+    async def go() -> list[object]:
+        await pool.run(len, b"")  # the worker is up
+        # one job kills the worker while others wait behind it
+        jobs = [pool.run(time.sleep, 0.2), pool.run(os._exit, 1), pool.run(time.sleep, 0.2)]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(go())
+        assert outcomes[1:] and all(isinstance(o, ParseError) for o in outcomes[1:]), outcomes
+        assert asyncio.run(pool.run(len, b"abc")) == 3  # a new worker
+    finally:
+        pool.close()
