@@ -13,7 +13,7 @@ module, where they share the per-field hit tables without a call across modules.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -501,11 +501,16 @@ def _evaluate(
     only built for a rule that fires, and only if `quote`."""
     score = 0.0
     counted: list[tuple[Term, _Field, _Found]] = []
-    for term in rule.terms:
+    terms = rule.terms
+    positions = rule.term_positions
+    found_in = rule.term_patterns.intersection(seen)
+    if len(found_in) == 1:
+        live: Iterable[int] = positions[next(iter(found_in))]
+    else:  # most terms of a rule match nowhere in the item: visit only those that do, in order
+        live = sorted({i for pid in found_in for i in positions[pid]})
+    for index in live:
+        term = terms[index]
         patterns = term.patterns
-        # Most of a rule's terms match nowhere in the item: one set test skips them.
-        if patterns.isdisjoint(seen):
-            continue
         if term.plain:  # it counts in the first field, by weight, that holds one of its patterns
             for field in by_weight:
                 hits = field.hits
@@ -515,8 +520,6 @@ def _evaluate(
                     counted.append((term, field, (pid, hits[pid][0], None)))
                     break
             continue
-        if term.lift:
-            continue  # counted below, only if needed
         if term.dated and not _term_valid(term, when, approximate):
             continue
         best: _Field | None = None

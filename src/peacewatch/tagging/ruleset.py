@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 
 from peacewatch.tagging.normalize import is_pure, token_key
 
@@ -132,9 +133,22 @@ class Rule:
     # fast path; and the lift terms (see Term.lift).
     plain: bool = field(init=False, repr=False, compare=False)
     lifts: tuple[Term, ...] = field(init=False, repr=False, compare=False)
+    # Pattern -> the positions of the (non-lift) terms matching it, so the classifier visits
+    # only the few terms an item can satisfy instead of testing every term of the rule
+    term_positions: Mapping[int, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+    term_patterns: frozenset[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lifts", tuple(t for t in self.terms if t.lift))
+        positions: dict[int, list[int]] = {}
+        for index, term in enumerate(self.terms):
+            if not term.lift:
+                for pid in term.patterns:
+                    positions.setdefault(pid, []).append(index)
+        object.__setattr__(
+            self, "term_positions", MappingProxyType({p: tuple(i) for p, i in positions.items()})
+        )
+        object.__setattr__(self, "term_patterns", frozenset(positions))
         plain = all(term.plain for term in self.terms) and not (
             self.require or self.exclude or self.events
         )
