@@ -55,7 +55,7 @@ def test_reports_of_one_event_form_one_story_with_their_reasons() -> None:
     second = decisions[1].match
     assert second is not None and len(second.kinds) >= 2
     assert {"terms", "places", "numbers"} <= set(second.kinds)
-    assert second.shared["places"] == ["istanbul", "turkey"]
+    assert second.shared["places"] == ["istanbul"]  # Turkey only implied: not twice
     assert second.shared["numbers"] == ["1000"]
     assert second.matched == "centroid" and second.gap_hours == 2.0
 
@@ -71,11 +71,16 @@ def test_near_identical_copy_matches_a_member() -> None:
 
 
 def test_one_kind_of_evidence_is_not_enough() -> None:
-    clusterer = Clusterer()
-    a = clusterer.assign(item(1, "Zelensky meets Macron in Paris"))
-    # the same names and place, nothing else in common: a different event
-    b = clusterer.assign(item(2, "Zelensky and Macron discuss air defence", hours=30))
-    assert a.story_id != b.story_id
+    # two names in common across languages and nothing else: one kind of evidence, however
+    # high it weighs, does not join (the same people meet often)
+    def second(settings: Settings) -> int | None:
+        clusterer = Clusterer(settings)
+        clusterer.assign(item(1, "Zelensky meets Macron in Paris"))
+        b = clusterer.assign(item(2, "Зеленський і Макрон обговорили ППО", lang="uk", hours=3))
+        return b.match.story_id if b.match else None
+
+    assert second(Settings(threshold=-1e9)) is None
+    assert second(Settings(threshold=-1e9, min_kinds=1)) == 1
 
 
 def test_no_chaining_a_member_alone_does_not_speak_for_the_story() -> None:
@@ -100,22 +105,26 @@ def test_the_window_separates_two_rounds_of_talks_in_one_city() -> None:
     assert decision.story_id != first[0].story_id and decision.match is None
 
 
-def test_different_initiatives_join_only_on_strong_evidence() -> None:
-    def pair(tags: str, title: str, lead: str) -> tuple[int, int, int | None]:
-        clusterer = Clusterer()
+def test_other_initiatives_weigh_against_a_join() -> None:
+    def score(tags: str, title: str, lead: str, settings: Settings | None = None) -> float | None:
+        clusterer = Clusterer(settings)
         first = ISTANBUL[0].title, "Umerov met Medinsky in Istanbul on 1,000 prisoners."
-        a = clusterer.assign(item(1, *first, initiatives=frozenset({"istanbul-2025"})))
+        clusterer.assign(item(1, *first, initiatives=frozenset({"istanbul-2025"})))
         b = clusterer.assign(item(2, title, lead, hours=1, initiatives=frozenset({tags})))
-        return a.story_id, b.story_id, len(b.match.kinds) if b.match else None
+        return b.match.similarity if b.match else None
 
-    # two kinds of evidence (terms and places) do not outweigh other tags
     weak = "Istanbul talks: swap of prisoners agreed", "Delegations met in Istanbul."
-    assert pair("istanbul-2025", *weak)[2] == 2
-    a, b, _ = pair("other", *weak)
-    assert a != b
-    # three kinds and more do: the tagging stage can miss or mistake one member's initiative
-    a, b, kinds = pair("other", ISTANBUL[0].title, "Umerov met Medinsky in Istanbul on 1,000.")
-    assert a == b and kinds is not None and kinds >= 3
+    weight = Settings().weight
+    same, other = score("istanbul-2025", *weak), score("other", *weak)
+    assert same is not None and other is not None
+    assert same - other == pytest.approx(weight["same_tags"] - weight["other_tags"], abs=0.002)
+    # at a threshold between the two, other tags keep the weak report out
+    strict = Settings(threshold=same - 1.0)
+    assert score("istanbul-2025", *weak, strict) is not None
+    assert score("other", *weak, strict) is None
+    # strong evidence outweighs them: the tagging stage can miss or mistake an initiative
+    strong = ISTANBUL[0].title, "Umerov met Medinsky in Istanbul on 1,000."
+    assert (score("other", *strong, strict) or 0) > same
 
 
 def test_across_languages_names_places_and_numbers_must_line_up() -> None:
@@ -129,7 +138,7 @@ def test_across_languages_names_places_and_numbers_must_line_up() -> None:
     decision = clusterer.assign(ukrainian)
     assert decision.story_id == story
     assert decision.match is not None
-    assert decision.match.shared["places"] == ["istanbul", "turkey"]
+    assert decision.match.shared["places"] == ["istanbul"]
     # a transliterated name the alias table does not know is no evidence
     russian = item(11, "Гакан Фидан провел заседание кабинета", lang="ru", hours=5)
     assert clusterer.assign(russian).story_id != story
@@ -443,30 +452,47 @@ def test_a_distinctive_figure_and_the_event_word_are_two_kinds_of_evidence() -> 
         )
     )
     assert same.story_id == first.story_id
-    assert same.match is not None and set(same.match.kinds) == {"terms", "numbers"}
-    # a round figure is not distinctive: '1000 prisoners' alone does not make one event
-    other = Clusterer()
-    a = other.assign(item(3, "Prisoner exchange brings 1,000 home", "1,000 returned."))
-    b = other.assign(item(4, "Russia and Ukraine swap 1,000 POWs", "Moscow said 1,000.", hours=3))
-    assert a.story_id != b.story_id
+    assert same.match is not None and set(same.match.kinds) == {"numbers", "topics"}
+
+    # a round figure ('1000 prisoners') weighs less than a distinctive one
+    def score(figure: str) -> float:
+        other = Clusterer()
+        other.assign(item(3, f"Prisoner exchange brings {figure} home", f"{figure} returned."))
+        b = other.assign(item(4, f"Russia and Ukraine swap {figure} POWs", "Moscow said so.",
+                              hours=3))  # fmt: skip
+        assert b.match is not None
+        return b.match.similarity
+
+    weight = Settings().weight
+    assert score("185") - score("1,000") == pytest.approx(weight["figure"] - weight["number"])
 
 
-def test_three_entities_in_common_count_as_a_kind_of_evidence_across_languages() -> None:
-    clusterer = Clusterer()
+def test_names_weigh_by_their_rarity_in_the_window() -> None:
     english = [
         item(1, "Putin and Witkoff hold talks, Peskov says", "The talks lasted three hours."),
         item(2, "Peskov: Putin, Witkoff talks were useful", "Talks ended at night.", hours=1),
     ]
+    russian = item(3, "Переговоры Путина и Уиткоффа", lang="ru", hours=2)
+    clusterer = Clusterer()
     story = {clusterer.assign(f).story_id for f in english}
-    russian = item(3, "Песков рассказал о переговорах Путина и Уиткоффа", lang="ru", hours=2)
     match = clusterer.assign(russian).match
     assert match is not None and match.story_id in story
-    assert match.shared["names"] == ["peskov", "putin", "witkoff"]
-    # two in common (Putin and Witkoff) and the event word are not enough
-    other = Clusterer()
+    assert match.shared["names"] == ["putin", "witkoff"]
+    # three more stories of the window name Putin and Witkoff: the two names say little
+    busy = Clusterer()
     for f in english:
-        other.assign(f)
-    assert other.assign(item(4, "Переговоры Путина и Уиткоффа", lang="ru", hours=2)).match is None
+        busy.assign(f)
+    for n in range(3):
+        busy.place(item(10 + n, f"Putin and Witkoff, story {n}", hours=1), 100 + n)
+    assert busy.assign(russian).match is None
+    # three names in common weigh more than two
+    more = Clusterer()
+    for f in english:
+        more.assign(f)
+    peskov = more.assign(item(4, "Песков рассказал о переговорах Путина и Уиткоффа", lang="ru",
+                              hours=2)).match  # fmt: skip
+    assert peskov is not None and peskov.shared["names"] == ["peskov", "putin", "witkoff"]
+    assert peskov.similarity > match.similarity
 
 
 def test_two_event_words_besides_talks_count_as_a_kind_of_evidence_across_languages() -> None:
@@ -479,7 +505,7 @@ def test_two_event_words_besides_talks_count_as_a_kind_of_evidence_across_langua
     russian = item(3, "Россия и Украина подписали зерновую сделку в Стамбуле", lang="ru", hours=2)
     match = clusterer.assign(russian).match
     assert match is not None and match.story_id in story
-    assert match.shared["terms"] == ["grain-deal", "signing"]
+    assert match.shared["topics"] == ["grain-deal", "signing"]
     # talks and a meeting are in nearly every story: not two event words
     talks = [
         item(4, "Russian and US delegations meet for talks in Istanbul", "They met in Istanbul."),
@@ -613,13 +639,13 @@ def test_another_day_or_another_stage_is_another_story() -> None:
                 hours=236)  # fmt: skip
     assert clusterer.assign(same).story_id == story
     # without the rule the other day's report would have joined
-    lax = Clusterer(Settings(date_veto=False))
+    lax = Clusterer(Settings(vetoes=()))
     story = _exchange_story(lax)
     assert lax.assign(other_day).story_id == story
     assert lax.assign(other_stage).story_id == story
 
 
-def test_days_after_a_story_began_an_item_needs_four_kinds_of_evidence() -> None:
+def test_days_after_a_story_began_an_item_needs_five_kinds_of_evidence() -> None:
     clusterer = Clusterer()
     story = {clusterer.assign(f).story_id for f in ISTANBUL}.pop()
     near = [
@@ -635,12 +661,12 @@ def test_days_after_a_story_began_an_item_needs_four_kinds_of_evidence() -> None
                     "The Istanbul agreement to exchange 1,000 prisoners each was welcomed.",
                     hours=45)  # fmt: skip
     decision = clusterer.assign(reaction)
-    assert decision.story_id != story  # 45 hours after the first member, three kinds at most
+    assert decision.story_id != story  # 45 hours after the first member, four kinds
     lax = Clusterer(Settings(late_hours=1e9))
     for f in [*ISTANBUL, *near]:
         lax.assign(f)
     joined = lax.assign(reaction)
-    assert joined.match is not None and len(joined.match.kinds) < 4
+    assert joined.match is not None and len(joined.match.kinds) < 5
 
 
 def test_the_terms_of_an_exchange_are_a_key_in_every_language() -> None:
@@ -679,7 +705,7 @@ def test_a_round_figure_as_the_terms_of_an_exchange_joins_across_languages() -> 
         )
     )
     assert russian.story_id == english.story_id
-    assert russian.match is not None and set(russian.match.kinds) == {"terms", "numbers"}
+    assert russian.match is not None and set(russian.match.kinds) == {"numbers", "topics"}
     # another exchange's terms, in other words, stay apart
     other = clusterer.assign(
         item(
@@ -701,3 +727,75 @@ def test_people_freed_in_swaps_are_in_the_alias_table() -> None:
     ):
         assert "e:fogel" in item(1, title, lang=lang).names, title
     assert "e:gershkovich" in item(1, "Гершкович освобожден", lang="ru").names
+
+
+def test_every_member_keeps_the_part_each_kind_of_evidence_played() -> None:
+    clusterer = Clusterer()
+    decisions = [clusterer.assign(f) for f in ISTANBUL]
+    match = decisions[2].match
+    assert match is not None
+    parts = {name: float(value) for name, value in (w.split() for w in match.shared["weights"])}
+    weight = Settings().weight
+    assert match.similarity == pytest.approx(weight["bias"] + sum(parts.values()), abs=0.01)
+    assert match.similarity >= Settings().threshold
+    assert parts["places"] > 0 and "gap" in parts and parts["gap"] < 0
+
+
+def test_a_copy_of_a_member_joins_that_members_story_first() -> None:
+    # the copy is days from its original and hours from a later report of the same words:
+    # near-identical text is the original's event
+    clusterer = Clusterer()
+    first = clusterer.assign(ISTANBUL[0])
+    later = item(5, "Russia and Ukraine swap 1,000 prisoners agreed at Istanbul talks",
+                 "Umerov and Medinsky had agreed in Istanbul to exchange 1,000 prisoners.",
+                 hours=60)  # fmt: skip
+    assert clusterer.assign(later).story_id != first.story_id
+    copy = item(6, ISTANBUL[0].title, "Delegations led by Rustem Umerov and Vladimir Medinsky "
+                "met in Istanbul on Friday.", hours=50)  # fmt: skip
+    assert clusterer.assign(copy).story_id == first.story_id
+
+
+def test_calibration_gives_every_weight_the_sign_of_its_evidence() -> None:
+    from peacewatch.stories.calibration import Pair, fit
+
+    def pair(names: float, gap: float, terms: float, same: bool) -> Pair:
+        return Pair({"names": names, "gap": gap, "terms": terms}, same)
+
+    # names for a join, days apart against it; shared terms here come with other events
+    # (a collinear feature would get a negative weight): it is left out, not turned round
+    samples = [pair(1.0, 0.1, 0.0, True)] * 20 + [pair(1.0, 2.0, 1.0, False)] * 20
+    samples += [pair(0.0, 0.2, 1.0, False)] * 20 + [pair(1.0, 0.2, 0.5, True)] * 10
+    weights = fit(samples, l2=0.1)
+    assert weights["names"] > 0 and weights["gap"] < 0
+    assert weights["terms"] == 0.0
+    assert weights["copy"] == 0.0  # never seen
+
+
+def test_calibration_pairs_each_report_with_its_own_event_and_the_others() -> None:
+    from peacewatch.stories.calibration import pairs
+    from peacewatch.stories.evaluation import Row
+
+    def row(n: int, event: str, title: str, day: str = "2025-05-16") -> Row:
+        return Row(f"https://example.org/{n}", f"o{n}.org", day, "en", title, title, event)
+
+    rows = [
+        row(1, "a", "Umerov and Medinsky agree in Istanbul to swap 1,000 prisoners"),
+        row(2, "a", "Istanbul talks: Umerov, Medinsky agree to swap 1,000 prisoners"),
+        row(3, "b", "Umerov and Medinsky meet in Istanbul again", "2025-05-17"),
+    ]
+    found = pairs(rows, ALIASES, [frozenset()] * len(rows))
+    assert [p.same for p in found] == [True, False]
+    assert found[0].values["names"] > 0 and found[0].values["title"] > 0
+
+
+def test_the_points_of_a_plan_are_its_name_not_a_figure() -> None:
+    # "the 28-point plan" is named by its points: every report on the plan for weeks gives
+    # them, so they are not the distinctive figure of one event
+    for title, lang in (
+        ("US 28-point peace plan leaked", "en"),
+        ("План із 28 пунктів передали Києву", "uk"),
+        ("План из 28 пунктов передан Киеву", "ru"),
+    ):
+        numbers = item(1, title, lang=lang).numbers
+        assert "p:28" in numbers and "28" not in numbers, title
+    assert "185" in item(2, "Russia frees 185 prisoners").numbers

@@ -20,7 +20,7 @@ from typing import Any
 
 from peacewatch.stories.aliases import AliasTable
 from peacewatch.stories.cluster import Clusterer, Settings
-from peacewatch.stories.features import extract
+from peacewatch.stories.features import Features, extract
 from peacewatch.tagging.classifier import ItemText, classify
 from peacewatch.tagging.ruleset import RuleSet
 
@@ -89,6 +89,20 @@ def initiatives_of(row: Row, ruleset: RuleSet | None) -> frozenset[str]:
     return frozenset(tag.id for tag in found.initiatives)
 
 
+def arrival_order(rows: Sequence[Row]) -> list[int]:
+    """The rows' indexes in the order they would arrive: by date, then file order."""
+    return sorted(range(len(rows)), key=lambda i: (_time(rows[i].date), i))
+
+
+def features_of(i: int, row: Row, aliases: AliasTable, tags: frozenset[str]) -> Features:
+    """Row i as the clusterer sees it (with the initiative tags given)."""
+    return extract(
+        i, title=row.title, summary=row.lead, lang=row.language, outlet=row.outlet,
+        time=_time(row.date), initiatives=tags, aliases=aliases,
+        written_at=_time(row.moved_from) if row.moved_from else None,
+    )  # fmt: skip
+
+
 def cluster_rows(
     rows: Sequence[Row],
     aliases: AliasTable,
@@ -99,17 +113,10 @@ def cluster_rows(
     """The story of each row, clustering in arrival order (date, then file order), with the
     rows' initiative tags when a ruleset is given (or the given `tags`, one per row)."""
     clusterer = Clusterer(settings)
-    order = sorted(range(len(rows)), key=lambda i: (_time(rows[i].date), i))
     story = [0] * len(rows)
-    for i in order:
-        row = rows[i]
-        tagged = tags[i] if tags is not None else initiatives_of(row, ruleset)
-        features = extract(
-            i, title=row.title, summary=row.lead, lang=row.language, outlet=row.outlet,
-            time=_time(row.date), initiatives=tagged, aliases=aliases,
-            written_at=_time(row.moved_from) if row.moved_from else None,
-        )  # fmt: skip
-        story[i] = clusterer.assign(features).story_id
+    for i in arrival_order(rows):
+        tagged = tags[i] if tags is not None else initiatives_of(rows[i], ruleset)
+        story[i] = clusterer.assign(features_of(i, rows[i], aliases, tagged)).story_id
     # merges move members: read the final story of every row
     return [clusterer.story_of.get(i, story[i]) for i in range(len(rows))]
 

@@ -157,6 +157,9 @@ ORDINALS = {w: n for n, text in _ORDINAL_WORDS.items() for w in text.split()}
 _ORDINAL_SUFFIXES = frozenset(["st", "nd", "rd", "th", "й", "го", "ий", "ій"])
 ROUND_KEYS = frozenset({key("round", "en"), key("stage", "en"), key("раунд", "uk"),
                         key("етап", "uk"), key("раунд", "ru"), key("этап", "ru")})  # fmt: skip
+# "28-point", "20 пунктів", "28 пунктов": the points of a plan (its name, not a count)
+POINT_KEYS = frozenset({key("point", "en"), key("points", "en"), key("пунктів", "uk"),
+                        key("пункт", "uk"), key("пунктов", "ru"), key("пункт", "ru")})  # fmt: skip
 # "On Monday", "у понеділок", "в понедельник": a day of the week before the publication
 _WEEKDAY_WORDS = {
     0: "monday понеділок понедельник", 1: "tuesday вівторок вторник",
@@ -302,7 +305,9 @@ def _dates_and_numbers(
         word = analysed[i]
         counting = counting or word.folded in COUNTS or word.folded in MULTIPLIERS
         if i not in used and word.number is not None:
-            found.add(word.number)
+            # "the 28-point plan", "план з 20 пунктів": a plan's name, not a count
+            named = i + 1 < len(analysed) and analysed[i + 1].key in POINT_KEYS
+            found.add(f"p:{word.number}" if named else word.number)
         after = analysed[i + 1 : i + 3]
         ordinal = ORDINALS.get(word.folded)
         if ordinal is None and written[i].isdigit() and after[:1]:  # "3rd", "3-й"

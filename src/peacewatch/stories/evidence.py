@@ -1,0 +1,267 @@
+"""What an item shares with a story, measured, and the weighed score that decides a join.
+
+Every kind of evidence is a number (a share of the wording, a count of shared event words, a
+name's rarity among the stories of the window, hours apart) and has a weight; an item's score
+for a story is the sum of the weighed evidence, and it joins when the score reaches the
+threshold. The weights were fitted on the dev half of the labelled events (logistic regression
+over item-story pairs met in arrival order, with the stress test's pairs of different events on
+one day as negatives: `evaluation.calibrate`) and the threshold was chosen on dev for precision
+first. Evidence is read from the story as a whole: a term, name or number counts only when most
+of the story's members carry it (`core`), so A~B and B~C never chain into one story about two
+events; near-identical text (syndicated copy) is measured against single members, as a copy of
+a member is that member's event.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from peacewatch.stories.cluster import Story
+    from peacewatch.stories.features import Features
+
+# The measured evidence, in the order the weights are given (`Settings.weights`)
+FEATURES = (
+    "copy",  # near-identical text: that Jaccard reaches `Settings.text_jaccard` (0/1)
+    "text",  # best word-shingle Jaccard with one member in the item's language (0-1)
+    "terms",  # share of the item's term weight (idf) in the story's core terms (0-1)
+    "title",  # share of the headline's terms in the story's core terms (0-1)
+    "local_names",  # capitalised names of the item's language in the core (count, max 3)
+    "names",  # alias-table people and organisations in the core, by rarity in the window
+    "places",  # alias-table places in the core, by rarity in the window
+    "topics",  # event words in the core besides talks and a meeting (count, max 3)
+    "common_topics",  # talks or a meeting in the core (0/1)
+    "figure",  # a distinctive figure or the terms of an exchange in the core (0/1)
+    "number",  # another number in the core (0/1)
+    "date",  # a date in the core (0/1)
+    "same_tags",  # an initiative tag in common (0/1)
+    "other_tags",  # tagged with initiatives none of the story's members has (0/1)
+    "unshared",  # share of the item's alias-table entities the story never names (0-1)
+    "missing",  # share of the story's core entities the item does not name (0-1)
+    "other_day",  # the item dates what it reports two days or more from the story's date
+    "other_round",  # the item names another round or stage than the story's
+    "other_people",  # the headline's people are not the story's headlines' people
+    "gap",  # days to the nearest member
+    "late",  # days after the story's first member, beyond the first day
+    "across",  # the story has no member in the item's language (0/1)
+)
+
+# Features that can only speak against a join; every other one only for it (fitted weights
+# of the wrong sign are set to zero: `calibration.fit`)
+AGAINST = frozenset(("other_tags", "unshared", "missing", "other_day", "other_round",
+                     "other_people", "gap", "late", "across"))  # fmt: skip
+
+# What each feature is reported as in `story_members.evidence` when it adds to the score
+KIND_OF = {
+    "copy": "text", "text": "terms", "terms": "terms", "title": "terms", "local_names": "names",
+    "names": "names", "places": "places", "topics": "topics", "common_topics": "topics",
+    "figure": "numbers", "number": "numbers", "date": "dates", "same_tags": "tags",
+}  # fmt: skip
+KINDS = ("text", "terms", "names", "places", "numbers", "dates", "topics", "tags")
+
+COMMON_TOPICS = frozenset(("e:talks", "e:meeting"))  # nearly every story has these
+MIN_DAYS_APART = 2  # a day later is often the same happening's second day or its aftermath
+
+
+def core(count: int, size: int) -> bool:
+    """Whether a key carried by `count` of a story's `size` members is the story's: a strict
+    majority of up to three members, else at least two members and a third of them. One
+    member alone never speaks for a story of several, so A~B~C cannot chain."""
+    if size <= 3:
+        return count * 2 > size
+    return count >= max(2, -(-size // 3))
+
+
+def need(size: int) -> int:
+    """The fewest members that make a key the core of a story of `size` members (`core`)."""
+    return size // 2 + 1 if size <= 3 else max(2, -(-size // 3))
+
+
+def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def other_people(item: Features, story: Story) -> bool:
+    """The item's headline names someone most of the story's headlines do not, most of them
+    name someone the item's headline does not, and they have at most one person in common:
+    the same people are not involved (Trump and Putin, then Trump and Zelensky). Two in
+    common (Putin and Witkoff, with Peskov or Trump beside them) are the same meeting."""
+    if not item.title_people:
+        return False
+    people = story.core_of()[0]
+    shared = item.title_people & people
+    mine = item.title_people
+    return len(shared) <= 1 and bool(mine - people) and bool(people - mine)
+
+
+def other_day(item: Features, story: Story) -> bool:
+    """The item gives the day of what it reports, most of the story's members that give one
+    agree on theirs, and the two are two days or more apart: the second stage of an exchange
+    two days after the first. A date recalled from weeks before is not read
+    (`features.RECENT_DAYS`)."""
+    if not item.days or not story.dated:
+        return False
+    days = {d for d, c in story.days.items() if c * 2 > story.dated}
+    if not days or not item.days.isdisjoint(story.days):
+        return False
+    apart = min(abs(day_number(a) - day_number(b)) for a in item.days for b in story.days)
+    return apart >= MIN_DAYS_APART
+
+
+def day_number(key: str) -> int:
+    """'d:MM-DD' as a day of a leap year, with the turn of the year folded (December 31 and
+    January 1 are a day apart)."""
+    month, day = (int(x) for x in key[2:].split("-"))
+    return (date(2024, month, day) - date(2024, 1, 1)).days
+
+
+def other_round(item: Features, story: Story) -> bool:
+    """The item names the ordinal of a round or stage ('the second stage'), most of the
+    story's members that name one agree on theirs, and the two differ."""
+    mine = {k for k in item.numbers if k.startswith("r:")}
+    if not mine or not story.counted:
+        return False
+    rounds = {r for r, c in story.rounds.items() if c * 2 > story.counted}
+    return bool(rounds) and rounds.isdisjoint(mine)
+
+
+def distinctive(number: str) -> bool:
+    """A figure unlikely to be shared by chance: not a date, not round (1000, 200, 30), or
+    the terms of an exchange ('x:300': "300 на 300", "300 each")."""
+    if number.startswith("x:"):
+        return True
+    return number.isdigit() and int(number) > 10 and int(number) % 10 != 0
+
+
+def named(item: Features) -> frozenset[str]:
+    """The alias-table people, organisations and places an item names itself (not Turkey
+    only implied by Istanbul)."""
+    return frozenset(k for k in item.names | item.places if k.startswith("e:")) - item.implied
+
+
+def rarity(others: int) -> float:
+    """What a shared name is worth when `others` other stories of the window carry it: 1
+    alone, 0.5 with one other, 0.25 with seven others."""
+    return 1.0 / (1.0 + math.log2(1.0 + others))
+
+
+def shown(keys: Iterable[str]) -> list[str]:
+    """Keys as shown to analysts: 'e:istanbul' as 'istanbul', sorted."""
+    return sorted(k.split(":")[-1] for k in keys)
+
+
+# The evidence that can keep an item out whatever else it shares (`Settings.vetoes`)
+VETOES = {"other_day": other_day, "other_round": other_round, "other_people": other_people}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An item's evidence for a story: each feature's value, the member its text matched,
+    and the shared keys to show."""
+
+    values: dict[str, float]
+    matched: str  # 'centroid', or 'item:ID' for near-identical text
+    shared: dict[str, list[str]]  # the shared keys by kind ('e:istanbul'; `shown` for people)
+    gap_hours: float
+
+
+def measure(
+    item: Features,
+    story: Story,
+    *,
+    term_weights: Mapping[str, float],
+    others: Mapping[str, int],
+    entities: frozenset[str],
+    text_members: int,
+    text_jaccard: float,
+) -> Evidence:
+    """The evidence an item has for a story. `term_weights` are the idf weights of the item's
+    terms; `others` says for each of the item's alias-table names and places (`entities`:
+    `named(item)`) how many stories of the window carry it (this one among them)."""
+    n, n_lang = story.size, story.langs.get(item.lang, 0)
+    need_all, need_lang = need(n), need(n_lang)
+    v = dict.fromkeys(FEATURES, 0.0)
+    shared: dict[str, list[str]] = {}
+    matched = "centroid"
+    if n_lang and not item.shingles.isdisjoint(story.shingles):
+        best, best_id = 0.0, 0
+        same = story.by_lang[item.lang][-text_members:]
+        for member in same:
+            j = jaccard(item.shingles, member.shingles)
+            if j > best:
+                best, best_id = j, member.item_id
+        v["text"] = best
+        if best >= text_jaccard:
+            v["copy"] = 1.0
+            matched = f"item:{best_id}"
+    if n_lang:
+        counts = story.terms.get(item.lang, Counter())
+        core_terms = [t for t in item.terms if counts[t] >= need_lang]
+        total = math.fsum(term_weights.values()) or 1.0  # exact: the same in any order
+        v["terms"] = math.fsum(term_weights[t] for t in core_terms) / total
+        headline = [t for t in item.title_terms if counts[t] >= need_lang]
+        v["title"] = len(headline) / len(item.title_terms) if item.title_terms else 0.0
+        if core_terms:
+            shared["terms"] = core_terms
+    else:
+        v["across"] = 1.0
+
+    counted = story.entities
+
+    def in_core(keys: frozenset[str]) -> list[str]:
+        return [k for k in keys if counted[k] >= (need_lang if k[0] == "n" else need_all)]
+
+    names, places = in_core(item.names), in_core(item.places - item.implied)
+    numbers, topics = in_core(item.numbers), in_core(item.topics)
+    local = [k for k in names if k.startswith("n:")]
+    v["local_names"] = float(min(3, len(local)))
+    v["names"] = math.fsum(rarity(others.get(k, 1) - 1) for k in names if k.startswith("e:"))
+    v["places"] = math.fsum(rarity(others.get(k, 1) - 1) for k in places)
+    v["topics"] = float(min(3, len(set(topics) - COMMON_TOPICS)))
+    v["common_topics"] = float(bool(set(topics) & COMMON_TOPICS))
+    v["figure"] = float(any(distinctive(k) for k in numbers))
+    v["number"] = float(any(k.isdigit() and not distinctive(k) for k in numbers))
+    v["date"] = float(any(k.startswith("d:") for k in numbers))
+    for kind, keys in (("names", names), ("places", places), ("numbers", numbers),
+                       ("topics", topics)):  # fmt: skip
+        if keys:
+            shared[kind] = keys
+    if item.initiatives and story.initiatives:
+        common = item.initiatives & set(story.initiatives)
+        v["same_tags"] = float(bool(common))
+        v["other_tags"] = float(not common)
+    if entities:
+        v["unshared"] = sum(1 for k in entities if not story.named[k]) / len(entities)
+    story_core = story.core_of()[1]
+    if story_core:
+        mine = item.names | item.places
+        v["missing"] = sum(1 for k in story_core if k not in mine) / len(story_core)
+    v["other_day"] = float(other_day(item, story))
+    v["other_round"] = float(other_round(item, story))
+    v["other_people"] = float(other_people(item, story))
+    times = story.times  # sorted: the nearest member's time is beside the item's place
+    at = bisect_left(times, item.time)
+    gap = min(abs(item.time - t) for t in times[max(0, at - 1) : at + 1]) / 3600.0
+    v["gap"] = gap / 24.0
+    v["late"] = max(0.0, (item.time - story.earliest) / 3600.0 - 24.0) / 24.0
+    return Evidence(v, matched, shared, round(gap, 2))
+
+
+def contributions(values: Mapping[str, float], weights: Mapping[str, float]) -> dict[str, float]:
+    """Each feature's part of the score (the features that are zero or unweighted left out)."""
+    return {f: values[f] * weights[f] for f in FEATURES if values.get(f) and weights.get(f)}
+
+
+def kinds_of(parts: Mapping[str, float]) -> tuple[str, ...]:
+    """The kinds of evidence that added to the score, in the order of `KINDS`."""
+    found = {KIND_OF[f] for f, c in parts.items() if c > 0 and f in KIND_OF}
+    return tuple(k for k in KINDS if k in found)
