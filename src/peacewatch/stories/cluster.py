@@ -296,9 +296,12 @@ class Clusterer:
             self._counted = (item, (entities, found))
         return self._counted[1]
 
-    def measure(self, item: Features, story: Story) -> Evidence | None:
+    def measure(
+        self, item: Features, story: Story, *, floor: float | None = None
+    ) -> Evidence | None:
         """The evidence an item has for a story, or None when it may not join it at all (out
-        of the window; an announcement and the event it announces; a veto)."""
+        of the window; an announcement and the event it announces; a veto), or when its score
+        cannot reach `floor`."""
         s = self.settings
         if not story.latest - s.window <= item.time <= story.earliest + s.window:
             return None
@@ -310,7 +313,8 @@ class Clusterer:
         entities, others = self._others(item)
         return measure(
             item, story, term_weights=self._weights(item), others=others, entities=entities,
-            text_members=s.text_members, text_jaccard=s.text_jaccard,
+            text_members=s.text_members, text_jaccard=s.text_jaccard, checked=s.vetoes,
+            weights=s.weight, floor=floor,
         )  # fmt: skip
 
     def evaluate(self, item: Features, story: Story) -> Match | None:
@@ -321,7 +325,7 @@ class Clusterer:
         nearest = min(abs(item.time - t) for t in times[max(0, at - 1) : at + 1]) / 3600.0
         if nearest > s.gap_hours and item.shingles.isdisjoint(story.shingles):
             return None  # too far from every member, and no text to be a copy of
-        evidence = self.measure(item, story)
+        evidence = self.measure(item, story, floor=s.threshold)
         if evidence is None:
             return None
         weight = s.weight
