@@ -22,7 +22,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from peacewatch.stories.cluster import Story
+    from peacewatch.stories.cluster import Member, Story
     from peacewatch.stories.features import Features
 
 # The measured evidence, in the order the weights are given (`Settings.weights`)
@@ -82,10 +82,11 @@ def need(size: int) -> int:
     return size // 2 + 1 if size <= 3 else max(2, -(-size // 3))
 
 
-def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
+def jaccard(a: frozenset[int], b: Collection[int]) -> float:
+    """Jaccard of two sets of shingles (`b` may be a tuple of distinct shingles)."""
     if not a or not b:
         return 0.0
-    inter = len(a & b)
+    inter = len(a.intersection(b))
     return inter / (len(a) + len(b) - inter)
 
 
@@ -143,10 +144,11 @@ def distinctive(number: str) -> bool:
     return number.isdigit() and int(number) > 10 and int(number) % 10 != 0
 
 
-def named(item: Features) -> frozenset[str]:
+def named(item: Features | Member) -> frozenset[str]:
     """The alias-table people, organisations and places an item names itself (not Turkey
     only implied by Istanbul)."""
-    return frozenset(k for k in item.names | item.places if k.startswith("e:")) - item.implied
+    found = frozenset(k for k in (*item.names, *item.places) if k.startswith("e:"))
+    return found.difference(item.implied)
 
 
 def rarity(others: int) -> float:
