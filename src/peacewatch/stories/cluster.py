@@ -124,11 +124,14 @@ class Member(NamedTuple):
     @classmethod
     def of(cls, item: Features) -> Member:
         # names, places and numbers are new strings per item ('e:zelensky'): shared instead
-        keys = [tuple(map(sys.intern, getattr(item, f))) for f in _INTERNED]
+        def shared(keys: frozenset[str]) -> tuple[str, ...]:
+            return tuple(map(sys.intern, keys))
+
         return cls(
             item.item_id, item.time, item.lang, item.outlet, tuple(item.initiatives),
-            tuple(item.terms), tuple(item.title_terms), tuple(item.shingles), *keys[:4],
-            item.preview, *keys[4:],
+            tuple(item.terms), tuple(item.title_terms), tuple(item.shingles),
+            shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
+            item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -141,9 +144,6 @@ class Member(NamedTuple):
             title_people=frozenset(self.title_people), implied=frozenset(self.implied),
             days=frozenset(self.days),
         )  # fmt: skip
-
-
-_INTERNED = ("names", "places", "topics", "numbers", "title_people", "implied", "days")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -200,7 +201,7 @@ def measure(
     n, n_lang = story.size, story.langs.get(item.lang, 0)
     need_all, need_lang = need(n), need(n_lang)
     v = dict.fromkeys(FEATURES, 0.0)
-    counts = story.terms.get(item.lang, {}) if n_lang else None
+    counts: Mapping[str, int] | None = story.terms.get(item.lang, Counter()) if n_lang else None
     if counts is not None:
         title_terms = item.title_terms
         if title_terms:
