@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from itertools import count
+from typing import NamedTuple
 
 from peacewatch.stories.evidence import (
     VETOES,
@@ -95,12 +97,61 @@ class Settings:
         return "s" + hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
+class Member(NamedTuple):
+    """A story's member as the story keeps it: its features as tuples. A tuple of strings
+    takes a quarter of a small frozenset's memory (an empty one none) and, holding only
+    strings and numbers, is left alone by the garbage collector; the headline's text is not
+    kept. A member judged as an item again (whether two stories are one) is rebuilt as
+    `Features` with the same keys."""
+
+    item_id: int
+    time: float
+    lang: str | None
+    outlet: str
+    initiatives: tuple[str, ...]
+    terms: tuple[str, ...]
+    title_terms: tuple[str, ...]
+    shingles: tuple[int, ...]
+    names: tuple[str, ...]
+    places: tuple[str, ...]
+    topics: tuple[str, ...]
+    numbers: tuple[str, ...]
+    preview: bool
+    title_people: tuple[str, ...]
+    implied: tuple[str, ...]
+    days: tuple[str, ...]
+
+    @classmethod
+    def of(cls, item: Features) -> Member:
+        # names, places and numbers are new strings per item ('e:zelensky'): shared instead
+        def shared(keys: frozenset[str]) -> tuple[str, ...]:
+            return tuple(map(sys.intern, keys))
+
+        return cls(
+            item.item_id, item.time, item.lang, item.outlet, tuple(item.initiatives),
+            tuple(item.terms), tuple(item.title_terms), tuple(item.shingles),
+            shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
+            item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
+        )  # fmt: skip
+
+    def features(self) -> Features:
+        return Features(
+            item_id=self.item_id, time=self.time, lang=self.lang, outlet=self.outlet, title="",
+            initiatives=frozenset(self.initiatives), terms=frozenset(self.terms),
+            title_terms=frozenset(self.title_terms), shingles=frozenset(self.shingles),
+            names=frozenset(self.names), places=frozenset(self.places),
+            topics=frozenset(self.topics), numbers=frozenset(self.numbers), preview=self.preview,
+            title_people=frozenset(self.title_people), implied=frozenset(self.implied),
+            days=frozenset(self.days),
+        )  # fmt: skip
+
+
 @dataclass
 class Story:
     """A story's members and the counts its core (majority) evidence is read from."""
 
     id: int
-    members: list[Features] = field(default_factory=list)
+    members: list[Member] = field(default_factory=list)
     earliest: float = math.inf
     latest: float = -math.inf
     langs: Counter[str | None] = field(default_factory=Counter)
@@ -117,7 +168,7 @@ class Story:
     rounds: Counter[str] = field(default_factory=Counter)  # ordinals of rounds, stages ('r:2')
     counted: int = 0  # members giving one
     times: list[float] = field(default_factory=list)  # the members' times, in order
-    by_lang: dict[str | None, list[Features]] = field(default_factory=dict)  # members
+    by_lang: dict[str | None, list[Member]] = field(default_factory=dict)  # members
     _core: tuple[int, frozenset[str], tuple[str, ...]] | None = None  # size, people, named
 
     def core_of(self) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -134,7 +185,7 @@ class Story:
     def size(self) -> int:
         return len(self.members)
 
-    def add(self, item: Features) -> None:
+    def add(self, item: Member) -> None:
         self.members.append(item)
         self.by_lang.setdefault(item.lang, []).append(item)
         insort(self.times, item.time)
@@ -142,7 +193,7 @@ class Story:
         self.latest = max(self.latest, item.time)
         self.langs[item.lang] += 1
         self.terms.setdefault(item.lang, Counter()).update(item.terms)
-        self.entities.update(item.names | item.places | item.topics | item.numbers)
+        self.entities.update({*item.names, *item.places, *item.topics, *item.numbers})
         self.named.update(named(item))
         self.initiatives.update(item.initiatives)
         self.outlets[item.outlet] += 1
@@ -178,7 +229,7 @@ class Decision:
     merged: tuple[int, ...] = ()  # stories folded into story_id because of this item
 
 
-def item_keys(item: Features) -> Iterator[str]:
+def item_keys(item: Features | Member) -> Iterator[str]:
     """The keys an item is indexed and looked up under."""
     for term in item.terms:
         yield f"t:{item.lang}:{term}"
@@ -202,10 +253,14 @@ class Clusterer:
         self.latest = -math.inf
         self._weighed: tuple[Features, dict[str, float]] | None = None
         self._counted: tuple[Features, tuple[frozenset[str], dict[str, int]]] | None = None
+        self._rebuilt: tuple[Member, Features] | None = None
 
     # -- building ---------------------------------------------------------------------------
     def place(self, item: Features, story_id: int) -> None:
         """Put an item into a story without judging it (loading decisions already stored)."""
+        self._put(Member.of(item), story_id)
+
+    def _put(self, item: Member, story_id: int) -> None:
         story = self.stories.get(story_id)
         if story is None:
             story = self.stories[story_id] = Story(story_id)
@@ -291,14 +346,21 @@ class Clusterer:
                 if len(ids) > s.common_key_stories:
                     found[k] = len(ids)
                     continue
-                window = [stories[i] for i in ids]
-                found[k] = sum(1 for st in window if st.latest <= hi and st.earliest >= lo)
+                n = 0
+                for i in ids:  # a plain loop: a third faster than a list and a generator
+                    st = stories[i]
+                    if st.latest <= hi and st.earliest >= lo:
+                        n += 1
+                found[k] = n
             self._counted = (item, (entities, found))
         return self._counted[1]
 
-    def measure(self, item: Features, story: Story) -> Evidence | None:
+    def measure(
+        self, item: Features, story: Story, *, floor: float | None = None
+    ) -> Evidence | None:
         """The evidence an item has for a story, or None when it may not join it at all (out
-        of the window; an announcement and the event it announces; a veto)."""
+        of the window; an announcement and the event it announces; a veto), or when its score
+        cannot reach `floor`."""
         s = self.settings
         if not story.latest - s.window <= item.time <= story.earliest + s.window:
             return None
@@ -310,7 +372,8 @@ class Clusterer:
         entities, others = self._others(item)
         return measure(
             item, story, term_weights=self._weights(item), others=others, entities=entities,
-            text_members=s.text_members, text_jaccard=s.text_jaccard,
+            text_members=s.text_members, text_jaccard=s.text_jaccard, checked=s.vetoes,
+            weights=s.weight, floor=floor,
         )  # fmt: skip
 
     def evaluate(self, item: Features, story: Story) -> Match | None:
@@ -321,7 +384,7 @@ class Clusterer:
         nearest = min(abs(item.time - t) for t in times[max(0, at - 1) : at + 1]) / 3600.0
         if nearest > s.gap_hours and item.shingles.isdisjoint(story.shingles):
             return None  # too far from every member, and no text to be a copy of
-        evidence = self.measure(item, story)
+        evidence = self.measure(item, story, floor=s.threshold)
         if evidence is None:
             return None
         weight = s.weight
@@ -373,16 +436,24 @@ class Clusterer:
         small, large = (a, b) if a.size < b.size else (b, a)
         joins = 0
         for n, member in enumerate(small.members, start=1):
-            joins += self.evaluate(member, large) is not None
+            joins += self.evaluate(self._features_of(member), large) is not None
             if joins * 2 >= small.size:
                 return True
             if (joins + small.size - n) * 2 < small.size:
                 return False  # even the rest joining would not make half
         return False
 
+    def _features_of(self, member: Member) -> Features:
+        """A member as an item. The last one rebuilt is given again while it is the last:
+        the per-item caches (`_weights`, `_others`) hold while the same object is judged
+        again, as they did when stories kept their members' Features."""
+        if self._rebuilt is None or self._rebuilt[0] is not member:
+            self._rebuilt = (member, member.features())
+        return self._rebuilt[1]
+
     def _merge(self, kept: int, absorbed: int) -> int:
         story = self.stories[absorbed]
         self._drop(story)
         for member in story.members:
-            self.place(member, kept)
+            self._put(member, kept)
         return absorbed

@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from peacewatch.stories.cluster import Story
+    from peacewatch.stories.cluster import Member, Story
     from peacewatch.stories.features import Features
 
 # The measured evidence, in the order the weights are given (`Settings.weights`)
@@ -83,10 +83,11 @@ def need(size: int) -> int:
     return size // 2 + 1 if size <= 3 else max(2, -(-size // 3))
 
 
-def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
+def jaccard(a: frozenset[int], b: Collection[int]) -> float:
+    """Jaccard of two sets of shingles (`b` may be a tuple of distinct shingles)."""
     if not a or not b:
         return 0.0
-    inter = len(a & b)
+    inter = len(a.intersection(b))
     return inter / (len(a) + len(b) - inter)
 
 
@@ -127,8 +128,10 @@ def day_number(key: str) -> int:
 def other_round(item: Features, story: Story) -> bool:
     """The item names the ordinal of a round or stage ('the second stage'), most of the
     story's members that name one agree on theirs, and the two differ."""
+    if not story.counted:  # checked first: most stories name no round
+        return False
     mine = {k for k in item.numbers if k.startswith("r:")}
-    if not mine or not story.counted:
+    if not mine:
         return False
     rounds = {r for r, c in story.rounds.items() if c * 2 > story.counted}
     return bool(rounds) and rounds.isdisjoint(mine)
@@ -142,10 +145,11 @@ def distinctive(number: str) -> bool:
     return number.isdigit() and int(number) > 10 and int(number) % 10 != 0
 
 
-def named(item: Features) -> frozenset[str]:
+def named(item: Features | Member) -> frozenset[str]:
     """The alias-table people, organisations and places an item names itself (not Turkey
     only implied by Istanbul)."""
-    return frozenset(k for k in item.names | item.places if k.startswith("e:")) - item.implied
+    found = frozenset(k for k in (*item.names, *item.places) if k.startswith("e:"))
+    return found.difference(item.implied)
 
 
 def rarity(others: int) -> float:
@@ -183,16 +187,83 @@ def measure(
     entities: frozenset[str],
     text_members: int,
     text_jaccard: float,
-) -> Evidence:
+    checked: Collection[str] = (),
+    weights: Mapping[str, float] | None = None,
+    floor: float | None = None,
+) -> Evidence | None:
     """The evidence an item has for a story. `term_weights` are the idf weights of the item's
     terms; `others` says for each of the item's alias-table names and places (`entities`:
-    `named(item)`) how many stories of the window carry it (this one among them)."""
+    `named(item)`) how many stories of the window carry it (this one among them). The vetoes
+    named in `checked` are known to be false (the caller tested them). With `weights` and
+    `floor`, None when the score cannot reach `floor` whatever the text shares: the text
+    (shingles against members, the share of term weight) is the costliest evidence, and most
+    candidates fall short without it (`cluster.Clusterer.evaluate`)."""
     n, n_lang = story.size, story.langs.get(item.lang, 0)
     need_all, need_lang = need(n), need(n_lang)
     v = dict.fromkeys(FEATURES, 0.0)
+    counts: Mapping[str, int] | None = story.terms.get(item.lang, Counter()) if n_lang else None
+    if counts is not None:
+        title_terms = item.title_terms
+        if title_terms:
+            v["title"] = sum(1 for t in title_terms if counts.get(t, 0) >= need_lang) / len(
+                title_terms
+            )
+    else:
+        v["across"] = 1.0
+
+    counted = story.entities.get  # a Counter's missing keys cost a Python call; get does not
+
+    def in_core(keys: frozenset[str]) -> list[str]:
+        return [k for k in keys if counted(k, 0) >= (need_lang if k[0] == "n" else need_all)]
+
+    names, places = in_core(item.names), in_core(item.places - item.implied)
+    numbers, topics = in_core(item.numbers), in_core(item.topics)
+    if names:
+        local = [k for k in names if k.startswith("n:")]
+        v["local_names"] = float(min(3, len(local)))
+        v["names"] = math.fsum(rarity(others.get(k, 1) - 1) for k in names if k.startswith("e:"))
+    if places:
+        v["places"] = math.fsum(rarity(others.get(k, 1) - 1) for k in places)
+    if topics:
+        v["topics"] = float(min(3, len(set(topics) - COMMON_TOPICS)))
+        v["common_topics"] = float(bool(set(topics) & COMMON_TOPICS))
+    if numbers:
+        v["figure"] = float(any(distinctive(k) for k in numbers))
+        v["number"] = float(any(k.isdigit() and not distinctive(k) for k in numbers))
+        v["date"] = float(any(k.startswith("d:") for k in numbers))
+    if item.initiatives and story.initiatives:
+        common = item.initiatives & set(story.initiatives)
+        v["same_tags"] = float(bool(common))
+        v["other_tags"] = float(not common)
+    if entities:
+        in_story = story.named.get
+        v["unshared"] = sum(1 for k in entities if not in_story(k, 0)) / len(entities)
+    story_core = story.core_of()[1]
+    if story_core:
+        mine = item.names | item.places
+        v["missing"] = sum(1 for k in story_core if k not in mine) / len(story_core)
+    for name, veto in VETOES.items():
+        if name not in checked:
+            v[name] = float(veto(item, story))
+    times = story.times  # sorted: the nearest member's time is beside the item's place
+    at = bisect_left(times, item.time)
+    gap = min(abs(item.time - t) for t in times[max(0, at - 1) : at + 1]) / 3600.0
+    v["gap"] = gap / 24.0
+    v["late"] = max(0.0, (item.time - story.earliest) / 3600.0 - 24.0) / 24.0
+    shares_text = bool(n_lang) and not item.shingles.isdisjoint(story.shingles)
+    if weights is not None and floor is not None:
+        # The text's evidence is at most 1 each (shares and a Jaccard); the rest is exact
+        known = weights.get("bias", 0.0) + math.fsum(
+            x * weights[f] for f, x in v.items() if x and f in weights
+        )
+        rest = [f for f, left in (("terms", counts is not None), ("text", shares_text),
+                                  ("copy", shares_text)) if left]  # fmt: skip
+        if known + sum(max(0.0, weights.get(f, 0.0)) for f in rest) < floor - 1e-9:
+            return None
+
     shared: dict[str, list[str]] = {}
     matched = "centroid"
-    if n_lang and not item.shingles.isdisjoint(story.shingles):
+    if shares_text:
         best, best_id = 0.0, 0
         same = story.by_lang[item.lang][-text_members:]
         for member in same:
@@ -203,56 +274,16 @@ def measure(
         if best >= text_jaccard:
             v["copy"] = 1.0
             matched = f"item:{best_id}"
-    if n_lang:
-        counts = story.terms.get(item.lang, Counter())
-        core_terms = [t for t in item.terms if counts[t] >= need_lang]
+    if counts is not None:
+        core_terms = [t for t in item.terms if counts.get(t, 0) >= need_lang]
         total = math.fsum(term_weights.values()) or 1.0  # exact: the same in any order
         v["terms"] = math.fsum(term_weights[t] for t in core_terms) / total
-        headline = [t for t in item.title_terms if counts[t] >= need_lang]
-        v["title"] = len(headline) / len(item.title_terms) if item.title_terms else 0.0
         if core_terms:
             shared["terms"] = core_terms
-    else:
-        v["across"] = 1.0
-
-    counted = story.entities
-
-    def in_core(keys: frozenset[str]) -> list[str]:
-        return [k for k in keys if counted[k] >= (need_lang if k[0] == "n" else need_all)]
-
-    names, places = in_core(item.names), in_core(item.places - item.implied)
-    numbers, topics = in_core(item.numbers), in_core(item.topics)
-    local = [k for k in names if k.startswith("n:")]
-    v["local_names"] = float(min(3, len(local)))
-    v["names"] = math.fsum(rarity(others.get(k, 1) - 1) for k in names if k.startswith("e:"))
-    v["places"] = math.fsum(rarity(others.get(k, 1) - 1) for k in places)
-    v["topics"] = float(min(3, len(set(topics) - COMMON_TOPICS)))
-    v["common_topics"] = float(bool(set(topics) & COMMON_TOPICS))
-    v["figure"] = float(any(distinctive(k) for k in numbers))
-    v["number"] = float(any(k.isdigit() and not distinctive(k) for k in numbers))
-    v["date"] = float(any(k.startswith("d:") for k in numbers))
     for kind, keys in (("names", names), ("places", places), ("numbers", numbers),
                        ("topics", topics)):  # fmt: skip
         if keys:
             shared[kind] = keys
-    if item.initiatives and story.initiatives:
-        common = item.initiatives & set(story.initiatives)
-        v["same_tags"] = float(bool(common))
-        v["other_tags"] = float(not common)
-    if entities:
-        v["unshared"] = sum(1 for k in entities if not story.named[k]) / len(entities)
-    story_core = story.core_of()[1]
-    if story_core:
-        mine = item.names | item.places
-        v["missing"] = sum(1 for k in story_core if k not in mine) / len(story_core)
-    v["other_day"] = float(other_day(item, story))
-    v["other_round"] = float(other_round(item, story))
-    v["other_people"] = float(other_people(item, story))
-    times = story.times  # sorted: the nearest member's time is beside the item's place
-    at = bisect_left(times, item.time)
-    gap = min(abs(item.time - t) for t in times[max(0, at - 1) : at + 1]) / 3600.0
-    v["gap"] = gap / 24.0
-    v["late"] = max(0.0, (item.time - story.earliest) / 3600.0 - 24.0) / 24.0
     return Evidence(v, matched, shared, round(gap, 2))
 
 

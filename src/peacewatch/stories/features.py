@@ -12,6 +12,7 @@ by publication) becomes a date key, and the ordinal of a round or stage ("3rd ro
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -100,6 +101,15 @@ class Features:
     title_people: frozenset[str] = frozenset()  # alias-table people named in the headline
     implied: frozenset[str] = frozenset()  # places only implied (Turkey by Istanbul)
     days: frozenset[str] = frozenset()  # dates written ('d:06-10') just before publication
+
+
+def shingle_hash(words: list[str]) -> int:
+    """A stable 64-bit hash of a shingle, the same in every process: Python's hash() of
+    strings changes with the hash seed, so features computed in another process (a parse
+    worker) could not be compared with this one's (blake2b: about 0.4 us more per shingle
+    than hash(), some 10 us per item)."""
+    digest = hashlib.blake2b("\x1f".join(words).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 def lead_of(summary: str | None) -> str:
@@ -438,7 +448,7 @@ def extract(
     implied -= places  # a place named itself is not only implied
     places |= implied
     shingles = frozenset(
-        hash(tuple(sequence[i : i + SHINGLE])) for i in range(max(0, len(sequence) - SHINGLE + 1))
+        shingle_hash(sequence[i : i + SHINGLE]) for i in range(max(0, len(sequence) - SHINGLE + 1))
     )
     return Features(
         item_id=item_id, time=time, lang=language, outlet=outlet, title=title,
