@@ -41,6 +41,7 @@ from peacewatch.stories.evidence import (
     shown,
 )
 from peacewatch.stories.features import Features
+from peacewatch.stories.index import StoryIndex
 
 # The weight of each kind of evidence (`evidence.FEATURES`), fitted on the dev half of the
 # labelled events, false merges counting four times a miss, with an L2 penalty of 0.3
@@ -248,7 +249,8 @@ class Clusterer:
         self.settings = settings or Settings()
         self.stories: dict[int, Story] = {}
         self.story_of: dict[int, int] = {}
-        self.index: dict[str, set[int]] = {}
+        # stories by key, in buckets a third of the window wide by their earliest member
+        self.index = StoryIndex(self.settings.window / 3.0)
         self._new_id = new_id or count(1).__next__
         self.latest = -math.inf
         self._weighed: tuple[Features, dict[str, float]] | None = None
@@ -267,8 +269,8 @@ class Clusterer:
         story.add(item)
         self.story_of[item.item_id] = story_id
         self.latest = max(self.latest, item.time)
-        for k in item_keys(item):
-            self.index.setdefault(k, set()).add(story_id)
+        held = (k for m in story.members[:-1] for k in item_keys(m))
+        self.index.add(story_id, story.earliest, item_keys(item), held)
 
     def evict(self, before: float) -> int:
         """Forget stories whose latest member is older than `before`; returns how many."""
@@ -280,12 +282,7 @@ class Clusterer:
     def _drop(self, story: Story) -> None:
         for member in story.members:
             self.story_of.pop(member.item_id, None)
-            for k in item_keys(member):
-                ids = self.index.get(k)
-                if ids is not None:
-                    ids.discard(story.id)
-                    if not ids:
-                        del self.index[k]
+        self.index.remove(story.id, {k for m in story.members for k in item_keys(m)})
         del self.stories[story.id]
 
     # -- judging ----------------------------------------------------------------------------
@@ -294,18 +291,25 @@ class Clusterer:
         of every language (alias-table entities, numbers, dates): stories in the item's own
         language share its words too and would crowd a story in another language out."""
         s = self.settings
+        lo, hi, least = item.time - s.window, item.time + s.window, s.min_shared_keys
+        # only the buckets whose stories can begin within the window (index.py)
+        index = self.index
+        first, last = index.bucket(lo), index.bucket(hi)
+        buckets, sizes, common = index.buckets, index.sizes, s.common_key_stories
         hits: Counter[int] = Counter()
         every_language = []  # the id sets of keys of every language, counted only if needed
         for k in item_keys(item):
-            ids = self.index.get(k)
-            if ids and len(ids) <= s.common_key_stories:
-                hits.update(ids)
-                if not k.startswith(("t:", "n:")):
-                    every_language.append(ids)
+            n = sizes.get(k)
+            if n and n <= common:  # how many stories carry it in all, in the window or not
+                everywhere = not k.startswith(("t:", "n:"))
+                for at, ids in buckets[k].items():
+                    if first <= at <= last:
+                        hits.update(ids)
+                        if everywhere:
+                            every_language.append(ids)
         # stories sharing enough keys and within the window, most keys in common first, then
         # the latest: an order that does not depend on how sets of strings happen to iterate
         # (it changes with the hash seed)
-        lo, hi, least = item.time - s.window, item.time + s.window, s.min_shared_keys
         stories = self.stories
         pool = []
         for story_id in [i for i, shared in hits.items() if shared >= least]:
@@ -324,7 +328,7 @@ class Clusterer:
         return chosen
 
     def _idf(self, lang: str | None, term: str) -> float:
-        df = len(self.index.get(f"t:{lang}:{term}", ()))
+        df = self.index.count(f"t:{lang}:{term}")
         return math.log(1.0 + (len(self.stories) + 1) / (1.0 + df))
 
     def _weights(self, item: Features) -> dict[str, float]:
@@ -341,16 +345,19 @@ class Clusterer:
             lo, hi = item.time - s.window, item.time + s.window
             found = {}
             entities = named(item)
+            index = self.index
+            first, last = index.bucket(lo), index.bucket(hi)
             for k in entities:
-                ids = self.index.get(k, ())
-                if len(ids) > s.common_key_stories:
-                    found[k] = len(ids)
+                size = index.count(k)
+                if size > s.common_key_stories or not size:
+                    found[k] = size
                     continue
                 n = 0
-                for i in ids:  # a plain loop: a third faster than a list and a generator
-                    st = stories[i]
-                    if st.latest <= hi and st.earliest >= lo:
-                        n += 1
+                for ids in index.within(k, first, last):
+                    for i in ids:  # a plain loop: a third faster than a list and a generator
+                        st = stories[i]
+                        if st.latest <= hi and st.earliest >= lo:
+                            n += 1
                 found[k] = n
             self._counted = (item, (entities, found))
         return self._counted[1]
