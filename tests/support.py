@@ -148,3 +148,10 @@ def count(db: Path, sql: str) -> int:
             return int(conn.execute(sql).fetchone()[0])
     except sqlite3.OperationalError:
         return 0
+
+
+def rules_only(text: str) -> str:
+    """initiatives.toml text without its [model] table: what the rules alone say."""
+    start = text.index("\n[model]\n")
+    end = text.index("\n[", start + 1)
+    return text[:start] + text[end:]

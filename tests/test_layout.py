@@ -31,6 +31,8 @@ OWNERS = {
     "click": {"cli.app", "cli.ingest", "cli.tagging", "cli.stories", "cli.surfaces"},
     "snowballstemmer": {"stories.words"},
     "pymorphy3": {"stories.words"},
+    "sklearn": {"tagging.training"},
+    "numpy": {"tagging.training"},
 }
 
 

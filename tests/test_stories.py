@@ -396,7 +396,13 @@ def test_alias_table_mistakes_are_all_reported() -> None:
 def test_a_broken_alias_file_stops_the_configuration(tmp_path: Path) -> None:
     from peacewatch.config import load_config
 
-    for name in ("peacewatch.toml", "sources.toml", "initiatives.toml", "outlets.toml"):
+    for name in (
+        "peacewatch.toml",
+        "sources.toml",
+        "initiatives.toml",
+        "outlets.toml",
+        "tagging-model.json.gz",
+    ):
         (tmp_path / name).write_bytes((ROOT / "config" / name).read_bytes())
     (tmp_path / "aliases.toml").write_text('[[entity]]\nid = "x"\nkind = "person"\nen = ["X"]\n')
     with pytest.raises(ConfigError) as caught:

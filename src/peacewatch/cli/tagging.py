@@ -275,6 +275,94 @@ def _analyst_items(ctx: Context) -> list[Any]:
     return found
 
 
+@cli.command("train-model")
+@click.option(
+    "--corpus",
+    "corpus",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Labelled JSON Lines (default: the shipped corpus); only its dev half is learnt from.",
+)
+@click.option(
+    "--no-analyst", is_flag=True, help="Leave the analysts' corrections in the database out."
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the model (default: the [model] file of initiatives.toml).",
+)
+@pass_context
+def train_model(ctx: Context, corpus: Path | None, no_analyst: bool, out: Path | None) -> None:
+    """Train the tagging model from the corpus's dev half and the analysts' corrections.
+
+    The model is the rules' second opinion for items no rule tags (docs/tagging.md, "The
+    model"). Run `peacewatch retag` afterwards: the new model changes the rules version."""
+    import tomllib
+
+    from peacewatch.tagging.evaluation import load_labelled
+    from peacewatch.tagging.model import dump_model
+    from peacewatch.tagging.rules import RULES_FILE, compile_rules
+    from peacewatch.tagging.training import train_model as train
+
+    # The rules without their [model]: the model to be trained may not exist yet
+    rules_path = ctx.config_dir / RULES_FILE
+    try:
+        data = tomllib.loads(rules_path.read_text(encoding="utf-8"))
+        section = data.pop("model", None)
+        ruleset = compile_rules(data, display=str(rules_path))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        fail(ConfigError(f"{rules_path}: cannot read the rules: {error}"))
+    except ConfigError as error:
+        fail(error)
+    path = corpus or CORPUS
+    if not path.exists():
+        fail(ConfigError(f"{path}: no labelled corpus there: give its path with --corpus"))
+    model_file = section.get("file") if isinstance(section, dict) else None
+    if out is None:
+        if not isinstance(model_file, str) or not model_file:
+            fail(ConfigError(f"{rules_path}: no [model] 'file' to write to: give --out"))
+        out = ctx.config_dir / str(model_file)
+    try:
+        items = load_labelled(path, split="dev")
+    except PeacewatchError as error:
+        fail(error)
+    analyst: list[Any]
+    if no_analyst:
+        analyst = []
+    elif isinstance(model_file, str) and not (ctx.config_dir / model_file).exists():
+        # the configuration (and so the database's place) loads only with its model
+        click.echo(
+            f"no {model_file} yet: this first model learns from the corpus alone; run "
+            "train-model again to add the analysts' corrections"
+        )
+        analyst = []
+    else:
+        analyst = _analyst_items(ctx)
+    classes = [initiative.id for initiative in ruleset.initiatives]
+    click.echo(
+        f"training on {len(items)} dev pages of {path.name} and {len(analyst)} analyst "
+        f"judgements, {len(classes)} initiatives ..."
+    )
+    try:
+        data = train(
+            [*items, *analyst],
+            classes,
+            sources={"corpus dev": len(items), "analyst": len(analyst)},
+        )
+    except ConfigError as error:
+        fail(error)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dump_model(data, out)
+    positives = data["trained"]["positives"]
+    thin = [name for name in classes if positives.get(name, 0) < 10]
+    click.echo(
+        f"wrote {out} ({out.stat().st_size:,} bytes, {len(data['features']):,} words)"
+        + (f"; under 10 positives: {', '.join(thin)}" if thin else "")
+    )
+    click.echo("run `peacewatch retag` to apply it to the stored items")
+
+
 # -- analysts' corrections ---------------------------------------------------------------
 
 

@@ -575,11 +575,8 @@ def _evaluate(
             return None
         for field, found in held:
             required.append((group, field, found))
-    for group in rule.exclude:
-        if group.undated and when is not None and not approximate:
-            continue  # it only tells apart same-place events of different years when undated
-        if _group_holds(group, fields, seen) is not None and group.unless.isdisjoint(seen):
-            return None
+    if rule.exclude and _excluded(rule, fields, seen, when, approximate):
+        return None
     evidence: list[Evidence] = []
     if quote:
         for term, field, (pid, span, partner) in counted:
@@ -597,6 +594,22 @@ def _evaluate(
 
 _by_score = attrgetter("score")
 _by_weight = attrgetter("weight")
+
+
+def _excluded(
+    rule: Rule,
+    fields: list[_Field],
+    seen: set[int],
+    when: tuple[date, date] | None,
+    approximate: bool,
+) -> bool:
+    """Whether one of the rule's `exclude` groups vetoes it for this item."""
+    for group in rule.exclude:
+        if group.undated and when is not None and not approximate:
+            continue  # it only tells apart same-place events of different years when undated
+        if _group_holds(group, fields, seen) is not None and group.unless.isdisjoint(seen):
+            return True
+    return False
 
 
 def _tags(
@@ -627,6 +640,63 @@ def _tags(
     return tuple(tags)
 
 
+AFTER_END = timedelta(days=90)
+_FEATURE_KINDS = {"w": "word", "p": "stem", "b": "pair", "t": "headline stem"}
+
+
+def _model_tag(
+    item: ItemText,
+    ruleset: RuleSet,
+    fields: list[_Field],
+    seen: set[int],
+    when: tuple[date, date] | None,
+    approximate: bool,
+) -> tuple[Tag, ...]:
+    """The model's guess as a tag, when it is sure enough and the rules allow the initiative.
+
+    Only for items no rule tagged: the rules stay the first word, the model catches the
+    paraphrases they miss. It may not name an initiative for an item dated before the
+    initiative began (as the rules), or over AFTER_END after it ended (what is written later
+    about an ended initiative names it, which the rules see; the model's looser likeness then
+    mostly finds what came after it: Ukraine's own grain corridor, Minsk the city), nor one
+    whose `exclude` groups hold (an analyst's veto binds the model too). Its evidence names
+    the probability and the words that weighed most."""
+    settings = ruleset.model
+    assert settings is not None
+    latest = when[1] if when else date.max
+    earliest = when[0] if when else date.min
+    allowed = frozenset(
+        initiative.id
+        for initiative in ruleset.initiatives
+        if latest >= initiative.earliest
+        and (initiative.end_date is None or earliest <= initiative.end_date + AFTER_END)
+        and not _excluded(initiative.rule, fields, seen, when, approximate)
+    )
+    guess = settings.model.guess(item.title, item.summary, allowed)
+    if guess is None or guess.probability < settings.threshold:
+        return ()
+    texts = {"title": item.title, "summary": item.summary or ""}
+    evidence = []
+    for key, where, contribution in guess.words:
+        kind, _, value = key.partition(":")
+        evidence.append(
+            _new_tuple(
+                Evidence,
+                (
+                    f"model {guess.probability:.2f}: {_FEATURE_KINDS.get(kind, kind)} {value}",
+                    where.field,
+                    texts[where.field][where.start : where.end],
+                    where.start,
+                    where.end,
+                    round(contribution, 4),
+                ),
+            )
+        )
+    if not evidence:  # (a guess above the threshold from the bias alone: not a reason to tag)
+        return ()
+    return (_new_tuple(Tag, (guess.initiative, round(guess.probability, 4), tuple(evidence))),)
+
+
 def _with_date_note(tag: Tag, day: str) -> Tag:
     """`tag` with evidence saying which date dated its cues: the day first seen."""
     note = _new_tuple(
@@ -654,7 +724,10 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     mask = 0
     for pid in seen:  # (an inline loop: reduce(or_, ...) calls or_ through the slow path)
         mask |= masks[pid]
-    if not mask:
+    model = ruleset.model
+    # the model is asked only about items that name the war's sides (see _model_tag)
+    ask_model = model is not None and not seen.isdisjoint(model.context)
+    if not mask and not ask_model:
         return NOTHING
     if len(fields) == 2:  # the usual title and summary: one comparison
         first, second = fields
@@ -668,6 +741,8 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
         stand_in = item.first_seen[:10] if when else None
     candidates, candidate_themes, has_relevance = ruleset.candidates(mask)
     initiatives = _tags(candidates, fields, by_weight, seen, when, stand_in is not None)
+    if not initiatives and ask_model:
+        initiatives = _model_tag(item, ruleset, fields, seen, when, stand_in is not None)
     if stand_in and initiatives:
         initiatives = tuple(_with_date_note(tag, stand_in) for tag in initiatives)
     relevant = bool(initiatives) or (

@@ -28,6 +28,7 @@ from typing import Any
 from peacewatch.errors import ConfigError
 from peacewatch.problems import describe as _describe
 from peacewatch.tagging.checks import Checks
+from peacewatch.tagging.model import load_model
 from peacewatch.tagging.patterns import PatternCompiler
 from peacewatch.tagging.ruleset import (
     FIELDS,
@@ -35,6 +36,7 @@ from peacewatch.tagging.ruleset import (
     Event,
     Group,
     Initiative,
+    ModelSettings,
     Rule,
     RuleSet,
     Term,
@@ -47,7 +49,7 @@ _CONCEPT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def load_ruleset(config_dir: Path | str) -> RuleSet:
-    """Read, validate and compile `config_dir/initiatives.toml`."""
+    """Read, validate and compile `config_dir/initiatives.toml` (and the model it names)."""
     return load_rules_file(Path(config_dir) / RULES_FILE)
 
 
@@ -63,7 +65,7 @@ def load_rules_file(path: Path, *, display: str | None = None) -> RuleSet:
         raise ConfigError(f"{shown}: not UTF-8 text: {error}") from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{shown}: invalid TOML: {error}") from error
-    return compile_rules(data, display=shown)
+    return compile_rules(data, display=shown, base_dir=path.parent)
 
 
 def _canonical(value: Any) -> Any:
@@ -89,9 +91,13 @@ def rules_version(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def compile_rules(data: Mapping[str, Any], *, display: str = RULES_FILE) -> RuleSet:
-    """Validate parsed TOML and compile it; raise one ConfigError listing every problem."""
-    compiler = _Compiler(display)
+def compile_rules(
+    data: Mapping[str, Any], *, display: str = RULES_FILE, base_dir: Path | None = None
+) -> RuleSet:
+    """Validate parsed TOML and compile it; raise one ConfigError listing every problem.
+
+    `base_dir` is the folder the `[model]` file is named relative to."""
+    compiler = _Compiler(display, base_dir)
     ruleset = compiler.compile(data)
     if compiler.problems:
         raise ConfigError(compiler.problems)
@@ -103,8 +109,9 @@ def compile_rules(data: Mapping[str, Any], *, display: str = RULES_FILE) -> Rule
 
 
 class _Compiler(Checks):
-    def __init__(self, display: str) -> None:
+    def __init__(self, display: str, base_dir: Path | None = None) -> None:
         super().__init__(display)
+        self.base_dir = base_dir
         self.patterns = PatternCompiler()
         self.concepts: dict[str, Any] = {}
         self.resolved_concepts: dict[str, list[int]] = {}
@@ -118,7 +125,7 @@ class _Compiler(Checks):
     # -- top level
 
     def compile(self, data: Mapping[str, Any]) -> RuleSet | None:
-        known = {"defaults", "concepts", "relevance", "initiative", "theme"}
+        known = {"defaults", "concepts", "relevance", "initiative", "theme", "model"}
         for key in data:
             if key not in known:
                 self.problem(None, key, f"unknown key (expected one of {', '.join(sorted(known))})")
@@ -145,6 +152,7 @@ class _Compiler(Checks):
             if theme:
                 themes.append(theme)
         relevance = self._relevance(data.get("relevance"))
+        model = self._model(data["model"]) if "model" in data else None
         if self.problems or relevance is None:
             return None
 
@@ -159,9 +167,12 @@ class _Compiler(Checks):
             for event in rule.events:  # no event counts without one of its places or actors
                 for pid in event.cues:
                     by_pattern.setdefault(pid, set()).add(rule_index)
+        version = rules_version(data)
+        if model is not None:  # a retrained model retags as a changed rule does
+            version = hashlib.sha256(f"{version}:{model.model.version}".encode()).hexdigest()[:16]
         return RuleSet(
             path=self.display,
-            version=rules_version(data),
+            version=version,
             field_weights=MappingProxyType(dict(self.defaults["field_weights"])),
             initiatives=tuple(initiatives),
             themes=tuple(themes),
@@ -171,6 +182,7 @@ class _Compiler(Checks):
             rules_by_pattern=tuple(
                 tuple(sorted(by_pattern.get(pid, ()))) for pid in range(len(self.patterns))
             ),
+            model=model,
         )
 
     # -- sections
@@ -410,6 +422,39 @@ class _Compiler(Checks):
         self._unknown(entry, "", raw, {"description", "rules"})
         self._text(entry, "description", raw.get("description"), required=False)
         return self._rule(entry, raw.get("rules"))
+
+    def _model(self, raw: Any) -> ModelSettings | None:
+        # (an initiative the model does not know is never guessed, one the rules dropped neither)
+        entry = "model"
+        if not isinstance(raw, dict):
+            self.problem(entry, None, "expected a table")
+            return None
+        before = len(self.problems)
+        self._unknown(entry, "", raw, {"file", "threshold", "context"})
+        name = self._text(entry, "file", raw.get("file"))
+        threshold = raw.get("threshold", 0.6)
+        if self._number(entry, "threshold", threshold) and not 0 < threshold < 1:
+            self.problem(entry, "threshold", f"must lie between 0 and 1, got {threshold}")
+        context: list[int] = []
+        patterns = self._strings(entry, "context", raw.get("context"))
+        for index, pattern in enumerate(patterns or ()):
+            context.extend(self._pattern_or_ref(entry, f"context[{index}]", pattern, []))
+        if len(self.problems) > before or not name:
+            return None
+        if self.base_dir is None:
+            self.problem(entry, "file", "a model file needs the rules file's folder to be known")
+            return None
+        try:
+            model = load_model(self.base_dir / name, display=str(self.base_dir / name))
+        except ConfigError as error:
+            self.problem(entry, "file", f"{error} (train one with `peacewatch train-model`)")
+            return None
+        return ModelSettings(
+            file=name,
+            model=model,
+            threshold=float(threshold),
+            context=frozenset(context),
+        )
 
     # -- rules
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 
+from peacewatch.tagging.model import Model
 from peacewatch.tagging.normalize import is_pure, token_key
 
 FIELDS = ("title", "summary", "text")
@@ -170,6 +171,16 @@ class Initiative:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """The `[model]` section: the trained model and when its guess may tag (docs/tagging.md)."""
+
+    file: str  # as written in the rules file, relative to its folder
+    model: Model
+    threshold: float  # the least probability that tags
+    context: frozenset[int]  # patterns of which the item must name one (Russia or Ukraine)
+
+
+@dataclass(frozen=True, slots=True)
 class Theme:
     id: str
     name: str
@@ -247,6 +258,8 @@ class RuleSet:
     table: PatternTable
     # pattern id -> indexes into `rules` of the rules whose terms use it
     rules_by_pattern: tuple[tuple[int, ...], ...]  # indexed by pattern id
+    # The statistical second opinion for items no rule tags (None: rules only)
+    model: ModelSettings | None = None
     # Derived: field_weights in FIELDS order, and the word memo (see WordMemo).
     weights: tuple[float, ...] = field(init=False, repr=False, compare=False)
     memo: WordMemo = field(init=False, repr=False, compare=False)
