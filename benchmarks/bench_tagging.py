@@ -17,6 +17,7 @@ reaches rule evaluation and evidence.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import html
 import json
@@ -106,7 +107,7 @@ def build_stream(count: int, peace_share: float, seed: int = 3) -> list[ItemText
     return items
 
 
-def bench_classify(ruleset: RuleSet, count: int, repeats: int) -> None:
+def bench_classify(ruleset: RuleSet, count: int, repeats: int, rules_only: bool = False) -> None:
     """Each stream is classified `repeats` times, each from a cold word memo; the best run
     is reported (as timeit does: slower runs measure other load on the machine, not the
     code), with the median beside it.
@@ -114,20 +115,24 @@ def bench_classify(ruleset: RuleSet, count: int, repeats: int) -> None:
     The stream is built up front and frozen out of the garbage collector's view: holding
     200,000 input items alive made every full collection walk them, about 8% of the time,
     which `classify` on stdin and `retag` (batches of 1,000) never pay."""
-    for label, share in (("mixed (25% peace)", 0.25), ("peace only", 1.0)):
+    runs = [(False, "mixed (25% peace)", 0.25), (False, "peace only", 1.0)]
+    if rules_only and ruleset.model is not None:  # the same streams without the model, beside
+        runs += [(True, "mixed, rules only", 0.25), (True, "peace only, rules only", 1.0)]
+    for without_model, label, share in runs:
+        rules = dataclasses.replace(ruleset, model=None) if without_model else ruleset
         items = build_stream(count, share)
         chars = sum(len(i.title) + len(i.summary or "") for i in items) / len(items)
         gc.collect()
         gc.freeze()
         rates: list[float] = []
         for _ in range(repeats):
-            ruleset.fresh_memo()  # start cold: the word memo fills during the run
+            rules.fresh_memo()  # start cold: the word memo fills during the run
             cpu = time.process_time()
-            tagged = sum(bool(classify(item, ruleset).initiatives) for item in items)
+            tagged = sum(bool(classify(item, rules).initiatives) for item in items)
             rates.append(count / (time.process_time() - cpu))
         gc.unfreeze()
         print(
-            f"classify {label:18} {count:>9,} items ({chars:.0f} chars avg): "
+            f"classify {label:23} {count:>9,} items ({chars:.0f} chars avg): "
             f"{max(rates):>7,.0f} items/s of CPU time, best of {repeats} "
             f"(median {statistics.median(rates):,.0f}); {tagged:,} tagged"
         )
@@ -193,13 +198,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="classify runs per stream")
     parser.add_argument("--retag-items", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="also classify both streams without the [model] (its cost, side by side)",
+    )
     args = parser.parse_args(argv)
     ruleset = load_ruleset(ROOT / "config")
     print(
         f"rules {ruleset.version}: {len(ruleset.initiatives)} initiatives, "
         f"{len(ruleset.themes)} themes, {len(ruleset.table.sources)} patterns"
     )
-    bench_classify(ruleset, args.classify_items, args.repeats)
+    bench_classify(ruleset, args.classify_items, args.repeats, args.rules_only)
     bench_scan(ruleset, args.classify_items)
     if args.retag_items:
         bench_retag(ruleset, args.retag_items, args.batch_size)

@@ -32,7 +32,7 @@ OWNERS = {
     "snowballstemmer": {"stories.words"},
     "pymorphy3": {"stories.words"},
     "sklearn": {"tagging.training"},
-    "numpy": {"tagging.training"},
+    "numpy": {"tagging.model"},
 }
 
 

@@ -665,15 +665,19 @@ def _model_tag(
     assert settings is not None
     latest = when[1] if when else date.max
     earliest = when[0] if when else date.min
-    allowed = frozenset(
-        initiative.id
-        for initiative in ruleset.initiatives
-        if latest >= initiative.earliest
-        and (initiative.end_date is None or earliest <= initiative.end_date + AFTER_END)
-        and not _excluded(initiative.rule, fields, seen, when, approximate)
-    )
-    guess = settings.model.guess(item.title, item.summary, allowed)
-    if guess is None or guess.probability < settings.threshold:
+    by_id = ruleset.initiative_index
+
+    def allowed(initiative_id: str) -> bool:
+        initiative = by_id.get(initiative_id)
+        return (
+            initiative is not None
+            and latest >= initiative.earliest
+            and (initiative.end_date is None or earliest <= initiative.end_date + AFTER_END)
+            and not _excluded(initiative.rule, fields, seen, when, approximate)
+        )
+
+    guess = settings.model.guess(item.title, item.summary, allowed, settings.threshold)
+    if guess is None:
         return ()
     texts = {"title": item.title, "summary": item.summary or ""}
     evidence = []

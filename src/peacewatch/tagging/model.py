@@ -20,8 +20,10 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise, repeat
 from pathlib import Path
 from typing import Any
 
@@ -41,48 +43,57 @@ class Word:
     end: int
 
 
-def features(title: str, summary: str | None) -> dict[str, tuple[int, Word]]:
-    """The features of a headline and lead: feature -> (count, first occurrence).
+def _keys(tokens: list[str], title_tokens: int) -> list[str]:
+    """The features of lowercased tokens, with repeats; the first `title_tokens` are the
+    headline's."""
+    prefixes = [word[:PREFIX] for word in tokens]
+    return [
+        *["w:" + word for word in tokens],
+        *["p:" + prefix for prefix in prefixes if len(prefix) >= 4],
+        *[f"b:{a}_{b}" for a, b in pairwise(prefixes)],
+        *["t:" + prefix for prefix in prefixes[:title_tokens]],
+    ]
+
+
+def feature_counts(title: str, summary: str | None) -> Counter[str]:
+    """The features of a headline and lead with their counts: the fast path (no places).
 
     'w:' whole words, 'p:' their first six letters (four letters or more), 'b:' adjacent pairs
-    of those prefixes, 't:' the headline's prefixes again (a headline says what the page is
+    of those prefixes (they run from the headline into the lead, as in the training text
+    "title \\n lead"), 't:' the headline's prefixes again (a headline says what the page is
     about)."""
-    found: dict[str, tuple[int, Word]] = {}
-
-    def add(key: str, where: Word) -> None:
-        seen = found.get(key)
-        found[key] = (seen[0] + 1, seen[1]) if seen else (1, where)
-
-    # The training text is "title \n lead": pairs run across the two fields, as they did there
-    words: list[tuple[str, Word]] = []
-    for name, text in (("title", title), ("summary", summary or "")):
-        for match in _WORD_RE.finditer(text):
-            words.append((match.group().lower(), Word(name, match.start(), match.end())))
-    # A word lowercases to one or more \w+ runs (rarely: 'İ' -> 'i̇'); training split the
-    # lowercased text, so split the same way
-    tokens: list[tuple[str, Word]] = []
-    for word, where in words:
-        if _WORD_RE.fullmatch(word):
-            tokens.append((word, where))
-        else:
-            tokens.extend((part, where) for part in _WORD_RE.findall(word))
-    prefixes = [word[:PREFIX] for word, _ in tokens]
-    for word, where in tokens:
-        add("w:" + word, where)
-    for (_, where), prefix in zip(tokens, prefixes, strict=True):
-        if len(prefix) >= 4:
-            add("p:" + prefix, where)
-    for index in range(len(tokens) - 1):
-        add(f"b:{prefixes[index]}_{prefixes[index + 1]}", tokens[index][1])
-    for (_, where), prefix in zip(tokens, prefixes, strict=True):
-        if where.field == "title":
-            add("t:" + prefix, where)
-    return found
+    title_tokens = _WORD_RE.findall(title.lower())
+    tokens = title_tokens + _WORD_RE.findall(summary.lower()) if summary else title_tokens
+    return Counter(_keys(tokens, len(title_tokens)))
 
 
 def training_features(title: str, lead: str | None) -> list[str]:
     """The features of one labelled page as a list with repeats (the trainer's analyzer)."""
-    return [key for key, (count, _) in features(title, lead).items() for _ in range(count)]
+    title_tokens = _WORD_RE.findall(title.lower())
+    tokens = title_tokens + _WORD_RE.findall(lead.lower()) if lead else title_tokens
+    return _keys(tokens, len(title_tokens))
+
+
+def first_places(title: str, summary: str | None) -> dict[str, Word]:
+    """Where each feature first occurs (the slow path: only for the evidence of a tag)."""
+    words: list[tuple[str, Word]] = []
+    for name, text in (("title", title), ("summary", summary or "")):
+        for match in _WORD_RE.finditer(text):
+            where = Word(name, match.start(), match.end())
+            # a word may lowercase to several runs ('İ' -> 'i̇'): split as the fast path does
+            words.extend((part, where) for part in _WORD_RE.findall(match.group().lower()))
+    title_tokens = sum(1 for _, where in words if where.field == "title")
+    places: dict[str, Word] = {}
+    keys = _keys([word for word, _ in words], title_tokens)
+    # _keys lists w:, p:, b:, t: in token order: walk the same order to find each one's token
+    n = len(words)
+    owners = [*range(n)]
+    owners += [i for i, (word, _) in enumerate(words) if len(word[:PREFIX]) >= 4]
+    owners += [*range(max(n - 1, 0))]
+    owners += [*range(title_tokens)]
+    for key, owner in zip(keys, owners, strict=True):
+        places.setdefault(key, words[owner][1])
+    return places
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,60 +105,81 @@ class Guess:
     words: tuple[tuple[str, Word, float], ...]  # (feature, first occurrence, contribution)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # (numpy arrays have no single truth value to compare by)
 class Model:
-    """A trained model: per feature its idf and per-initiative weights, per initiative a bias."""
+    """A trained model: per feature (a row) its idf and per-initiative weights (a column each),
+    per initiative a bias. Scored with numpy: an item's hundred-odd features are one gather and
+    one small matrix product, not a Python loop per weight."""
 
     classes: tuple[str, ...]
-    bias: tuple[float, ...]
-    idf: Mapping[str, float] = field(repr=False)
-    weights: Mapping[str, tuple[tuple[int, float], ...]] = field(repr=False)
+    bias: Any = field(repr=False)  # numpy array (classes,)
+    index: Mapping[str, int] = field(repr=False)  # feature -> row
+    names: tuple[str, ...] = field(repr=False)  # row -> feature
+    idf: Any = field(repr=False)  # numpy array (features,)
+    weights: Any = field(repr=False)  # numpy array (features, classes)
     version: str = ""  # a hash of the file: part of the rules version
     trained: Mapping[str, Any] = field(default_factory=dict)  # what it was trained on
 
-    def guess(self, title: str, summary: str | None, allowed: frozenset[str]) -> Guess | None:
-        """The most probable initiative among `allowed`, or None without any known word."""
-        found = features(title, summary)
-        known = [(key, count, where) for key, (count, where) in found.items() if key in self.idf]
-        if not known:
+    def _scores(self, title: str, summary: str | None) -> tuple[Any, Any, Any] | None:
+        """(rows, normalised values, class scores) of an item, None without a known feature."""
+        import numpy as np
+
+        found = feature_counts(title, summary)
+        # (C-level passes: a Python loop over an item's hundred-odd features cost more than
+        # the arithmetic)
+        rows = np.fromiter(map(self.index.get, found, repeat(-1)), np.intp, len(found))
+        known = rows >= 0
+        if not known.any():
             return None
-        values = [
-            (key, (1.0 + math.log(count)) * self.idf[key], where) for key, count, where in known
-        ]
-        norm = math.sqrt(sum(value * value for _, value, _ in values))
-        scores = list(self.bias)
-        for key, value, _ in values:
-            for index, weight in self.weights.get(key, ()):
-                scores[index] += weight * value / norm
-        best = max(
-            (i for i, name in enumerate(self.classes) if name in allowed),
-            key=scores.__getitem__,
-            default=None,
-        )
-        if best is None:
+        rows = rows[known]
+        counts = np.fromiter(found.values(), np.float64, len(found))[known]
+        values = (1.0 + np.log(counts)) * self.idf[rows]
+        values /= np.sqrt(values @ values)
+        return rows, values, self.bias + values @ self.weights[rows]
+
+    def guess(
+        self,
+        title: str,
+        summary: str | None,
+        allowed: Callable[[str], bool],
+        threshold: float = 0.0,
+    ) -> Guess | None:
+        """The most probable initiative that `allowed` accepts, when its probability reaches
+        `threshold`; None otherwise or without any known word. `allowed` is asked only about
+        initiatives over the threshold, best first (most items have none)."""
+        scored = self._scores(title, summary)
+        if scored is None:
             return None
-        contributions = []
-        for key, value, where in values:
-            for index, weight in self.weights.get(key, ()):
-                if index == best and weight > 0:
-                    contributions.append((key, where, weight * value / norm))
-        contributions.sort(key=lambda entry: -entry[2])
-        return Guess(self.classes[best], _sigmoid(scores[best]), tuple(contributions[:3]))
+        rows, values, scores = scored
+        best = -1
+        probability = 0.0
+        for index in scores.argsort()[::-1].tolist():
+            probability = _sigmoid(float(scores[index]))
+            if probability < threshold:
+                return None
+            if allowed(self.classes[index]):
+                best = index
+                break
+        if best < 0:
+            return None
+        # the words that weighed most, and where they stand (only for a guess that tags)
+        contributions = values * self.weights[rows, best]
+        places = first_places(title, summary)
+        words = []
+        for position in contributions.argsort()[::-1][:3]:
+            if contributions[position] <= 0:
+                break
+            key = self.names[rows[position]]
+            words.append((key, places[key], float(contributions[position])))
+        return Guess(self.classes[best], probability, tuple(words))
 
     def probabilities(self, title: str, summary: str | None) -> dict[str, float]:
         """Every initiative's probability (for tests and tuning)."""
-        found = features(title, summary)
-        values = [
-            (key, (1.0 + math.log(count)) * self.idf[key])
-            for key, (count, _) in found.items()
-            if key in self.idf
-        ]
-        norm = math.sqrt(sum(value * value for _, value in values)) or 1.0
-        scores = list(self.bias)
-        for key, value in values:
-            for index, weight in self.weights.get(key, ()):
-                scores[index] += weight * value / norm
-        return {name: _sigmoid(score) for name, score in zip(self.classes, scores, strict=True)}
+        scored = self._scores(title, summary)
+        scores = self.bias if scored is None else scored[2]
+        return {
+            name: _sigmoid(float(score)) for name, score in zip(self.classes, scores, strict=True)
+        }
 
 
 def _sigmoid(score: float) -> float:
@@ -185,26 +217,30 @@ def load_model(path: Path, *, display: str | None = None) -> Model:
 
 def model_from_data(data: Any, *, display: str = "model", version: str = "") -> Model:
     """Build a Model from the trainer's dict, checking its shape."""
+    import numpy as np
+
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ConfigError(f"{display}: not a peacewatch tagging model (format {FORMAT})")
     try:
         classes = tuple(str(name) for name in data["classes"])
-        bias = tuple(float(value) for value in data["bias"])
-        idf: dict[str, float] = {}
-        weights: dict[str, tuple[tuple[int, float], ...]] = {}
-        for key, (value, entries) in data["features"].items():
-            idf[key] = float(value)
-            if entries:
-                weights[key] = tuple((int(index), float(weight)) for index, weight in entries)
-    except (KeyError, TypeError, ValueError) as error:
+        bias = np.array([float(value) for value in data["bias"]])
+        table = data["features"]
+        index = {str(key): row for row, key in enumerate(table)}
+        idf = np.empty(len(index))
+        weights = np.zeros((len(index), len(classes)))
+        for row, (value, entries) in enumerate(table.values()):
+            idf[row] = float(value)
+            for column, weight in entries:
+                weights[row, int(column)] = float(weight)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
         raise ConfigError(f"{display}: malformed model: {error!r}") from error
-    if len(bias) != len(classes) or any(
-        not 0 <= index < len(classes) for entries in weights.values() for index, _ in entries
-    ):
-        raise ConfigError(f"{display}: malformed model: classes, bias and weights disagree")
+    if len(bias) != len(classes):
+        raise ConfigError(f"{display}: malformed model: classes and bias disagree")
     return Model(
         classes=classes,
         bias=bias,
+        index=index,
+        names=tuple(index),
         idf=idf,
         weights=weights,
         version=version,

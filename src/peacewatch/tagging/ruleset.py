@@ -267,6 +267,7 @@ class RuleSet:
     # an item's candidate rules are one OR over its patterns; and the candidates of each mask
     # seen so far (items about one story share them).
     rule_masks: dict[int, int] = field(init=False, repr=False, compare=False)
+    initiative_index: Mapping[str, Initiative] = field(init=False, repr=False, compare=False)
     _candidates: dict[int, Candidates] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -274,6 +275,7 @@ class RuleSet:
         object.__setattr__(self, "memo", WordMemo(self.table))
         masks = {pid: sum(1 << i for i in rules) for pid, rules in enumerate(self.rules_by_pattern)}
         object.__setattr__(self, "rule_masks", masks)
+        object.__setattr__(self, "initiative_index", {i.id: i for i in self.initiatives})
         object.__setattr__(self, "_candidates", {})
 
     def fresh_memo(self) -> WordMemo:

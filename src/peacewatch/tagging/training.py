@@ -32,7 +32,6 @@ def train_model(
     sources: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """A model (the dict `model.dump_model` writes) trained on `items` for `classes`."""
-    import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -55,21 +54,21 @@ def train_model(
     positives: dict[str, int] = {}
     for index, name in enumerate(classes):
         rows = [row for row, item in enumerate(items) if item.judged is None or name in item.judged]
-        target = np.array([name in items[row].labels for row in rows])
-        positives[name] = int(target.sum())
-        if not target.any() or target.all():
-            bias.append(ABSENT_BIAS if not target.any() else -ABSENT_BIAS)
+        target = [name in items[row].labels for row in rows]
+        positives[name] = sum(target)
+        if not any(target) or all(target):
+            bias.append(ABSENT_BIAS if not any(target) else -ABSENT_BIAS)
             continue
         fitted = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(
             matrix[rows], target
         )
         bias.append(round(float(fitted.intercept_[0]), 4))
-        for column in np.flatnonzero(np.abs(fitted.coef_[0]) >= PRUNE):
-            weight = round(float(fitted.coef_[0][column]), 4)
-            entries.setdefault(int(column), []).append([index, weight])
+        for column, weight in enumerate(fitted.coef_[0].tolist()):
+            if abs(weight) >= PRUNE:
+                entries.setdefault(column, []).append([index, round(weight, 4)])
     features = {
         vocabulary[column]: [round(float(value), 4), entries.get(column, [])]
-        for column, value in enumerate(vectorizer.idf_)
+        for column, value in enumerate(vectorizer.idf_.tolist())
     }
     return {
         "format": FORMAT,
