@@ -316,3 +316,18 @@ def test_train_model_errors_are_clear(tmp_path: Path) -> None:
 def test_training_needs_two_items() -> None:
     with pytest.raises(ConfigError, match="at least two"):
         train_model([Labelled(title="x", labels=frozenset())], ["demo"])
+
+
+def test_evaluate_scores_the_rules_with_and_without_the_model() -> None:
+    runner = CliRunner()
+    args = ["--config", str(ROOT / "config"), "evaluate", "--split", "heldout", "--round", "11"]
+    both = runner.invoke(cli, args, catch_exceptions=False)
+    alone = runner.invoke(cli, [*args, "--rules-only"], catch_exceptions=False)
+    assert "heldout, round 11, rules + model)" in both.output.splitlines()[0]
+    assert "heldout, round 11, rules only)" in alone.output.splitlines()[0]
+    scores = [
+        json.loads(runner.invoke(cli, [*args, *extra, "--json"]).output)["overall"]
+        for extra in ([], ["--rules-only"])
+    ]
+    # the model only adds tags: never fewer true hits than the rules alone
+    assert scores[0]["tp"] >= scores[1]["tp"]

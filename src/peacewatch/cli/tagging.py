@@ -164,6 +164,9 @@ def _pct(value: float | None) -> str:
 @click.option("--title-only", is_flag=True, help="Score the headline alone, without the lead.")
 @click.option("--undated", is_flag=True, help="Drop every date, as for pages that carry none.")
 @click.option("--show-errors", is_flag=True, help="List the misses and false hits.")
+@click.option(
+    "--rules-only", is_flag=True, help="Leave the [model] out: what the rules alone tag."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every figure.")
 @pass_context
 def evaluate(
@@ -174,15 +177,21 @@ def evaluate(
     title_only: bool,
     undated: bool,
     show_errors: bool,
+    rules_only: bool,
     as_json: bool,
 ) -> None:
     """Score the current rules: precision, recall and F1 per initiative, and the trap table.
 
     Scores the labelled corpus and, when the database has analyst labels
-    (`peacewatch label`), those too."""
+    (`peacewatch label`), those too. The model (the [model] table) learns from the dev half
+    and the analyst labels, so only the held-out half scores it on what it has not seen."""
+    import dataclasses
+
     from peacewatch.tagging.evaluation import evaluate, load_labelled
 
     ruleset = _ruleset(ctx)
+    if rules_only:
+        ruleset = dataclasses.replace(ruleset, model=None)
     path = corpus or CORPUS
     if corpus is None and not CORPUS.exists():
         fail(
@@ -211,7 +220,9 @@ def evaluate(
         f"{report.items} items ({path.name}, {split}"
         f"{f', round {collection_round}' if collection_round else ''}"
         f"{', title only' if title_only else ''}"
-        f"{', undated' if undated else ''}): precision {_pct(o.precision)}  "
+        f"{', undated' if undated else ''}"
+        f"{', rules + model' if ruleset.model else ', rules only'}): "
+        f"precision {_pct(o.precision)}  "
         f"recall {_pct(o.recall)}  F1 {_pct(o.f1)}"
     )
     click.echo(f"{'initiative':30} {'pos':>4} {'tp':>4} {'fp':>4} {'fn':>4}   P     R     F1")
