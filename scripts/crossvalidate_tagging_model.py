@@ -37,6 +37,7 @@ def main() -> None:
         "--thresholds", type=float, nargs="+", default=[0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
     )
     parser.add_argument("--config", type=Path, default=ROOT / "config")
+    parser.add_argument("--title-only", action="store_true", help="score the headline alone")
     args = parser.parse_args()
 
     ruleset = load_ruleset(args.config)
@@ -60,7 +61,7 @@ def main() -> None:
                 chosen = replace(ruleset.model, model=model, threshold=threshold)
                 settings.append((f"threshold {threshold:.2f}", replace(ruleset, model=chosen)))
             for name, rules in settings:
-                report = evaluate(test, rules)
+                report = evaluate(test, rules, with_lead=not args.title_only)
                 total = rows.setdefault(name, [0, 0, 0, 0, 0])
                 total[0] += report.overall.tp
                 total[1] += report.overall.fp
@@ -68,7 +69,8 @@ def main() -> None:
                 total[3] += sum(fired for _, fired in report.traps.values())
                 total[4] += sum(negatives for negatives, _ in report.traps.values())
             print(f"fold {k + 1}/{args.folds}: trained on {len(train)}, scored {len(test)}")
-    print(f"\n{len(dev)} dev pages, {args.folds}-fold, headline and lead")
+    fields = "the headline alone" if args.title_only else "headline and lead"
+    print(f"\n{len(dev)} dev pages, {args.folds}-fold, {fields}")
     print(f"{'setting':16} {'P':>6} {'R':>6} {'F1':>6}  negatives tagged")
     for name, (tp, fp, fn, fired, negatives) in rows.items():
         precision = tp / (tp + fp) if tp + fp else 0.0

@@ -164,9 +164,7 @@ def _pct(value: float | None) -> str:
 @click.option("--title-only", is_flag=True, help="Score the headline alone, without the lead.")
 @click.option("--undated", is_flag=True, help="Drop every date, as for pages that carry none.")
 @click.option("--show-errors", is_flag=True, help="List the misses and false hits.")
-@click.option(
-    "--rules-only", is_flag=True, help="Leave the [model] out: what the rules alone tag."
-)
+@click.option("--rules-only", is_flag=True, help="Leave the [model] out: what the rules alone tag.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every figure.")
 @pass_context
 def evaluate(

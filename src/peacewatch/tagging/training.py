@@ -9,6 +9,7 @@ weighed as balanced (an initiative has tens of positives among thousands of page
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from peacewatch.errors import ConfigError
@@ -20,6 +21,10 @@ MIN_DF = 2  # a word seen on one page only says nothing of the next
 # Weights under this are left out of the file: a third of its size, and on the held-out half
 # the same figures as the full model (precision and recall within 0.005)
 PRUNE = 0.05
+# Each page with a lead is also learnt from its headline alone: feeds often carry no summary,
+# and a headline's words weigh differently alone than beside a lead (5-fold on dev, headline
+# alone at 0.7: recall 0.725 -> 0.737, F1 0.821 -> 0.826; headline and lead unchanged)
+HEADLINES_TOO = True
 ABSENT_BIAS = -30.0  # an initiative without a positive to learn from is never guessed
 
 
@@ -45,7 +50,11 @@ def train_model(
         min_df=min(min_df, len(items)),
         sublinear_tf=True,
     )
-    matrix = vectorizer.fit_transform(items)
+    # the words and their idf from the pages as they are; then the headline copies beside them
+    vectorizer.fit(items)
+    if HEADLINES_TOO:
+        items = [*items, *(replace(item, lead=None) for item in items if item.lead)]
+    matrix = vectorizer.transform(items)
     vocabulary: list[str] = [""] * len(vectorizer.vocabulary_)
     for key, column in vectorizer.vocabulary_.items():
         vocabulary[column] = key
