@@ -14,6 +14,7 @@ from peacewatch.cli import cli
 from peacewatch.models import ParsedItem
 from peacewatch.store import tags as tag_store
 from peacewatch.tagging.rules import load_ruleset
+from support import rules_only
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config"
@@ -225,10 +226,33 @@ def test_candidates_lists_relevant_untagged_items_in_the_window(tmp_path: Path) 
     assert row["url"] == "https://example.org/1" and row["initiatives"] == []
     # nothing of 2025 is in the window of the Minsk agreements (ended 2022-02-21)
     assert invoke(*base, "candidates", "--initiative", "minsk-agreements").stdout == ""
+    assert 0 <= row["likelihood"] < 0.7  # the model's probability, under its threshold
     text = invoke(*base, "candidates", "--initiative", "us-28pt-plan")
-    assert text.stdout.split()[:3] == [str(general), "2025-11-22", "Example"]
+    assert text.stdout.split()[:4] == [
+        str(general),
+        "2025-11-22",
+        f"{row['likelihood']:.2f}",
+        "Example",
+    ]
+    likely = invoke(*base, "candidates", "--initiative", "us-28pt-plan", "--likely", "--json")
+    assert [r["item_id"] for r in lines(likely.stdout)] == [general]
     # once an analyst decided, it is no longer a candidate
     invoke(*base, "label", str(general), "--remove", "us-28pt-plan")
     assert invoke(*base, "candidates", "--initiative", "us-28pt-plan").stdout == ""
     bad = invoke(*base, "candidates", "--initiative", "nope")
     assert bad.exit_code == 2 and "error: --initiative nope: unknown initiative" in bad.stderr
+
+
+def test_candidates_without_a_model_have_no_likelihood(tmp_path: Path) -> None:
+    path, (_, general) = _labelled_db(tmp_path)
+    config = tmp_path / "rules-only"
+    shutil.copytree(CONFIG, config)
+    rules = config / "initiatives.toml"
+    rules.write_text(rules_only(rules.read_text(encoding="utf-8")), encoding="utf-8")
+    base = ["--config", str(config), "--db", str(path)]
+    (row,) = lines(invoke(*base, "candidates", "--initiative", "us-28pt-plan", "--json").stdout)
+    assert row["item_id"] == general and row["likelihood"] is None
+    likely = invoke(*base, "candidates", "--initiative", "us-28pt-plan", "--likely")
+    assert (
+        likely.exit_code == 2 and "--likely: no tagging model knows us-28pt-plan" in likely.stderr
+    )

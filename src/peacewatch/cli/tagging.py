@@ -435,16 +435,25 @@ def label(
     help="Days after the initiative's end (or, while it runs, the last days) to look at.",
 )  # fmt: skip
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--likely",
+    is_flag=True,
+    help="Most likely first, by the tagging model's probability (else newest first).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per item.")
 @pass_context
-def candidates(ctx: Context, initiative_id: str, days: int, limit: int, as_json: bool) -> None:
+def candidates(
+    ctx: Context, initiative_id: str, days: int, limit: int, likely: bool, as_json: bool
+) -> None:
     """Items about peace but not tagged with an initiative, within its dates: to review.
 
     The window runs from the initiative's start_date minus its slack to end_date + DAYS, or
     over the last DAYS days when it has no end; the day is the publication day, or the day
     first seen when undated. Newest first; items an analyst already labelled for it are left
-    out.
+    out. With the tagging model ([model] in initiatives.toml) each line shows the model's
+    probability that the item is about the initiative; --likely sorts by it.
     """
+    import dataclasses
     from datetime import UTC, datetime
 
     from peacewatch.store import labels as label_store
@@ -462,13 +471,29 @@ def candidates(ctx: Context, initiative_id: str, days: int, limit: int, as_json:
         )  # fmt: skip
     except PeacewatchError as error:
         fail(error)
+    model = ruleset.model.model if ruleset.model else None
+    if model is not None and initiative.id in model.classes:
+        found = [
+            dataclasses.replace(
+                candidate,
+                likelihood=round(
+                    model.probabilities(candidate.title, candidate.summary)[initiative.id], 3
+                ),
+            )
+            for candidate in found
+        ]
+        if likely:  # (stable: equally likely items stay newest first)
+            found.sort(key=lambda candidate: -(candidate.likelihood or 0.0))
+    elif likely:
+        fail(InputError(f"--likely: no tagging model knows {initiative.id} ([model] table)"))
     for candidate in found:
         if as_json:
             click.echo(json.dumps(candidate.as_dict(), ensure_ascii=False))
         else:
             others = f"  [{', '.join(candidate.initiatives)}]" if candidate.initiatives else ""
+            chance = "" if candidate.likelihood is None else f"{candidate.likelihood:5.2f}  "
             click.echo(
-                f"{candidate.item_id:>8}  {candidate.day}  {candidate.outlet[:20]:20}  "
+                f"{candidate.item_id:>8}  {candidate.day}  {chance}{candidate.outlet[:20]:20}  "
                 f"{candidate.title}{others}"
             )
 

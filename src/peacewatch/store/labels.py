@@ -75,6 +75,9 @@ class Candidate:
     first_seen: str
     url: str | None
     initiatives: tuple[str, ...]  # the tags it has (others than the one asked about)
+    summary: str | None = None
+    # The tagging model's probability that the item is about the initiative (None: no model)
+    likelihood: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +89,7 @@ class Candidate:
             "first_seen": self.first_seen,
             "url": self.url,
             "initiatives": list(self.initiatives),
+            "likelihood": self.likelihood,
         }
 
 
@@ -216,7 +220,8 @@ def candidates(
                   items.published, items.first_seen,
                   coalesce(items.url, items.canonical_url),
                   (SELECT group_concat(initiative_id, ' ') FROM item_initiatives
-                    WHERE item_initiatives.item_id = items.id)
+                    WHERE item_initiatives.item_id = items.id),
+                  items.summary
            FROM items
            JOIN item_classification ON item_classification.item_id = items.id
            LEFT JOIN outlets ON outlets.id = items.outlet_id
@@ -243,6 +248,6 @@ def candidates(
     ).fetchall()
     return [
         Candidate(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                  tuple(sorted((row[7] or "").split())))
+                  tuple(sorted((row[7] or "").split())), row[8])
         for row in rows
     ]  # fmt: skip
