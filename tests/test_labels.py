@@ -387,3 +387,23 @@ def test_the_digest_shows_corrected_tags(db: Any, ruleset: RuleSet) -> None:
     assert jeddah.evidence.startswith("matched ")
     # the item whose tag was removed is general coverage now
     assert ids[0] in {e.item_id for e in digest.general}
+
+
+def test_datasette_lists_the_tags_only_the_model_gave(
+    db: Any, ruleset: RuleSet, tmp_path: Path
+) -> None:
+    visit = ("Kremlin aide Ushakov says no compromise yet on territory after Witkoff visit",
+             "2025-12-03T10:00:00+00:00")  # fmt: skip
+    ids = save(db, [*HEADLINES, visit], ruleset)
+    ds = make_datasette(tmp_path / "pw.db", ROOT / "config" / "datasette.yml")
+    try:
+        found = _datasette_rows(ds, "/pw/model_tags.json?initiative=&_shape=array")
+        assert [(r["item_id"], r["initiative_id"]) for r in found] == [(ids[-1], PLAN)]
+        (row,) = found
+        assert 0.7 <= row["probability"] < 1 and "Witkoff" in row["words"]
+        assert json.loads(row["evidence"])[0]["rule"].startswith("model ")
+        other = _datasette_rows(ds, "/pw/model_tags.json?initiative=minsk-agreements&_shape=array")
+        assert other == []
+    finally:
+        for database in ds.databases.values():
+            database.close()
