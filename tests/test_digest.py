@@ -5,6 +5,7 @@ The database is the surfaces story (tests/surfaces_data.py) built through the pi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
@@ -190,6 +191,13 @@ def test_evidence_line_picks_the_strongest_match() -> None:
     )
     assert evidence_line(evidence) == "matched “strong” in the headline (rule b)"
     assert evidence_line("not json") == ""
+    model = json.dumps([
+        {"rule": "model 0.93: stem witkof", "field": "title", "text": "Witkoff", "weight": 0.7},
+        {"rule": "model 0.93: word visit", "field": "title", "text": "visit", "weight": 0.4},
+        {"rule": "model 0.93: headline stem witkof", "field": "title", "text": "Witkoff",
+         "weight": 0.3},
+    ])  # fmt: skip
+    assert evidence_line(model) == "the tagging model (93% sure), from “Witkoff”, “visit”"
     assert evidence_line(None) == ""
 
 

@@ -169,6 +169,14 @@ def evidence_line(evidence: str | None) -> str:
     matches = [m for m in matches if m.get("text") and m.get("field") != "analyst"]
     if not matches:
         return ""
+    model = [m for m in matches if str(m.get("rule") or "").startswith("model ")]
+    if model:  # the tagging model's tag: its certainty and the words that weighed most
+        try:
+            sure = f"{float(str(model[0]['rule']).split()[1].rstrip(':')):.0%} sure"
+        except (IndexError, ValueError):
+            sure = "sure enough"
+        words = ", ".join(dict.fromkeys(f"“{m['text']}”" for m in model))
+        return f"the tagging model ({sure}), from {words}"
     best = max(matches, key=lambda m: float(m.get("weight") or 0))
     where = FIELD_NAMES.get(str(best.get("field")), str(best.get("field") or "text"))
     line = f"matched “{best['text']}” in the {where}"
