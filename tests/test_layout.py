@@ -28,7 +28,7 @@ OWNERS = {
     "jinja2": {"surfaces.digest_render"},
     "py3langid": {"tagging.language"},
     "pyarrow": {"surfaces.export"},
-    "click": {"cli.app", "cli.ingest", "cli.tagging", "cli.stories", "cli.surfaces"},
+    "click": {"cli.app", "cli.ingest", "cli.labels", "cli.tagging", "cli.stories", "cli.surfaces"},
     "snowballstemmer": {"stories.words"},
     "pymorphy3": {"stories.words"},
     "sklearn": {"tagging.training"},

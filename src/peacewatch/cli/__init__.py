@@ -6,7 +6,7 @@ drive. Importing this package registers them all.
 
 import gc
 
-from peacewatch.cli import ingest, stories, surfaces, tagging  # noqa: F401  (registers them)
+from peacewatch.cli import ingest, labels, stories, surfaces, tagging  # noqa: F401  (registers them)
 from peacewatch.cli.app import cli
 
 
