@@ -53,7 +53,7 @@ def main() -> None:
         for k in range(args.folds):
             train = [item for item in dev if fold(item.url) != k]
             test = [item for item in dev if fold(item.url) == k]
-            path = Path(tmp) / f"fold{k}.json.gz"
+            path = Path(tmp) / f"fold{k}.npz"
             dump_model(train_model(train, classes), path)
             model = load_model(path)
             settings = [("rules alone", replace(ruleset, model=None))]

@@ -300,9 +300,7 @@ def test_list_entries_are_tagged_in_the_same_transaction(
         {"id": "reading", "url": http_server.url("/list.html"), "kind": "list", "outlet": "L"},
     ])  # fmt: skip
     shutil.copy(REPO / "config" / "initiatives.toml", config.config_dir / "initiatives.toml")
-    shutil.copy(
-        REPO / "config" / "tagging-model.json.gz", config.config_dir / "tagging-model.json.gz"
-    )
+    shutil.copy(REPO / "config" / "tagging-model.npz", config.config_dir / "tagging-model.npz")
     poll_all(load_config(config.config_dir), db)
     tags = rows(db, """SELECT i.title, t.initiative_id FROM items i
                        JOIN item_initiatives t ON t.item_id = i.id ORDER BY i.id""")  # fmt: skip

@@ -59,9 +59,7 @@ def test_classify_keeps_order_and_reports_bad_lines() -> None:
 
 def test_classify_with_a_trial_rule_file(tmp_path: Path) -> None:
     trial = tmp_path / "trial.toml"
-    shutil.copy(
-        CONFIG / "tagging-model.json.gz", tmp_path
-    )  # the [model] file, beside the trial rules
+    shutil.copy(CONFIG / "tagging-model.npz", tmp_path)  # the [model] file, beside the trial rules
     text = (CONFIG / "initiatives.toml").read_text(encoding="utf-8")
     # the analyst's trial: the 28-point name alone no longer suffices
     trial.write_text(text.replace("], weight = 2 },", "], weight = 0.5 },", 1), encoding="utf-8")

@@ -133,7 +133,7 @@ def test_daemon_retags_stored_items_in_the_background_when_rules_change(
     assert count(db, "SELECT count(*) FROM item_classification") == 0
     # rules appear (or change): the daemon recomputes the stored items' tags on start
     shutil.copy(Path(__file__).parent.parent / "config" / "initiatives.toml", config)
-    shutil.copy(Path(__file__).parent.parent / "config" / "tagging-model.json.gz", config)
+    shutil.copy(Path(__file__).parent.parent / "config" / "tagging-model.npz", config)
     proc = start(config, db, "daemon")
     try:
         wait_for(lambda: count(db, "SELECT count(*) FROM item_classification") == 3)

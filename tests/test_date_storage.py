@@ -214,9 +214,7 @@ def test_a_redated_item_is_tagged_again(tmp_path: Path, http_server: FixtureServ
     config, db = configure(tmp_path, [{"id": "f", "url": http_server.url("/feed.xml")}])
     repo = Path(__file__).resolve().parent.parent
     shutil.copy(repo / "config" / "initiatives.toml", config.config_dir / "initiatives.toml")
-    shutil.copy(
-        repo / "config" / "tagging-model.json.gz", config.config_dir / "tagging-model.json.gz"
-    )
+    shutil.copy(repo / "config" / "tagging-model.npz", config.config_dir / "tagging-model.npz")
     poll_all(load_config(config.config_dir), db)
     assert item_row(db)["published"] == "2025-11-20T08:00:00+00:00"
     assert rows(db, "SELECT initiative_id FROM item_initiatives") == [

@@ -232,7 +232,7 @@ def test_an_added_initiative_that_leaves_the_rules_stays_dormant(
     start = text.index('[[initiative]]\nid = "minsk-agreements"')
     end = text.index("[[initiative]]", start + 10)
     (tmp_path / "initiatives.toml").write_text(text[:start] + text[end:], encoding="utf-8")
-    shutil.copy(ROOT / "config" / "tagging-model.json.gz", tmp_path)
+    shutil.copy(ROOT / "config" / "tagging-model.npz", tmp_path)
     without = load_rules_file(tmp_path / "initiatives.toml")
     tag_store.retag(db, without)
     assert tags(db, ids[2]) == {}  # no tag for an initiative that is not tracked

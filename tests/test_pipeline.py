@@ -560,7 +560,7 @@ def test_new_and_edited_items_are_tagged_in_the_fetch_transaction(
     config_dir = tmp_path / "config"
     write_config(config_dir, [{"id": "t", "url": http_server.url("/t.xml")}])
     shutil.copy(Path(__file__).parent.parent / "config" / "initiatives.toml", config_dir)
-    shutil.copy(Path(__file__).parent.parent / "config" / "tagging-model.json.gz", config_dir)
+    shutil.copy(Path(__file__).parent.parent / "config" / "tagging-model.npz", config_dir)
     config = load_config(config_dir)
     db = store.open_db(tmp_path / "t.db")
     poll(config, db)

@@ -132,7 +132,7 @@ def test_version_ignores_comments_and_layout_but_not_content(tmp_path: Path) -> 
 
 def test_load_ruleset_reads_config_dir(tmp_path: Path) -> None:
     shutil.copy(CONFIG / "initiatives.toml", tmp_path / "initiatives.toml")
-    shutil.copy(CONFIG / "tagging-model.json.gz", tmp_path / "tagging-model.json.gz")
+    shutil.copy(CONFIG / "tagging-model.npz", tmp_path / "tagging-model.npz")
     assert load_ruleset(tmp_path).version == load_ruleset(CONFIG).version
 
 

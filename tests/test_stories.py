@@ -401,7 +401,7 @@ def test_a_broken_alias_file_stops_the_configuration(tmp_path: Path) -> None:
         "sources.toml",
         "initiatives.toml",
         "outlets.toml",
-        "tagging-model.json.gz",
+        "tagging-model.npz",
     ):
         (tmp_path / name).write_bytes((ROOT / "config" / name).read_bytes())
     (tmp_path / "aliases.toml").write_text('[[entity]]\nid = "x"\nkind = "person"\nen = ["X"]\n')

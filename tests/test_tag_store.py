@@ -138,7 +138,7 @@ def test_retag_is_driven_by_rules_version(db: Any, ruleset: RuleSet, tmp_path: P
     start = text.index('[[initiative]]\nid = "minsk-agreements"')
     end = text.index("[[initiative]]", start + 10)
     edited = tmp_path / "initiatives.toml"
-    shutil.copy(ROOT / "config" / "tagging-model.json.gz", tmp_path)
+    shutil.copy(ROOT / "config" / "tagging-model.npz", tmp_path)
     edited.write_text(text[:start] + text[end:], encoding="utf-8")
     changed = load_rules_file(edited)
     assert changed.version != ruleset.version

@@ -58,7 +58,7 @@ links = ["https://example.org/other"]
 terms = [ { match = "other accord", weight = 1 } ]
 
 [model]
-file = "model.json.gz"
+file = "model.npz"
 threshold = 0.6
 context = ["@conflict"]
 
@@ -85,7 +85,7 @@ WEIGHTS = {
 
 
 def ruleset_with_model(tmp_path: Path, text: str = RULES, data: dict | None = None) -> object:
-    dump_model(data or WEIGHTS, tmp_path / "model.json.gz")
+    dump_model(data or WEIGHTS, tmp_path / "model.npz")
     path = tmp_path / "initiatives.toml"
     path.write_text(text, encoding="utf-8")
     return load_rules_file(path)
@@ -216,10 +216,10 @@ def test_a_new_model_changes_the_rules_version(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("section", "expected"),
     [
-        ('file = "missing.json.gz"', "'file': "),
-        ('file = "model.json.gz"\nthreshold = 1.5', "'threshold': must lie between 0 and 1"),
-        ('file = "model.json.gz"\ncontext = ["@nowhere"]', "unknown concept '@nowhere'"),
-        ('file = "model.json.gz"\nspeed = 2', "'speed': unknown key"),
+        ('file = "missing.npz"', "'file': "),
+        ('file = "model.npz"\nthreshold = 1.5', "'threshold': must lie between 0 and 1"),
+        ('file = "model.npz"\ncontext = ["@nowhere"]', "unknown concept '@nowhere'"),
+        ('file = "model.npz"\nspeed = 2', "'speed': unknown key"),
         ("threshold = 0.5", "'file': expected a non-empty string"),
     ],
 )
@@ -227,7 +227,7 @@ def test_model_section_mistakes_name_the_file_and_key(
     tmp_path: Path, section: str, expected: str
 ) -> None:
     text = RULES.replace(
-        'file = "model.json.gz"\nthreshold = 0.6\ncontext = ["@conflict"]',
+        'file = "model.npz"\nthreshold = 0.6\ncontext = ["@conflict"]',
         section if "context" in section else section + '\ncontext = ["@conflict"]',
     )
     with pytest.raises(ConfigError) as caught:
@@ -238,14 +238,32 @@ def test_model_section_mistakes_name_the_file_and_key(
 
 
 def test_a_broken_or_foreign_model_file_is_a_config_error(tmp_path: Path) -> None:
-    (tmp_path / "model.json.gz").write_bytes(b"not gzip")
+    import numpy as np
+
     path = tmp_path / "initiatives.toml"
     path.write_text(RULES, encoding="utf-8")
-    with pytest.raises(ConfigError, match="not a gzip JSON model file"):
+    (tmp_path / "model.npz").write_bytes(b"not a model")
+    with pytest.raises(ConfigError, match=r"model.npz: not a peacewatch tagging model file"):
         load_rules_file(path)
     with pytest.raises(ConfigError, match="not a peacewatch tagging model"):
-        dump_model({"format": 99}, tmp_path / "x.json.gz")
-        load_model(tmp_path / "x.json.gz")
+        dump_model({"format": 99}, tmp_path / "x.npz")
+    # arrays of another kind, or of sizes that disagree
+    np.savez(tmp_path / "other.npz", values=np.arange(3))
+    with pytest.raises(ConfigError, match="not a peacewatch tagging model file"):
+        load_model(tmp_path / "other.npz")
+    dump_model(WEIGHTS, tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz") as stored:
+        arrays = dict(stored)
+    arrays["cols"] = arrays["cols"] + 5  # a weight for a class the model does not have
+    np.savez(tmp_path / "model.npz", **arrays)
+    with pytest.raises(ConfigError, match="arrays disagree"):
+        load_model(tmp_path / "model.npz")
+
+
+def test_the_version_follows_the_weights_not_the_file_bytes(tmp_path: Path) -> None:
+    dump_model(WEIGHTS, tmp_path / "a.npz")
+    dump_model(WEIGHTS, tmp_path / "b.npz")
+    assert load_model(tmp_path / "a.npz").version == load_model(tmp_path / "b.npz").version
 
 
 def test_shipped_model_is_what_train_model_makes_from_the_dev_half(tmp_path: Path) -> None:
@@ -257,8 +275,8 @@ def test_shipped_model_is_what_train_model_makes_from_the_dev_half(tmp_path: Pat
     )
     assert result.exit_code == 0, result.output
     assert "training on 2132 dev pages" in result.output or "dev pages" in result.output
-    ours = load_model(config / "tagging-model.json.gz")
-    shipped = load_model(ROOT / "config" / "tagging-model.json.gz")
+    ours = load_model(config / "tagging-model.npz")
+    shipped = load_model(ROOT / "config" / "tagging-model.npz")
     # (compared within a tolerance: another machine's arithmetic may move the last digit)
     assert ours.trained == shipped.trained, "retrain: peacewatch train-model"
     assert ours.classes == shipped.classes and ours.names == shipped.names
@@ -288,8 +306,8 @@ def test_analyst_corrections_teach_the_model(tmp_path: Path) -> None:
     result = runner.invoke(cli, [*args, "train-model"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "and 1 analyst judgements" in result.output
-    trained = load_model(config / "tagging-model.json.gz").trained
-    shipped = load_model(ROOT / "config" / "tagging-model.json.gz").trained
+    trained = load_model(config / "tagging-model.npz").trained
+    shipped = load_model(ROOT / "config" / "tagging-model.npz").trained
     assert trained["positives"]["minsk-agreements"] == shipped["positives"]["minsk-agreements"] + 1
     assert trained["sources"] == {"corpus dev": shipped["sources"]["corpus dev"], "analyst": 1}
 

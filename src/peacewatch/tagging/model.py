@@ -2,10 +2,10 @@
 
 A logistic regression per initiative over the words of the headline and lead (whole words,
 their first six letters, pairs of those, and the headline's words apart), trained on labelled
-pages by `training.py` and stored as JSON (gzip). The rules stay the first word: the classifier
-asks the model only about items that name Russia or Ukraine and that no rule tagged, and keeps
-its answer only above the `[model]` threshold and not before the initiative began (see
-docs/tagging.md, "The model"). Every model tag carries its probability and the words that
+pages by `training.py` and stored as compressed numpy arrays (.npz). The rules stay the first
+word: the classifier asks the model only about items that name Russia or Ukraine and that no
+rule tagged, and keeps its answer only above the `[model]` threshold (see docs/tagging.md, "The
+model"). Every model tag carries its probability and the words that
 weighed most, so an analyst sees why it fired.
 
 The features and their weighting (sublinear tf x smoothed idf, L2-normalised) repeat
@@ -15,7 +15,6 @@ tests/test_tagging_model.py checks it against scikit-learn.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import math
@@ -190,29 +189,94 @@ def _sigmoid(score: float) -> float:
 
 
 def dump_model(data: Mapping[str, Any], path: Path) -> None:
-    """Write a model (the trainer's dict) as gzip JSON; mtime 0, so equal models are equal bytes."""
-    raw = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """Write a model (the trainer's dict) as compressed numpy arrays (.npz): the weights as
+    sparse triplets, so loading builds no Python object per weight (a JSON file of the same
+    model took about 50 MB more memory to read)."""
+    import numpy as np
+
+    if data.get("format") != FORMAT:
+        raise ConfigError(f"{path}: not a peacewatch tagging model (format {FORMAT})")
+    names = list(data["features"])
+    rows: list[int] = []
+    cols: list[int] = []
+    values: list[float] = []
+    for row, name in enumerate(names):
+        for column, weight in data["features"][name][1]:
+            rows.append(row)
+            cols.append(int(column))
+            values.append(float(weight))
+    arrays = {
+        "format": np.array([FORMAT]),
+        "classes": np.array(list(data["classes"]), dtype=str),
+        "bias": np.array(data["bias"], dtype=np.float64),
+        "features": np.array(names, dtype=str),
+        "idf": np.array([data["features"][name][0] for name in names], dtype=np.float64),
+        "rows": np.array(rows, dtype=np.int32),
+        "cols": np.array(cols, dtype=np.int32),
+        "weights": np.array(values, dtype=np.float64),
+        "trained": np.array(json.dumps(data.get("trained") or {}, sort_keys=True)),
+    }
     tmp = path.with_name(path.name + ".tmp")
-    with (
-        tmp.open("wb") as handle,
-        gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) as stream,
-    ):
-        stream.write(raw.encode("utf-8"))
+    with tmp.open("wb") as handle:
+        np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
     tmp.replace(path)
 
 
+_ARRAYS = ("format", "classes", "bias", "features", "idf", "rows", "cols", "weights", "trained")
+
+
 def load_model(path: Path, *, display: str | None = None) -> Model:
-    """Read a model file; a missing, unreadable or malformed file is a ConfigError naming it."""
+    """Read a model file; a missing, unreadable or malformed file is a ConfigError naming it.
+
+    Its version is a hash of the arrays' contents, so retraining to the same weights keeps the
+    version (and the stored tags)."""
+    import zipfile
+
+    import numpy as np
+
     shown = display or str(path)
     try:
-        raw = path.read_bytes()
-    except OSError as error:
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in _ARRAYS}
+    except FileNotFoundError as error:
         raise ConfigError(f"{shown}: cannot read: {error.strerror or error}") from error
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise ConfigError(
+            f"{shown}: not a peacewatch tagging model file (.npz): {error}"
+        ) from error
+    if arrays["format"].tolist() != [FORMAT]:
+        raise ConfigError(f"{shown}: not a peacewatch tagging model (format {FORMAT})")
+    digest = hashlib.sha256()
+    for name in _ARRAYS:
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(arrays[name]).tobytes())
+    classes = tuple(arrays["classes"].tolist())
+    names = tuple(arrays["features"].tolist())
+    rows, cols = arrays["rows"], arrays["cols"]
+    if (
+        len(arrays["bias"]) != len(classes)
+        or len(arrays["idf"]) != len(names)
+        or not len(rows) == len(cols) == len(arrays["weights"])
+        or (len(rows) and (rows.min() < 0 or rows.max() >= len(names)))
+        or (len(cols) and (cols.min() < 0 or cols.max() >= len(classes)))
+    ):
+        raise ConfigError(f"{shown}: malformed model: its arrays disagree in size")
+    weights = np.zeros((len(names), len(classes)))
+    weights[rows, cols] = arrays["weights"]
     try:
-        data = json.loads(gzip.decompress(raw))
-    except (OSError, EOFError, ValueError) as error:
-        raise ConfigError(f"{shown}: not a gzip JSON model file: {error}") from error
-    return model_from_data(data, display=shown, version=hashlib.sha256(raw).hexdigest()[:16])
+        trained = json.loads(str(arrays["trained"]))
+    except ValueError as error:
+        raise ConfigError(f"{shown}: malformed model: {error}") from error
+    return Model(
+        classes=classes,
+        bias=arrays["bias"].astype(np.float64),
+        index={name: row for row, name in enumerate(names)},
+        names=names,
+        idf=arrays["idf"].astype(np.float64),
+        weights=weights,
+        version=digest.hexdigest()[:16],
+        trained=trained if isinstance(trained, dict) else {},
+    )
 
 
 def model_from_data(data: Any, *, display: str = "model", version: str = "") -> Model:
