@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from itertools import count
+from itertools import chain, count
 from typing import NamedTuple
 
 from peacewatch.stories.evidence import (
@@ -296,32 +296,34 @@ class Clusterer:
         index = self.index
         first, last = index.bucket(lo), index.bucket(hi)
         buckets, sizes, common = index.buckets, index.sizes, s.common_key_stories
-        hits: Counter[int] = Counter()
-        every_language = []  # the id sets of keys of every language, counted only if needed
+        found = []  # the id sets of the item's keys in the window
+        every_language = []  # those of keys of every language, counted only if needed
         for k in item_keys(item):
             n = sizes.get(k)
             if n and n <= common:  # how many stories carry it in all, in the window or not
                 everywhere = not k.startswith(("t:", "n:"))
                 for at, ids in buckets[k].items():
                     if first <= at <= last:
-                        hits.update(ids)
+                        found.append(ids)
                         if everywhere:
                             every_language.append(ids)
+        # counted at once: Counter.update per set costs a Python call and a type check each
+        # (some twenty sets per item), chained they are one count in C
+        hits = Counter(chain.from_iterable(found))
         # stories sharing enough keys and within the window, most keys in common first, then
         # the latest: an order that does not depend on how sets of strings happen to iterate
         # (it changes with the hash seed)
         stories = self.stories
         pool = []
-        for story_id in [i for i, shared in hits.items() if shared >= least]:
-            story = stories[story_id]
-            if story.latest <= hi and story.earliest >= lo:
-                pool.append((-hits[story_id], -story.latest, story_id, story))
+        for story_id, shared in hits.items():
+            if shared >= least:
+                story = stories[story_id]
+                if story.latest <= hi and story.earliest >= lo:
+                    pool.append((-shared, -story.latest, story_id, story))
         pool.sort()  # story ids are unique: the stories themselves are never compared
         chosen = [p[3] for p in pool[: s.candidates]]
         if len(pool) > s.candidates and s.neutral_candidates:
-            neutral: Counter[int] = Counter()
-            for ids in every_language:
-                neutral.update(ids)
+            neutral = Counter(chain.from_iterable(every_language))
             rest = [(-neutral[p[2]], p[1], p[2], p[3]) for p in pool[s.candidates :]]
             rest.sort()
             chosen += [p[3] for p in rest[: s.neutral_candidates] if p[0] < 0]
