@@ -22,11 +22,11 @@ from __future__ import annotations
 import hashlib
 import math
 import sys
-from bisect import bisect_left, insort
+from bisect import insort
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import cached_property
 from itertools import chain, count
 from typing import NamedTuple
 
@@ -37,6 +37,7 @@ from peacewatch.stories.evidence import (
     kinds_of,
     measure,
     named,
+    nearest_hours,
     need,
     shown,
 )
@@ -57,11 +58,6 @@ WEIGHTS: tuple[tuple[str, float], ...] = (
     ("across", 0.0),
 )  # fmt: skip
 THRESHOLD = -2.5  # chosen on dev, precision first (README, "Stories")
-
-
-@lru_cache(maxsize=64)
-def _weights_of(weights: tuple[tuple[str, float], ...]) -> dict[str, float]:
-    return dict(weights)
 
 
 @dataclass(frozen=True)
@@ -89,9 +85,11 @@ class Settings:
     def window(self) -> float:
         return self.window_hours * 3600.0
 
-    @property
+    @cached_property
     def weight(self) -> dict[str, float]:
-        return _weights_of(self.weights)
+        # kept with the settings (frozen, so it never changes): read for every candidate,
+        # and a cache keyed by `weights` would hash its 23 pairs each time
+        return dict(self.weights)
 
     def version(self, aliases_digest: str = "") -> str:
         text = repr(sorted(asdict(self).items())) + aliases_digest
@@ -329,14 +327,13 @@ class Clusterer:
             chosen += [p[3] for p in rest[: s.neutral_candidates] if p[0] < 0]
         return chosen
 
-    def _idf(self, lang: str | None, term: str) -> float:
-        df = self.index.count(f"t:{lang}:{term}")
-        return math.log(1.0 + (len(self.stories) + 1) / (1.0 + df))
-
     def _weights(self, item: Features) -> dict[str, float]:
-        """The idf weight of each of an item's terms (computed once per item)."""
+        """The idf weight of each of an item's terms (computed once per item): log(1 + (N +
+        1) / (1 + df)), N the stories in memory, df those carrying the term."""
         if self._weighed is None or self._weighed[0] is not item:
-            self._weighed = (item, {t: self._idf(item.lang, t) for t in item.terms})
+            stories, df, lang = len(self.stories) + 1, self.index.count, item.lang
+            weights = {t: math.log(1.0 + stories / (1.0 + df(f"t:{lang}:{t}"))) for t in item.terms}
+            self._weighed = (item, weights)
         return self._weighed[1]
 
     def _others(self, item: Features) -> tuple[frozenset[str], dict[str, int]]:
@@ -388,9 +385,7 @@ class Clusterer:
     def evaluate(self, item: Features, story: Story) -> Match | None:
         """Why an item may join a story (its weighed evidence), or None when it may not."""
         s = self.settings
-        times = story.times
-        at = bisect_left(times, item.time)
-        nearest = min(abs(item.time - t) for t in times[max(0, at - 1) : at + 1]) / 3600.0
+        nearest = nearest_hours(story.times, item.time)
         if nearest > s.gap_hours and item.shingles.isdisjoint(story.shingles):
             return None  # too far from every member, and no text to be a copy of
         evidence = self.measure(item, story, floor=s.threshold)
