@@ -148,7 +148,7 @@ class Member(NamedTuple):
         )  # fmt: skip
 
 
-@dataclass
+@dataclass(slots=True)
 class Story:
     """A story's members and the counts its core (majority) evidence is read from."""
 
