@@ -207,6 +207,39 @@ def test_eviction_keeps_memory_to_the_window() -> None:
     assert all(s.latest >= 40 * 24 * HOUR for s in clusterer.stories.values())
 
 
+def test_clustering_collects_garbage_less_often_and_restores_the_threshold() -> None:
+    import gc
+    import threading
+
+    from peacewatch.stories.cluster import YOUNG_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    assert before[0] < YOUNG_THRESHOLD
+    entered, leave = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        with fewer_collections():
+            entered.set()
+            leave.wait(5)
+
+    with fewer_collections():
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        assert entered.wait(5)
+    # the other thread's block still runs: the threshold stays raised until it ends
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
+    leave.set()
+    thread.join(5)
+    assert gc.get_threshold() == before
+    gc.set_threshold(0)  # automatic collection off: left off
+    try:
+        with fewer_collections():
+            assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
 def test_settings_version_changes_with_settings_and_aliases() -> None:
     base = Settings().version(ALIASES.digest)
     assert Settings(window_hours=48).version(ALIASES.digest) != base

@@ -24,7 +24,7 @@ from typing import Any
 from peacewatch.errors import PeacewatchError
 from peacewatch.store.database import Database, transaction
 from peacewatch.stories.aliases import AliasTable
-from peacewatch.stories.cluster import Clusterer, Decision, Settings
+from peacewatch.stories.cluster import Clusterer, Decision, Settings, fewer_collections
 from peacewatch.stories.features import Features, extract
 from peacewatch.timeutil import parse_iso
 
@@ -169,14 +169,15 @@ class StoryIndex:
                     f"SELECT item_id FROM story_members WHERE item_id IN ({marks})", list(chunk)
                 )
             )
-        items = read_features(db, [i for i in ids if i not in placed], self.aliases)
-        if not items:
-            return []
-        items.sort(key=lambda f: (f.time, f.item_id))
-        window = self.settings.window
-        self._load(db, items[0].time - window, items[-1].time + window)
-        self.clusterer._new_id = self._new_story_id(db, now)
-        decisions = [self.clusterer.assign(item) for item in items]
+        with fewer_collections():  # the stories in memory are long-lived: cluster.py
+            items = read_features(db, [i for i in ids if i not in placed], self.aliases)
+            if not items:
+                return []
+            items.sort(key=lambda f: (f.time, f.item_id))
+            window = self.settings.window
+            self._load(db, items[0].time - window, items[-1].time + window)
+            self.clusterer._new_id = self._new_story_id(db, now)
+            decisions = [self.clusterer.assign(item) for item in items]
         touched: set[int] = set()
         for decision in decisions:
             touched.add(decision.story_id)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -66,6 +65,7 @@ KIND_OF = {
 KINDS = ("text", "terms", "names", "places", "numbers", "dates", "topics", "tags")
 
 COMMON_TOPICS = frozenset(("e:talks", "e:meeting"))  # nearly every story has these
+_NO_TERMS: Mapping[str, int] = {}  # a story's terms in a language none of its members has
 MIN_DAYS_APART = 2  # a day later is often the same happening's second day or its aftermath
 
 
@@ -152,6 +152,17 @@ def named(item: Features | Member) -> frozenset[str]:
     return found.difference(item.implied)
 
 
+def nearest_hours(times: list[float], time: float) -> float:
+    """Hours from `time` to the nearest of `times` (sorted, not empty): the nearest lies
+    beside the place `time` would take among them."""
+    at = bisect_left(times, time)
+    if at == 0:
+        return abs(time - times[0]) / 3600.0
+    if at == len(times):
+        return abs(time - times[-1]) / 3600.0
+    return min(abs(time - times[at - 1]), abs(time - times[at])) / 3600.0
+
+
 def rarity(others: int) -> float:
     """What a shared name is worth when `others` other stories of the window carry it: 1
     alone, 0.5 with one other, 0.25 with seven others."""
@@ -201,23 +212,23 @@ def measure(
     n, n_lang = story.size, story.langs.get(item.lang, 0)
     need_all, need_lang = need(n), need(n_lang)
     v = dict.fromkeys(FEATURES, 0.0)
-    counts: Mapping[str, int] | None = story.terms.get(item.lang, Counter()) if n_lang else None
+    counts: Mapping[str, int] | None = story.terms.get(item.lang, _NO_TERMS) if n_lang else None
     if counts is not None:
         title_terms = item.title_terms
         if title_terms:
-            v["title"] = sum(1 for t in title_terms if counts.get(t, 0) >= need_lang) / len(
-                title_terms
-            )
+            get = counts.get  # a Counter's missing keys cost a Python call; get does not
+            v["title"] = len([t for t in title_terms if get(t, 0) >= need_lang]) / len(title_terms)
     else:
         v["across"] = 1.0
 
-    counted = story.entities.get  # a Counter's missing keys cost a Python call; get does not
-
-    def in_core(keys: frozenset[str]) -> list[str]:
-        return [k for k in keys if counted(k, 0) >= (need_lang if k[0] == "n" else need_all)]
-
-    names, places = in_core(item.names), in_core(item.places - item.implied)
-    numbers, topics = in_core(item.numbers), in_core(item.topics)
+    # The keys in the story's core: names of the item's own language ('n:') by the members
+    # in that language, every other key by all members. Written out instead of through a
+    # helper, as for every candidate measured: only names can begin with 'n'.
+    counted = story.entities.get
+    names = [k for k in item.names if counted(k, 0) >= (need_lang if k[0] == "n" else need_all)]
+    places = [k for k in item.places if counted(k, 0) >= need_all and k not in item.implied]
+    numbers = [k for k in item.numbers if counted(k, 0) >= need_all] if item.numbers else []
+    topics = [k for k in item.topics if counted(k, 0) >= need_all] if item.topics else []
     if names:
         local = [k for k in names if k.startswith("n:")]
         v["local_names"] = float(min(3, len(local)))
@@ -245,21 +256,25 @@ def measure(
     for name, veto in VETOES.items():
         if name not in checked:
             v[name] = float(veto(item, story))
-    times = story.times  # sorted: the nearest member's time is beside the item's place
-    at = bisect_left(times, item.time)
-    gap = min(abs(item.time - t) for t in times[max(0, at - 1) : at + 1]) / 3600.0
+    gap = nearest_hours(story.times, item.time)
     v["gap"] = gap / 24.0
     v["late"] = max(0.0, (item.time - story.earliest) / 3600.0 - 24.0) / 24.0
-    shares_text = bool(n_lang) and not item.shingles.isdisjoint(story.shingles)
     if weights is not None and floor is not None:
         # The text's evidence is at most 1 each (shares and a Jaccard); the rest is exact
         known = weights.get("bias", 0.0) + math.fsum(
-            x * weights[f] for f, x in v.items() if x and f in weights
+            [x * weights[f] for f, x in v.items() if x and f in weights]
         )
-        rest = [f for f, left in (("terms", counts is not None), ("text", shares_text),
-                                  ("copy", shares_text)) if left]  # fmt: skip
-        if known + sum(max(0.0, weights.get(f, 0.0)) for f in rest) < floor - 1e-9:
+        terms = max(0.0, weights.get("terms", 0.0)) if counts is not None else 0.0
+        text = terms + max(0.0, weights.get("text", 0.0)) + max(0.0, weights.get("copy", 0.0))
+        # short even if the text were shared (most candidates): the item's shingles need not
+        # be looked up in the story's
+        if known + text < floor - 1e-9:
             return None
+        shares_text = bool(n_lang) and not item.shingles.isdisjoint(story.shingles)
+        if known + (text if shares_text else terms) < floor - 1e-9:
+            return None
+    else:
+        shares_text = bool(n_lang) and not item.shingles.isdisjoint(story.shingles)
 
     shared: dict[str, list[str]] = {}
     matched = "centroid"
