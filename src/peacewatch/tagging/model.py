@@ -61,9 +61,7 @@ def feature_counts(title: str, summary: str | None) -> Counter[str]:
     of those prefixes (they run from the headline into the lead, as in the training text
     "title \\n lead"), 't:' the headline's prefixes again (a headline says what the page is
     about)."""
-    title_tokens = _WORD_RE.findall(title.lower())
-    tokens = title_tokens + _WORD_RE.findall(summary.lower()) if summary else title_tokens
-    return Counter(_keys(tokens, len(title_tokens)))
+    return Counter(training_features(title, summary))
 
 
 def training_features(title: str, lead: str | None) -> list[str]:
@@ -188,14 +186,15 @@ def _sigmoid(score: float) -> float:
     return exp / (1.0 + exp)
 
 
-def dump_model(data: Mapping[str, Any], path: Path) -> None:
-    """Write a model (the trainer's dict) as compressed numpy arrays (.npz): the weights as
-    sparse triplets, so loading builds no Python object per weight (a JSON file of the same
-    model took about 50 MB more memory to read)."""
+_ARRAYS = ("format", "classes", "bias", "features", "idf", "rows", "cols", "weights", "trained")
+
+
+def _arrays(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The trainer's dict as the arrays of the model file (weights as sparse triplets)."""
     import numpy as np
 
-    if data.get("format") != FORMAT:
-        raise ConfigError(f"{path}: not a peacewatch tagging model (format {FORMAT})")
+    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+        raise ConfigError(f"not a peacewatch tagging model (format {FORMAT})")
     names = list(data["features"])
     rows: list[int] = []
     cols: list[int] = []
@@ -205,7 +204,7 @@ def dump_model(data: Mapping[str, Any], path: Path) -> None:
             rows.append(row)
             cols.append(int(column))
             values.append(float(weight))
-    arrays = {
+    return {
         "format": np.array([FORMAT]),
         "classes": np.array(list(data["classes"]), dtype=str),
         "bias": np.array(data["bias"], dtype=np.float64),
@@ -216,34 +215,13 @@ def dump_model(data: Mapping[str, Any], path: Path) -> None:
         "weights": np.array(values, dtype=np.float64),
         "trained": np.array(json.dumps(data.get("trained") or {}, sort_keys=True)),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as handle:
-        np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
-    tmp.replace(path)
 
 
-_ARRAYS = ("format", "classes", "bias", "features", "idf", "rows", "cols", "weights", "trained")
-
-
-def load_model(path: Path, *, display: str | None = None) -> Model:
-    """Read a model file; a missing, unreadable or malformed file is a ConfigError naming it.
-
-    Its version is a hash of the arrays' contents, so retraining to the same weights keeps the
-    version (and the stored tags)."""
-    import zipfile
-
+def _from_arrays(arrays: Mapping[str, Any], shown: str) -> Model:
+    """A Model from the file's arrays, checked; its version is a hash of their contents, so
+    retraining to the same weights keeps the version (and the stored tags)."""
     import numpy as np
 
-    shown = display or str(path)
-    try:
-        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in _ARRAYS}
-    except FileNotFoundError as error:
-        raise ConfigError(f"{shown}: cannot read: {error.strerror or error}") from error
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise ConfigError(
-            f"{shown}: not a peacewatch tagging model file (.npz): {error}"
-        ) from error
     if arrays["format"].tolist() != [FORMAT]:
         raise ConfigError(f"{shown}: not a peacewatch tagging model (format {FORMAT})")
     digest = hashlib.sha256()
@@ -279,34 +257,44 @@ def load_model(path: Path, *, display: str | None = None) -> Model:
     )
 
 
-def model_from_data(data: Any, *, display: str = "model", version: str = "") -> Model:
-    """Build a Model from the trainer's dict, checking its shape."""
+def dump_model(data: Mapping[str, Any], path: Path) -> None:
+    """Write a model (the trainer's dict) as compressed numpy arrays (.npz): the weights as
+    sparse triplets, so loading builds no Python object per weight (a JSON file of the same
+    model took about 50 MB more memory to read)."""
     import numpy as np
 
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ConfigError(f"{display}: not a peacewatch tagging model (format {FORMAT})")
     try:
-        classes = tuple(str(name) for name in data["classes"])
-        bias = np.array([float(value) for value in data["bias"]])
-        table = data["features"]
-        index = {str(key): row for row, key in enumerate(table)}
-        idf = np.empty(len(index))
-        weights = np.zeros((len(index), len(classes)))
-        for row, (value, entries) in enumerate(table.values()):
-            idf[row] = float(value)
-            for column, weight in entries:
-                weights[row, int(column)] = float(weight)
+        arrays = _arrays(data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from error
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as handle:
+        np.savez_compressed(handle, **arrays)
+    tmp.replace(path)
+
+
+def load_model(path: Path, *, display: str | None = None) -> Model:
+    """Read a model file; a missing, unreadable or malformed file is a ConfigError naming it."""
+    import zipfile
+
+    import numpy as np
+
+    shown = display or str(path)
+    try:
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in _ARRAYS}
+    except FileNotFoundError as error:
+        raise ConfigError(f"{shown}: cannot read: {error.strerror or error}") from error
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise ConfigError(
+            f"{shown}: not a peacewatch tagging model file (.npz): {error}"
+        ) from error
+    return _from_arrays(arrays, shown)
+
+
+def model_from_data(data: Mapping[str, Any], *, display: str = "model") -> Model:
+    """A Model from the trainer's dict, as it would load from its file."""
+    try:
+        return _from_arrays(_arrays(data), display)
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise ConfigError(f"{display}: malformed model: {error!r}") from error
-    if len(bias) != len(classes):
-        raise ConfigError(f"{display}: malformed model: classes and bias disagree")
-    return Model(
-        classes=classes,
-        bias=bias,
-        index=index,
-        names=tuple(index),
-        idf=idf,
-        weights=weights,
-        version=version,
-        trained=dict(data.get("trained") or {}),
-    )
