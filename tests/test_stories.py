@@ -459,6 +459,25 @@ def test_an_announcement_and_the_event_it_announces_are_two_stories() -> None:
     assert item(3, "Зеленський і Трамп зустрінуться завтра", lang="uk").preview
 
 
+def test_an_announcement_for_the_same_day_is_the_days_event() -> None:
+    # "to meet Putin tonight" is the day's coverage of the meeting, not an announcement
+    clusterer = Clusterer()
+    today = clusterer.assign(item(
+        1, "Trump envoy Witkoff to meet Putin tonight in Moscow",
+        "Steve Witkoff will meet Vladimir Putin in the Kremlin on Thursday evening.",
+    ))  # fmt: skip
+    assert not item(1, "Trump envoy Witkoff to meet Putin tonight in Moscow").preview
+    assert not item(2, "Сегодня в Женеве состоится встреча Лаврова и Блинкена", lang="ru").preview
+    assert item(3, "Завтра в Женеве состоится встреча Лаврова и Блинкена", lang="ru").preview
+    assert item(3, "Talks end today; Witkoff to meet Putin tomorrow").preview
+    event = clusterer.assign(item(
+        4, "Witkoff meets Putin in Moscow, Kremlin says",
+        "Steve Witkoff met Vladimir Putin in the Kremlin, Kremlin aide Yuri Ushakov said.",
+        hours=6,
+    ))  # fmt: skip
+    assert event.story_id == today.story_id
+
+
 def test_coverage_days_later_joins_only_with_near_identical_text() -> None:
     clusterer = Clusterer()
     first = clusterer.assign(ISTANBUL[0])

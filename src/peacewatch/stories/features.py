@@ -76,6 +76,34 @@ PREVIEW_RE = {
     lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
     for lang, cues in _PREVIEW_CUES.items()
 }
+# ...unless it is for the day it is published ("Witkoff to meet Putin tonight", "Сегодня в
+# Женеве состоится встреча") and names no later day: that is the day's coverage of the
+# happening itself (the labelled events count it so).
+_SAME_DAY_CUES = {
+    "en": "today|tonight|this evening",
+    "uk": "сьогодні|цього вечора",
+    "ru": "сегодня|этим вечером",
+}
+_LATER = {"en": "tomorrow", "uk": "завтра", "ru": "завтра"}
+SAME_DAY_RE = {
+    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
+    for lang, cues in _SAME_DAY_CUES.items()
+}
+LATER_RE = {
+    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
+    for lang, cues in _LATER.items()
+}
+
+
+def is_preview(title: str, language: str | None) -> bool:
+    """Whether a headline announces what is still to come, on another day than today."""
+    cue = PREVIEW_RE.get(language or "")
+    if cue is None or not cue.search(title):
+        return False
+    today, later = SAME_DAY_RE.get(language or ""), LATER_RE.get(language or "")
+    if today is None or later is None or later.search(title):
+        return True
+    return not today.search(title)
 
 
 @dataclass(slots=True)
@@ -455,7 +483,7 @@ def extract(
         initiatives=initiatives, terms=frozenset(terms), title_terms=frozenset(title_terms),
         shingles=shingles, names=frozenset(names), places=frozenset(places),
         topics=frozenset(topics), numbers=frozenset(numbers),
-        preview=bool((cue := PREVIEW_RE.get(language or "")) and cue.search(title)),
+        preview=is_preview(title, language),
         title_people=frozenset(title_people), implied=frozenset(implied),
         days=recent_days(written_dates, published),
     )  # fmt: skip
