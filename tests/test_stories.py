@@ -302,6 +302,25 @@ def test_names_are_found_in_every_case() -> None:
         assert person in item(1, title, lang=lang).names, title
 
 
+def test_places_and_event_words_are_found_in_the_forms_headlines_use() -> None:
+    # a locative whose stem changes (Аляска -> Алясці) and the Ukrainian spelling Анкорідж;
+    # the Novgorod region and its Valdai residence, in every language
+    for title, lang, key in [
+        ("Саміт на Алясці завершився", "uk", "e:alaska"),
+        ("Путін і Трамп в Анкоріджі", "uk", "e:alaska"),
+        ("Attack on Putin's residence in the Novgorod region", "en", "e:novgorod"),
+        ("Атака на резиденцию в Новгородской области", "ru", "e:novgorod"),
+        ("Атака на резиденцію на Валдаї", "uk", "e:novgorod"),
+    ]:
+        assert key in item(1, title, lang=lang).places, title
+    for title, lang in [
+        ("Ukraine tried to strike Putin's residence, Lavrov says", "en"),
+        ("Лавров заявил об атаке на резиденцию Путина", "ru"),
+        ("Лавров заявив про атаку на резиденцію Путіна", "uk"),
+    ]:
+        assert "e:residence" in item(1, title, lang=lang).topics, title
+
+
 def test_a_word_a_stem_shares_with_a_name_is_not_the_name() -> None:
     # Snowball stems 'Умеров' to 'умер' ('died') and 'Дмитриев' to 'дмитр' (as 'Дмитрия')
     assert not item(1, "Лидер группы умер в Москве", lang="ru").names
