@@ -63,19 +63,21 @@ def test_held_out_meets_the_targets() -> None:
     )  # fmt: skip
     held = figures["held-out"]
     # On 997 reports (five collection rounds) the held-out half meets none of the issue's
-    # targets: within a language precision is 0.921 (target 0.98), recall 0.710 (0.85); across
-    # languages 0.946 (0.95) and 0.508 (0.70), with the shipped tagging rules. These floors only
+    # targets: within a language precision is 0.923 (target 0.98), recall 0.715 (0.85); across
+    # languages 0.947 (0.95) and 0.511 (0.70), with the shipped tagging rules. These floors only
     # keep the figures from slipping; the README's "Stories" section gives the figures and
     # why. The weighed score (evidence.py) kept held-out precision (0.918 / 0.948 before it,
-    # with round 5) and raised recall (0.695 -> 0.710, 0.442 -> 0.508, B-cubed 0.783 -> 0.812).
+    # with round 5) and raised recall (0.695 -> 0.710, 0.442 -> 0.508, B-cubed 0.783 -> 0.812);
+    # same-day announcements and dev's aliases (stories-quality) 0.921 / 0.710, 0.946 / 0.508
+    # -> 0.923 / 0.715, 0.947 / 0.511 (B-cubed 0.816).
     assert held["across"]["precision"] >= 0.94
-    assert held["within"]["precision"] >= 0.91
-    assert held["within"]["recall"] >= 0.70
-    assert held["across"]["recall"] >= 0.50
+    assert held["within"]["precision"] >= 0.92
+    assert held["within"]["recall"] >= 0.71
+    assert held["across"]["recall"] >= 0.51
     assert held["bcubed_f1"] >= 0.81
     # each later round's held-out events alone (never tuned on)
     for n, floors in {
-        "2": (0.91, 0.66, 0.96, 0.46),  # 0.917 / 0.662, 0.969 / 0.464
+        "2": (0.92, 0.68, 0.96, 0.47),  # 0.929 / 0.689, 0.969 / 0.476 (0.917 / 0.662, 0.464)
         # 0.883 / 0.710, 0.836 / 0.567 (0.885 / 0.725 before the tagging model's tags: two
         # of 138 pairs no longer share a tag)
         "3": (0.88, 0.70, 0.83, 0.56),
@@ -87,26 +89,29 @@ def test_held_out_meets_the_targets() -> None:
         assert part["within"]["recall"] >= floors[1], n
         assert part["across"]["precision"] >= floors[2], n
         assert part["across"]["recall"] >= floors[3], n
-    # dev: 0.965 / 0.762 and 0.945 / 0.689 with the tagging rules of rounds 8-11 (0.781 within
-    # with the rules the weights were fitted beside: shared initiative tags are evidence);
+    # dev: 0.967 / 0.807 and 0.952 / 0.786 with same-day announcements as the event and the
+    # aliases dev's misses asked for (the Novgorod region, 'residence'); 0.965 / 0.762 and
+    # 0.945 / 0.689 before, with the tagging rules of rounds 8-11 (0.781 within with the
+    # rules the weights were fitted beside: shared initiative tags are evidence);
     # 0.967 / 0.697 and 0.901 / 0.564 before the weighed score, with round 5's dev events;
     # 0.991 / 0.694 and 0.994 / 0.535 without them
     assert figures["dev"]["within"]["precision"] >= 0.96
-    assert figures["dev"]["across"]["precision"] >= 0.94
-    assert figures["dev"]["within"]["recall"] >= 0.75
-    assert figures["dev"]["across"]["recall"] >= 0.68
+    assert figures["dev"]["across"]["precision"] >= 0.95
+    assert figures["dev"]["within"]["recall"] >= 0.80
+    assert figures["dev"]["across"]["recall"] >= 0.78
 
 
 def test_dev_on_one_day_keeps_its_precision() -> None:
     # the stress test (scripts/evaluate_stories.py --stress): every dev event moved onto one
-    # day, so only evidence keeps events apart; 0.801 within a language, 0.774 across with the
-    # weighed score (0.709 and 0.627 before it, with round 5's dev events)
+    # day, so only evidence keeps events apart; 0.803 within a language, 0.786 across (0.801
+    # and 0.774 with the weighed score before stories-quality's aliases; 0.709 and 0.627
+    # before the weighed score, with round 5's dev events)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
     figures = score(onto_one_day(dev), load_aliases(ROOT / "config"), tags=tags)
     assert figures["within"]["precision"] >= 0.80
-    assert figures["across"]["precision"] >= 0.77
+    assert figures["across"]["precision"] >= 0.78
 
 
 def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:
