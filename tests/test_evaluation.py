@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,8 @@ def test_title_only_and_undated_runs(shipped: RuleSet) -> None:
         published="2025-11-21",
     )
     assert evaluate([item], shipped).overall.tp == 1
-    assert evaluate([item], shipped, with_lead=False).overall.fn == 1
+    # the rules alone miss the bare headline (the model, from its date, may not)
+    assert evaluate([item], replace(shipped, model=None), with_lead=False).overall.fn == 1
     assert evaluate([item], shipped, dated=False).overall.tp == 1  # a date-free name
 
 
@@ -174,14 +176,15 @@ def test_evaluate_command_scores_the_corpus_and_analyst_labels(
     db.close()
     runner = CliRunner()
     args = ["--config", str(ROOT / "config"), "--db", str(db_path), "evaluate"]
-    result = runner.invoke(cli, [*args, "--corpus", str(corpus), "--json"])
+    # the rules alone: the model, from the date, also finds the analyst's item
+    result = runner.invoke(cli, [*args, "--corpus", str(corpus), "--json", "--rules-only"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["items"] == 3
     plan = report["initiatives"]["us-28pt-plan"]
     assert plan["tp"] == 1 and plan["fn"] == 1  # the analyst added what the rules missed
     assert report["traps"] == {"gaza": {"negatives": 1, "fired": 0}}
-    text = runner.invoke(cli, [*args, "--corpus", str(corpus), "--show-errors"])
+    text = runner.invoke(cli, [*args, "--corpus", str(corpus), "--show-errors", "--rules-only"])
     assert text.exit_code == 0
     assert "precision" in text.output and "missed" in text.output
     assert "Kremlin studies the proposal" in text.output

@@ -17,6 +17,7 @@ from peacewatch.tagging.classifier import ItemText, classify
 from peacewatch.tagging.evaluation import Labelled, load_labelled
 from peacewatch.tagging.model import (
     Word,
+    date_keys,
     dump_model,
     feature_counts,
     first_places,
@@ -109,6 +110,43 @@ def test_features_name_words_stems_pairs_and_headline_with_their_place() -> None
     )
 
 
+def test_a_date_adds_its_year_and_quarter_pointing_at_the_date() -> None:
+    assert date_keys("2025-03-18T10:00:00Z") == ["y:2025", "q:2025q1"]
+    assert date_keys("2025-12") == ["y:2025", "q:2025q4"]
+    assert date_keys(None) == date_keys("") == date_keys("2025") == date_keys("2025-13-01") == []
+    counts = feature_counts("Talks in Riyadh", None, "2025-03-18")
+    assert counts["y:2025"] == counts["q:2025q1"] == 1
+    assert "y:2025" not in feature_counts("Talks in Riyadh", None)
+    places = first_places("Talks in Riyadh", None, "2025-03-18")
+    assert places.keys() == counts.keys()
+    assert places["q:2025q1"] == Word("published", 0, 10)
+
+
+def test_the_date_tells_apart_what_the_words_do_not(tmp_path: Path) -> None:
+    # real headlines of two neighbours in one city, three years apart: the words alike,
+    # the quarter tells them apart (the model learns it from the dated pages)
+    pages = [
+        ("Russia and Ukraine talks in Istanbul", "2022-03-29", "istanbul-communique-2022"),
+        ("Ukraine, Russia delegations meet in Istanbul", "2022-03-30", "istanbul-communique-2022"),
+        ("Talks in Istanbul end after two hours", "2022-03-29", "istanbul-communique-2022"),
+        ("Russia and Ukraine talks in Istanbul", "2025-05-16", "istanbul-talks-2025"),
+        ("Ukraine, Russia delegations meet in Istanbul", "2025-06-02", "istanbul-talks-2025"),
+        ("Talks in Istanbul end after two hours", "2025-05-16", "istanbul-talks-2025"),
+    ]
+    items = [
+        Labelled(title=title, labels=frozenset({label}), published=day)
+        for title, day, label in pages
+    ]
+    classes = ["istanbul-communique-2022", "istanbul-talks-2025"]
+    model = model_from_data(train_model(items, classes))
+    then = model.probabilities("Istanbul talks resume", None, "2022-04-01")
+    now = model.probabilities("Istanbul talks resume", None, "2025-05-20")
+    assert then["istanbul-communique-2022"] > then["istanbul-talks-2025"]
+    assert now["istanbul-talks-2025"] > now["istanbul-communique-2022"]
+    undated = model.probabilities("Istanbul talks resume", None)
+    assert undated["istanbul-talks-2025"] == pytest.approx(undated["istanbul-communique-2022"])
+
+
 def test_scores_match_scikit_learn_on_real_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -120,7 +158,7 @@ def test_scores_match_scikit_learn_on_real_pages(monkeypatch: pytest.MonkeyPatch
     classes = sorted({label for item in items for label in item.labels})
     model = model_from_data(train_model(items, classes))
     vectorizer = TfidfVectorizer(
-        analyzer=lambda item: training_features(item.title, item.lead),
+        analyzer=lambda item: training_features(item.title, item.lead, item.published),
         min_df=2,
         sublinear_tf=True,
     )
@@ -131,7 +169,7 @@ def test_scores_match_scikit_learn_on_real_pages(monkeypatch: pytest.MonkeyPatch
     fitted.fit(matrix, target)
     expected = fitted.predict_proba(vectorizer.transform(held))[:, 1]
     for item, probability in zip(held, expected, strict=True):
-        ours = model.probabilities(item.title, item.lead)["minsk-agreements"]
+        ours = model.probabilities(item.title, item.lead, item.published)["minsk-agreements"]
         assert ours == pytest.approx(probability, abs=2e-3), item.title
 
 
@@ -144,6 +182,36 @@ def test_model_tags_an_item_no_rule_tags_with_its_reasons(tmp_path: Path) -> Non
     assert first.rule.startswith(f"model {tag.score:.2f}: stem envoy")
     assert (first.field, first.text, first.start, first.end) == ("title", "Envoy", 0, 5)
     assert result.relevant
+
+
+def test_a_model_tag_names_the_date_when_it_weighed(tmp_path: Path) -> None:
+    dated = json.loads(json.dumps(WEIGHTS))
+    dated["features"]["q:2025q3"] = [1.5, [[0, 2.0]]]
+    ruleset = ruleset_with_model(tmp_path, data=dated)
+    item = ItemText(title="Envoy flies to Moscow", published="2025-07-01T09:00:00Z")
+    (tag,) = classify(item, ruleset).initiatives
+    quarter = next(e for e in tag.evidence if "quarter" in e.rule)
+    assert quarter.rule == f"model {tag.score:.2f}: quarter 2025q3"
+    assert (quarter.field, quarter.text) == ("published", "2025-07-01")
+    # the same words another quarter: less sure
+    other = classify(ItemText(title="Envoy flies to Moscow", published="2025-10-01"), ruleset)
+    assert other.initiatives[0].score < tag.score
+
+
+def test_a_date_lifts_a_guess_but_does_not_make_one(tmp_path: Path) -> None:
+    dated = json.loads(json.dumps(WEIGHTS))
+    dated["features"]["q:2025q3"] = [1.5, [[0, 9.0]]]  # the quarter alone speaks for demo
+    dated["features"]["w:talks"] = [1.5, [[0, 1.0]]]
+    item = ItemText(title="Talks in Moscow", published="2025-07-01")
+    loose = ruleset_with_model(tmp_path, data=dated)
+    assert [t.id for t in classify(item, loose).initiatives] == ["demo"]
+    floor = RULES.replace("threshold = 0.6\n", "threshold = 0.6\nwords_threshold = 0.3\n")
+    strict = ruleset_with_model(tmp_path, floor, data=dated)
+    assert strict.model.words_threshold == 0.3  # type: ignore[attr-defined]
+    assert not classify(item, strict).initiatives  # the words alone: under 0.3
+    # words that are sure enough on their own keep the date's lift
+    lifted = classify(ItemText(title="Envoy talks in Moscow", published="2025-07-01"), strict)
+    assert [t.id for t in lifted.initiatives] == ["demo"]
 
 
 def test_model_is_silent_without_context_before_the_start_or_below_threshold(
@@ -220,6 +288,10 @@ def test_a_new_model_changes_the_rules_version(tmp_path: Path) -> None:
         ('file = "model.npz"\nthreshold = 1.5', "'threshold': must lie between 0 and 1"),
         ('file = "model.npz"\ncontext = ["@nowhere"]', "unknown concept '@nowhere'"),
         ('file = "model.npz"\nspeed = 2', "'speed': unknown key"),
+        (
+            'file = "model.npz"\nthreshold = 0.6\nwords_threshold = 0.8',
+            "'words_threshold': must lie between 0 and the threshold (0.6), got 0.8",
+        ),
         ("threshold = 0.5", "'file': expected a non-empty string"),
     ],
 )

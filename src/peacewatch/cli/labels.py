@@ -113,7 +113,10 @@ def candidates(
             dataclasses.replace(
                 candidate,
                 likelihood=round(
-                    model.probabilities(candidate.title, candidate.summary)[initiative.id], 3
+                    model.probabilities(candidate.title, candidate.summary, candidate.day)[
+                        initiative.id
+                    ],
+                    3,
                 ),
             )
             for candidate in found

@@ -641,7 +641,9 @@ def _tags(
 
 
 AFTER_END = timedelta(days=90)
-_FEATURE_KINDS = {"w": "word", "p": "stem", "b": "pair", "t": "headline stem"}
+_FEATURE_KINDS = {
+    "w": "word", "p": "stem", "b": "pair", "t": "headline stem", "y": "year", "q": "quarter"
+}  # fmt: skip
 
 
 def _model_tag(
@@ -676,10 +678,13 @@ def _model_tag(
             and not _excluded(initiative.rule, fields, seen, when, approximate)
         )
 
-    guess = settings.model.guess(item.title, item.summary, allowed, settings.threshold)
+    day = item.published or item.first_seen  # (the day first seen stands in, as for the rules)
+    guess = settings.model.guess(
+        item.title, item.summary, allowed, settings.threshold, day, settings.words_threshold
+    )
     if guess is None:
         return ()
-    texts = {"title": item.title, "summary": item.summary or ""}
+    texts = {"title": item.title, "summary": item.summary or "", "published": day or ""}
     evidence = []
     for key, where, contribution in guess.words:
         kind, _, value = key.partition(":")

@@ -1,7 +1,8 @@
 """The tagging model: a second opinion for items no rule tags. Pure: bytes in, scores out.
 
 A logistic regression per initiative over the words of the headline and lead (whole words,
-their first six letters, pairs of those, and the headline's words apart), trained on labelled
+their first six letters, pairs of those, and the headline's words apart) and the year and
+quarter of its date (coverage of one event gathers in a few weeks), trained on labelled
 pages by `training.py` and stored as compressed numpy arrays (.npz). The rules stay the first
 word: the classifier asks the model only about items that name Russia or Ukraine and that no
 rule tagged, and keeps its answer only above the `[model]` threshold (see docs/tagging.md, "The
@@ -54,25 +55,45 @@ def _keys(tokens: list[str], title_tokens: int) -> list[str]:
     ]
 
 
-def feature_counts(title: str, summary: str | None) -> Counter[str]:
-    """The features of a headline and lead with their counts: the fast path (no places).
+_DATE_KINDS = ("y:", "q:")
+
+
+def date_keys(published: str | None) -> list[str]:
+    """The features of a date ('YYYY-MM...'): 'y:2025' and 'q:2025q1'; none when unknown.
+
+    They let the neighbours in time apart that share their words (Istanbul 2022 and 2025, the
+    US plan and its revision, Jeddah 2023 and the Saudi talks of 2025): 5-fold on dev, the
+    headline alone at 0.7, recall 0.734 -> 0.744 and precision 0.928 -> 0.933, headline and
+    lead unchanged. A date after the training pages has no weight, so it changes nothing."""
+    if not published or len(published) < 7 or not published[:4].isdigit():
+        return []
+    month = published[5:7]
+    if not month.isdigit() or not 1 <= int(month) <= 12:
+        return []
+    year = published[:4]
+    return [f"y:{year}", f"q:{year}q{(int(month) - 1) // 3 + 1}"]
+
+
+def feature_counts(title: str, summary: str | None, published: str | None = None) -> Counter[str]:
+    """The features of a headline, lead and date with their counts: the fast path (no places).
 
     'w:' whole words, 'p:' their first six letters (four letters or more), 'b:' adjacent pairs
     of those prefixes (they run from the headline into the lead, as in the training text
     "title \\n lead"), 't:' the headline's prefixes again (a headline says what the page is
-    about)."""
-    return Counter(training_features(title, summary))
+    about), 'y:' and 'q:' the date's year and quarter (`date_keys`)."""
+    return Counter(training_features(title, summary, published))
 
 
-def training_features(title: str, lead: str | None) -> list[str]:
+def training_features(title: str, lead: str | None, published: str | None = None) -> list[str]:
     """The features of one labelled page as a list with repeats (the trainer's analyzer)."""
     title_tokens = _WORD_RE.findall(title.lower())
     tokens = title_tokens + _WORD_RE.findall(lead.lower()) if lead else title_tokens
-    return _keys(tokens, len(title_tokens))
+    return [*_keys(tokens, len(title_tokens)), *date_keys(published)]
 
 
-def first_places(title: str, summary: str | None) -> dict[str, Word]:
-    """Where each feature first occurs (the slow path: only for the evidence of a tag)."""
+def first_places(title: str, summary: str | None, published: str | None = None) -> dict[str, Word]:
+    """Where each feature first occurs (the slow path: only for the evidence of a tag); the
+    date's features point at the date ('published')."""
     words: list[tuple[str, Word]] = []
     for name, text in (("title", title), ("summary", summary or "")):
         for match in _WORD_RE.finditer(text):
@@ -90,6 +111,8 @@ def first_places(title: str, summary: str | None) -> dict[str, Word]:
     owners += [*range(title_tokens)]
     for key, owner in zip(keys, owners, strict=True):
         places.setdefault(key, words[owner][1])
+    for key in date_keys(published):
+        places[key] = Word("published", 0, 10 if len(published or "") >= 10 else 7)
     return places
 
 
@@ -114,14 +137,17 @@ class Model:
     names: tuple[str, ...] = field(repr=False)  # row -> feature
     idf: Any = field(repr=False)  # numpy array (features,)
     weights: Any = field(repr=False)  # numpy array (features, classes)
+    dated: Any = field(repr=False)  # numpy bool array (features,): the date's features
     version: str = ""  # a hash of the file: part of the rules version
     trained: Mapping[str, Any] = field(default_factory=dict)  # what it was trained on
 
-    def _scores(self, title: str, summary: str | None) -> tuple[Any, Any, Any] | None:
+    def _scores(
+        self, title: str, summary: str | None, published: str | None
+    ) -> tuple[Any, Any, Any] | None:
         """(rows, normalised values, class scores) of an item, None without a known feature."""
         import numpy as np
 
-        found = feature_counts(title, summary)
+        found = feature_counts(title, summary, published)
         # (C-level passes: a Python loop over an item's hundred-odd features cost more than
         # the arithmetic)
         rows = np.fromiter(map(self.index.get, found, repeat(-1)), np.intp, len(found))
@@ -140,11 +166,16 @@ class Model:
         summary: str | None,
         allowed: Callable[[str], bool],
         threshold: float = 0.0,
+        published: str | None = None,
+        words_threshold: float = 0.0,
     ) -> Guess | None:
         """The most probable initiative that `allowed` accepts, when its probability reaches
         `threshold`; None otherwise or without any known word. `allowed` is asked only about
-        initiatives over the threshold, best first (most items have none)."""
-        scored = self._scores(title, summary)
+        initiatives over the threshold, best first (most items have none). `published` is
+        the item's date (or the day it stands in for), None when unknown. The words alone,
+        without the date's part, must reach `words_threshold`: a date may lift a guess over
+        the threshold, not make one."""
+        scored = self._scores(title, summary, published)
         if scored is None:
             return None
         rows, values, scores = scored
@@ -161,7 +192,11 @@ class Model:
             return None
         # the words that weighed most, and where they stand (only for a guess that tags)
         contributions = values * self.weights[rows, best]
-        places = first_places(title, summary)
+        if words_threshold > 0:
+            from_date = float(contributions[self.dated[rows]].sum())
+            if _sigmoid(float(scores[best]) - from_date) < words_threshold:
+                return None
+        places = first_places(title, summary, published)
         words = []
         for position in contributions.argsort()[::-1][:3]:
             if contributions[position] <= 0:
@@ -170,9 +205,11 @@ class Model:
             words.append((key, places[key], float(contributions[position])))
         return Guess(self.classes[best], probability, tuple(words))
 
-    def probabilities(self, title: str, summary: str | None) -> dict[str, float]:
-        """Every initiative's probability (for tests and tuning)."""
-        scored = self._scores(title, summary)
+    def probabilities(
+        self, title: str, summary: str | None, published: str | None = None
+    ) -> dict[str, float]:
+        """Every initiative's probability (for tests, tuning and `candidates`)."""
+        scored = self._scores(title, summary, published)
         scores = self.bias if scored is None else scored[2]
         return {
             name: _sigmoid(float(score)) for name, score in zip(self.classes, scores, strict=True)
@@ -252,6 +289,7 @@ def _from_arrays(arrays: Mapping[str, Any], shown: str) -> Model:
         names=names,
         idf=arrays["idf"].astype(np.float64),
         weights=weights,
+        dated=np.array([name.startswith(_DATE_KINDS) for name in names], dtype=bool),
         version=digest.hexdigest()[:16],
         trained=trained if isinstance(trained, dict) else {},
     )

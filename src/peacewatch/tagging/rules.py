@@ -430,11 +430,21 @@ class _Compiler(Checks):
             self.problem(entry, None, "expected a table")
             return None
         before = len(self.problems)
-        self._unknown(entry, "", raw, {"file", "threshold", "context"})
+        self._unknown(entry, "", raw, {"file", "threshold", "words_threshold", "context"})
         name = self._text(entry, "file", raw.get("file"))
         threshold = raw.get("threshold", 0.6)
         if self._number(entry, "threshold", threshold) and not 0 < threshold < 1:
             self.problem(entry, "threshold", f"must lie between 0 and 1, got {threshold}")
+        words_threshold = raw.get("words_threshold", 0.0)
+        if self._number(entry, "words_threshold", words_threshold) and not (
+            0 <= words_threshold < 1
+            and (not isinstance(threshold, int | float) or words_threshold <= threshold)
+        ):
+            self.problem(
+                entry,
+                "words_threshold",
+                f"must lie between 0 and the threshold ({threshold}), got {words_threshold}",
+            )
         context: list[int] = []
         patterns = self._strings(entry, "context", raw.get("context"))
         for index, pattern in enumerate(patterns or ()):
@@ -454,6 +464,7 @@ class _Compiler(Checks):
             model=model,
             threshold=float(threshold),
             context=frozenset(context),
+            words_threshold=float(words_threshold),
         )
 
     # -- rules

@@ -178,6 +178,8 @@ class ModelSettings:
     model: Model
     threshold: float  # the least probability that tags
     context: frozenset[int]  # patterns of which the item must name one (Russia or Ukraine)
+    # the least probability from the words alone, without the date's part (0: no floor)
+    words_threshold: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

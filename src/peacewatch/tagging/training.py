@@ -46,7 +46,7 @@ def train_model(
     if unknown:
         raise ConfigError(f"labelled items name unknown initiatives: {', '.join(unknown)}")
     vectorizer = TfidfVectorizer(
-        analyzer=lambda item: training_features(item.title, item.lead),
+        analyzer=lambda item: training_features(item.title, item.lead, item.published),
         min_df=min(min_df, len(items)),
         sublinear_tf=True,
     )
