@@ -642,7 +642,7 @@ def _tags(
 
 AFTER_END = timedelta(days=90)
 _FEATURE_KINDS = {
-    "w": "word", "p": "stem", "b": "pair", "t": "headline stem", "y": "year", "q": "quarter"
+    "w": "word", "p": "stem", "b": "pair", "t": "headline stem", "q": "quarter"
 }  # fmt: skip
 
 

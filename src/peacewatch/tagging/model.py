@@ -1,8 +1,8 @@
 """The tagging model: a second opinion for items no rule tags. Pure: bytes in, scores out.
 
 A logistic regression per initiative over the words of the headline and lead (whole words,
-their first six letters, pairs of those, and the headline's words apart) and the year and
-quarter of its date (coverage of one event gathers in a few weeks), trained on labelled
+their first six letters, pairs of those, and the headline's words apart) and the quarter of
+its date (coverage of one event gathers in a few weeks), trained on labelled
 pages by `training.py` and stored as compressed numpy arrays (.npz). The rules stay the first
 word: the classifier asks the model only about items that name Russia or Ukraine and that no
 rule tagged, and keeps its answer only above the `[model]` threshold (see docs/tagging.md, "The
@@ -55,23 +55,23 @@ def _keys(tokens: list[str], title_tokens: int) -> list[str]:
     ]
 
 
-_DATE_KINDS = ("y:", "q:")
+_DATE_KINDS = ("q:",)
 
 
 def date_keys(published: str | None) -> list[str]:
-    """The features of a date ('YYYY-MM...'): 'y:2025' and 'q:2025q1'; none when unknown.
+    """The feature of a date ('YYYY-MM...'): its quarter, 'q:2025q1'; none when unknown.
 
-    They let the neighbours in time apart that share their words (Istanbul 2022 and 2025, the
-    US plan and its revision, Jeddah 2023 and the Saudi talks of 2025): 5-fold on dev, the
-    headline alone at 0.7, recall 0.734 -> 0.744 and precision 0.928 -> 0.933, headline and
-    lead unchanged. A date after the training pages has no weight, so it changes nothing."""
+    It tells apart neighbours in time that share their words (Istanbul 2022 and 2025, the US
+    plan and its revision, Jeddah 2023 and the Saudi talks of 2025). Not the year: a quarter
+    after the newest training page has no weight, so today's items are judged by their words,
+    while the year of the newest pages would lean every item of the current year towards that
+    year's initiatives."""
     if not published or len(published) < 7 or not published[:4].isdigit():
         return []
     month = published[5:7]
     if not month.isdigit() or not 1 <= int(month) <= 12:
         return []
-    year = published[:4]
-    return [f"y:{year}", f"q:{year}q{(int(month) - 1) // 3 + 1}"]
+    return [f"q:{published[:4]}q{(int(month) - 1) // 3 + 1}"]
 
 
 def feature_counts(title: str, summary: str | None, published: str | None = None) -> Counter[str]:
@@ -80,7 +80,7 @@ def feature_counts(title: str, summary: str | None, published: str | None = None
     'w:' whole words, 'p:' their first six letters (four letters or more), 'b:' adjacent pairs
     of those prefixes (they run from the headline into the lead, as in the training text
     "title \\n lead"), 't:' the headline's prefixes again (a headline says what the page is
-    about), 'y:' and 'q:' the date's year and quarter (`date_keys`)."""
+    about), 'q:' the date's quarter (`date_keys`)."""
     return Counter(training_features(title, summary, published))
 
 
