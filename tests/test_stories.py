@@ -207,6 +207,33 @@ def test_eviction_keeps_memory_to_the_window() -> None:
     assert all(s.latest >= 40 * 24 * HOUR for s in clusterer.stories.values())
 
 
+def test_retiring_stories_a_window_behind_changes_no_decision() -> None:
+    # The labelled reports in arrival order, clustered by a clusterer that holds every story
+    # and by one that retires those a window behind the newest item after each: the same
+    # decisions (scores, kinds, shared keys, each feature's part), the same counts for the
+    # idf weights and the common-key cut, and far fewer stories held.
+    from dataclasses import asdict
+
+    from peacewatch.stories.evaluation import arrival_order, features_of, load_rows
+
+    rows = load_rows(ROOT / "tests" / "fixtures" / "stories" / "labelled.jsonl")
+    holding, retiring = Clusterer(), Clusterer()
+    window = retiring.settings.window
+    most_held = 0
+    for i in arrival_order(rows):
+        features = features_of(i, rows[i], ALIASES, frozenset())
+        assert asdict(holding.assign(features)) == asdict(retiring.assign(features))
+        retiring.retire(retiring.latest - window)
+        most_held = max(most_held, len(retiring.stories))
+        assert retiring.counted == holding.counted
+    assert retiring.index.sizes == holding.index.sizes
+    assert retiring.retired and most_held * 10 < holding.counted
+    # forgetting for good forgets retired stories too, from the counts as well
+    before = retiring.latest - 3 * window
+    assert retiring.evict(before) == holding.evict(before)
+    assert retiring.index.sizes == holding.index.sizes and retiring.counted == holding.counted
+
+
 def test_clustering_collects_garbage_less_often_and_restores_the_threshold() -> None:
     import gc
     import threading

@@ -266,6 +266,9 @@ def fewer_collections(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
                 gc.set_threshold(*_thresholds)
 
 
+_NONE: dict[int, set[int]] = {}  # a key only retired stories carry has no buckets
+
+
 def item_keys(item: Features | Member) -> Iterator[str]:
     """The keys an item is indexed and looked up under."""
     for term in item.terms:
@@ -277,13 +280,23 @@ def item_keys(item: Features | Member) -> Iterator[str]:
 
 
 class Clusterer:
-    """The stories of a window in memory, with an inverted index from keys to stories."""
+    """The stories of a window in memory, with an inverted index from keys to stories.
+
+    Stories are held (`stories`: members, counts, offered as candidates) or retired (`retired`:
+    only their keys, still counted by the idf weights and the common-key cut). An item is only
+    ever compared with stories within the window of it, so stories whose latest member lies a
+    window behind the items still to come can be retired (`retire`) without changing any
+    decision: what is counted stays what it was with every story held, until `evict` forgets
+    stories, held or retired, for good. A retired story placed again (loaded from the
+    database: `place`) is held again and counted once."""
 
     def __init__(
         self, settings: Settings | None = None, *, new_id: Callable[[], int] | None = None
     ) -> None:
         self.settings = settings or Settings()
         self.stories: dict[int, Story] = {}
+        # retired stories: their latest member's time and every key they are counted under
+        self.retired: dict[int, tuple[float, tuple[str, ...]]] = {}
         self.story_of: dict[int, int] = {}
         # stories by key, in buckets a third of the window wide by their earliest member
         self.index = StoryIndex(self.settings.window / 3.0)
@@ -293,6 +306,11 @@ class Clusterer:
         self._counted: tuple[Features, tuple[frozenset[str], dict[str, int]]] | None = None
         self._rebuilt: tuple[Member, Features] | None = None
 
+    @property
+    def counted(self) -> int:
+        """The stories in memory, held or retired (what the idf weights count)."""
+        return len(self.stories) + len(self.retired)
+
     # -- building ---------------------------------------------------------------------------
     def place(self, item: Features, story_id: int) -> None:
         """Put an item into a story without judging it (loading decisions already stored)."""
@@ -301,6 +319,9 @@ class Clusterer:
     def _put(self, item: Member, story_id: int) -> None:
         story = self.stories.get(story_id)
         if story is None:
+            retired = self.retired.pop(story_id, None)
+            if retired is not None:  # held again: counted by its members from now on
+                self.index.uncount(retired[1])
             story = self.stories[story_id] = Story(story_id)
         story.add(item)
         self.story_of[item.item_id] = story_id
@@ -309,10 +330,28 @@ class Clusterer:
         self.index.add(story_id, story.earliest, item_keys(item), held)
 
     def evict(self, before: float) -> int:
-        """Forget stories whose latest member is older than `before`; returns how many."""
+        """Forget stories, held or retired, whose latest member is older than `before`;
+        returns how many."""
         old = [s for s in self.stories.values() if s.latest < before]
         for story in old:
             self._drop(story)
+        gone = [i for i, (latest, _keys) in self.retired.items() if latest < before]
+        for story_id in gone:
+            self.index.uncount(self.retired.pop(story_id)[1])
+        return len(old) + len(gone)
+
+    def retire(self, before: float) -> int:
+        """Stop holding stories whose latest member is older than `before`: no item at
+        `before` + the window or later can be compared with them, and they stay counted
+        (their keys take some 400 bytes, a held singleton about 9 KB). Returns how many."""
+        old = [s for s in self.stories.values() if s.latest < before]
+        for story in old:
+            keys = tuple({sys.intern(k) for m in story.members for k in item_keys(m)})
+            for member in story.members:
+                self.story_of.pop(member.item_id, None)
+            self.index.remove(story.id, keys, counted=True)
+            del self.stories[story.id]
+            self.retired[story.id] = (story.latest, keys)
         return len(old)
 
     def _drop(self, story: Story) -> None:
@@ -338,7 +377,7 @@ class Clusterer:
             n = sizes.get(k)
             if n and n <= common:  # how many stories carry it in all, in the window or not
                 everywhere = not k.startswith(("t:", "n:"))
-                for at, ids in buckets[k].items():
+                for at, ids in buckets.get(k, _NONE).items():  # none: only retired ones
                     if first <= at <= last:
                         found.append(ids)
                         if everywhere:
@@ -369,7 +408,7 @@ class Clusterer:
         """The idf weight of each of an item's terms (computed once per item): log(1 + (N +
         1) / (1 + df)), N the stories in memory, df those carrying the term."""
         if self._weighed is None or self._weighed[0] is not item:
-            stories, df, lang = len(self.stories) + 1, self.index.count, item.lang
+            stories, df, lang = self.counted + 1, self.index.count, item.lang
             weights = {t: math.log(1.0 + stories / (1.0 + df(f"t:{lang}:{t}"))) for t in item.terms}
             self._weighed = (item, weights)
         return self._weighed[1]

@@ -5,7 +5,9 @@ window wide), so an item's lookup yields only the stories whose earliest member 
 the window before it: a story is a candidate only when all its members lie within the window of
 the item, and its earliest member is never after its latest. A story's keys move to another
 bucket when an earlier member joins it. How many stories carry each key, in any bucket, is
-kept too (the idf weights and the common-key cut count every story in memory, as before).
+kept too (the idf weights and the common-key cut count every story in memory, as before),
+also for stories the clusterer has retired (`remove(..., counted=True)`: no longer held, no
+longer offered, still counted) until it forgets them (`uncount`).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class StoryIndex:
             by_time = buckets.get(k)
             if by_time is None:
                 buckets[k] = {at: {story_id}}
-                sizes[k] = 1
+                sizes[k] = sizes.get(k, 0) + 1  # retired stories may still count it
                 continue
             ids = by_time.get(at)
             if ids is None:
@@ -72,8 +74,9 @@ class StoryIndex:
                 del by_time[was]
             by_time.setdefault(at, set()).add(story_id)
 
-    def remove(self, story_id: int, keys: Iterable[str]) -> None:
-        """Forget a story under `keys` (all it is indexed under)."""
+    def remove(self, story_id: int, keys: Iterable[str], *, counted: bool = False) -> None:
+        """Forget a story under `keys` (all it is indexed under). With `counted`, it is no
+        longer offered (`within`) but still counted (`count`) until `uncount` forgets it."""
         at = self.placed.pop(story_id, None)
         if at is None:
             return
@@ -87,14 +90,26 @@ class StoryIndex:
             ids.discard(story_id)
             if not ids:
                 del by_time[at]
-            self.sizes[k] -= 1
-            if not by_time:
-                del self.buckets[k]
-                del self.sizes[k]
+                if not by_time:
+                    del self.buckets[k]
+            if not counted:
+                self._less(k)
+
+    def uncount(self, keys: Iterable[str]) -> None:
+        """Stop counting a story removed with `counted` under `keys`."""
+        for k in keys:
+            self._less(k)
+
+    def _less(self, key: str) -> None:
+        left = self.sizes[key] - 1
+        if left:
+            self.sizes[key] = left
+        else:
+            del self.sizes[key]
 
     def within(self, key: str, first: int, last: int) -> Iterator[set[int]]:
         """The id sets of the key's stories whose earliest member's bucket lies in
         [first, last]."""
-        for at, ids in self.buckets[key].items():
+        for at, ids in self.buckets.get(key, {}).items():
             if first <= at <= last:
                 yield ids
