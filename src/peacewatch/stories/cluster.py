@@ -162,7 +162,9 @@ class Story:
     named: Counter[str] = field(default_factory=Counter)  # alias-table names and places
     initiatives: Counter[str] = field(default_factory=Counter)
     outlets: Counter[str] = field(default_factory=Counter)
-    shingles: set[int] = field(default_factory=set)  # every member's, to skip text checks
+    # every member's, to skip text checks: one member's own tuple until a second joins (a
+    # set of a headline's and lead's 40-odd shingles takes 2 KB; most stories stay single)
+    shingles: set[int] | tuple[int, ...] = ()
     previews: int = 0  # members whose headline announces what is still to come
     title_people: Counter[str] = field(default_factory=Counter)  # people named in headlines
     days: Counter[str] = field(default_factory=Counter)  # members' recent dates ('d:06-10')
@@ -199,7 +201,13 @@ class Story:
         self.named.update(named(item))
         self.initiatives.update(item.initiatives)
         self.outlets[item.outlet] += 1
-        self.shingles.update(item.shingles)
+        shingles = self.shingles
+        if isinstance(shingles, set):
+            shingles.update(item.shingles)
+        elif shingles:
+            self.shingles = {*shingles, *item.shingles}
+        else:
+            self.shingles = item.shingles
         self.previews += item.preview
         self.title_people.update(item.title_people)
         self.days.update(item.days)
