@@ -234,6 +234,31 @@ def test_retiring_stories_a_window_behind_changes_no_decision() -> None:
     assert retiring.index.sizes == holding.index.sizes and retiring.counted == holding.counted
 
 
+def test_keys_too_common_to_look_up_are_not_filed_and_no_decision_changes() -> None:
+    # With a low common-key cut, many keys cross it both ways as stories are forgotten: a
+    # clusterer whose index files every key decides the same as one that files only the
+    # keys it can look up (and files a key's stories again when it is back under the cut).
+    from dataclasses import asdict
+
+    from peacewatch.stories.evaluation import arrival_order, features_of, load_rows
+    from peacewatch.stories.index import StoryIndex
+
+    rows = load_rows(ROOT / "tests" / "fixtures" / "stories" / "labelled.jsonl")
+    settings = Settings(common_key_stories=6)
+    every, lean = Clusterer(settings), Clusterer(settings)
+    every.index = StoryIndex(settings.window / 3.0)  # every key filed
+    refiled = 0
+    for n, i in enumerate(arrival_order(rows)):
+        features = features_of(i, rows[i], ALIASES, frozenset())
+        refiled += bool(lean.index.stale)
+        assert asdict(every.assign(features)) == asdict(lean.assign(features))
+        if n % 40 == 0:
+            before = lean.latest - 2 * settings.window
+            assert every.evict(before) == lean.evict(before)
+    assert every.index.sizes == lean.index.sizes
+    assert refiled and len(lean.index.buckets) < len(every.index.buckets)
+
+
 def test_clustering_collects_garbage_less_often_and_restores_the_threshold() -> None:
     import gc
     import threading

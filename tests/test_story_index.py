@@ -10,7 +10,7 @@ DAY = 86400.0
 def test_a_story_is_counted_once_per_key_and_filed_by_its_earliest_member() -> None:
     index = StoryIndex(DAY)
     index.add(1, 5 * DAY + 10, ["a", "b"], [])
-    index.add(1, 5 * DAY + 10, ["a", "c"], ["a", "b"])
+    index.add(1, 5 * DAY + 10, ["c"], ["a", "b"])  # a member with a and c: c is new
     index.add(2, 7 * DAY, ["a"], [])
     assert (index.count("a"), index.count("b"), index.count("c"), index.count("d")) == (2, 1, 1, 0)
     assert [set(ids) for ids in index.within("a", 5, 6)] == [{1}]
@@ -34,3 +34,23 @@ def test_removing_a_story_forgets_keys_no_story_carries() -> None:
     index.remove(1, {"a", "b"})
     assert (len(index), index.count("a"), index.count("b")) == (1, 1, 0)
     assert 1 not in index.placed
+
+
+def test_keys_of_more_stories_than_the_limit_are_counted_not_filed_until_they_are_few() -> None:
+    index = StoryIndex(DAY, limit=2)
+    index.add(1, DAY, ["a", "b"], [])
+    index.add(2, DAY, ["a"], [])
+    assert sorted(i for ids in index.within("a", 0, 9) for i in ids) == [1, 2]
+    index.add(3, 2 * DAY, ["a"], [])  # a third story: "a" is never looked up now
+    assert index.count("a") == 3 and "a" not in index.buckets
+    index.add(4, 2 * DAY, ["a"], [])
+    index.remove(4, ["a"], counted=True)  # retired: still counted, nothing to file again
+    assert index.count("a") == 4 and not index.stale
+    index.uncount(["a"])
+    index.remove(3, ["a"])  # back to two stories: to be filed again before a lookup
+    assert index.count("a") == 2 and index.stale == {"a"}
+    index.add(5, 3 * DAY, ["b"], [])  # other keys go on as before
+    index.file("a", [1, 2])
+    assert not index.stale
+    assert [set(ids) for ids in index.within("a", 0, 9)] == [{1, 2}]
+    assert sorted(i for ids in index.within("b", 0, 9) for i in ids) == [1, 5]

@@ -307,7 +307,8 @@ class Clusterer:
         self.retired: dict[int, tuple[float, tuple[str, ...]]] = {}
         self.story_of: dict[int, int] = {}
         # stories by key, in buckets a third of the window wide by their earliest member
-        self.index = StoryIndex(self.settings.window / 3.0)
+        # (keys in more stories than the common-key cut are counted, not filed: index.py)
+        self.index = StoryIndex(self.settings.window / 3.0, self.settings.common_key_stories)
         self._new_id = new_id or count(1).__next__
         self.latest = -math.inf
         self._weighed: tuple[Features, dict[str, float]] | None = None
@@ -335,7 +336,23 @@ class Clusterer:
         self.story_of[item.item_id] = story_id
         self.latest = max(self.latest, item.time)
         held = (k for m in story.members[:-1] for k in item_keys(m))
-        self.index.add(story_id, story.earliest, item_keys(item), held)
+        # the keys the story carries from now on, read from its counts (`item_keys`)
+        terms, entities, lang = story.terms[item.lang], story.entities, item.lang
+        new = [f"t:{lang}:{t}" for t in item.terms if terms[t] == 1]
+        new += [k for k in {*item.names, *item.places, *item.topics, *item.numbers}
+                if entities[k] == 1]  # fmt: skip
+        self.index.add(story_id, story.earliest, new, held)
+
+    def _refile(self) -> None:
+        """File again the keys whose stories were too many to file and are now few enough
+        to be looked up (stories were forgotten): every held story carrying them."""
+        stale = self.index.stale
+        carriers: dict[str, list[int]] = {k: [] for k in stale}
+        for story in self.stories.values():
+            for k in {k for m in story.members for k in item_keys(m)} & stale:
+                carriers[k].append(story.id)
+        for k, ids in carriers.items():
+            self.index.file(k, ids)
 
     def evict(self, before: float) -> int:
         """Forget stories, held or retired, whose latest member is older than `before`;
@@ -375,6 +392,8 @@ class Clusterer:
         language share its words too and would crowd a story in another language out."""
         s = self.settings
         lo, hi, least = item.time - s.window, item.time + s.window, s.min_shared_keys
+        if self.index.stale:
+            self._refile()
         # only the buckets whose stories can begin within the window (index.py)
         index = self.index
         first, last = index.bucket(lo), index.bucket(hi)
@@ -425,6 +444,8 @@ class Clusterer:
         """The item's alias-table names and places, and how many stories of its window carry
         each (a key in more stories than `common_key_stories` counts them all)."""
         if self._counted is None or self._counted[0] is not item:
+            if self.index.stale:
+                self._refile()
             s, stories = self.settings, self.stories
             lo, hi = item.time - s.window, item.time + s.window
             found = {}

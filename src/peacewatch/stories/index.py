@@ -8,6 +8,11 @@ bucket when an earlier member joins it. How many stories carry each key, in any 
 kept too (the idf weights and the common-key cut count every story in memory, as before),
 also for stories the clusterer has retired (`remove(..., counted=True)`: no longer held, no
 longer offered, still counted) until it forgets them (`uncount`).
+
+A key carried by more stories than `limit` is never looked up (the clusterer's common-key
+cut), so its stories are counted but not filed: the largest sets of ids, of the commonest
+words, are not kept. When its count falls back to `limit` (stories forgotten), the key is
+`stale` until the clusterer files its stories again (`file`), before any lookup.
 """
 
 from __future__ import annotations
@@ -17,13 +22,16 @@ from collections.abc import Iterable, Iterator
 
 
 class StoryIndex:
-    """Keys to the ids of the stories carrying them, in buckets of `width` seconds."""
+    """Keys to the ids of the stories carrying them, in buckets of `width` seconds; keys of
+    more than `limit` stories (None: no limit) only counted."""
 
-    def __init__(self, width: float) -> None:
+    def __init__(self, width: float, limit: int | None = None) -> None:
         self.width = width
+        self.limit = limit
         self.buckets: dict[str, dict[int, set[int]]] = {}
         self.sizes: dict[str, int] = {}  # stories carrying each key, in every bucket
         self.placed: dict[int, int] = {}  # the bucket each story's keys are under
+        self.stale: set[str] = set()  # keys back to `limit` stories or fewer, not filed yet
 
     def __len__(self) -> int:
         return len(self.sizes)
@@ -37,29 +45,33 @@ class StoryIndex:
         return self.sizes.get(key, 0)
 
     def add(self, story_id: int, earliest: float, keys: Iterable[str], held: Iterable[str]) -> None:
-        """Index a story under `keys`, its keys now filed under the bucket of `earliest` (its
-        earliest member's time); `held` gives the keys it is already indexed under, read only
-        when that bucket has changed."""
+        """Index a story under `keys`, keys it did not carry before (each is counted once
+        more), its keys now filed under the bucket of `earliest` (its earliest member's
+        time); `held` gives the keys it already carries, read only when that bucket has
+        changed."""
         at = self.bucket(earliest)
         was = self.placed.get(story_id)
         if was is not None and was != at:
             self._move(story_id, set(held), was, at)
         self.placed[story_id] = at
-        buckets, sizes = self.buckets, self.sizes
+        buckets, sizes, limit, stale = self.buckets, self.sizes, self.limit, self.stale
         for k in keys:
+            n = sizes[k] = sizes.get(k, 0) + 1
             by_time = buckets.get(k)
             if by_time is None:
-                buckets[k] = {at: {story_id}}
-                sizes[k] = sizes.get(k, 0) + 1  # retired stories may still count it
+                if limit is not None and n > limit:
+                    stale.discard(k)  # common (again): not filed
+                elif k not in stale:  # no held story carries it yet (retired ones may)
+                    buckets[k] = {at: {story_id}}
+                continue
+            if limit is not None and n > limit:
+                del buckets[k]  # now common: never looked up
                 continue
             ids = by_time.get(at)
             if ids is None:
                 by_time[at] = {story_id}
-            elif story_id in ids:
-                continue
             else:
                 ids.add(story_id)
-            sizes[k] += 1
 
     def _move(self, story_id: int, keys: set[str], was: int, at: int) -> None:
         for k in keys:
@@ -75,23 +87,21 @@ class StoryIndex:
             by_time.setdefault(at, set()).add(story_id)
 
     def remove(self, story_id: int, keys: Iterable[str], *, counted: bool = False) -> None:
-        """Forget a story under `keys` (all it is indexed under). With `counted`, it is no
-        longer offered (`within`) but still counted (`count`) until `uncount` forgets it."""
+        """Forget a story under `keys` (all it carries). With `counted`, it is no longer
+        offered (`within`) but still counted (`count`) until `uncount` forgets it."""
         at = self.placed.pop(story_id, None)
         if at is None:
             return
         for k in keys:
             by_time = self.buckets.get(k)
-            if by_time is None:
-                continue
-            ids = by_time.get(at)
-            if ids is None or story_id not in ids:
-                continue
-            ids.discard(story_id)
-            if not ids:
-                del by_time[at]
-                if not by_time:
-                    del self.buckets[k]
+            if by_time is not None:
+                ids = by_time.get(at)
+                if ids is not None:
+                    ids.discard(story_id)
+                    if not ids:
+                        del by_time[at]
+                        if not by_time:
+                            del self.buckets[k]
             if not counted:
                 self._less(k)
 
@@ -102,10 +112,22 @@ class StoryIndex:
 
     def _less(self, key: str) -> None:
         left = self.sizes[key] - 1
-        if left:
-            self.sizes[key] = left
-        else:
+        if not left:
             del self.sizes[key]
+            self.stale.discard(key)
+            return
+        self.sizes[key] = left
+        if left == self.limit and key not in self.buckets:
+            self.stale.add(key)  # was common: its held stories are to be filed again
+
+    def file(self, key: str, story_ids: Iterable[int]) -> None:
+        """File a stale key's held stories (all of them) again."""
+        self.stale.discard(key)
+        by_time: dict[int, set[int]] = {}
+        for story_id in story_ids:
+            by_time.setdefault(self.placed[story_id], set()).add(story_id)
+        if by_time:
+            self.buckets[key] = by_time
 
     def within(self, key: str, first: int, last: int) -> Iterator[set[int]]:
         """The id sets of the key's stories whose earliest member's bucket lies in
