@@ -217,6 +217,7 @@ def test_recluster_rebuilds_after_a_settings_change(db: Any) -> None:
 
 def test_memory_follows_the_window_not_the_history(db: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(story_store, "MAX_STORIES_IN_MEMORY", 5)  # forget beyond a few
+    monkeypatch.setattr(story_store, "HOLD_STORIES", 2)  # and retire beyond fewer
     reports = [
         ("aa", "en", f"2025-03-{day:02d}T12:00:00+00:00", f"Unrelated headline number {day}",
          f"Lead {day}.", str(day))
@@ -313,7 +314,8 @@ def test_old_stories_are_retired_reloaded_when_needed_and_forgotten_beyond_the_c
     db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A first cycle over feeds of different years: a 2022 story clustered after 2025 ones is
-    # retired (no longer held, still counted), and the next 2022 feed loads it again.
+    # held while few stories are (HOLD_STORIES); beyond, it is retired (no longer held, still
+    # counted), and the next 2022 feed loads it again.
     later = save(db, REPORTS[:2])
     older = save(db, [("aa", "en", "2022-03-29T10:00:00+00:00",
                        "Talks in Istanbul: Ukraine offers neutral status",
@@ -322,6 +324,9 @@ def test_old_stories_are_retired_reloaded_when_needed_and_forgotten_beyond_the_c
     cluster(db, later, idx)
     cluster(db, older, idx)
     story = story_id(db, older[0])
+    assert story in idx.clusterer.stories and not idx.clusterer.retired
+    monkeypatch.setattr(story_store, "HOLD_STORIES", 1)
+    cluster(db, save(db, [REPORTS[2]], prefix="q"), idx)
     assert story in idx.clusterer.retired and story not in idx.clusterer.stories
     assert {story_id(db, i) for i in later} <= set(idx.clusterer.stories)
     assert idx.clusterer.counted == 2

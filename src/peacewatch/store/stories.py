@@ -96,6 +96,11 @@ def read_features(db: Database, item_ids: Sequence[int], aliases: AliasTable) ->
 
 
 MAX_STORIES_IN_MEMORY = 20_000  # beyond it (held or retired), those 3 windows behind are forgotten
+# Beyond this many stories held, those a window behind the newest item are retired (their
+# keys kept and counted, their members dropped: 3-9 KB each, about 400 bytes retired). Below it
+# nothing is retired, so an older item (a new source's backlog) never makes a round load
+# again from the database what an earlier round had in memory.
+HOLD_STORIES = 5_000
 
 
 @dataclass
@@ -187,16 +192,20 @@ class StoryIndex:
         return decisions
 
     def _forget(self, window: float) -> None:
-        """Hold only what the next items can need. Stories a window behind the newest item
-        are retired (`Clusterer.retire`: only their keys are kept, still counted, so no
-        decision changes): items mostly come in time order, and the batch of an older one
-        loads them again from the database (`_load`), as a new process would. Held memory
-        follows the window, not the history. Stories far behind are forgotten, from the
-        counts too, only once there are many (MAX_STORIES_IN_MEMORY, held or retired), as
-        before retiring existed."""
+        """Hold only what the next items can need. Beyond HOLD_STORIES, stories a window
+        behind the newest item are retired (`Clusterer.retire`: only their keys are kept,
+        still counted, so no decision changes): items mostly come in time order, and the
+        batch of an older one loads them again from the database (`_load`), as a new process
+        would. Held memory follows the window, not the history. Stories far behind are
+        forgotten, from the counts too, only once there are many (MAX_STORIES_IN_MEMORY,
+        held or retired), as before retiring existed."""
         clusterer = self.clusterer
         horizon = clusterer.latest - window
-        if clusterer.retire(horizon) and self.loaded is not None:
+        if (
+            len(clusterer.stories) > HOLD_STORIES
+            and clusterer.retire(horizon)
+            and self.loaded is not None
+        ):
             self.loaded = (max(self.loaded[0], horizon), self.loaded[1])
         if clusterer.counted > MAX_STORIES_IN_MEMORY:
             clusterer.evict(clusterer.latest - 3 * window)  # what `loaded` holds is not among them
