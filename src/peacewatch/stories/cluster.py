@@ -241,7 +241,9 @@ class Clusterer:
         (their keys take some 400 bytes, a held singleton about 9 KB). Returns how many."""
         old = [s for s in self.stories.values() if s.latest < before]
         for story in old:
-            keys = tuple({sys.intern(k) for m in story.members for k in item_keys(m)})
+            # its keys (`item_keys` of every member), read from its counts: each once
+            terms = [sys.intern(f"t:{lang}:{t}") for lang, c in story.terms.items() for t in c]
+            keys = (*terms, *story.entities)  # names, places, event words, numbers: shared
             for member in story.members:
                 self.story_of.pop(member.item_id, None)
             self.index.remove(story.id, keys, counted=True)
