@@ -342,3 +342,26 @@ def test_old_stories_are_retired_reloaded_when_needed_and_forgotten_beyond_the_c
     cluster(db, newest, idx)
     assert story not in idx.clusterer.retired and story not in idx.clusterer.stories
     assert idx.clusterer.story_of[newest[0]] in idx.clusterer.stories
+
+
+def test_a_forgotten_story_is_loaded_again_for_an_older_item(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Forgotten beyond the cap while few stories are held (none retired), not lost: another
+    # 2022 item loads the 2022 story again from the database and joins it.
+    later = save(db, REPORTS[:2])
+    older = save(db, [("aa", "en", "2022-03-29T10:00:00+00:00",
+                       "Talks in Istanbul: Ukraine offers neutral status",
+                       "Delegations met at Dolmabahce.", "x")], prefix="o")  # fmt: skip
+    idx = index()
+    cluster(db, later, idx)
+    cluster(db, older, idx)
+    monkeypatch.setattr(story_store, "MAX_STORIES_IN_MEMORY", 1)
+    cluster(db, save(db, [REPORTS[5]], prefix="n"), idx)
+    story = story_id(db, older[0])
+    assert story not in idx.clusterer.stories and not idx.clusterer.retired
+    again = save(db, [("bb", "en", "2022-03-29T12:00:00+00:00",
+                       "Ukraine offers neutral status at Istanbul talks at Dolmabahce",
+                       "Delegations met at Dolmabahce in Istanbul.", "x")], prefix="p")  # fmt: skip
+    cluster(db, again, idx)
+    assert story_id(db, again[0]) == story

@@ -200,15 +200,17 @@ class StoryIndex:
         forgotten, from the counts too, only once there are many (MAX_STORIES_IN_MEMORY,
         held or retired), as before retiring existed."""
         clusterer = self.clusterer
-        horizon = clusterer.latest - window
-        if (
-            len(clusterer.stories) > HOLD_STORIES
-            and clusterer.retire(horizon)
-            and self.loaded is not None
-        ):
+        if len(clusterer.stories) > HOLD_STORIES:
+            self._shrink(clusterer.retire(clusterer.latest - window), clusterer.latest - window)
+        if clusterer.counted > MAX_STORIES_IN_MEMORY:  # retiring does not change the count
+            horizon = clusterer.latest - 3 * window
+            self._shrink(clusterer.evict(horizon), horizon)
+
+    def _shrink(self, dropped: int, horizon: float) -> None:
+        """After stories before `horizon` left memory: those overlapping the rest of the
+        loaded range are all still held."""
+        if dropped and self.loaded is not None:
             self.loaded = (max(self.loaded[0], horizon), self.loaded[1])
-        if clusterer.counted > MAX_STORIES_IN_MEMORY:
-            clusterer.evict(clusterer.latest - 3 * window)  # what `loaded` holds is not among them
 
 
 def _save_decision(db: Database, decision: Decision, version: str, now: str) -> None:
