@@ -216,11 +216,23 @@ class Clusterer:
     def _refile(self) -> None:
         """File again the keys whose stories were too many to file and are now few enough
         to be looked up (stories were forgotten): every held story carrying them."""
-        stale = self.index.stale
-        carriers: dict[str, list[int]] = {k: [] for k in stale}
-        for story in self.stories.values():
-            for k in {k for m in story.members for k in item_keys(m)} & stale:
-                carriers[k].append(story.id)
+        carriers: dict[str, list[int]] = {k: [] for k in self.index.stale}
+        terms: dict[str, list[tuple[str, str]]] = {}  # 't:en:talk' as {'en': [('talk', key)]}
+        others = []
+        for k in carriers:
+            if k.startswith("t:"):
+                language, term = k[2:].split(":", 1)
+                terms.setdefault(language, []).append((term, k))
+            else:
+                others.append(k)
+        for story in self.stories.values():  # read from each story's counts (`item_keys`)
+            for lang, counts in story.terms.items():
+                for term, k in terms.get(str(lang), ()):
+                    if term in counts:
+                        carriers[k].append(story.id)
+            for k in others:
+                if k in story.entities:
+                    carriers[k].append(story.id)
         for k, ids in carriers.items():
             self.index.file(k, ids)
 

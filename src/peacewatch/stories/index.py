@@ -10,9 +10,11 @@ also for stories the clusterer has retired (`remove(..., counted=True)`: no long
 longer offered, still counted) until it forgets them (`uncount`).
 
 A key carried by more stories than `limit` is never looked up (the clusterer's common-key
-cut), so its stories are counted but not filed: the largest sets of ids, of the commonest
-words, are not kept. When its count falls back to `limit` (stories forgotten), the key is
-`stale` until the clusterer files its stories again (`file`), before any lookup.
+cut), so once it is carried by twice as many its stories are counted but no longer filed: the
+largest sets of ids, of the commonest words, are not kept. When its count falls back to
+`limit` (stories forgotten), the key is `stale` until the clusterer files its stories again
+(`file`), before any lookup. (Between the two, a key stays as it is: a key hovering about
+the limit is not filed again after every forgetting.)
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class StoryIndex:
         self.buckets: dict[str, dict[int, set[int]]] = {}
         self.sizes: dict[str, int] = {}  # stories carrying each key, in every bucket
         self.placed: dict[int, int] = {}  # the bucket each story's keys are under
-        self.stale: set[str] = set()  # keys back to `limit` stories or fewer, not filed yet
+        self.unfiled: set[str] = set()  # keys whose stories are counted, not filed
+        self.stale: set[str] = set()  # unfiled keys back to `limit` stories or fewer
 
     def __len__(self) -> int:
         return len(self.sizes)
@@ -54,18 +57,22 @@ class StoryIndex:
         if was is not None and was != at:
             self._move(story_id, set(held), was, at)
         self.placed[story_id] = at
-        buckets, sizes, limit, stale = self.buckets, self.sizes, self.limit, self.stale
+        buckets, sizes, unfiled = self.buckets, self.sizes, self.unfiled
+        above = 2 * self.limit if self.limit is not None else None
         for k in keys:
             n = sizes[k] = sizes.get(k, 0) + 1
-            by_time = buckets.get(k)
-            if by_time is None:
-                if limit is not None and n > limit:
-                    stale.discard(k)  # common (again): not filed
-                elif k not in stale:  # no held story carries it yet (retired ones may)
-                    buckets[k] = {at: {story_id}}
+            if k in unfiled:
+                if n > (self.limit or 0):
+                    self.stale.discard(k)  # common again: nothing to file
                 continue
-            if limit is not None and n > limit:
-                del buckets[k]  # now common: never looked up
+            by_time = buckets.get(k)
+            if above is not None and n > above:
+                if by_time is not None:
+                    del buckets[k]  # common: never looked up
+                unfiled.add(k)
+                continue
+            if by_time is None:  # no held story carries it yet (retired ones may)
+                buckets[k] = {at: {story_id}}
                 continue
             ids = by_time.get(at)
             if ids is None:
@@ -114,15 +121,17 @@ class StoryIndex:
         left = self.sizes[key] - 1
         if not left:
             del self.sizes[key]
+            self.unfiled.discard(key)
             self.stale.discard(key)
             return
         self.sizes[key] = left
-        if left == self.limit and key not in self.buckets:
-            self.stale.add(key)  # was common: its held stories are to be filed again
+        if self.limit is not None and left <= self.limit and key in self.unfiled:
+            self.stale.add(key)  # looked up again: its held stories are to be filed
 
     def file(self, key: str, story_ids: Iterable[int]) -> None:
         """File a stale key's held stories (all of them) again."""
         self.stale.discard(key)
+        self.unfiled.discard(key)
         by_time: dict[int, set[int]] = {}
         for story_id in story_ids:
             by_time.setdefault(self.placed[story_id], set()).add(story_id)
