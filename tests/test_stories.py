@@ -207,6 +207,59 @@ def test_eviction_keeps_memory_to_the_window() -> None:
     assert all(s.latest >= 40 * 24 * HOUR for s in clusterer.stories.values())
 
 
+def test_retiring_stories_a_window_behind_changes_no_decision() -> None:
+    # The labelled reports in arrival order, clustered by a clusterer that holds every story
+    # and by one that retires those a window behind the newest item after each: the same
+    # decisions (scores, kinds, shared keys, each feature's part), the same counts for the
+    # idf weights and the common-key cut, and far fewer stories held.
+    from dataclasses import asdict
+
+    from peacewatch.stories.evaluation import arrival_order, features_of, load_rows
+
+    rows = load_rows(ROOT / "tests" / "fixtures" / "stories" / "labelled.jsonl")
+    holding, retiring = Clusterer(), Clusterer()
+    window = retiring.settings.window
+    most_held = 0
+    for i in arrival_order(rows):
+        features = features_of(i, rows[i], ALIASES, frozenset())
+        assert asdict(holding.assign(features)) == asdict(retiring.assign(features))
+        retiring.retire(retiring.latest - window)
+        most_held = max(most_held, len(retiring.stories))
+        assert retiring.counted == holding.counted
+    assert retiring.index.sizes == holding.index.sizes
+    assert retiring.retired and most_held * 10 < holding.counted
+    # forgetting for good forgets retired stories too, from the counts as well
+    before = retiring.latest - 3 * window
+    assert retiring.evict(before) == holding.evict(before)
+    assert retiring.index.sizes == holding.index.sizes and retiring.counted == holding.counted
+
+
+def test_keys_too_common_to_look_up_are_not_filed_and_no_decision_changes() -> None:
+    # With a low common-key cut, many keys cross it both ways as stories are forgotten: a
+    # clusterer whose index files every key decides the same as one that files only the
+    # keys it can look up (and files a key's stories again when it is back under the cut).
+    from dataclasses import asdict
+
+    from peacewatch.stories.evaluation import arrival_order, features_of, load_rows
+    from peacewatch.stories.index import StoryIndex
+
+    rows = load_rows(ROOT / "tests" / "fixtures" / "stories" / "labelled.jsonl")
+    settings = Settings(common_key_stories=4)
+    every, lean = Clusterer(settings), Clusterer(settings)
+    every.index = StoryIndex(settings.window / 3.0)  # every key filed
+    refiled = unfiled = 0
+    for n, i in enumerate(arrival_order(rows)):
+        features = features_of(i, rows[i], ALIASES, frozenset())
+        refiled += bool(lean.index.stale)
+        unfiled += bool(lean.index.unfiled)
+        assert asdict(every.assign(features)) == asdict(lean.assign(features))
+        if n % 40 == 0:
+            before = lean.latest - 2 * settings.window
+            assert every.evict(before) == lean.evict(before)
+    assert every.index.sizes == lean.index.sizes
+    assert refiled and unfiled
+
+
 def test_clustering_collects_garbage_less_often_and_restores_the_threshold() -> None:
     import gc
     import threading

@@ -68,6 +68,12 @@ def save(db: Any, reports: list[tuple[str, ...]], *, prefix: str = "r") -> list[
     return ids
 
 
+def story_id(db: Any, item_id: int) -> int:
+    return int(
+        db.execute("SELECT story_id FROM story_members WHERE item_id = ?", [item_id]).fetchone()[0]
+    )
+
+
 def index() -> story_store.StoryIndex:
     return story_store.StoryIndex(ALIASES, Settings())
 
@@ -211,6 +217,7 @@ def test_recluster_rebuilds_after_a_settings_change(db: Any) -> None:
 
 def test_memory_follows_the_window_not_the_history(db: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(story_store, "MAX_STORIES_IN_MEMORY", 5)  # forget beyond a few
+    monkeypatch.setattr(story_store, "HOLD_STORIES", 2)  # and retire beyond fewer
     reports = [
         ("aa", "en", f"2025-03-{day:02d}T12:00:00+00:00", f"Unrelated headline number {day}",
          f"Lead {day}.", str(day))
@@ -220,7 +227,8 @@ def test_memory_follows_the_window_not_the_history(db: Any, monkeypatch: Any) ->
     idx = index()
     for item_id in ids:
         cluster(db, [item_id], idx)
-    assert len(idx.clusterer.stories) <= 3 * 3 + 2  # three windows of 72 h, one a day
+    assert len(idx.clusterer.stories) <= 3 + 2  # held: a window of 72 h, one a day
+    assert idx.clusterer.counted <= 3 * 3 + 2  # counted: three windows
 
 
 def invoke(db_path: Path, *args: str) -> Any:
@@ -302,11 +310,12 @@ def test_items_stored_before_stories_get_theirs_in_the_background(tmp_path: Path
     db.conn.close()
 
 
-def test_old_stories_stay_in_memory_until_the_cap_then_go(
+def test_old_stories_are_retired_reloaded_when_needed_and_forgotten_beyond_the_cap(
     db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A first cycle over feeds of different years: a 2022 item clustered after 2025 ones keeps
-    # its story in memory, so the next 2022 feed finds it without a reload.
+    # A first cycle over feeds of different years: a 2022 story clustered after 2025 ones is
+    # held while few stories are (HOLD_STORIES); beyond, it is retired (no longer held, still
+    # counted), and the next 2022 feed loads it again.
     later = save(db, REPORTS[:2])
     older = save(db, [("aa", "en", "2022-03-29T10:00:00+00:00",
                        "Talks in Istanbul: Ukraine offers neutral status",
@@ -314,11 +323,45 @@ def test_old_stories_stay_in_memory_until_the_cap_then_go(
     idx = index()
     cluster(db, later, idx)
     cluster(db, older, idx)
-    assert idx.clusterer.story_of[older[0]] in idx.clusterer.stories
-    assert {idx.clusterer.story_of[i] for i in later} <= set(idx.clusterer.stories)
+    story = story_id(db, older[0])
+    assert story in idx.clusterer.stories and not idx.clusterer.retired
+    monkeypatch.setattr(story_store, "HOLD_STORIES", 1)
+    cluster(db, save(db, [REPORTS[2]], prefix="q"), idx)
+    assert story in idx.clusterer.retired and story not in idx.clusterer.stories
+    assert {story_id(db, i) for i in later} <= set(idx.clusterer.stories)
+    assert idx.clusterer.counted == 2
+    again = save(db, [("bb", "en", "2022-03-29T12:00:00+00:00",
+                       "Ukraine offers neutral status at Istanbul talks at Dolmabahce",
+                       "Delegations met at Dolmabahce in Istanbul.", "x")], prefix="p")  # fmt: skip
+    cluster(db, again, idx)
+    assert story_id(db, again[0]) == story  # loaded again, and joined
+    assert idx.clusterer.counted == 2  # counted once
     # beyond the cap, stories three windows behind the newest item are forgotten
     monkeypatch.setattr(story_store, "MAX_STORIES_IN_MEMORY", 1)
     newest = save(db, [REPORTS[5]], prefix="n")
     cluster(db, newest, idx)
-    assert idx.clusterer.story_of.get(older[0]) is None
+    assert story not in idx.clusterer.retired and story not in idx.clusterer.stories
     assert idx.clusterer.story_of[newest[0]] in idx.clusterer.stories
+
+
+def test_a_forgotten_story_is_loaded_again_for_an_older_item(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Forgotten beyond the cap while few stories are held (none retired), not lost: another
+    # 2022 item loads the 2022 story again from the database and joins it.
+    later = save(db, REPORTS[:2])
+    older = save(db, [("aa", "en", "2022-03-29T10:00:00+00:00",
+                       "Talks in Istanbul: Ukraine offers neutral status",
+                       "Delegations met at Dolmabahce.", "x")], prefix="o")  # fmt: skip
+    idx = index()
+    cluster(db, later, idx)
+    cluster(db, older, idx)
+    monkeypatch.setattr(story_store, "MAX_STORIES_IN_MEMORY", 1)
+    cluster(db, save(db, [REPORTS[5]], prefix="n"), idx)
+    story = story_id(db, older[0])
+    assert story not in idx.clusterer.stories and not idx.clusterer.retired
+    again = save(db, [("bb", "en", "2022-03-29T12:00:00+00:00",
+                       "Ukraine offers neutral status at Istanbul talks at Dolmabahce",
+                       "Delegations met at Dolmabahce in Istanbul.", "x")], prefix="p")  # fmt: skip
+    cluster(db, again, idx)
+    assert story_id(db, again[0]) == story

@@ -95,7 +95,12 @@ def read_features(db: Database, item_ids: Sequence[int], aliases: AliasTable) ->
     return found
 
 
-MAX_STORIES_IN_MEMORY = 20_000  # beyond it, stories older than three windows are forgotten
+MAX_STORIES_IN_MEMORY = 20_000  # beyond it (held or retired), those 3 windows behind are forgotten
+# Beyond this many stories held, those a window behind the newest item are retired (their
+# keys kept and counted, their members dropped: 3-9 KB each, about 400 bytes retired). Below it
+# nothing is retired, so an older item (a new source's backlog) never makes a round load
+# again from the database what an earlier round had in memory.
+HOLD_STORIES = 5_000
 
 
 @dataclass
@@ -183,14 +188,29 @@ class StoryIndex:
             touched.add(decision.story_id)
             _save_decision(db, decision, self.version, now)
         refresh_stories(db, touched, self.version, now)
-        # Stories far behind the newest item are forgotten only once there are many: a cold
-        # start over feeds of different years would otherwise drop a period's stories after
-        # one feed and load them again for the next (memory stays bounded by the cap).
-        if len(self.clusterer.stories) > MAX_STORIES_IN_MEMORY:
-            horizon = self.clusterer.latest - 3 * window
-            if self.clusterer.evict(horizon) and self.loaded is not None:
-                self.loaded = (max(self.loaded[0], horizon), self.loaded[1])
+        self._forget(window)
         return decisions
+
+    def _forget(self, window: float) -> None:
+        """Hold only what the next items can need. Beyond HOLD_STORIES, stories a window
+        behind the newest item are retired (`Clusterer.retire`: only their keys are kept,
+        still counted, so no decision changes): items mostly come in time order, and the
+        batch of an older one loads them again from the database (`_load`), as a new process
+        would. Held memory follows the window, not the history. Stories far behind are
+        forgotten, from the counts too, only once there are many (MAX_STORIES_IN_MEMORY,
+        held or retired), as before retiring existed."""
+        clusterer = self.clusterer
+        if len(clusterer.stories) > HOLD_STORIES:
+            self._shrink(clusterer.retire(clusterer.latest - window), clusterer.latest - window)
+        if clusterer.counted > MAX_STORIES_IN_MEMORY:  # retiring does not change the count
+            horizon = clusterer.latest - 3 * window
+            self._shrink(clusterer.evict(horizon), horizon)
+
+    def _shrink(self, dropped: int, horizon: float) -> None:
+        """After stories before `horizon` left memory: those overlapping the rest of the
+        loaded range are all still held."""
+        if dropped and self.loaded is not None:
+            self.loaded = (max(self.loaded[0], horizon), self.loaded[1])
 
 
 def _save_decision(db: Database, decision: Decision, version: str, now: str) -> None:

@@ -24,14 +24,12 @@ import hashlib
 import math
 import sys
 import threading
-from bisect import insort
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from itertools import chain, count
-from typing import NamedTuple
 
 from peacewatch.stories.evidence import (
     VETOES,
@@ -41,11 +39,11 @@ from peacewatch.stories.evidence import (
     measure,
     named,
     nearest_hours,
-    need,
     shown,
 )
 from peacewatch.stories.features import Features
 from peacewatch.stories.index import StoryIndex
+from peacewatch.stories.story import Member, Story, item_keys
 
 # The weight of each kind of evidence (`evidence.FEATURES`), fitted on the dev half of the
 # labelled events, false merges counting four times a miss, with an L2 penalty of 0.3
@@ -97,116 +95,6 @@ class Settings:
     def version(self, aliases_digest: str = "") -> str:
         text = repr(sorted(asdict(self).items())) + aliases_digest
         return "s" + hashlib.sha256(text.encode()).hexdigest()[:10]
-
-
-class Member(NamedTuple):
-    """A story's member as the story keeps it: its features as tuples. A tuple of strings
-    takes a quarter of a small frozenset's memory (an empty one none) and, holding only
-    strings and numbers, is left alone by the garbage collector; the headline's text is not
-    kept. A member judged as an item again (whether two stories are one) is rebuilt as
-    `Features` with the same keys."""
-
-    item_id: int
-    time: float
-    lang: str | None
-    outlet: str
-    initiatives: tuple[str, ...]
-    terms: tuple[str, ...]
-    title_terms: tuple[str, ...]
-    shingles: tuple[int, ...]
-    names: tuple[str, ...]
-    places: tuple[str, ...]
-    topics: tuple[str, ...]
-    numbers: tuple[str, ...]
-    preview: bool
-    title_people: tuple[str, ...]
-    implied: tuple[str, ...]
-    days: tuple[str, ...]
-
-    @classmethod
-    def of(cls, item: Features) -> Member:
-        # names, places and numbers are new strings per item ('e:zelensky'): shared instead
-        def shared(keys: frozenset[str]) -> tuple[str, ...]:
-            return tuple(map(sys.intern, keys))
-
-        return cls(
-            item.item_id, item.time, item.lang, item.outlet, tuple(item.initiatives),
-            tuple(item.terms), tuple(item.title_terms), tuple(item.shingles),
-            shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
-            item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
-        )  # fmt: skip
-
-    def features(self) -> Features:
-        return Features(
-            item_id=self.item_id, time=self.time, lang=self.lang, outlet=self.outlet, title="",
-            initiatives=frozenset(self.initiatives), terms=frozenset(self.terms),
-            title_terms=frozenset(self.title_terms), shingles=frozenset(self.shingles),
-            names=frozenset(self.names), places=frozenset(self.places),
-            topics=frozenset(self.topics), numbers=frozenset(self.numbers), preview=self.preview,
-            title_people=frozenset(self.title_people), implied=frozenset(self.implied),
-            days=frozenset(self.days),
-        )  # fmt: skip
-
-
-@dataclass(slots=True)
-class Story:
-    """A story's members and the counts its core (majority) evidence is read from."""
-
-    id: int
-    members: list[Member] = field(default_factory=list)
-    earliest: float = math.inf
-    latest: float = -math.inf
-    langs: Counter[str | None] = field(default_factory=Counter)
-    terms: dict[str | None, Counter[str]] = field(default_factory=dict)
-    entities: Counter[str] = field(default_factory=Counter)  # names, places, topics, numbers
-    named: Counter[str] = field(default_factory=Counter)  # alias-table names and places
-    initiatives: Counter[str] = field(default_factory=Counter)
-    outlets: Counter[str] = field(default_factory=Counter)
-    shingles: set[int] = field(default_factory=set)  # every member's, to skip text checks
-    previews: int = 0  # members whose headline announces what is still to come
-    title_people: Counter[str] = field(default_factory=Counter)  # people named in headlines
-    days: Counter[str] = field(default_factory=Counter)  # members' recent dates ('d:06-10')
-    dated: int = 0  # members giving a recent date
-    rounds: Counter[str] = field(default_factory=Counter)  # ordinals of rounds, stages ('r:2')
-    counted: int = 0  # members giving one
-    times: list[float] = field(default_factory=list)  # the members' times, in order
-    by_lang: dict[str | None, list[Member]] = field(default_factory=dict)  # members
-    _core: tuple[int, frozenset[str], tuple[str, ...]] | None = None  # size, people, named
-
-    def core_of(self) -> tuple[frozenset[str], tuple[str, ...]]:
-        """The people most of the story's headlines name, and its core alias-table names
-        and places (recomputed only when a member has joined)."""
-        if self._core is None or self._core[0] != self.size:
-            size = self.size
-            people = frozenset(p for p, c in self.title_people.items() if c * 2 > size)
-            least = need(size)
-            self._core = (size, people, tuple(k for k, c in self.named.items() if c >= least))
-        return self._core[1], self._core[2]
-
-    @property
-    def size(self) -> int:
-        return len(self.members)
-
-    def add(self, item: Member) -> None:
-        self.members.append(item)
-        self.by_lang.setdefault(item.lang, []).append(item)
-        insort(self.times, item.time)
-        self.earliest = min(self.earliest, item.time)
-        self.latest = max(self.latest, item.time)
-        self.langs[item.lang] += 1
-        self.terms.setdefault(item.lang, Counter()).update(item.terms)
-        self.entities.update({*item.names, *item.places, *item.topics, *item.numbers})
-        self.named.update(named(item))
-        self.initiatives.update(item.initiatives)
-        self.outlets[item.outlet] += 1
-        self.shingles.update(item.shingles)
-        self.previews += item.preview
-        self.title_people.update(item.title_people)
-        self.days.update(item.days)
-        self.dated += bool(item.days)
-        rounds = [k for k in item.numbers if k.startswith("r:")]
-        self.rounds.update(rounds)
-        self.counted += bool(rounds)
 
 
 @dataclass(frozen=True)
@@ -266,32 +154,41 @@ def fewer_collections(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
                 gc.set_threshold(*_thresholds)
 
 
-def item_keys(item: Features | Member) -> Iterator[str]:
-    """The keys an item is indexed and looked up under."""
-    for term in item.terms:
-        yield f"t:{item.lang}:{term}"
-    yield from item.names
-    yield from item.places
-    yield from item.topics
-    yield from item.numbers
+_NONE: dict[int, set[int]] = {}  # a key only retired stories carry has no buckets
 
 
 class Clusterer:
-    """The stories of a window in memory, with an inverted index from keys to stories."""
+    """The stories of a window in memory, with an inverted index from keys to stories.
+
+    Stories are held (`stories`: members, counts, offered as candidates) or retired (`retired`:
+    only their keys, still counted by the idf weights and the common-key cut). An item is only
+    ever compared with stories within the window of it, so stories whose latest member lies a
+    window behind the items still to come can be retired (`retire`) without changing any
+    decision: what is counted stays what it was with every story held, until `evict` forgets
+    stories, held or retired, for good. A retired story placed again (loaded from the
+    database: `place`) is held again and counted once."""
 
     def __init__(
         self, settings: Settings | None = None, *, new_id: Callable[[], int] | None = None
     ) -> None:
         self.settings = settings or Settings()
         self.stories: dict[int, Story] = {}
+        # retired stories: their latest member's time and every key they are counted under
+        self.retired: dict[int, tuple[float, tuple[str, ...]]] = {}
         self.story_of: dict[int, int] = {}
         # stories by key, in buckets a third of the window wide by their earliest member
-        self.index = StoryIndex(self.settings.window / 3.0)
+        # (keys in more stories than the common-key cut are counted, not filed: index.py)
+        self.index = StoryIndex(self.settings.window / 3.0, self.settings.common_key_stories)
         self._new_id = new_id or count(1).__next__
         self.latest = -math.inf
         self._weighed: tuple[Features, dict[str, float]] | None = None
         self._counted: tuple[Features, tuple[frozenset[str], dict[str, int]]] | None = None
         self._rebuilt: tuple[Member, Features] | None = None
+
+    @property
+    def counted(self) -> int:
+        """The stories in memory, held or retired (what the idf weights count)."""
+        return len(self.stories) + len(self.retired)
 
     # -- building ---------------------------------------------------------------------------
     def place(self, item: Features, story_id: int) -> None:
@@ -301,18 +198,69 @@ class Clusterer:
     def _put(self, item: Member, story_id: int) -> None:
         story = self.stories.get(story_id)
         if story is None:
+            retired = self.retired.pop(story_id, None)
+            if retired is not None:  # held again: counted by its members from now on
+                self.index.uncount(retired[1])
             story = self.stories[story_id] = Story(story_id)
         story.add(item)
         self.story_of[item.item_id] = story_id
         self.latest = max(self.latest, item.time)
         held = (k for m in story.members[:-1] for k in item_keys(m))
-        self.index.add(story_id, story.earliest, item_keys(item), held)
+        # the keys the story carries from now on, read from its counts (`item_keys`)
+        terms, entities, lang = story.terms[item.lang], story.entities, item.lang
+        new = [f"t:{lang}:{t}" for t in item.terms if terms[t] == 1]
+        new += [k for k in {*item.names, *item.places, *item.topics, *item.numbers}
+                if entities[k] == 1]  # fmt: skip
+        self.index.add(story_id, story.earliest, new, held)
+
+    def _refile(self) -> None:
+        """File again the keys whose stories were too many to file and are now few enough
+        to be looked up (stories were forgotten): every held story carrying them."""
+        carriers: dict[str, list[int]] = {k: [] for k in self.index.stale}
+        terms: dict[str, list[tuple[str, str]]] = {}  # 't:en:talk' as {'en': [('talk', key)]}
+        others = []
+        for k in carriers:
+            if k.startswith("t:"):
+                language, term = k[2:].split(":", 1)
+                terms.setdefault(language, []).append((term, k))
+            else:
+                others.append(k)
+        for story in self.stories.values():  # read from each story's counts (`item_keys`)
+            for lang, counts in story.terms.items():
+                for term, k in terms.get(str(lang), ()):
+                    if term in counts:
+                        carriers[k].append(story.id)
+            for k in others:
+                if k in story.entities:
+                    carriers[k].append(story.id)
+        for k, ids in carriers.items():
+            self.index.file(k, ids)
 
     def evict(self, before: float) -> int:
-        """Forget stories whose latest member is older than `before`; returns how many."""
+        """Forget stories, held or retired, whose latest member is older than `before`;
+        returns how many."""
         old = [s for s in self.stories.values() if s.latest < before]
         for story in old:
             self._drop(story)
+        gone = [i for i, (latest, _keys) in self.retired.items() if latest < before]
+        for story_id in gone:
+            self.index.uncount(self.retired.pop(story_id)[1])
+        return len(old) + len(gone)
+
+    def retire(self, before: float) -> int:
+        """Stop holding stories whose latest member is older than `before`: no item at
+        `before` + the window or later can be compared with them, and they stay counted
+        (their keys take some 400 bytes, a held singleton about 9 KB). Returns how many."""
+        old = [s for s in self.stories.values() if s.latest < before]
+        for story in old:
+            # its keys (`item_keys` of every member), read from its counts: each once
+            terms = [sys.intern(f"t:{lang}:{t}") for lang, c in story.terms.items() for t in c]
+            keys = (*terms, *story.entities)  # names, places, event words, numbers: shared
+            for member in story.members:
+                self.story_of.pop(member.item_id, None)
+            self.index.remove(story.id, keys, counted=True)
+            del self.stories[story.id]
+            self.retired[story.id] = (story.latest, keys)
         return len(old)
 
     def _drop(self, story: Story) -> None:
@@ -328,6 +276,8 @@ class Clusterer:
         language share its words too and would crowd a story in another language out."""
         s = self.settings
         lo, hi, least = item.time - s.window, item.time + s.window, s.min_shared_keys
+        if self.index.stale:
+            self._refile()
         # only the buckets whose stories can begin within the window (index.py)
         index = self.index
         first, last = index.bucket(lo), index.bucket(hi)
@@ -338,7 +288,7 @@ class Clusterer:
             n = sizes.get(k)
             if n and n <= common:  # how many stories carry it in all, in the window or not
                 everywhere = not k.startswith(("t:", "n:"))
-                for at, ids in buckets[k].items():
+                for at, ids in buckets.get(k, _NONE).items():  # none: only retired ones
                     if first <= at <= last:
                         found.append(ids)
                         if everywhere:
@@ -369,7 +319,7 @@ class Clusterer:
         """The idf weight of each of an item's terms (computed once per item): log(1 + (N +
         1) / (1 + df)), N the stories in memory, df those carrying the term."""
         if self._weighed is None or self._weighed[0] is not item:
-            stories, df, lang = len(self.stories) + 1, self.index.count, item.lang
+            stories, df, lang = self.counted + 1, self.index.count, item.lang
             weights = {t: math.log(1.0 + stories / (1.0 + df(f"t:{lang}:{t}"))) for t in item.terms}
             self._weighed = (item, weights)
         return self._weighed[1]
@@ -378,6 +328,8 @@ class Clusterer:
         """The item's alias-table names and places, and how many stories of its window carry
         each (a key in more stories than `common_key_stories` counts them all)."""
         if self._counted is None or self._counted[0] is not item:
+            if self.index.stale:
+                self._refile()
             s, stories = self.settings, self.stories
             lo, hi = item.time - s.window, item.time + s.window
             found = {}

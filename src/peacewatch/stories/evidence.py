@@ -22,8 +22,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from peacewatch.stories.cluster import Member, Story
     from peacewatch.stories.features import Features
+    from peacewatch.stories.story import Member, Story
 
 # The measured evidence, in the order the weights are given (`Settings.weights`)
 FEATURES = (
