@@ -14,6 +14,7 @@ from pathlib import Path
 from httpserver import FixtureServer
 from peacewatch import store
 from peacewatch.config import load_config
+from peacewatch.store import meta
 from support import poll, rows, setup, table_dump, write_config
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
@@ -500,18 +501,52 @@ def test_run_once_clusters_the_cycle_at_its_end_and_what_a_killed_run_left(
     run_once(config, db, all_sources=True)
     stored = rows(db, "SELECT count(*) AS n FROM items")[0]["n"]
     assert stored > 0 and story_store.unclustered(db) == 0
-    # a run killed after storing but before its cycle ended leaves items without a story
+    assert not meta.story_round_owed(db)  # the round ended: no note left
+    # a run killed after storing but before its cycle ended leaves items without a story, and
+    # the note its polls' transactions wrote
     db.execute("DELETE FROM story_members")
+    meta.note_story_round_owed(db)
     db.conn.commit()
     assert story_store.unclustered(db) == stored
     route.body = feed(("new-1", "A new headline", "https://a.example/new-1"))
     run_once(config, db, all_sources=True)
-    assert story_store.unclustered(db) == 0
-    # a cycle with nothing new leaves the clustering alone (no scan of the whole store)
+    assert story_store.unclustered(db) == 0 and not meta.story_round_owed(db)
+    # the same with nothing new on the next run: the note alone brings the round
+    db.execute("DELETE FROM story_members")
+    meta.note_story_round_owed(db)
+    db.conn.commit()
+    report = run_once(config, db, all_sources=True)
+    assert not any(r.items_new or r.items_changed for r in report.sources)
+    assert story_store.unclustered(db) == 0 and not meta.story_round_owed(db)
+    # without the note, a cycle with nothing new leaves the clustering alone (no scan of the
+    # whole store on every revalidation)
     db.execute("DELETE FROM story_members")
     db.conn.commit()
     run_once(config, db, all_sources=True)
     assert story_store.unclustered(db) == stored + 1
+
+
+def test_a_poll_that_stores_items_for_a_later_round_notes_it_in_its_transaction(
+    tmp_path: Path, http_server: FixtureServer
+) -> None:
+    # run --once's polls store items and leave their stories to the round at the cycle's end:
+    # stop before that round (as a kill would) and the note is there, committed with the items
+    from peacewatch.ingest.fetch import Fetcher
+    from peacewatch.pipeline import Runtime, run_cycle, select_sources, sync_sources
+    from peacewatch.store import stories as story_store
+
+    http_server.route("/a.xml", body=BASIC)
+    config, db = setup(tmp_path, [{"id": "a", "url": http_server.url("/a.xml")}])
+
+    async def polls_only() -> None:
+        async with Fetcher(config.settings.http) as fetcher:
+            rt = Runtime(config, db, fetcher, defer_stories=True)
+            sync_sources(rt, rt.now())
+            await run_cycle(rt, select_sources(rt, all_sources=True))
+
+    asyncio.run(polls_only())
+    assert story_store.unclustered(db) > 0
+    assert meta.story_round_owed(db)
 
 
 def test_small_bodies_are_parsed_in_process_larger_ones_in_the_worker(

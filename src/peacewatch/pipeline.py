@@ -42,6 +42,7 @@ from peacewatch.models import (
     SourceReport,
     Validators,
 )
+from peacewatch.store import meta
 from peacewatch.store import pages as article_store
 from peacewatch.timeutil import add_seconds, parse_iso, to_iso
 
@@ -343,7 +344,9 @@ def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
     """Steps that run on new and changed items inside the fetch's transaction."""
     if rt.defer_stories:
         process_items(rt.db, rt.config, item_ids, now, cluster=False)
-        rt.unclustered.update(item_ids)
+        if item_ids:
+            rt.unclustered.update(item_ids)
+            meta.note_story_round_owed(rt.db)  # a kill before the round: the next run's
         return
     process_items(rt.db, rt.config, item_ids, now, rt.story_index() if item_ids else None)
 
@@ -811,7 +814,9 @@ async def run_once_async(
         )
         sync_sources(rt, rt.now())
         report = await run_cycle(rt, select_sources(rt, all_sources=all_sources, only=only))
-        if any(r.items_new or r.items_changed for r in report.sources):
+        if any(r.items_new or r.items_changed for r in report.sources) or (
+            meta.story_round_owed(rt.db)  # a killed run's items, even when nothing is new
+        ):
             cluster_deferred(rt)  # the cycle's new items, and any a killed run left
         if on_report is not None:
             on_report(report)

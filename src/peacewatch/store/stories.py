@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from peacewatch.errors import PeacewatchError
+from peacewatch.store import meta
 from peacewatch.store.database import Database, transaction
 from peacewatch.stories.aliases import AliasTable
 from peacewatch.stories.cluster import Clusterer, Decision, Settings, fewer_collections
@@ -471,6 +472,8 @@ def cluster_missing(
             )
         ]
         if not ids:
+            with transaction(db):
+                meta.clear_story_round_owed(db)
             break
         with transaction(db):
             index.cluster_items(db, ids, now)
@@ -496,6 +499,8 @@ def cluster_missing_in_background(
     db = open_db(db_path, busy_timeout=busy_timeout)
     try:
         if not unclustered(db):
+            with transaction(db):
+                meta.clear_story_round_owed(db)
             return None
     finally:
         db.conn.close()
