@@ -310,6 +310,16 @@ def test_items_stored_before_stories_get_theirs_in_the_background(tmp_path: Path
     db.conn.close()
 
 
+# Two reports of the 2022 Istanbul round, clustered after the 2025 stories of REPORTS
+ISTANBUL_2022 = [
+    ("aa", "en", "2022-03-29T10:00:00+00:00", "Talks in Istanbul: Ukraine offers neutral status",
+     "Delegations met at Dolmabahce.", "x"),
+    ("bb", "en", "2022-03-29T12:00:00+00:00",
+     "Ukraine offers neutral status at Istanbul talks at Dolmabahce",
+     "Delegations met at Dolmabahce in Istanbul.", "x"),
+]  # fmt: skip
+
+
 def test_old_stories_are_retired_reloaded_when_needed_and_forgotten_beyond_the_cap(
     db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -317,9 +327,7 @@ def test_old_stories_are_retired_reloaded_when_needed_and_forgotten_beyond_the_c
     # held while few stories are (HOLD_STORIES); beyond, it is retired (no longer held, still
     # counted), and the next 2022 feed loads it again.
     later = save(db, REPORTS[:2])
-    older = save(db, [("aa", "en", "2022-03-29T10:00:00+00:00",
-                       "Talks in Istanbul: Ukraine offers neutral status",
-                       "Delegations met at Dolmabahce.", "x")], prefix="o")  # fmt: skip
+    older = save(db, [ISTANBUL_2022[0]], prefix="o")
     idx = index()
     cluster(db, later, idx)
     cluster(db, older, idx)
@@ -330,9 +338,7 @@ def test_old_stories_are_retired_reloaded_when_needed_and_forgotten_beyond_the_c
     assert story in idx.clusterer.retired and story not in idx.clusterer.stories
     assert {story_id(db, i) for i in later} <= set(idx.clusterer.stories)
     assert idx.clusterer.counted == 2
-    again = save(db, [("bb", "en", "2022-03-29T12:00:00+00:00",
-                       "Ukraine offers neutral status at Istanbul talks at Dolmabahce",
-                       "Delegations met at Dolmabahce in Istanbul.", "x")], prefix="p")  # fmt: skip
+    again = save(db, [ISTANBUL_2022[1]], prefix="p")
     cluster(db, again, idx)
     assert story_id(db, again[0]) == story  # loaded again, and joined
     assert idx.clusterer.counted == 2  # counted once
@@ -350,9 +356,7 @@ def test_a_forgotten_story_is_loaded_again_for_an_older_item(
     # Forgotten beyond the cap while few stories are held (none retired), not lost: another
     # 2022 item loads the 2022 story again from the database and joins it.
     later = save(db, REPORTS[:2])
-    older = save(db, [("aa", "en", "2022-03-29T10:00:00+00:00",
-                       "Talks in Istanbul: Ukraine offers neutral status",
-                       "Delegations met at Dolmabahce.", "x")], prefix="o")  # fmt: skip
+    older = save(db, [ISTANBUL_2022[0]], prefix="o")
     idx = index()
     cluster(db, later, idx)
     cluster(db, older, idx)
@@ -360,8 +364,6 @@ def test_a_forgotten_story_is_loaded_again_for_an_older_item(
     cluster(db, save(db, [REPORTS[5]], prefix="n"), idx)
     story = story_id(db, older[0])
     assert story not in idx.clusterer.stories and not idx.clusterer.retired
-    again = save(db, [("bb", "en", "2022-03-29T12:00:00+00:00",
-                       "Ukraine offers neutral status at Istanbul talks at Dolmabahce",
-                       "Delegations met at Dolmabahce in Istanbul.", "x")], prefix="p")  # fmt: skip
+    again = save(db, [ISTANBUL_2022[1]], prefix="p")
     cluster(db, again, idx)
     assert story_id(db, again[0]) == story

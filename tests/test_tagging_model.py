@@ -123,8 +123,8 @@ def test_a_date_adds_its_year_and_quarter_pointing_at_the_date() -> None:
 
 
 def test_the_date_tells_apart_what_the_words_do_not(tmp_path: Path) -> None:
-    # real headlines of two neighbours in one city, three years apart: the words alike,
-    # the quarter tells them apart (the model learns it from the dated pages)
+    # a unit test's made-up pages (not a quality figure): two neighbours in one city, three
+    # years apart, in the same words; the quarter tells them apart (learnt from the dates)
     pages = [
         ("Russia and Ukraine talks in Istanbul", "2022-03-29", "istanbul-communique-2022"),
         ("Ukraine, Russia delegations meet in Istanbul", "2022-03-30", "istanbul-communique-2022"),
