@@ -110,7 +110,7 @@ def test_features_name_words_stems_pairs_and_headline_with_their_place() -> None
     )
 
 
-def test_a_date_adds_its_year_and_quarter_pointing_at_the_date() -> None:
+def test_a_date_adds_its_quarter_pointing_at_the_date() -> None:
     assert date_keys("2025-03-18T10:00:00Z") == ["q:2025q1"]
     assert date_keys("2025-12") == ["q:2025q4"]
     assert date_keys(None) == date_keys("") == date_keys("2025") == date_keys("2025-13-01") == []
@@ -281,6 +281,36 @@ def test_a_new_model_changes_the_rules_version(tmp_path: Path) -> None:
     assert ruleset_with_model(tmp_path).version == first  # type: ignore[attr-defined]
 
 
+def test_the_model_drops_the_rule_tag_it_finds_far_less_likely(tmp_path: Path) -> None:
+    # both rules fire; the words speak for demo ("envoy"), and other is at its bias (0.12)
+    item = ItemText(title="Envoy on the demo plan and the other accord", published="2025-07-01")
+    plain = ruleset_with_model(tmp_path)
+    assert {t.id for t in classify(item, plain).initiatives} == {"demo", "other"}
+    vetoing = RULES.replace("threshold = 0.6\n", "threshold = 0.6\nveto_ratio = 0.2\n")
+    ruleset = ruleset_with_model(tmp_path, vetoing)
+    (tag,) = classify(item, ruleset).initiatives
+    assert tag.id == "demo" and tag.score == 1.0  # the rule's own score and evidence stay
+    assert tag.evidence[0].rule == "terms[0]: demo plan"
+    note = tag.evidence[-1]
+    assert note.rule == "the model preferred it (1.00) to other (0.12)" and note.field == "model"
+    # the model knows none of the words: no judgement, both stay
+    unknown = ItemText(title="The demo plan and the other accord", published="2025-07-01")
+    assert {t.id for t in classify(unknown, ruleset).initiatives} == {"demo", "other"}
+    # neither far less likely than the other: both stay
+    even = json.loads(json.dumps(WEIGHTS))
+    even["features"]["p:grain"] = [1.5, [[1, 9.0]]]
+    both = ItemText(title="Envoy grain: the demo plan and the other accord", published="2025-07-01")
+    assert {
+        t.id for t in classify(both, ruleset_with_model(tmp_path, vetoing, even)).initiatives
+    } == {
+        "demo",
+        "other",
+    }
+    # one tag is never vetoed, however unlikely the model finds it
+    alone = ItemText(title="Grain and the demo plan", published="2025-07-01")
+    assert [t.id for t in classify(alone, ruleset).initiatives] == ["demo"]
+
+
 @pytest.mark.parametrize(
     ("section", "expected"),
     [
@@ -291,6 +321,10 @@ def test_a_new_model_changes_the_rules_version(tmp_path: Path) -> None:
         (
             'file = "model.npz"\nthreshold = 0.6\nwords_threshold = 0.8',
             "'words_threshold': must lie between 0 and the threshold (0.6), got 0.8",
+        ),
+        (
+            'file = "model.npz"\nveto_ratio = 1.5',
+            "'veto_ratio': must lie between 0 and 1, got 1.5",
         ),
         ("threshold = 0.5", "'file': expected a non-empty string"),
     ],

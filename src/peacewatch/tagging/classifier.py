@@ -22,7 +22,17 @@ from operator import attrgetter
 from typing import Any, NamedTuple
 
 from peacewatch.tagging.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
-from peacewatch.tagging.ruleset import GAP, Event, Group, Initiative, Rule, RuleSet, Term, Theme
+from peacewatch.tagging.ruleset import (
+    GAP,
+    Event,
+    Group,
+    Initiative,
+    ModelSettings,
+    Rule,
+    RuleSet,
+    Term,
+    Theme,
+)
 
 # A pattern occurrence: first token index, token index after the last one.
 _Span = tuple[int, int]
@@ -706,6 +716,38 @@ def _model_tag(
     return (_new_tuple(Tag, (guess.initiative, round(guess.probability, 4), tuple(evidence))),)
 
 
+def _arbitrate(item: ItemText, tags: tuple[Tag, ...], settings: ModelSettings) -> tuple[Tag, ...]:
+    """Several initiatives from the rules: the model drops those it finds far less likely
+    than the likeliest (under `veto_ratio` times its probability).
+
+    Neighbours share their words and the rules cannot always tell them apart, above all
+    without a date: Istanbul 2022 and 2025, the US plan and its revision, the Saudi talks and
+    the truces agreed there. The tags kept say which they were preferred to; one tag always
+    stays, and an item the model knows no word of keeps them all."""
+    chances = settings.model.known_probabilities(
+        item.title, item.summary, item.published or item.first_seen
+    )
+    if chances is None or any(tag.id not in chances for tag in tags):
+        return tags
+    floor = max(chances[tag.id] for tag in tags) * settings.veto_ratio
+    # (the model reads the headline and summary: a tag the article's text gave stays)
+    dropped = [
+        tag
+        for tag in tags
+        if chances[tag.id] < floor and all(e.field != "text" for e in tag.evidence)
+    ]
+    if not dropped:
+        return tags
+    others = ", ".join(f"{tag.id} ({chances[tag.id]:.2f})" for tag in dropped)
+    kept = []
+    for tag in tags:
+        if tag not in dropped:
+            rule = f"the model preferred it ({chances[tag.id]:.2f}) to {others}"
+            note = _new_tuple(Evidence, (rule, "model", "", 0, 0, 0.0))
+            kept.append(_new_tuple(Tag, (tag.id, tag.score, (*tag.evidence, note))))
+    return tuple(kept)
+
+
 def _with_date_note(tag: Tag, day: str) -> Tag:
     """`tag` with evidence saying which date dated its cues: the day first seen."""
     note = _new_tuple(
@@ -750,6 +792,8 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
         stand_in = item.first_seen[:10] if when else None
     candidates, candidate_themes, has_relevance = ruleset.candidates(mask)
     initiatives = _tags(candidates, fields, by_weight, seen, when, stand_in is not None)
+    if len(initiatives) > 1 and model is not None and model.veto_ratio > 0:
+        initiatives = _arbitrate(item, initiatives, model)
     if not initiatives and ask_model:
         initiatives = _model_tag(item, ruleset, fields, seen, when, stand_in is not None)
     if stand_in and initiatives:

@@ -205,6 +205,19 @@ class Model:
             words.append((key, places[key], float(contributions[position])))
         return Guess(self.classes[best], probability, tuple(words))
 
+    def known_probabilities(
+        self, title: str, summary: str | None, published: str | None = None
+    ) -> dict[str, float] | None:
+        """Every initiative's probability, None when the model knows none of the item's
+        features (its biases alone would be no judgement of the item)."""
+        scored = self._scores(title, summary, published)
+        if scored is None:
+            return None
+        return {
+            name: _sigmoid(float(score))
+            for name, score in zip(self.classes, scored[2], strict=True)
+        }
+
     def probabilities(
         self, title: str, summary: str | None, published: str | None = None
     ) -> dict[str, float]:

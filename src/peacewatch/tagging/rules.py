@@ -430,7 +430,9 @@ class _Compiler(Checks):
             self.problem(entry, None, "expected a table")
             return None
         before = len(self.problems)
-        self._unknown(entry, "", raw, {"file", "threshold", "words_threshold", "context"})
+        self._unknown(
+            entry, "", raw, {"file", "threshold", "words_threshold", "veto_ratio", "context"}
+        )
         name = self._text(entry, "file", raw.get("file"))
         threshold = raw.get("threshold", 0.6)
         if self._number(entry, "threshold", threshold) and not 0 < threshold < 1:
@@ -445,6 +447,9 @@ class _Compiler(Checks):
                 "words_threshold",
                 f"must lie between 0 and the threshold ({threshold}), got {words_threshold}",
             )
+        veto_ratio = raw.get("veto_ratio", 0.0)
+        if self._number(entry, "veto_ratio", veto_ratio) and not 0 <= veto_ratio < 1:
+            self.problem(entry, "veto_ratio", f"must lie between 0 and 1, got {veto_ratio}")
         context: list[int] = []
         patterns = self._strings(entry, "context", raw.get("context"))
         for index, pattern in enumerate(patterns or ()):
@@ -465,6 +470,7 @@ class _Compiler(Checks):
             threshold=float(threshold),
             context=frozenset(context),
             words_threshold=float(words_threshold),
+            veto_ratio=float(veto_ratio),
         )
 
     # -- rules

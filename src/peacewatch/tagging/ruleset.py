@@ -180,6 +180,9 @@ class ModelSettings:
     context: frozenset[int]  # patterns of which the item must name one (Russia or Ukraine)
     # the least probability from the words alone, without the date's part (0: no floor)
     words_threshold: float = 0.0
+    # when the rules give several initiatives, one the model finds less likely than this share
+    # of the likeliest one's probability is dropped (0: the model never overrules a rule)
+    veto_ratio: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
