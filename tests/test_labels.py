@@ -408,3 +408,26 @@ def test_datasette_lists_the_tags_only_the_model_gave(
     finally:
         for database in ds.databases.values():
             database.close()
+
+
+def test_datasette_lists_where_the_model_chose_between_the_rules_tags(
+    db: Any, ruleset: RuleSet, tmp_path: Path
+) -> None:
+    # a real headline (a dev page of the corpus, newsmax.com, 7 December 2025) that the rules
+    # give the US plan and its revision; the model keeps the revision
+    draft = ("Trump 'Little Bit Disappointed' Zelenskyy Hasn't Read Latest Peace Draft",
+             "2025-12-07T10:00:00+00:00")  # fmt: skip
+    ids = save(db, [*HEADLINES, draft], ruleset)
+    ds = make_datasette(tmp_path / "pw.db", ROOT / "config" / "datasette.yml")
+    try:
+        (row,) = _datasette_rows(ds, "/pw/model_choices.json?initiative=&_shape=array")
+        assert (row["item_id"], row["kept"]) == (ids[-1], "us-ua-20pt-framework")
+        assert row["choice"].startswith("the model preferred it (0.9")
+        assert row["choice"].endswith(" to us-28pt-plan (0.08)")
+        # found by the initiative kept and by the one dropped, not by another
+        for initiative, count in (("us-ua-20pt-framework", 1), (PLAN, 1), ("minsk-agreements", 0)):
+            url = f"/pw/model_choices.json?initiative={initiative}&_shape=array"
+            assert len(_datasette_rows(ds, url)) == count
+    finally:
+        for database in ds.databases.values():
+            database.close()
