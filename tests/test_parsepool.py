@@ -7,6 +7,8 @@ import asyncio
 import os
 import time
 
+import pytest
+
 from peacewatch.errors import ParseError
 from peacewatch.ingest.parsepool import ParsePool
 
@@ -24,5 +26,18 @@ def test_a_dead_worker_fails_every_body_in_flight_and_is_replaced() -> None:
         outcomes = asyncio.run(go())
         assert outcomes[1:] and all(isinstance(o, ParseError) for o in outcomes[1:]), outcomes
         assert asyncio.run(pool.run(len, b"abc")) == 3  # a new worker
+    finally:
+        pool.close()
+
+
+def test_submit_runs_outside_a_coroutine_and_replaces_a_dead_worker() -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ParsePool(1)
+    try:
+        assert pool.submit(len, b"abcd").result(timeout=60) == 4
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(os._exit, 1).result(timeout=60)
+        assert pool.submit(len, b"ab").result(timeout=60) == 2  # a new worker
     finally:
         pool.close()

@@ -353,11 +353,13 @@ def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
 
 def cluster_deferred(rt: Runtime) -> int:
     """Give every item without a story its story, oldest first (see Runtime.defer_stories),
-    also those a killed run left; how many items were clustered."""
+    also those a killed run left; how many items were clustered. The parse worker, idle once
+    the polls are done, makes the next batch's story features meanwhile (`cluster_missing`)."""
     from peacewatch.store import stories as story_store
 
     rt.unclustered.clear()
-    return story_store.cluster_missing(rt.db, rt.story_index(), now=rt.now())
+    offload = rt.parse_pool.submit if rt.parse_pool is not None else None
+    return story_store.cluster_missing(rt.db, rt.story_index(), now=rt.now(), offload=offload)
 
 
 STORY_BATCH = 500  # items per transaction of a story round

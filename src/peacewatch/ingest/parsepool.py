@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from peacewatch.errors import ParseError
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, Future
     from multiprocessing.connection import Connection
 
     from peacewatch.models import ParsedFeed
@@ -103,15 +103,35 @@ class ParsePool:
         except BrokenProcessPool:
             # every body in flight fails with the dead worker: the first to learn of it
             # replaces the pool, the others find it replaced
-            if self._executor is executor:
-                executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = None
-                if self._lifeline is not None:
-                    self._lifeline.close()  # the next pool gets a lifeline of its own
-                    self._lifeline = None
+            self._replace(executor)
             raise ParseError(
                 "parse_error", "the parser process died while reading this body"
             ) from None
+
+    def submit(self, func: Callable[..., T], *args: Any) -> Future[T]:
+        """Run `func(*args)` in a worker, from code that is not a coroutine (the story round
+        of `run --once` makes its next batch's features there): a future, whose result
+        raises BrokenProcessPool if the worker died (the caller makes them itself). A pool
+        whose worker died before is replaced first."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self._executor is None:
+            self._executor = self._make()
+        try:
+            return self._executor.submit(func, *args)
+        except BrokenProcessPool:
+            self._replace(self._executor)
+            self._executor = self._make()
+            return self._executor.submit(func, *args)
+
+    def _replace(self, executor: Executor) -> None:
+        """Drop a pool whose worker died (the next use makes a new one)."""
+        if self._executor is executor:
+            executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+            if self._lifeline is not None:
+                self._lifeline.close()  # the next pool gets a lifeline of its own
+                self._lifeline = None
 
     def close(self) -> None:
         if self._executor is not None:

@@ -17,9 +17,9 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peacewatch.errors import PeacewatchError
 from peacewatch.store import meta
@@ -28,6 +28,9 @@ from peacewatch.stories.aliases import AliasTable
 from peacewatch.stories.cluster import Clusterer, Decision, Settings, fewer_collections
 from peacewatch.stories.features import Features, extract
 from peacewatch.timeutil import parse_iso
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 log = logging.getLogger("peacewatch.stories")
 
@@ -64,9 +67,15 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]
         yield values[start : start + size]
 
 
-def read_features(db: Database, item_ids: Sequence[int], aliases: AliasTable) -> list[Features]:
-    """The comparable features of stored items, with their initiative tags."""
-    found: list[Features] = []
+# What an item's features are made of, as read from the store: id, title, summary, language,
+# outlet, time (seconds) and initiative tags. Plain values: another process can make the
+# features (`features_of`), and a row read again tells whether they are still the item's.
+Row = tuple[int, str, str | None, str | None, str, float, frozenset[str]]
+
+
+def read_rows(db: Database, item_ids: Sequence[int]) -> list[Row]:
+    """What the features of stored items are made of, with their initiative tags."""
+    found: list[Row] = []
     for chunk in _chunks(list(item_ids)):
         marks = ",".join("?" * len(chunk))
         tags: dict[int, set[str]] = {}
@@ -80,20 +89,55 @@ def read_features(db: Database, item_ids: Sequence[int], aliases: AliasTable) ->
             f"SELECT id, title, summary, lang, outlet_id, {_TIME} FROM items WHERE id IN ({marks})",
             list(chunk),
         ).fetchall()
-        for item_id, title, summary, lang, outlet, when in rows:
-            found.append(
-                extract(
-                    item_id,
-                    title=title,
-                    summary=summary,
-                    lang=lang,
-                    outlet=outlet,
-                    time=_epoch(when),
-                    initiatives=frozenset(tags.get(item_id, ())),
-                    aliases=aliases,
-                )
-            )
+        found += [
+            (item_id, title, summary, lang, outlet, _epoch(when), frozenset(tags.get(item_id, ())))
+            for item_id, title, summary, lang, outlet, when in rows
+        ]
     return found
+
+
+def features_of(rows: Iterable[Row], aliases: AliasTable) -> list[Features]:
+    """The features of rows read by `read_rows`: pure, so it may run in a worker process
+    (`extract` gives the same features in any process: shingles are hashed with blake2b)."""
+    return [
+        extract(item_id, title=title, summary=summary, lang=lang, outlet=outlet, time=time,
+                initiatives=tags, aliases=aliases)
+        for item_id, title, summary, lang, outlet, time, tags in rows
+    ]  # fmt: skip
+
+
+_FIELDS = tuple(f.name for f in fields(Features))
+
+
+def features_in_worker(rows: Iterable[Row], aliases: AliasTable) -> list[tuple[Any, ...]]:
+    """`features_of` for a worker process, each item's features as the plain tuple of their
+    fields (`Features(*fields)` again): a dataclass with slots unpickles at a quarter of the
+    speed, and unpickling is the receiving process's work."""
+    return [tuple(getattr(f, name) for name in _FIELDS) for f in features_of(rows, aliases)]
+
+
+# Features made beforehand (in a worker process), by item id, with the row they were made of
+Made = dict[int, tuple[Row, Features]]
+
+
+def read_features(
+    db: Database, item_ids: Sequence[int], aliases: AliasTable, made: Made | None = None
+) -> list[Features]:
+    """The comparable features of stored items, with their initiative tags. An item in
+    `made` whose row reads as it did when they were made takes those features; every other
+    item's are made here."""
+    rows = read_rows(db, item_ids)
+    if not made:
+        return features_of(rows, aliases)
+    found: list[Features] = []
+    todo: list[Row] = []
+    for row in rows:
+        before = made.get(row[0])
+        if before is not None and before[0] == row:
+            found.append(before[1])
+        else:
+            todo.append(row)
+    return found + features_of(todo, aliases)
 
 
 MAX_STORIES_IN_MEMORY = 20_000  # beyond it (held or retired), those 3 windows behind are forgotten
@@ -157,9 +201,12 @@ class StoryIndex:
 
         return allocate
 
-    def cluster_items(self, db: Database, item_ids: Iterable[int], now: str) -> list[Decision]:
+    def cluster_items(
+        self, db: Database, item_ids: Iterable[int], now: str, *, made: Made | None = None
+    ) -> list[Decision]:
         """Give each new item (not yet in a story) its story, inside the caller's
-        transaction; items are taken in time order."""
+        transaction; items are taken in time order. `made`: features made beforehand, taken
+        for the items whose rows are still those they were made of (`read_features`)."""
         ids = list(dict.fromkeys(item_ids))
         if not ids:
             return []
@@ -176,7 +223,8 @@ class StoryIndex:
                 )
             )
         with fewer_collections():  # the stories in memory are long-lived: cluster.py
-            items = read_features(db, [i for i in ids if i not in placed], self.aliases)
+            wanted = [i for i in ids if i not in placed]
+            items = read_features(db, wanted, self.aliases, made)
             if not items:
                 return []
             items.sort(key=lambda f: (f.time, f.item_id))
@@ -450,6 +498,10 @@ def unclustered(db: Database) -> int:
     )
 
 
+# Runs a function in another process: `offload(features_in_worker, rows, aliases)` gives a future
+Offload = Callable[..., "Future[list[tuple[Any, ...]]]"]
+
+
 def cluster_missing(
     db: Database,
     index: StoryIndex,
@@ -457,30 +509,64 @@ def cluster_missing(
     now: str,
     batch_size: int = 500,
     stop: threading.Event | None = None,
+    offload: Offload | None = None,
 ) -> int:
     """Give every item without a story its story, oldest first, one short transaction per
     batch; each batch bumps the generation so a running daemon reloads the window. Returns
-    how many items were clustered; stopping keeps the finished batches."""
+    how many items were clustered; stopping keeps the finished batches.
+
+    With `offload` (a worker process that is idle meanwhile), the next batch's features are
+    made there while this process clusters the current one: they are about a third of a
+    round. They are taken only when ready by the batch's turn and only for items whose rows
+    still read as they did (`read_features`); any other item's, and all of them when the
+    worker fails, are made here, as without a worker: the same features either way."""
     done = 0
+    ahead: tuple[list[Row], Future[list[tuple[Any, ...]]]] | None = None
     while stop is None or not stop.is_set():
         ids = [
             r[0]
             for r in db.execute(
                 "SELECT id FROM items WHERE NOT EXISTS (SELECT 1 FROM story_members"
                 f" WHERE story_members.item_id = items.id) ORDER BY {_TIME}, id LIMIT ?",
-                [batch_size],
+                [batch_size * (2 if offload is not None else 1)],
             )
         ]
+        ids, following = ids[:batch_size], ids[batch_size:]
         if not ids:
             with transaction(db):
                 meta.clear_story_round_owed(db)
             break
+        made = _collect(ahead) if ahead is not None else None
+        ahead = None
+        if offload is not None and following:
+            rows = read_rows(db, following)
+            try:
+                ahead = (rows, offload(features_in_worker, rows, index.aliases))
+            except Exception as error:  # no worker: made here when their turn comes
+                log.warning("story features could not go to a worker: %s", error)
         with transaction(db):
-            index.cluster_items(db, ids, now)
+            index.cluster_items(db, ids, now, made=made)
             _bump_generation(db)
         index.generation = _meta(db, GENERATION)  # its own writes need no reload
         done += len(ids)
+    if ahead is not None:
+        ahead[1].cancel()  # stopped: not needed
     return done
+
+
+def _collect(ahead: tuple[list[Row], Future[list[tuple[Any, ...]]]]) -> Made | None:
+    """The features a worker made, if they are ready (this process never waits for them:
+    a batch whose features are late has them made here, as fast as the worker would)."""
+    rows, future = ahead
+    if not future.done():
+        future.cancel()  # when it has not started yet
+        return None
+    try:
+        features = future.result()
+    except Exception as error:  # the worker died or failed: made here instead
+        log.warning("story features from a worker failed: %s", error)
+        return None
+    return {row[0]: (row, Features(*made)) for row, made in zip(rows, features, strict=True)}
 
 
 def cluster_missing_in_background(
