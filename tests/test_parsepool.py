@@ -41,3 +41,24 @@ def test_submit_runs_outside_a_coroutine_and_replaces_a_dead_worker() -> None:
         assert pool.submit(len, b"ab").result(timeout=60) == 2  # a new worker
     finally:
         pool.close()
+
+
+def test_a_pool_far_behind_has_no_room_until_it_catches_up() -> None:
+    # the poll parses a body itself rather than queue it behind BACKLOG others per worker
+    from peacewatch.ingest.parsepool import BACKLOG
+
+    pool = ParsePool(1)
+
+    async def go() -> tuple[bool, bool, bool]:
+        await pool.run(len, b"")
+        idle = pool.has_room
+        jobs = [asyncio.ensure_future(pool.run(time.sleep, 0.01)) for _ in range(BACKLOG)]
+        await asyncio.sleep(0)  # every job handed over
+        behind = pool.has_room
+        await asyncio.gather(*jobs)
+        return idle, behind, pool.has_room
+
+    try:
+        assert asyncio.run(go()) == (True, False, True)
+    finally:
+        pool.close()

@@ -490,8 +490,13 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         if source.kind in ("list", "page"):
             # small pages, read with the outlet registry and the clock: in this process
             items, warning = parse_result(source, result, rt)
-        elif rt.parse_pool is not None and len(result.content) > settings.parse_inline_bytes:
-            # the worker runs feeds.parse_feed itself, so it never imports the rest of us
+        elif (
+            rt.parse_pool is not None
+            and len(result.content) > settings.parse_inline_bytes
+            and rt.parse_pool.has_room
+        ):
+            # the worker runs feeds.parse_feed itself, so it never imports the rest of us;
+            # with bodies queued for it already, this process parses instead of waiting
             parsed = await rt.parse_pool.run(parse_feed_call, _feed_arguments(source, result))
             items, warning, floor = parsed.items, _feed_warning(parsed), parsed.floor
         else:
