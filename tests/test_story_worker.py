@@ -21,6 +21,7 @@ from peacewatch.ingest.parsepool import ParsePool
 from peacewatch.models import ParsedItem
 from peacewatch.pipeline import make_story_index, process_items
 from peacewatch.store import stories as story_store
+from peacewatch.store import story_rows
 from peacewatch.stories.evaluation import load_rows
 from peacewatch.stories.features import Features
 
@@ -130,15 +131,15 @@ def same_round_both_ways(tmp_path: Path, items: list[tuple[str, ParsedItem]]) ->
 def test_features_made_in_the_worker_are_the_features_made_here(tmp_path: Path) -> None:
     db = stored(tmp_path / "items.db", corpus_items() + labelled_items())
     ids = [r[0] for r in db.execute("SELECT id FROM items ORDER BY id")]
-    rows = story_store.read_rows(db, ids)
+    rows = story_rows.read_rows(db, ids)
     aliases = make_story_index(load_config(ROOT / "config")).aliases
     pool = ParsePool(1)
     try:
-        made = pool.submit(story_store.features_in_worker, rows, aliases).result(timeout=120)
+        made = pool.submit(story_rows.features_in_worker, rows, aliases).result(timeout=120)
     finally:
         pool.close()
-    assert [Features(*values) for values in made] == story_store.features_of(rows, aliases)
-    assert any(f.names for f in story_store.features_of(rows[-50:], aliases))  # alias table
+    assert [Features(*values) for values in made] == story_rows.features_of(rows, aliases)
+    assert any(f.names for f in story_rows.features_of(rows[-50:], aliases))  # alias table
     assert db.execute("SELECT count(*) FROM item_initiatives").fetchone()[0] > 0  # tags
 
 
@@ -163,11 +164,11 @@ def test_features_whose_item_changed_since_are_made_again(tmp_path: Path) -> Non
     db = stored(tmp_path / "items.db", labelled_items()[:4])
     ids = [r[0] for r in db.execute("SELECT id FROM items ORDER BY id")]
     aliases = make_story_index(load_config(ROOT / "config")).aliases
-    rows = story_store.read_rows(db, ids)
-    made = {row[0]: (row, f) for row, f in zip(rows, story_store.features_of(rows, aliases),
+    rows = story_rows.read_rows(db, ids)
+    made = {row[0]: (row, f) for row, f in zip(rows, story_rows.features_of(rows, aliases),
                                                  strict=True)}  # fmt: skip
     db.execute("UPDATE items SET title = 'Another headline altogether' WHERE id = ?", [ids[0]])
-    found = {f.item_id: f for f in story_store.read_features(db, ids, aliases, made)}
+    found = {f.item_id: f for f in story_rows.read_features(db, ids, aliases, made)}
     assert found[ids[0]].title == "Another headline altogether"
     assert all(found[i] is made[i][1] for i in ids[1:])
 

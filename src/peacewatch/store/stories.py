@@ -16,18 +16,27 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peacewatch.errors import PeacewatchError
 from peacewatch.store import meta
 from peacewatch.store.database import Database, transaction
+from peacewatch.store.story_rows import (
+    ITEM_TIME,
+    Made,
+    Offload,
+    Row,
+    chunks,
+    collect,
+    features_in_worker,
+    read_features,
+    read_rows,
+)
 from peacewatch.stories.aliases import AliasTable
 from peacewatch.stories.cluster import Clusterer, Decision, Settings, fewer_collections
-from peacewatch.stories.features import Features, extract
-from peacewatch.timeutil import parse_iso
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -35,8 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("peacewatch.stories")
 
 GENERATION = "stories_generation"  # meta key: bumped by recluster and undo_merge
-_CHUNK = 500
-_TIME = "coalesce(items.published, items.first_seen)"
+_TIME = ITEM_TIME
 
 
 def _meta(db: Database, key: str) -> str | None:
@@ -52,92 +60,10 @@ def _bump_generation(db: Database) -> None:
     )
 
 
-def _epoch(iso: str) -> float:
-    return parse_iso(iso).timestamp()
-
-
 def _iso(seconds: float) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
-
-
-def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-# What an item's features are made of, as read from the store: id, title, summary, language,
-# outlet, time (seconds) and initiative tags. Plain values: another process can make the
-# features (`features_of`), and a row read again tells whether they are still the item's.
-Row = tuple[int, str, str | None, str | None, str, float, frozenset[str]]
-
-
-def read_rows(db: Database, item_ids: Sequence[int]) -> list[Row]:
-    """What the features of stored items are made of, with their initiative tags."""
-    found: list[Row] = []
-    for chunk in _chunks(list(item_ids)):
-        marks = ",".join("?" * len(chunk))
-        tags: dict[int, set[str]] = {}
-        if "item_initiatives" in db.table_names():
-            for item_id, initiative in db.execute(
-                f"SELECT item_id, initiative_id FROM item_initiatives WHERE item_id IN ({marks})",
-                list(chunk),
-            ):
-                tags.setdefault(item_id, set()).add(initiative)
-        rows = db.execute(
-            f"SELECT id, title, summary, lang, outlet_id, {_TIME} FROM items WHERE id IN ({marks})",
-            list(chunk),
-        ).fetchall()
-        found += [
-            (item_id, title, summary, lang, outlet, _epoch(when), frozenset(tags.get(item_id, ())))
-            for item_id, title, summary, lang, outlet, when in rows
-        ]
-    return found
-
-
-def features_of(rows: Iterable[Row], aliases: AliasTable) -> list[Features]:
-    """The features of rows read by `read_rows`: pure, so it may run in a worker process
-    (`extract` gives the same features in any process: shingles are hashed with blake2b)."""
-    return [
-        extract(item_id, title=title, summary=summary, lang=lang, outlet=outlet, time=time,
-                initiatives=tags, aliases=aliases)
-        for item_id, title, summary, lang, outlet, time, tags in rows
-    ]  # fmt: skip
-
-
-_FIELDS = tuple(f.name for f in fields(Features))
-
-
-def features_in_worker(rows: Iterable[Row], aliases: AliasTable) -> list[tuple[Any, ...]]:
-    """`features_of` for a worker process, each item's features as the plain tuple of their
-    fields (`Features(*fields)` again): a dataclass with slots unpickles at a quarter of the
-    speed, and unpickling is the receiving process's work."""
-    return [tuple(getattr(f, name) for name in _FIELDS) for f in features_of(rows, aliases)]
-
-
-# Features made beforehand (in a worker process), by item id, with the row they were made of
-Made = dict[int, tuple[Row, Features]]
-
-
-def read_features(
-    db: Database, item_ids: Sequence[int], aliases: AliasTable, made: Made | None = None
-) -> list[Features]:
-    """The comparable features of stored items, with their initiative tags. An item in
-    `made` whose row reads as it did when they were made takes those features; every other
-    item's are made here."""
-    rows = read_rows(db, item_ids)
-    if not made:
-        return features_of(rows, aliases)
-    found: list[Features] = []
-    todo: list[Row] = []
-    for row in rows:
-        before = made.get(row[0])
-        if before is not None and before[0] == row:
-            found.append(before[1])
-        else:
-            todo.append(row)
-    return found + features_of(todo, aliases)
 
 
 MAX_STORIES_IN_MEMORY = 20_000  # beyond it (held or retired), those 3 windows behind are forgotten
@@ -173,7 +99,7 @@ class StoryIndex:
             [_iso(lo), _iso(hi)],
         ).fetchall()
         wanted = [r[0] for r in rows if r[0] not in self.clusterer.stories]
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             marks = ",".join("?" * len(chunk))
             members = db.execute(
                 f"SELECT item_id, story_id FROM story_members WHERE story_id IN ({marks})"
@@ -214,7 +140,7 @@ class StoryIndex:
         if generation != self.generation:
             self._reset(generation)
         placed: set[int] = set()
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
             placed.update(
                 r[0]
@@ -362,7 +288,7 @@ def undo_merge(db: Database, merge_id: int, now: str) -> tuple[int, int]:
             [absorbed, now, now, now, now[:10], now],
         )
         ids = json.loads(members)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
             db.execute(
                 "UPDATE story_members SET story_id = ? WHERE story_id = ?"
@@ -413,7 +339,7 @@ def recluster(
             f"SELECT id FROM items WHERE {_TIME} >= ? ORDER BY {_TIME}, id", [start]
         )
     ]
-    for chunk in _chunks(ids, batch_size):
+    for chunk in chunks(ids, batch_size):
         with transaction(db):
             index.cluster_items(db, chunk, now)
         if progress is not None:
@@ -480,7 +406,7 @@ def stories_on(
 def oldest_first(db: Database, item_ids: Iterable[int]) -> list[int]:
     """Stored items among `item_ids`, in the order the clusterer takes them: time, then id."""
     found: list[tuple[str, int]] = []
-    for chunk in _chunks(list(item_ids)):
+    for chunk in chunks(list(item_ids)):
         marks = ",".join("?" * len(chunk))
         found += db.execute(
             f"SELECT {_TIME}, id FROM items WHERE id IN ({marks})", list(chunk)
@@ -496,10 +422,6 @@ def unclustered(db: Database) -> int:
             " (SELECT 1 FROM story_members WHERE story_members.item_id = items.id)"
         ).fetchone()[0]
     )
-
-
-# Runs a function in another process: `offload(features_in_worker, rows, aliases)` gives a future
-Offload = Callable[..., "Future[list[tuple[Any, ...]]]"]
 
 
 def cluster_missing(
@@ -536,7 +458,7 @@ def cluster_missing(
             with transaction(db):
                 meta.clear_story_round_owed(db)
             break
-        made = _collect(ahead) if ahead is not None else None
+        made = collect(ahead) if ahead is not None else None
         ahead = None
         if offload is not None and following:
             rows = read_rows(db, following)
@@ -552,21 +474,6 @@ def cluster_missing(
     if ahead is not None:
         ahead[1].cancel()  # stopped: not needed
     return done
-
-
-def _collect(ahead: tuple[list[Row], Future[list[tuple[Any, ...]]]]) -> Made | None:
-    """The features a worker made, if they are ready (this process never waits for them:
-    a batch whose features are late has them made here, as fast as the worker would)."""
-    rows, future = ahead
-    if not future.done():
-        future.cancel()  # when it has not started yet
-        return None
-    try:
-        features = future.result()
-    except Exception as error:  # the worker died or failed: made here instead
-        log.warning("story features from a worker failed: %s", error)
-        return None
-    return {row[0]: (row, Features(*made)) for row, made in zip(rows, features, strict=True)}
 
 
 def cluster_missing_in_background(
