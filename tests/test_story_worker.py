@@ -4,6 +4,7 @@ on real feeds (the shared corpus's, when it is there) and real labelled coverage
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from collections import Counter
 from concurrent.futures import Future
@@ -135,7 +136,9 @@ def test_features_made_in_the_worker_are_the_features_made_here(tmp_path: Path) 
     aliases = make_story_index(load_config(ROOT / "config")).aliases
     pool = ParsePool(1)
     try:
-        made = pool.submit(story_rows.features_in_worker, rows, aliases).result(timeout=120)
+        made = pickle.loads(
+            pool.submit(story_rows.features_in_worker, rows, aliases).result(timeout=120)
+        )
     finally:
         pool.close()
     assert [Features(*values) for values in made] == story_rows.features_of(rows, aliases)

@@ -443,7 +443,7 @@ def cluster_missing(
     still read as they did (`read_features`); any other item's, and all of them when the
     worker fails, are made here, as without a worker: the same features either way."""
     done = 0
-    ahead: tuple[list[Row], Future[list[tuple[Any, ...]]]] | None = None
+    ahead: tuple[list[Row], Future[bytes]] | None = None
     while stop is None or not stop.is_set():
         ids = [
             r[0]
