@@ -353,11 +353,13 @@ def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
 
 def cluster_deferred(rt: Runtime) -> int:
     """Give every item without a story its story, oldest first (see Runtime.defer_stories),
-    also those a killed run left; how many items were clustered."""
+    also those a killed run left; how many items were clustered. The parse worker, idle once
+    the polls are done, makes the next batch's story features meanwhile (`cluster_missing`)."""
     from peacewatch.store import stories as story_store
 
     rt.unclustered.clear()
-    return story_store.cluster_missing(rt.db, rt.story_index(), now=rt.now())
+    offload = rt.parse_pool.submit if rt.parse_pool is not None else None
+    return story_store.cluster_missing(rt.db, rt.story_index(), now=rt.now(), offload=offload)
 
 
 STORY_BATCH = 500  # items per transaction of a story round
@@ -488,8 +490,13 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
         if source.kind in ("list", "page"):
             # small pages, read with the outlet registry and the clock: in this process
             items, warning = parse_result(source, result, rt)
-        elif rt.parse_pool is not None and len(result.content) > settings.parse_inline_bytes:
-            # the worker runs feeds.parse_feed itself, so it never imports the rest of us
+        elif (
+            rt.parse_pool is not None
+            and len(result.content) > settings.parse_inline_bytes
+            and rt.parse_pool.has_room
+        ):
+            # the worker runs feeds.parse_feed itself, so it never imports the rest of us;
+            # with bodies queued for it already, this process parses instead of waiting
             parsed = await rt.parse_pool.run(parse_feed_call, _feed_arguments(source, result))
             items, warning, floor = parsed.items, _feed_warning(parsed), parsed.floor
         else:

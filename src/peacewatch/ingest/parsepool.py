@@ -15,12 +15,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from peacewatch.errors import ParseError
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, Future
     from multiprocessing.connection import Connection
 
     from peacewatch.models import ParsedFeed
 
 T = TypeVar("T")
+
+# Bodies per worker in flight beyond which the main process parses a body itself. Measured
+# on bench_ingest's 600 real-feed copies (2 cores, 1 worker): the polls took 5.9 s with every
+# large body handed over, 5.1-5.5 s with 12 to 24 (the main process doing about a fifth of the
+# parsing, by CPU time), and the main process became the one waited for with 2 to 8 (6.8 s
+# with 2).
+BACKLOG = 16
 
 __all__ = ["ParsePool", "parse_feed_call", "resolve_workers"]
 
@@ -72,6 +79,15 @@ class ParsePool:
         self.workers = workers
         self._executor: Executor | None = None
         self._lifeline: Connection | None = None  # our end of the workers' lifeline
+        self._running = 0  # bodies handed to the workers by `run` and not back yet
+
+    @property
+    def has_room(self) -> bool:
+        """Whether a body handed over now is parsed soon: fewer than BACKLOG bodies per
+        worker in flight. Beyond that the caller parses it itself: the workers are far
+        behind, and the main process, which fetches and stores, would otherwise wait for
+        them at the end of a large cycle."""
+        return self._running < BACKLOG * self.workers
 
     def _make(self) -> Executor:
         # spawn: never fork a process that runs an event loop and threads; and the workers
@@ -98,20 +114,43 @@ class ParsePool:
             self._executor = self._make()
         executor = self._executor
         loop = asyncio.get_running_loop()
+        self._running += 1
         try:
             return await loop.run_in_executor(executor, func, *args)
         except BrokenProcessPool:
             # every body in flight fails with the dead worker: the first to learn of it
             # replaces the pool, the others find it replaced
-            if self._executor is executor:
-                executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = None
-                if self._lifeline is not None:
-                    self._lifeline.close()  # the next pool gets a lifeline of its own
-                    self._lifeline = None
+            self._replace(executor)
             raise ParseError(
                 "parse_error", "the parser process died while reading this body"
             ) from None
+        finally:
+            self._running -= 1
+
+    def submit(self, func: Callable[..., T], *args: Any) -> Future[T]:
+        """Run `func(*args)` in a worker, from code that is not a coroutine (the story round
+        of `run --once` makes its next batch's features there): a future, whose result
+        raises BrokenProcessPool if the worker died (the caller makes them itself). A pool
+        whose worker died before is replaced first."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self._executor is None:
+            self._executor = self._make()
+        try:
+            return self._executor.submit(func, *args)
+        except BrokenProcessPool:
+            self._replace(self._executor)
+            self._executor = self._make()
+            return self._executor.submit(func, *args)
+
+    def _replace(self, executor: Executor) -> None:
+        """Drop a pool whose worker died (the next use makes a new one)."""
+        if self._executor is executor:
+            executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+            if self._lifeline is not None:
+                self._lifeline.close()  # the next pool gets a lifeline of its own
+                self._lifeline = None
 
     def close(self) -> None:
         if self._executor is not None:

@@ -16,24 +16,35 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peacewatch.errors import PeacewatchError
 from peacewatch.store import meta
 from peacewatch.store.database import Database, transaction
+from peacewatch.store.story_rows import (
+    ITEM_TIME,
+    Made,
+    Offload,
+    Row,
+    chunks,
+    collect,
+    features_in_worker,
+    read_features,
+    read_rows,
+)
 from peacewatch.stories.aliases import AliasTable
 from peacewatch.stories.cluster import Clusterer, Decision, Settings, fewer_collections
-from peacewatch.stories.features import Features, extract
-from peacewatch.timeutil import parse_iso
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 log = logging.getLogger("peacewatch.stories")
 
 GENERATION = "stories_generation"  # meta key: bumped by recluster and undo_merge
-_CHUNK = 500
-_TIME = "coalesce(items.published, items.first_seen)"
+_TIME = ITEM_TIME
 
 
 def _meta(db: Database, key: str) -> str | None:
@@ -49,51 +60,10 @@ def _bump_generation(db: Database) -> None:
     )
 
 
-def _epoch(iso: str) -> float:
-    return parse_iso(iso).timestamp()
-
-
 def _iso(seconds: float) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
-
-
-def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def read_features(db: Database, item_ids: Sequence[int], aliases: AliasTable) -> list[Features]:
-    """The comparable features of stored items, with their initiative tags."""
-    found: list[Features] = []
-    for chunk in _chunks(list(item_ids)):
-        marks = ",".join("?" * len(chunk))
-        tags: dict[int, set[str]] = {}
-        if "item_initiatives" in db.table_names():
-            for item_id, initiative in db.execute(
-                f"SELECT item_id, initiative_id FROM item_initiatives WHERE item_id IN ({marks})",
-                list(chunk),
-            ):
-                tags.setdefault(item_id, set()).add(initiative)
-        rows = db.execute(
-            f"SELECT id, title, summary, lang, outlet_id, {_TIME} FROM items WHERE id IN ({marks})",
-            list(chunk),
-        ).fetchall()
-        for item_id, title, summary, lang, outlet, when in rows:
-            found.append(
-                extract(
-                    item_id,
-                    title=title,
-                    summary=summary,
-                    lang=lang,
-                    outlet=outlet,
-                    time=_epoch(when),
-                    initiatives=frozenset(tags.get(item_id, ())),
-                    aliases=aliases,
-                )
-            )
-    return found
 
 
 MAX_STORIES_IN_MEMORY = 20_000  # beyond it (held or retired), those 3 windows behind are forgotten
@@ -129,7 +99,7 @@ class StoryIndex:
             [_iso(lo), _iso(hi)],
         ).fetchall()
         wanted = [r[0] for r in rows if r[0] not in self.clusterer.stories]
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             marks = ",".join("?" * len(chunk))
             members = db.execute(
                 f"SELECT item_id, story_id FROM story_members WHERE story_id IN ({marks})"
@@ -157,9 +127,12 @@ class StoryIndex:
 
         return allocate
 
-    def cluster_items(self, db: Database, item_ids: Iterable[int], now: str) -> list[Decision]:
+    def cluster_items(
+        self, db: Database, item_ids: Iterable[int], now: str, *, made: Made | None = None
+    ) -> list[Decision]:
         """Give each new item (not yet in a story) its story, inside the caller's
-        transaction; items are taken in time order."""
+        transaction; items are taken in time order. `made`: features made beforehand, taken
+        for the items whose rows are still those they were made of (`read_features`)."""
         ids = list(dict.fromkeys(item_ids))
         if not ids:
             return []
@@ -167,7 +140,7 @@ class StoryIndex:
         if generation != self.generation:
             self._reset(generation)
         placed: set[int] = set()
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
             placed.update(
                 r[0]
@@ -176,7 +149,8 @@ class StoryIndex:
                 )
             )
         with fewer_collections():  # the stories in memory are long-lived: cluster.py
-            items = read_features(db, [i for i in ids if i not in placed], self.aliases)
+            wanted = [i for i in ids if i not in placed]
+            items = read_features(db, wanted, self.aliases, made)
             if not items:
                 return []
             items.sort(key=lambda f: (f.time, f.item_id))
@@ -314,7 +288,7 @@ def undo_merge(db: Database, merge_id: int, now: str) -> tuple[int, int]:
             [absorbed, now, now, now, now[:10], now],
         )
         ids = json.loads(members)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             marks = ",".join("?" * len(chunk))
             db.execute(
                 "UPDATE story_members SET story_id = ? WHERE story_id = ?"
@@ -365,7 +339,7 @@ def recluster(
             f"SELECT id FROM items WHERE {_TIME} >= ? ORDER BY {_TIME}, id", [start]
         )
     ]
-    for chunk in _chunks(ids, batch_size):
+    for chunk in chunks(ids, batch_size):
         with transaction(db):
             index.cluster_items(db, chunk, now)
         if progress is not None:
@@ -432,7 +406,7 @@ def stories_on(
 def oldest_first(db: Database, item_ids: Iterable[int]) -> list[int]:
     """Stored items among `item_ids`, in the order the clusterer takes them: time, then id."""
     found: list[tuple[str, int]] = []
-    for chunk in _chunks(list(item_ids)):
+    for chunk in chunks(list(item_ids)):
         marks = ",".join("?" * len(chunk))
         found += db.execute(
             f"SELECT {_TIME}, id FROM items WHERE id IN ({marks})", list(chunk)
@@ -457,29 +431,48 @@ def cluster_missing(
     now: str,
     batch_size: int = 500,
     stop: threading.Event | None = None,
+    offload: Offload | None = None,
 ) -> int:
     """Give every item without a story its story, oldest first, one short transaction per
     batch; each batch bumps the generation so a running daemon reloads the window. Returns
-    how many items were clustered; stopping keeps the finished batches."""
+    how many items were clustered; stopping keeps the finished batches.
+
+    With `offload` (a worker process that is idle meanwhile), the next batch's features are
+    made there while this process clusters the current one: they are about a third of a
+    round. They are taken only when ready by the batch's turn and only for items whose rows
+    still read as they did (`read_features`); any other item's, and all of them when the
+    worker fails, are made here, as without a worker: the same features either way."""
     done = 0
+    ahead: tuple[list[Row], Future[bytes]] | None = None
     while stop is None or not stop.is_set():
         ids = [
             r[0]
             for r in db.execute(
                 "SELECT id FROM items WHERE NOT EXISTS (SELECT 1 FROM story_members"
                 f" WHERE story_members.item_id = items.id) ORDER BY {_TIME}, id LIMIT ?",
-                [batch_size],
+                [batch_size * (2 if offload is not None else 1)],
             )
         ]
+        ids, following = ids[:batch_size], ids[batch_size:]
         if not ids:
             with transaction(db):
                 meta.clear_story_round_owed(db)
             break
+        made = collect(ahead) if ahead is not None else None
+        ahead = None
+        if offload is not None and following:
+            rows = read_rows(db, following)
+            try:
+                ahead = (rows, offload(features_in_worker, rows, index.aliases))
+            except Exception as error:  # no worker: made here when their turn comes
+                log.warning("story features could not go to a worker: %s", error)
         with transaction(db):
-            index.cluster_items(db, ids, now)
+            index.cluster_items(db, ids, now, made=made)
             _bump_generation(db)
         index.generation = _meta(db, GENERATION)  # its own writes need no reload
         done += len(ids)
+    if ahead is not None:
+        ahead[1].cancel()  # stopped: not needed
     return done
 
 
