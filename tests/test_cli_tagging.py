@@ -224,7 +224,9 @@ def test_candidates_lists_relevant_untagged_items_in_the_window(tmp_path: Path) 
     assert row["url"] == "https://example.org/1" and row["initiatives"] == []
     # nothing of 2025 is in the window of the Minsk agreements (ended 2022-02-21)
     assert invoke(*base, "candidates", "--initiative", "minsk-agreements").stdout == ""
-    assert 0 <= row["likelihood"] < 0.7  # the model's probability, under its threshold
+    # the model's probability with the date's part: the words alone stay under the floor
+    # (`words_threshold`), so the item is untagged even where the date lifts it over 0.7
+    assert 0 < row["likelihood"] < 1
     text = invoke(*base, "candidates", "--initiative", "us-28pt-plan")
     assert text.stdout.split()[:4] == [
         str(general),
