@@ -211,19 +211,16 @@ class Model:
         """Every initiative's probability, None when the model knows none of the item's
         features (its biases alone would be no judgement of the item)."""
         scored = self._scores(title, summary, published)
-        if scored is None:
-            return None
-        return {
-            name: _sigmoid(float(score))
-            for name, score in zip(self.classes, scored[2], strict=True)
-        }
+        return None if scored is None else self._named(scored[2])
 
     def probabilities(
         self, title: str, summary: str | None, published: str | None = None
     ) -> dict[str, float]:
         """Every initiative's probability (for tests, tuning and `candidates`)."""
         scored = self._scores(title, summary, published)
-        scores = self.bias if scored is None else scored[2]
+        return self._named(self.bias if scored is None else scored[2])
+
+    def _named(self, scores: Any) -> dict[str, float]:
         return {
             name: _sigmoid(float(score)) for name, score in zip(self.classes, scores, strict=True)
         }
