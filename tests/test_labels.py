@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -401,7 +402,8 @@ def test_datasette_lists_the_tags_only_the_model_gave(
         found = _datasette_rows(ds, "/pw/model_tags.json?initiative=&_shape=array")
         assert [(r["item_id"], r["initiative_id"]) for r in found] == [(ids[-1], "partial-truces")]
         (row,) = found
-        assert 0.7 <= row["probability"] < 1 and row["words"]
+        assert ruleset.model is not None
+        assert ruleset.model.threshold <= row["probability"] < 1 and row["words"]
         assert json.loads(row["evidence"])[0]["rule"].startswith("model ")
         other = _datasette_rows(ds, "/pw/model_tags.json?initiative=minsk-agreements&_shape=array")
         assert other == []
@@ -422,8 +424,11 @@ def test_datasette_lists_where_the_model_chose_between_the_rules_tags(
     try:
         (row,) = _datasette_rows(ds, "/pw/model_choices.json?initiative=&_shape=array")
         assert (row["item_id"], row["kept"]) == (ids[-1], "us-ua-20pt-framework")
-        assert row["choice"].startswith("the model preferred it (0.9")
-        assert row["choice"].endswith(" to us-28pt-plan (0.08)")
+        kept, dropped = re.fullmatch(
+            r"the model preferred it \((0\.\d\d)\) to us-28pt-plan \((0\.\d\d)\)", row["choice"]
+        ).groups()  # fmt: skip
+        assert ruleset.model is not None
+        assert float(dropped) < ruleset.model.veto_ratio * float(kept)
         # found by the initiative kept and by the one dropped, not by another
         for initiative, count in (("us-ua-20pt-framework", 1), (PLAN, 1), ("minsk-agreements", 0)):
             url = f"/pw/model_choices.json?initiative={initiative}&_shape=array"

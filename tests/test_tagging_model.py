@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from peacewatch.cli import cli
 from peacewatch.errors import ConfigError
+from peacewatch.tagging import model as model_module
 from peacewatch.tagging import training
 from peacewatch.tagging.classifier import ItemText, classify
 from peacewatch.tagging.evaluation import Labelled, load_labelled
@@ -98,6 +99,9 @@ def test_features_name_words_stems_pairs_and_headline_with_their_place() -> None
     assert counts["t:flies"] == 1
     assert "p:to" not in counts  # stems need four letters
     assert "b:moscow_перего" in counts  # pairs run from the headline into the lead
+    # runs of four letters, the word's edges marked: what "Witkoff" and "Witkoffs" share
+    assert counts["c: wit"] == counts["c:koff"] == counts["c:off "] == 1
+    assert "c: to " not in counts  # words of four letters or more
     places = first_places("Witkoff flies to Moscow", "Переговори тривають")
     assert places.keys() == counts.keys()
     where = places["w:переговори"]
@@ -171,6 +175,19 @@ def test_scores_match_scikit_learn_on_real_pages(monkeypatch: pytest.MonkeyPatch
     for item, probability in zip(held, expected, strict=True):
         ours = model.probabilities(item.title, item.lead, item.published)["minsk-agreements"]
         assert ours == pytest.approx(probability, abs=2e-3), item.title
+
+
+def test_the_word_cache_never_changes_a_score(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the shipped model, its cache emptied every three words, against a fresh model per item
+    pages = load_labelled(CORPUS, split="dev")[:40]
+    monkeypatch.setattr(model_module, "WORD_CACHE", 3)
+    cached = load_model(ROOT / "config" / "tagging-model.npz")
+    for page in [*pages, *pages]:
+        fresh = load_model(ROOT / "config" / "tagging-model.npz")
+        assert cached.probabilities(page.title, page.lead, page.published) == pytest.approx(
+            fresh.probabilities(page.title, page.lead, page.published), abs=1e-12
+        )
+    assert len(cached._word_rows) <= 3
 
 
 def test_model_tags_an_item_no_rule_tags_with_its_reasons(tmp_path: Path) -> None:
