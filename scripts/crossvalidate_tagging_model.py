@@ -2,6 +2,7 @@
 
     python scripts/crossvalidate_tagging_model.py                # 5 folds, thresholds 0.4-0.9
     python scripts/crossvalidate_tagging_model.py --folds 3 --thresholds 0.5 0.6
+    python scripts/crossvalidate_tagging_model.py --thresholds 0.65 --veto-ratios 0.2 0.35 0.5
 
 The dev half of tests/fixtures/tagging/corpus.jsonl is cut into k folds by a hash of the URL;
 for each fold a model is trained on the other folds (as `peacewatch train-model` does) and the
@@ -38,6 +39,10 @@ def main() -> None:
     )
     parser.add_argument("--config", type=Path, default=ROOT / "config")
     parser.add_argument("--title-only", action="store_true", help="score the headline alone")
+    parser.add_argument(
+        "--veto-ratios", type=float, nargs="*", default=[],
+        help="also score these [model] veto_ratio values, at the first threshold",
+    )  # fmt: skip
     args = parser.parse_args()
 
     ruleset = load_ruleset(args.config)
@@ -60,6 +65,11 @@ def main() -> None:
             for threshold in args.thresholds:
                 chosen = replace(ruleset.model, model=model, threshold=threshold)
                 settings.append((f"threshold {threshold:.2f}", replace(ruleset, model=chosen)))
+            for ratio in args.veto_ratios:
+                chosen = replace(
+                    ruleset.model, model=model, threshold=args.thresholds[0], veto_ratio=ratio
+                )
+                settings.append((f"veto_ratio {ratio:.2f}", replace(ruleset, model=chosen)))
             for name, rules in settings:
                 report = evaluate(test, rules, with_lead=not args.title_only)
                 total = rows.setdefault(name, [0, 0, 0, 0, 0])
