@@ -326,6 +326,11 @@ def test_the_model_drops_the_rule_tag_it_finds_far_less_likely(tmp_path: Path) -
     # one tag is never vetoed, however unlikely the model finds it
     alone = ItemText(title="Grain and the demo plan", published="2025-07-01")
     assert [t.id for t in classify(alone, ruleset).initiatives] == ["demo"]
+    # dated while "other" is live by its own dates (start_date to end_date): it stays
+    ongoing = ruleset_with_model(tmp_path, vetoing.replace("2021-01-01", "2026-01-01"))
+    assert {t.id for t in classify(item, ongoing).initiatives} == {"demo", "other"}
+    later = ItemText(title=item.title, published="2026-02-01")
+    assert [t.id for t in classify(later, ongoing).initiatives] == ["demo"]
 
 
 @pytest.mark.parametrize(

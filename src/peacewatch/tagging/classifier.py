@@ -716,25 +716,47 @@ def _model_tag(
     return (_new_tuple(Tag, (guess.initiative, round(guess.probability, 4), tuple(evidence))),)
 
 
-def _arbitrate(item: ItemText, tags: tuple[Tag, ...], settings: ModelSettings) -> tuple[Tag, ...]:
+def _arbitrate(
+    item: ItemText,
+    tags: tuple[Tag, ...],
+    settings: ModelSettings,
+    initiatives: Mapping[str, Initiative],
+    when: tuple[date, date] | None,
+) -> tuple[Tag, ...]:
     """Several initiatives from the rules: the model drops those it finds far less likely
     than the likeliest (under `veto_ratio` times its probability).
 
     Neighbours share their words and the rules cannot always tell them apart, above all
     without a date: Istanbul 2022 and 2025, the US plan and its revision, the Saudi talks and
     the truces agreed there. The tags kept say which they were preferred to; one tag always
-    stays, and an item the model knows no word of keeps them all."""
+    stays, and an item the model knows no word of keeps them all. An item dated between an
+    initiative's start and its `end_date` keeps that initiative's tag: while it was live by
+    its own dates, its words are no reason to doubt it (the Geneva round of 23 November 2025
+    is the plan's last day and its revision's first)."""
     chances = settings.model.known_probabilities(
         item.title, item.summary, item.published or item.first_seen
     )
     if chances is None or any(tag.id not in chances for tag in tags):
         return tags
     floor = max(chances[tag.id] for tag in tags) * settings.veto_ratio
+
+    def live(initiative_id: str) -> bool:
+        initiative = initiatives.get(initiative_id)
+        return (
+            when is not None
+            and initiative is not None
+            and initiative.end_date is not None
+            and initiative.start_date <= when[0]
+            and when[1] <= initiative.end_date
+        )
+
     # (the model reads the headline and summary: a tag the article's text gave stays)
     dropped = [
         tag
         for tag in tags
-        if chances[tag.id] < floor and all(e.field != "text" for e in tag.evidence)
+        if chances[tag.id] < floor
+        and all(e.field != "text" for e in tag.evidence)
+        and not live(tag.id)
     ]
     if not dropped:
         return tags
@@ -793,7 +815,7 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     candidates, candidate_themes, has_relevance = ruleset.candidates(mask)
     initiatives = _tags(candidates, fields, by_weight, seen, when, stand_in is not None)
     if len(initiatives) > 1 and model is not None and model.veto_ratio > 0:
-        initiatives = _arbitrate(item, initiatives, model)
+        initiatives = _arbitrate(item, initiatives, model, ruleset.initiative_index, when)
     if not initiatives and ask_model:
         initiatives = _model_tag(item, ruleset, fields, seen, when, stand_in is not None)
     if stand_in and initiatives:
