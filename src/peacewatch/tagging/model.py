@@ -35,7 +35,9 @@ PREFIX = 6  # letters kept of a word: one key for most inflected forms (пере
 # rules + model: title + lead F1 0.912 -> 0.916 (recall 0.876 -> 0.883), headline alone 0.818
 # -> 0.820; runs of 5 letters, or 4 without the edges marked, gained less
 GRAM = 4
-WORD_CACHE = 200_000  # words whose feature rows a model keeps (a few tens of MB at most)
+# words whose feature rows a model keeps: about 250 bytes a word, some 12 MB when full (a
+# daemon's word stream never ends, and its memory must not grow with it)
+WORD_CACHE = 50_000
 _WORD_RE = re.compile(r"\w+")
 
 
@@ -56,9 +58,16 @@ def _grams(word: str) -> list[str]:
     return [padded[i : i + GRAM] for i in range(len(padded) - GRAM + 1)]
 
 
+def _tokens(title: str, lead: str | None) -> tuple[list[str], int]:
+    """The lowercased words of a headline and lead, and how many are the headline's."""
+    title_tokens = _WORD_RE.findall(title.lower())
+    return (title_tokens + _WORD_RE.findall(lead.lower()) if lead else title_tokens), len(
+        title_tokens
+    )
+
+
 def _word_keys(word: str) -> list[str]:
-    """The features one word makes whatever its neighbours: 'w:', 'p:' and 'c:' (the same
-    as `_keys` gives it, in another order)."""
+    """The features one word makes whatever its neighbours: 'w:', 'p:' and 'c:'."""
     keys = ["w:" + word]
     if len(word[:PREFIX]) >= 4:
         keys.append("p:" + word[:PREFIX])
@@ -67,16 +76,22 @@ def _word_keys(word: str) -> list[str]:
     return keys
 
 
-def _keys(tokens: list[str], title_tokens: int) -> list[str]:
-    """The features of lowercased tokens, with repeats; the first `title_tokens` are the
-    headline's."""
+def _neighbour_keys(tokens: list[str], title_tokens: int) -> list[str]:
+    """The features a word makes with its place: 'b:' its prefix paired with the next one's,
+    't:' its prefix again when it is one of the first `title_tokens` (the headline's)."""
     prefixes = [word[:PREFIX] for word in tokens]
     return [
-        *["w:" + word for word in tokens],
-        *["p:" + prefix for prefix in prefixes if len(prefix) >= 4],
         *[f"b:{a}_{b}" for a, b in pairwise(prefixes)],
         *["t:" + prefix for prefix in prefixes[:title_tokens]],
-        *["c:" + gram for word in tokens if len(word) >= GRAM for gram in _grams(word)],
+    ]
+
+
+def _keys(tokens: list[str], title_tokens: int) -> list[str]:
+    """The features of lowercased tokens, with repeats: each word's own, in token order, then
+    the pairs and the headline's (`_neighbour_keys`)."""
+    return [
+        *(key for word in tokens for key in _word_keys(word)),
+        *_neighbour_keys(tokens, title_tokens),
     ]
 
 
@@ -112,9 +127,8 @@ def feature_counts(title: str, summary: str | None, published: str | None = None
 
 def training_features(title: str, lead: str | None, published: str | None = None) -> list[str]:
     """The features of one labelled page as a list with repeats (the trainer's analyzer)."""
-    title_tokens = _WORD_RE.findall(title.lower())
-    tokens = title_tokens + _WORD_RE.findall(lead.lower()) if lead else title_tokens
-    return [*_keys(tokens, len(title_tokens)), *date_keys(published)]
+    tokens, title_tokens = _tokens(title, lead)
+    return [*_keys(tokens, title_tokens), *date_keys(published)]
 
 
 def first_places(title: str, summary: str | None, published: str | None = None) -> dict[str, Word]:
@@ -128,17 +142,13 @@ def first_places(title: str, summary: str | None, published: str | None = None) 
             words.extend((part, where) for part in _WORD_RE.findall(match.group().lower()))
     title_tokens = sum(1 for _, where in words if where.field == "title")
     places: dict[str, Word] = {}
-    keys = _keys([word for word, _ in words], title_tokens)
-    # _keys lists w:, p:, b:, t: in token order: walk the same order to find each one's token
-    n = len(words)
-    owners = [*range(n)]
-    owners += [i for i, (word, _) in enumerate(words) if len(word[:PREFIX]) >= 4]
-    owners += [*range(max(n - 1, 0))]
-    owners += [*range(title_tokens)]
-    owners += [
-        i for i, (word, _) in enumerate(words) if len(word) >= GRAM for _gram in _grams(word)
-    ]
-    for key, owner in zip(keys, owners, strict=True):
+    tokens = [word for word, _ in words]
+    for word, where in words:
+        for key in _word_keys(word):
+            places.setdefault(key, where)
+    # _neighbour_keys lists the pairs (each owned by its first word), then the headline's
+    owners = [*range(max(len(words) - 1, 0)), *range(title_tokens)]
+    for key, owner in zip(_neighbour_keys(tokens, title_tokens), owners, strict=True):
         places.setdefault(key, words[owner][1])
     for key in date_keys(published):
         places[key] = Word("published", 0, 10 if len(published or "") >= 10 else 7)
@@ -190,19 +200,13 @@ class Model:
     ) -> tuple[Any, Any, Any] | None:
         """(rows, normalised values, class scores) of an item, None without a known feature.
 
-        The features are `feature_counts`'s: each word's own from the cache, the pairs,
-        headline words and date looked up here; a feature's count is how often its row
+        The features are `feature_counts`'s: each word's own (`_word_keys`) from the cache,
+        the pairs, headline words and date looked up here; a feature's count is how often its row
         comes up (one row per feature)."""
         import numpy as np
 
-        title_tokens = _WORD_RE.findall(title.lower())
-        tokens = title_tokens + _WORD_RE.findall(summary.lower()) if summary else title_tokens
-        prefixes = [word[:PREFIX] for word in tokens]
-        others = [
-            *[f"b:{a}_{b}" for a, b in pairwise(prefixes)],
-            *["t:" + prefix for prefix in prefixes[: len(title_tokens)]],
-            *date_keys(published),
-        ]
+        tokens, title_tokens = _tokens(title, summary)
+        others = [*_neighbour_keys(tokens, title_tokens), *date_keys(published)]
         # (C-level passes: a Python loop over an item's hundreds of features cost more than
         # the arithmetic)
         looked_up = np.fromiter(map(self.index.get, others, repeat(-1)), np.intp, len(others))
