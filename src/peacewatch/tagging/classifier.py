@@ -6,145 +6,39 @@ term score reaches its threshold, every `require` group holds, no `exclude` grou
 item is not dated before the initiative's start (minus slack). Themes are sticking points of
 peace talks, so they are only assigned to items that are on the peace topic at all.
 
-Longer than 500 lines because the matcher's hot paths (scan, terms, groups, events) stay in one
-module, where they share the per-field hit tables without a call across modules.
+What it reads and answers lives in results.py, the model's part (second opinion and referee)
+in referee.py. Longer than 500 lines because the matcher's hot paths (scan, terms, groups,
+events) stay in one module, where they share the per-field hit tables without a call across
+modules.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta
-from functools import lru_cache
+from collections.abc import Iterable
+from datetime import date
 from itertools import compress
 from operator import attrgetter
-from typing import Any, NamedTuple
 
 from peacewatch.tagging.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
-from peacewatch.tagging.ruleset import (
-    GAP,
-    Event,
-    Group,
-    Initiative,
-    ModelSettings,
-    Rule,
-    RuleSet,
-    Term,
-    Theme,
+from peacewatch.tagging.referee import arbitrate, model_tag
+from peacewatch.tagging.results import (
+    NOTHING,
+    Classification,
+    Evidence,
+    ItemText,
+    Tag,
+    new_tuple,
+    published_range,
 )
+from peacewatch.tagging.ruleset import GAP, Event, Group, Initiative, Rule, RuleSet, Term, Theme
+
+__all__ = ["Classification", "Evidence", "ItemText", "Tag", "classify", "published_range"]
 
 # A pattern occurrence: first token index, token index after the last one.
 _Span = tuple[int, int]
 # A field's occurrences: pattern id -> its spans, patterns in order of first occurrence.
 _Hits = dict[int, list[_Span]]
-
-
-@dataclass(frozen=True, slots=True)
-class ItemText:
-    """The fields of an item the classifier reads. `published` is an ISO-8601 date or datetime
-    (a month-only 'YYYY-MM' also works); None means unknown."""
-
-    title: str
-    summary: str | None = None
-    text: str | None = None
-    published: str | None = None
-    lang: str | None = None
-    # The day the store first saw the item: stands in for a missing `published` (see classify)
-    first_seen: str | None = None
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> ItemText:
-        def text(key: str) -> str | None:
-            value = data.get(key)
-            return None if value is None else str(value)
-
-        return cls(
-            title=text("title") or "",
-            summary=text("summary"),
-            text=text("text"),
-            published=text("published"),
-            lang=text("lang"),
-            first_seen=text("first_seen"),
-        )
-
-
-class Evidence(NamedTuple):  # a tuple: created by the hundred thousand, so cheap to build
-    rule: str  # e.g. 'terms[0]: 28-point plan'
-    field: str  # title | summary | text
-    text: str  # the matched text, as in the original field
-    start: int  # offsets into the original field
-    end: int
-    weight: float  # what this match added to the score (0 for context matches)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "field": self.field,
-            "text": self.text,
-            "start": self.start,
-            "end": self.end,
-            "weight": round(self.weight, 4),
-        }
-
-
-# Evidence and tags are built several times per item: tuple.__new__ skips the Python-level
-# NamedTuple.__new__ (the fields are passed in order, as one tuple).
-_new_tuple = tuple.__new__
-
-
-class Tag(NamedTuple):
-    id: str
-    score: float
-    evidence: tuple[Evidence, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "score": self.score,
-            "evidence": [e.as_dict() for e in self.evidence],
-        }
-
-
-class Classification(NamedTuple):
-    initiatives: tuple[Tag, ...]
-    themes: tuple[Tag, ...]
-    relevant: bool  # on the topic of Russia-Ukraine peace (always true when tagged)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "initiatives": [t.as_dict() for t in self.initiatives],
-            "themes": [t.as_dict() for t in self.themes],
-            "relevant": self.relevant,
-        }
-
-
-NOTHING = Classification((), (), False)
-
-
-def published_range(published: str | None) -> tuple[date, date] | None:
-    """The first and last day an item's date can mean ('2023-01' is the whole month)."""
-    if not published:
-        return None
-    value = published.strip()
-    return _days(value[:10] if len(value) >= 10 else value)
-
-
-@lru_cache(maxsize=4096)  # items of a day share their date: parse each date once
-def _days(value: str) -> tuple[date, date] | None:
-    try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            return day, day
-        if len(value) == 7:
-            first = date.fromisoformat(value + "-01")
-            following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-            return first, following - timedelta(days=1)
-        if len(value) == 4 and value.isdigit():
-            return date(int(value), 1, 1), date(int(value), 12, 31)
-    except ValueError:
-        return None
-    return None
 
 
 # The tokenizers with their match captured: split() returns [separator, token, separator, ...,
@@ -213,7 +107,7 @@ class _Field:
         norm = self.norm
         if norm.starts is not None:
             start, end = norm.span(start, end)
-        return _new_tuple(Evidence, (rule, self.name, norm.original[start:end], start, end, weight))
+        return new_tuple(Evidence, (rule, self.name, norm.original[start:end], start, end, weight))
 
 
 def _tokens(text: str, exact: bool = False) -> tuple[list[str], str | list[str]]:
@@ -371,7 +265,7 @@ def _evaluate_plain(ident: str, rule: Rule, by_weight: list[_Field], seen: set[i
                     return None
                 pid = next(filter(patterns.__contains__, hits))  # the first in text order
                 quote = field.evidence(term.labels[pid], hits[pid][0], score)
-                return _new_tuple(Tag, (ident, _round(score), (quote,)))
+                return new_tuple(Tag, (ident, _round(score), (quote,)))
         return None
     score = 0.0
     counted: list[tuple[str, _Field, _Span, float]] = []
@@ -392,7 +286,7 @@ def _evaluate_plain(ident: str, rule: Rule, by_weight: list[_Field], seen: set[i
     evidence: list[Evidence] = []
     for label, field, span, weight in counted:
         evidence.append(field.evidence(label, span, weight))
-    return _new_tuple(Tag, (ident, _round(score), tuple(evidence)))
+    return new_tuple(Tag, (ident, _round(score), tuple(evidence)))
 
 
 def _first(patterns: frozenset[int], fields: list[_Field]) -> tuple[_Field, int, _Span] | None:
@@ -599,7 +493,7 @@ def _evaluate(
                 evidence.append(field.evidence(event.labels[pid], span, weight))
         for group, field, (pid, span, _) in required:
             evidence.append(field.evidence(group.labels[pid], span, 0.0))
-    return _new_tuple(Tag, (ident, _round(score), tuple(evidence)))
+    return new_tuple(Tag, (ident, _round(score), tuple(evidence)))
 
 
 _by_score = attrgetter("score")
@@ -650,132 +544,12 @@ def _tags(
     return tuple(tags)
 
 
-AFTER_END = timedelta(days=90)
-_FEATURE_KINDS = {
-    "w": "word", "p": "stem", "b": "pair", "t": "headline stem", "q": "quarter"
-}  # fmt: skip
-
-
-def _model_tag(
-    item: ItemText,
-    ruleset: RuleSet,
-    fields: list[_Field],
-    seen: set[int],
-    when: tuple[date, date] | None,
-    approximate: bool,
-) -> tuple[Tag, ...]:
-    """The model's guess as a tag, when it is sure enough and the rules allow the initiative.
-
-    Only for items no rule tagged: the rules stay the first word, the model catches the
-    paraphrases they miss. It may not name an initiative for an item dated before the
-    initiative began (as the rules), or over AFTER_END after it ended (what is written later
-    about an ended initiative names it, which the rules see; the model's looser likeness then
-    mostly finds what came after it: Ukraine's own grain corridor, Minsk the city), nor one
-    whose `exclude` groups hold (an analyst's veto binds the model too). Its evidence names
-    the probability and the words that weighed most."""
-    settings = ruleset.model
-    assert settings is not None
-    latest = when[1] if when else date.max
-    earliest = when[0] if when else date.min
-    by_id = ruleset.initiative_index
-
-    def allowed(initiative_id: str) -> bool:
-        initiative = by_id.get(initiative_id)
-        return (
-            initiative is not None
-            and latest >= initiative.earliest
-            and (initiative.end_date is None or earliest <= initiative.end_date + AFTER_END)
-            and not _excluded(initiative.rule, fields, seen, when, approximate)
-        )
-
-    day = item.published or item.first_seen  # (the day first seen stands in, as for the rules)
-    guess = settings.model.guess(
-        item.title, item.summary, allowed, settings.threshold, day, settings.words_threshold
-    )
-    if guess is None:
-        return ()
-    texts = {"title": item.title, "summary": item.summary or "", "published": day or ""}
-    evidence = []
-    for key, where, contribution in guess.words:
-        kind, _, value = key.partition(":")
-        evidence.append(
-            _new_tuple(
-                Evidence,
-                (
-                    f"model {guess.probability:.2f}: {_FEATURE_KINDS.get(kind, kind)} {value}",
-                    where.field,
-                    texts[where.field][where.start : where.end],
-                    where.start,
-                    where.end,
-                    round(contribution, 4),
-                ),
-            )
-        )
-    if not evidence:  # (a guess above the threshold from the bias alone: not a reason to tag)
-        return ()
-    return (_new_tuple(Tag, (guess.initiative, round(guess.probability, 4), tuple(evidence))),)
-
-
-def _arbitrate(
-    item: ItemText,
-    tags: tuple[Tag, ...],
-    settings: ModelSettings,
-    initiatives: Mapping[str, Initiative],
-    when: tuple[date, date] | None,
-) -> tuple[Tag, ...]:
-    """Several initiatives from the rules: the model drops those it finds far less likely
-    than the likeliest (under `veto_ratio` times its probability).
-
-    Neighbours share their words and the rules cannot always tell them apart, above all
-    without a date: Istanbul 2022 and 2025, the US plan and its revision, the Saudi talks and
-    the truces agreed there. The tags kept say which they were preferred to; one tag always
-    stays, and an item the model knows no word of keeps them all. An item dated between an
-    initiative's start and its `end_date` keeps that initiative's tag: while it was live by
-    its own dates, its words are no reason to doubt it (the Geneva round of 23 November 2025
-    is the plan's last day and its revision's first)."""
-    chances = settings.model.known_probabilities(
-        item.title, item.summary, item.published or item.first_seen
-    )
-    if chances is None or any(tag.id not in chances for tag in tags):
-        return tags
-    floor = max(chances[tag.id] for tag in tags) * settings.veto_ratio
-
-    def live(initiative_id: str) -> bool:
-        initiative = initiatives.get(initiative_id)
-        return (
-            when is not None
-            and initiative is not None
-            and initiative.end_date is not None
-            and initiative.start_date <= when[0]
-            and when[1] <= initiative.end_date
-        )
-
-    # (the model reads the headline and summary: a tag the article's text gave stays)
-    dropped = [
-        tag
-        for tag in tags
-        if chances[tag.id] < floor
-        and all(e.field != "text" for e in tag.evidence)
-        and not live(tag.id)
-    ]
-    if not dropped:
-        return tags
-    others = ", ".join(f"{tag.id} ({chances[tag.id]:.2f})" for tag in dropped)
-    kept = []
-    for tag in tags:
-        if tag not in dropped:
-            rule = f"the model preferred it ({chances[tag.id]:.2f}) to {others}"
-            note = _new_tuple(Evidence, (rule, "model", "", 0, 0, 0.0))
-            kept.append(_new_tuple(Tag, (tag.id, tag.score, (*tag.evidence, note))))
-    return tuple(kept)
-
-
 def _with_date_note(tag: Tag, day: str) -> Tag:
     """`tag` with evidence saying which date dated its cues: the day first seen."""
-    note = _new_tuple(
+    note = new_tuple(
         Evidence, ("date: first seen (no published date)", "first_seen", day, 0, len(day), 0.0)
     )
-    return _new_tuple(Tag, (tag.id, tag.score, (*tag.evidence, note)))
+    return new_tuple(Tag, (tag.id, tag.score, (*tag.evidence, note)))
 
 
 def classify(item: ItemText, ruleset: RuleSet) -> Classification:
@@ -815,9 +589,15 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     candidates, candidate_themes, has_relevance = ruleset.candidates(mask)
     initiatives = _tags(candidates, fields, by_weight, seen, when, stand_in is not None)
     if len(initiatives) > 1 and model is not None and model.veto_ratio > 0:
-        initiatives = _arbitrate(item, initiatives, model, ruleset.initiative_index, when)
+        initiatives = arbitrate(item, initiatives, model, ruleset.initiative_index, when)
     if not initiatives and ask_model:
-        initiatives = _model_tag(item, ruleset, fields, seen, when, stand_in is not None)
+        approximate = stand_in is not None
+        initiatives = model_tag(
+            item,
+            ruleset,
+            when,
+            lambda initiative: _excluded(initiative.rule, fields, seen, when, approximate),
+        )
     if stand_in and initiatives:
         initiatives = tuple(_with_date_note(tag, stand_in) for tag in initiatives)
     relevant = bool(initiatives) or (
@@ -825,4 +605,4 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
         and _evaluate("", ruleset.relevance, fields, by_weight, seen, when, quote=False) is not None
     )
     themes = _tags(candidate_themes, fields, by_weight, seen, when) if relevant else ()
-    return _new_tuple(Classification, (initiatives, themes, relevant))
+    return new_tuple(Classification, (initiatives, themes, relevant))
