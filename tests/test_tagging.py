@@ -261,6 +261,16 @@ def test_prefix_wildcard_and_gap() -> None:
     assert not tagged(ruleset, "Renegotiation")
 
 
+def test_a_prefix_matches_the_word_after_a_french_or_italian_elision() -> None:
+    """'ukrain*' finds "L'Ukraine" and 'ucrain*' "dell'Ucraina", as an exact word finds
+    "d'Istanbul"; an English possessive still keeps its word."""
+    ruleset = rules('[ { match = ["ukrain*", "ucrain*"] } ]')
+    assert tagged(ruleset, "L'Ukraine accepte un cessez-le-feu")
+    assert tagged(ruleset, "Conferenza di pace, sì all’integrità dell'Ucraina")
+    assert tagged(ruleset, "Ukraine's plan")
+    assert not tagged(ruleset, "l'ukulele")
+
+
 def test_negative_weight() -> None:
     ruleset = rules('[ { match = "plan", weight = 1 }, { match = "rumour", weight = -0.5 } ]')
     assert tagged(ruleset, "plan")

@@ -185,6 +185,14 @@ _TURKISH_CASE_RE = re.compile(
 )
 
 
+def without_elision(word: str) -> str:
+    """A normalized word without a French or Italian elided article or preposition in front:
+    what its prefix patterns are matched against ("l'ukraine" -> "ukraine", for "ukrain*")."""
+    if "'" in word and (elided := _ELISION_RE.match(word)):
+        return word[elided.end() :]
+    return word
+
+
 def _stem_latin(token: str) -> str:
     if "'" in token:
         if elided := _ELISION_RE.match(token):

@@ -12,7 +12,7 @@ from datetime import date
 from types import MappingProxyType
 
 from peacewatch.tagging.model import Model
-from peacewatch.tagging.normalize import is_pure, token_key
+from peacewatch.tagging.normalize import is_pure, token_key, without_elision
 
 FIELDS = ("title", "summary", "text")
 GAP = -1  # atom id of a standalone "*" inside a phrase: any one token
@@ -22,7 +22,7 @@ Starts = tuple[tuple[int, tuple[int, ...]], ...]
 Candidates = tuple[tuple["Initiative", ...], tuple["Theme", ...], bool]
 # Part of the rules version: bump when a change to normalization or matching alters results,
 # so stored tags are recomputed even if the rule file did not change.
-MATCHER_VERSION = "4"
+MATCHER_VERSION = "5"  # 5: prefixes match the word after a French or Italian elision
 
 MIN_PREFIX = 3  # letters before the '*' of a prefix pattern
 
@@ -236,8 +236,9 @@ class WordMemo(dict[str, Starts]):
             exact = self.table.exact_atoms.get(token_key(word))
             if exact is not None:
                 atoms.append(exact)
-            for prefix, atom in self.table.prefix_atoms.get(word[:MIN_PREFIX], ()):
-                if word.startswith(prefix):
+            bare = without_elision(word)  # (the exact key above drops the elision too)
+            for prefix, atom in self.table.prefix_atoms.get(bare[:MIN_PREFIX], ()):
+                if bare.startswith(prefix):
                     atoms.append(atom)
         starts = tuple(start for atom in atoms for start in self.table.starts[atom])
         self.atoms[word] = tuple(atoms)
