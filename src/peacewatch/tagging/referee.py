@@ -15,7 +15,7 @@ from peacewatch.tagging.ruleset import Initiative, ModelSettings, RuleSet
 
 AFTER_END = timedelta(days=90)
 _FEATURE_KINDS = {
-    "w": "word", "p": "stem", "b": "pair", "t": "headline stem", "q": "quarter"
+    "w": "word", "p": "stem", "b": "pair", "t": "headline stem", "c": "letters", "q": "quarter"
 }  # fmt: skip
 
 
