@@ -333,6 +333,46 @@ def test_the_model_drops_the_rule_tag_it_finds_far_less_likely(tmp_path: Path) -
     assert [t.id for t in classify(later, ongoing).initiatives] == ["demo"]
 
 
+def test_a_headline_naming_an_event_and_a_cue_but_neither_side_needs_its_words_to_be_sure(
+    tmp_path: Path,
+) -> None:
+    # demo's round met in Lakeside: a headline may name the place and not Russia or Ukraine
+    # (the round's own rule wants a summit named: these headlines are the model's)
+    event = (
+        '[[initiative.events]]\nname = "Lakeside round"\ndate = 2025-07-01\n'
+        'places = ["lakeside"]\nactions = ["summit"]\n\n[[initiative]]\nid = "other"'
+    )
+    text = RULES.replace('[[initiative]]\nid = "other"', event)
+    dated = json.loads(json.dumps(WEIGHTS))
+    dated["features"]["q:2025q3"] = [1.5, [[0, 4.0]]]
+    envoy = ItemText(title="Envoy arrives in Lakeside for talks", published="2025-07-01")
+    # off by default: the war's sides must be named
+    plain = ruleset_with_model(tmp_path, text, data=dated)
+    assert plain.model.threshold_without_context == 1.0  # type: ignore[attr-defined]
+    assert not classify(envoy, plain).initiatives
+    strict = text.replace(
+        "threshold = 0.6\n",
+        'threshold = 0.6\nthreshold_without_context = 0.99\nheadline_cues = ["talks"]\n',
+    )
+    ruleset = ruleset_with_model(tmp_path, strict, data=dated)
+    model = ruleset.model.model  # type: ignore[attr-defined]
+    (tag,) = classify(envoy, ruleset).initiatives
+    assert tag.id == "demo" and model.probabilities(envoy.title, None)["demo"] >= 0.99
+    # its words alone under 0.99 (0.98), with the date over it: a quarter is no story
+    weaker = ItemText(title="Envoy flies to Lakeside for talks", published="2025-07-01")
+    assert model.probabilities(weaker.title, None)["demo"] < 0.99
+    assert model.probabilities(weaker.title, None, weaker.published)["demo"] >= 0.99
+    assert not classify(weaker, ruleset).initiatives
+    # the same words with Moscow named need only the usual threshold
+    sides = ItemText(title="Envoy flies to Lakeside from Moscow", published="2025-07-01")
+    assert [t.id for t in classify(sides, ruleset).initiatives] == ["demo"]
+    # the headline must name an event's place, actor or venue, and a cue, however sure
+    for title in ("Envoy arrives in Paris for talks", "Envoy arrives in Lakeside"):
+        assert not classify(ItemText(title=title, published="2025-07-01"), ruleset).initiatives
+    lead_only = ItemText(title="Envoy talks", summary="In Lakeside.", published="2025-07-01")
+    assert not classify(lead_only, ruleset).initiatives
+
+
 @pytest.mark.parametrize(
     ("section", "expected"),
     [
@@ -347,6 +387,14 @@ def test_the_model_drops_the_rule_tag_it_finds_far_less_likely(tmp_path: Path) -
         (
             'file = "model.npz"\nveto_ratio = 1.5',
             "'veto_ratio': must lie between 0 and 1, got 1.5",
+        ),
+        (
+            'file = "model.npz"\nthreshold = 0.6\nthreshold_without_context = 0.5',
+            "'threshold_without_context': must lie between the threshold (0.6) and 1, got 0.5",
+        ),
+        (
+            'file = "model.npz"\nthreshold = 0.6\nthreshold_without_context = 0.9',
+            "'headline_cues': missing: threshold_without_context needs headline cues",
         ),
         ("threshold = 0.5", "'file': expected a non-empty string"),
     ],

@@ -572,8 +572,20 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
     for pid in seen:  # (an inline loop: reduce(or_, ...) calls or_ through the slow path)
         mask |= masks[pid]
     model = ruleset.model
-    # the model is asked only about items that name the war's sides (see _model_tag)
-    ask_model = model is not None and not seen.isdisjoint(model.context)
+    # the model is asked about items that name the war's sides, and about those whose headline
+    # names a tracked event's place, actor or venue instead ("Abu Dhabi peace talks see
+    # progress"), at a stricter threshold (see referee.model_tag); asking it about every item
+    # would cost a quarter of the mixed stream's speed
+    named_sides = model is not None and not seen.isdisjoint(model.context)
+    ask_model = model is not None and (
+        named_sides
+        or (
+            model.threshold_without_context < 1
+            and fields[0].name == "title"
+            and not ruleset.event_names.isdisjoint(fields[0].hits)
+            and not model.headline_cues.isdisjoint(fields[0].hits)
+        )
+    )
     if not mask and not ask_model:
         return NOTHING
     if len(fields) == 2:  # the usual title and summary: one comparison
@@ -597,6 +609,7 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
             ruleset,
             when,
             lambda initiative: _excluded(initiative.rule, fields, seen, when, approximate),
+            named_sides,
         )
     if stand_in and initiatives:
         initiatives = tuple(_with_date_note(tag, stand_in) for tag in initiatives)

@@ -24,6 +24,7 @@ def model_tag(
     ruleset: RuleSet,
     when: tuple[date, date] | None,
     vetoed: Callable[[Initiative], bool],
+    named_sides: bool = True,
 ) -> tuple[Tag, ...]:
     """The model's guess as a tag, when it is sure enough and the rules allow the initiative.
 
@@ -32,8 +33,12 @@ def model_tag(
     initiative began (as the rules), or over AFTER_END after it ended (what is written later
     about an ended initiative names it, which the rules see; the model's looser likeness then
     mostly finds what came after it: Ukraine's own grain corridor, Minsk the city), nor one
-    whose `exclude` groups hold (`vetoed`: an analyst's veto binds the model too). Its
-    evidence names the probability and the words that weighed most."""
+    whose `exclude` groups hold (`vetoed`: an analyst's veto binds the model too). An item
+    that names neither side of the war (`named_sides` false: "Abu Dhabi peace talks see
+    progress", "Ramaphosa's mission stranded in Poland") needs the stricter
+    `threshold_without_context`: a headline alone often names only the event, but other wars'
+    talks share its cities and words. Its evidence names the probability and the words that
+    weighed most."""
     settings = ruleset.model
     assert settings is not None
     latest = when[1] if when else date.max
@@ -50,9 +55,11 @@ def model_tag(
         )
 
     day = item.published or item.first_seen  # (the day first seen stands in, as for the rules)
-    guess = settings.model.guess(
-        item.title, item.summary, allowed, settings.threshold, day, settings.words_threshold
-    )
+    if named_sides:
+        threshold, words_threshold = settings.threshold, settings.words_threshold
+    else:  # (the date may not lift it: a place's name and a quarter are no story)
+        threshold = words_threshold = settings.threshold_without_context
+    guess = settings.model.guess(item.title, item.summary, allowed, threshold, day, words_threshold)
     if guess is None:
         return ()
     texts = {"title": item.title, "summary": item.summary or "", "published": day or ""}

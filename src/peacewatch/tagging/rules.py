@@ -431,7 +431,18 @@ class _Compiler(Checks):
             return None
         before = len(self.problems)
         self._unknown(
-            entry, "", raw, {"file", "threshold", "words_threshold", "veto_ratio", "context"}
+            entry,
+            "",
+            raw,
+            {
+                "file",
+                "threshold",
+                "words_threshold",
+                "veto_ratio",
+                "context",
+                "threshold_without_context",
+                "headline_cues",
+            },
         )
         name = self._text(entry, "file", raw.get("file"))
         threshold = raw.get("threshold", 0.6)
@@ -447,6 +458,15 @@ class _Compiler(Checks):
                 "words_threshold",
                 f"must lie between 0 and the threshold ({threshold}), got {words_threshold}",
             )
+        without = raw.get("threshold_without_context", 1.0)
+        if self._number(entry, "threshold_without_context", without) and not (
+            (not isinstance(threshold, int | float) or threshold <= without) and without <= 1
+        ):
+            self.problem(
+                entry,
+                "threshold_without_context",
+                f"must lie between the threshold ({threshold}) and 1, got {without}",
+            )
         veto_ratio = raw.get("veto_ratio", 0.0)
         if self._number(entry, "veto_ratio", veto_ratio) and not 0 <= veto_ratio < 1:
             self.problem(entry, "veto_ratio", f"must lie between 0 and 1, got {veto_ratio}")
@@ -454,6 +474,15 @@ class _Compiler(Checks):
         patterns = self._strings(entry, "context", raw.get("context"))
         for index, pattern in enumerate(patterns or ()):
             context.extend(self._pattern_or_ref(entry, f"context[{index}]", pattern, []))
+        cues: list[int] = []
+        if "headline_cues" in raw:
+            patterns = self._strings(entry, "headline_cues", raw["headline_cues"])
+            for index, pattern in enumerate(patterns or ()):
+                cues.extend(self._pattern_or_ref(entry, f"headline_cues[{index}]", pattern, []))
+        elif isinstance(without, int | float) and without < 1:
+            self.problem(
+                entry, "headline_cues", "missing: threshold_without_context needs headline cues"
+            )
         if len(self.problems) > before or not name:
             return None
         if self.base_dir is None:
@@ -471,6 +500,8 @@ class _Compiler(Checks):
             context=frozenset(context),
             words_threshold=float(words_threshold),
             veto_ratio=float(veto_ratio),
+            threshold_without_context=float(without),
+            headline_cues=frozenset(cues),
         )
 
     # -- rules

@@ -183,6 +183,11 @@ class ModelSettings:
     # when the rules give several initiatives, one the model finds less likely than this share
     # of the likeliest one's probability is dropped (0: the model never overrules a rule)
     veto_ratio: float = 0.0
+    # the least probability that tags an item naming none of `context` (1: never asked), from
+    # its words alone; such an item's headline must name a tracked event's place, actor or
+    # venue and one of `headline_cues`
+    threshold_without_context: float = 1.0
+    headline_cues: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +279,9 @@ class RuleSet:
     # seen so far (items about one story share them).
     rule_masks: dict[int, int] = field(init=False, repr=False, compare=False)
     initiative_index: Mapping[str, Initiative] = field(init=False, repr=False, compare=False)
+    # Derived: the places, actors and venues of every initiative's events (what may bring an
+    # item that names neither side of the war to the model)
+    event_names: frozenset[int] = field(init=False, repr=False, compare=False)
     _candidates: dict[int, Candidates] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -282,6 +290,8 @@ class RuleSet:
         masks = {pid: sum(1 << i for i in rules) for pid, rules in enumerate(self.rules_by_pattern)}
         object.__setattr__(self, "rule_masks", masks)
         object.__setattr__(self, "initiative_index", {i.id: i for i in self.initiatives})
+        names = frozenset().union(*(e.named for i in self.initiatives for e in i.rule.events))
+        object.__setattr__(self, "event_names", names)
         object.__setattr__(self, "_candidates", {})
 
     def fresh_memo(self) -> WordMemo:
