@@ -929,3 +929,23 @@ def test_the_points_of_a_plan_are_its_name_not_a_figure() -> None:
         numbers = item(1, title, lang=lang).numbers
         assert "p:28" in numbers and "28" not in numbers, title
     assert "185" in item(2, "Russia frees 185 prisoners").numbers
+
+
+def test_thousands_grouped_with_a_space_are_one_number() -> None:
+    found = item(1, "Москва вернула Киеву 1 000 тел, а получила 24", lang="ru").numbers
+    assert {"1000", "24"} <= found and "000" not in found
+
+
+def test_counts_the_story_never_gives_are_another_event() -> None:
+    def bodies(n: int, count: str, hours: float) -> Features:
+        return item(n, f"Ukraine brings back {count} bodies of fallen soldiers",
+                    f"The bodies of {count} fallen soldiers were repatriated.", hours=hours)  # fmt: skip
+
+    clusterer = Clusterer()
+    story = {clusterer.assign(bodies(n, "1,000", n)).story_id for n in (1, 2, 3)}.pop()
+    assert clusterer.assign(bodies(4, "1,212", 5)).story_id != story  # another repatriation
+    assert clusterer.assign(bodies(5, "1,003", 6)).story_id == story  # one side's own count
+    lax = Clusterer(Settings(vetoes=("other_day", "other_round", "other_people")))
+    for n in (1, 2, 3):
+        lax.assign(bodies(n, "1,000", n))
+    assert lax.assign(bodies(4, "1,212", 5)).story_id == story  # without the rule

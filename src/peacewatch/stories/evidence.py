@@ -46,6 +46,7 @@ FEATURES = (
     "other_day",  # the item dates what it reports two days or more from the story's date
     "other_round",  # the item names another round or stage than the story's
     "other_people",  # the headline's people are not the story's headlines' people
+    "other_figure",  # the item's counts are none of the story's, and the story's core its own
     "gap",  # days to the nearest member
     "late",  # days after the story's first member, beyond the first day
     "across",  # the story has no member in the item's language (0/1)
@@ -54,7 +55,7 @@ FEATURES = (
 # Features that can only speak against a join; every other one only for it (fitted weights
 # of the wrong sign are set to zero: `calibration.fit`)
 AGAINST = frozenset(("other_tags", "unshared", "missing", "other_day", "other_round",
-                     "other_people", "gap", "late", "across"))  # fmt: skip
+                     "other_people", "other_figure", "gap", "late", "across"))  # fmt: skip
 
 # What each feature is reported as in `story_members.evidence` when it adds to the score
 KIND_OF = {
@@ -137,6 +138,43 @@ def other_round(item: Features, story: Story) -> bool:
     return bool(rounds) and rounds.isdisjoint(mine)
 
 
+def is_count(number: str) -> bool:
+    """A number key that counts something ('185', 'x:300'), not a date, a round or a plan's
+    points."""
+    return number[:1].isdigit() or number.startswith("x:")
+
+
+def _value(number: str) -> int:
+    return int(number[2:] if number.startswith("x:") else number)
+
+
+def agree(a: str, b: str) -> bool:
+    """Two counts that may be one event's: equal within 3 or 1% ('1,003' and '1,000' bodies,
+    '302' and '300 each' freed), or a total twice the terms of an exchange ('50' and '25 on
+    25')."""
+    x, y = _value(a), _value(b)
+    if abs(x - y) <= max(3, min(x, y) // 100):
+        return True
+    return (a.startswith("x:") and y == 2 * x) or (b.startswith("x:") and x == 2 * y)
+
+
+def other_figure(item: Features, story: Story) -> bool:
+    """The item gives counts ('1,212 bodies', '50 prisoners') none of the story's members
+    gives, and the story's core gives one the item does not: two exchanges or repatriations
+    in the same words, told apart by their figures. A count any member gives, or one that
+    agrees with it (`agree`), keeps the item in: sides and outlets count differently."""
+    figures = story.figures
+    if not figures or not item.numbers:
+        return False
+    mine = [k for k in item.numbers if is_count(k)]
+    if not mine or any(k in figures for k in mine):
+        return False
+    least = need(story.size)
+    if not any(c >= least for c in figures.values()):
+        return False
+    return not any(agree(k, f) for k in mine for f in figures)
+
+
 def distinctive(number: str) -> bool:
     """A figure unlikely to be shared by chance: not a date, not round (1000, 200, 30), or
     the terms of an exchange ('x:300': "300 на 300", "300 each")."""
@@ -175,7 +213,10 @@ def shown(keys: Iterable[str]) -> list[str]:
 
 
 # The evidence that can keep an item out whatever else it shares (`Settings.vetoes`)
-VETOES = {"other_day": other_day, "other_round": other_round, "other_people": other_people}
+VETOES = {
+    "other_day": other_day, "other_round": other_round, "other_people": other_people,
+    "other_figure": other_figure,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,7 @@ _DAY_SUFFIXES = frozenset(["st", "nd", "rd", "th", "of", "the", "го", "е"])
 
 
 def _number(word: str) -> str | None:
-    digits = word.replace(",", "").replace(".", "")
+    digits = "".join(c for c in word if c.isdigit())  # "1,000", "1 000"
     if not digits.isdigit():
         return None
     return _figure(int(digits))

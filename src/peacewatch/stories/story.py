@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from peacewatch.stories.evidence import named, need
+from peacewatch.stories.evidence import is_count, named, need
 from peacewatch.stories.features import Features
 
 
@@ -87,6 +87,7 @@ class Story:
     dated: int = 0  # members giving a recent date
     rounds: Counter[str] = field(default_factory=Counter)  # ordinals of rounds, stages ('r:2')
     counted: int = 0  # members giving one
+    figures: Counter[str] = field(default_factory=Counter)  # counts members give ('185')
     times: list[float] = field(default_factory=list)  # the members' times, in order
     by_lang: dict[str | None, list[Member]] = field(default_factory=dict)  # members
     _core: tuple[int, frozenset[str], tuple[str, ...]] | None = None  # size, people, named
@@ -131,6 +132,7 @@ class Story:
         rounds = [k for k in item.numbers if k.startswith("r:")]
         self.rounds.update(rounds)
         self.counted += bool(rounds)
+        self.figures.update(k for k in item.numbers if is_count(k))
 
 
 def item_keys(item: Features | Member) -> Iterator[str]:

@@ -17,7 +17,11 @@ import re
 from functools import lru_cache
 from typing import Any
 
-WORD_RE = re.compile(r"\d+(?:[.,]\d{3})*|[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
+# A number may group its thousands with a space ("1 000 тел", as Russian and Ukrainian write
+# it), a comma or a point
+WORD_RE = re.compile(
+    r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d{3})*|[^\W\d_]+(?:['’ʼ][^\W\d_]+)*"
+)
 _UKRAINIAN_LETTERS = frozenset("іїєґ")
 _RUSSIAN_LETTERS = frozenset("ыэъё")
 
