@@ -949,3 +949,25 @@ def test_counts_the_story_never_gives_are_another_event() -> None:
     for n in (1, 2, 3):
         lax.assign(bodies(n, "1,000", n))
     assert lax.assign(bodies(4, "1,212", 5)).story_id == story  # without the rule
+
+
+def test_a_happening_a_day_after_the_storys_is_another_story() -> None:
+    moscow = [
+        item(n, "Putin and Macron end five-hour talks in the Kremlin",
+             "French President Emmanuel Macron and Vladimir Putin met in the Kremlin.", hours=n)
+        for n in (1, 2, 3)
+    ]  # fmt: skip
+    kyiv = item(4, "Macron sees path to calm tensions after Kremlin talks with Putin",
+                "Macron held talks in Kyiv a day after a five-hour meeting in the Kremlin "
+                "with Vladimir Putin.", hours=26)  # fmt: skip
+    assert kyiv.follows and not moscow[0].follows
+    clusterer, lax = Clusterer(), Clusterer(Settings(vetoes=()))
+    story = {clusterer.assign(f).story_id for f in moscow}.pop()
+    {lax.assign(f).story_id for f in moscow}.pop()
+    assert clusterer.assign(kyiv).story_id != story
+    assert lax.assign(kyiv).story_id == story  # without the rule
+    # the same words on the story's own day recall something else: no veto
+    same_day = item(5, "Putin and Macron end five-hour talks in the Kremlin",
+                    "Emmanuel Macron met Vladimir Putin in the Kremlin a day after their "
+                    "phone call.", hours=4)  # fmt: skip
+    assert clusterer.assign(same_day).story_id == story

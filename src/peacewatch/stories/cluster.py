@@ -55,8 +55,8 @@ WEIGHTS: tuple[tuple[str, float], ...] = (
     ("names", 3.40), ("places", 3.52), ("topics", 1.55), ("common_topics", 0.05),
     ("figure", 4.90), ("number", 3.74), ("date", 1.79), ("same_tags", 0.96),
     ("other_tags", -1.26), ("unshared", -1.64), ("missing", -0.14), ("other_day", 0.0),
-    ("other_round", 0.0), ("other_people", 0.0), ("other_figure", 0.0), ("gap", -1.80),
-    ("late", -1.64), ("across", 0.0),
+    ("other_round", 0.0), ("other_people", 0.0), ("other_figure", 0.0), ("next_day", 0.0),
+    ("gap", -1.80), ("late", -1.64), ("across", 0.0),
 )  # fmt: skip
 THRESHOLD = -2.5  # chosen on dev, precision first (README, "Stories")
 
@@ -71,7 +71,9 @@ class Settings:
     min_kinds: int = 2  # kinds of evidence adding to the score, unless the text is a copy's
     # evidence that keeps an item out whatever else it shares: another day's or another
     # round's happening, or another cast (a call with Zelensky the day after one with Putin)
-    vetoes: tuple[str, ...] = ("other_day", "other_round", "other_people", "other_figure")
+    vetoes: tuple[str, ...] = (
+        "other_day", "other_round", "other_people", "other_figure", "next_day",
+    )  # fmt: skip
     gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
     late_hours: float = 40.0  # an item this long after the story's first member needs
     late_kinds: int = 5  # this many kinds of evidence (of eight), unless the text is a copy
@@ -360,17 +362,21 @@ class Clusterer:
         s = self.settings
         if not story.latest - s.window <= item.time <= story.earliest + s.window:
             return None
-        if item.preview != (story.previews * 2 > story.size):
-            return None  # an announcement and the event it announces are two stories
-        for veto in s.vetoes:
-            if VETOES[veto](item, story):
-                return None  # another day's, round's or cast's happening
+        if self._kept_out(item, story):
+            return None
         entities, others = self._others(item)
         return measure(
             item, story, term_weights=self._weights(item), others=others, entities=entities,
             text_members=s.text_members, text_jaccard=s.text_jaccard, checked=s.vetoes,
             weights=s.weight, floor=floor,
         )  # fmt: skip
+
+    def _kept_out(self, item: Features, story: Story) -> bool:
+        """An announcement and the event it announces, or a veto: another day's, round's,
+        cast's or count's happening, or the next day's."""
+        if item.preview != (story.previews * 2 > story.size):
+            return True
+        return any(VETOES[veto](item, story) for veto in self.settings.vetoes)
 
     def evaluate(self, item: Features, story: Story) -> Match | None:
         """Why an item may join a story (its weighed evidence), or None when it may not."""
@@ -425,9 +431,15 @@ class Clusterer:
 
     def _same_event(self, kept: int, other: int) -> bool:
         """Two stories are one when at least half of the smaller one's members would join
-        the larger one (a story is judged as a whole, not by its first member alone)."""
+        the larger one (a story is judged as a whole, not by its first member alone) and
+        none of them is kept out of it whatever its score."""
         a, b = self.stories[kept], self.stories[other]
         small, large = (a, b) if a.size < b.size else (b, a)
+        # a member the larger story keeps out whatever its score stays out of it: a merge
+        # must not bring in what a join could not (Zelensky's address on the call the day
+        # before, beside a report the two share)
+        if any(self._kept_out(self._features_of(m), large) for m in small.members):
+            return False
         joins = 0
         for n, member in enumerate(small.members, start=1):
             joins += self.evaluate(self._features_of(member), large) is not None

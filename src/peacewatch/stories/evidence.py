@@ -47,6 +47,7 @@ FEATURES = (
     "other_round",  # the item names another round or stage than the story's
     "other_people",  # the headline's people are not the story's headlines' people
     "other_figure",  # the item's counts are none of the story's, and the story's core its own
+    "next_day",  # the item follows a happening of the day before, most of the story's members'
     "gap",  # days to the nearest member
     "late",  # days after the story's first member, beyond the first day
     "across",  # the story has no member in the item's language (0/1)
@@ -55,7 +56,8 @@ FEATURES = (
 # Features that can only speak against a join; every other one only for it (fitted weights
 # of the wrong sign are set to zero: `calibration.fit`)
 AGAINST = frozenset(("other_tags", "unshared", "missing", "other_day", "other_round",
-                     "other_people", "other_figure", "gap", "late", "across"))  # fmt: skip
+                     "other_people", "other_figure", "next_day", "gap", "late",
+                     "across"))  # fmt: skip
 
 # What each feature is reported as in `story_members.evidence` when it adds to the score
 KIND_OF = {
@@ -175,6 +177,19 @@ def other_figure(item: Features, story: Story) -> bool:
     return not any(agree(k, f) for k in mine for f in figures)
 
 
+DAY = 86400.0
+
+
+def next_day(item: Features, story: Story) -> bool:
+    """The item puts what it reports a day after another happening ('a day after talks in
+    the Kremlin', 'накануне', `cues.follows_another`), and most of the story's members were
+    published on an earlier day than the item: the story is the happening it recalls
+    (Macron in Kyiv the day after Moscow, Zelensky's address on the call the day before)."""
+    if not item.follows:
+        return False
+    return bisect_left(story.times, item.time - item.time % DAY) * 2 > story.size
+
+
 def distinctive(number: str) -> bool:
     """A figure unlikely to be shared by chance: not a date, not round (1000, 200, 30), or
     the terms of an exchange ('x:300': "300 на 300", "300 each")."""
@@ -215,7 +230,7 @@ def shown(keys: Iterable[str]) -> list[str]:
 # The evidence that can keep an item out whatever else it shares (`Settings.vetoes`)
 VETOES = {
     "other_day": other_day, "other_round": other_round, "other_people": other_people,
-    "other_figure": other_figure,
+    "other_figure": other_figure, "next_day": next_day,
 }  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from peacewatch.stories.aliases import AliasTable
+from peacewatch.stories.cues import follows_another, is_preview
 from peacewatch.stories.words import WORD_RE, fold, key, name_key, script_language, words
 
 LEAD_CHARS = 320  # the lead: the summary's first sentences up to about this length
@@ -65,46 +66,6 @@ MONTHS = {
 MONTHS.update({w[:3]: m for w, m in list(MONTHS.items()) if w.isascii() and w != "may"})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
-# Headline words that announce what is still to come ("Trump to meet Zelensky tomorrow"): a
-# preview is not the event it announces, so the two never share a story.
-_PREVIEW_CUES = {
-    "en": "to meet|will meet|to hold talks|tomorrow",
-    "uk": "відбудеться|відбудуться|зустрінеться|зустрінуться|завтра",
-    "ru": "состоится|состоятся|встретится|встретятся|завтра",
-}
-PREVIEW_RE = {
-    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
-    for lang, cues in _PREVIEW_CUES.items()
-}
-# ...unless it is for the day it is published ("Witkoff to meet Putin tonight", "Сегодня в
-# Женеве состоится встреча") and names no later day: that is the day's coverage of the
-# happening itself (the labelled events count it so).
-_SAME_DAY_CUES = {
-    "en": "today|tonight|this evening",
-    "uk": "сьогодні|цього вечора",
-    "ru": "сегодня|этим вечером",
-}
-_LATER = {"en": "tomorrow", "uk": "завтра", "ru": "завтра"}
-SAME_DAY_RE = {
-    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
-    for lang, cues in _SAME_DAY_CUES.items()
-}
-LATER_RE = {
-    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
-    for lang, cues in _LATER.items()
-}
-
-
-def is_preview(title: str, language: str | None) -> bool:
-    """Whether a headline announces what is still to come, on another day than today."""
-    cue = PREVIEW_RE.get(language or "")
-    if cue is None or not cue.search(title):
-        return False
-    today, later = SAME_DAY_RE.get(language or ""), LATER_RE.get(language or "")
-    if today is None or later is None or later.search(title):
-        return True
-    return not today.search(title)
-
 
 @dataclass(slots=True)
 class Features:
@@ -129,6 +90,7 @@ class Features:
     title_people: frozenset[str] = frozenset()  # alias-table people named in the headline
     implied: frozenset[str] = frozenset()  # places only implied (Turkey by Istanbul)
     days: frozenset[str] = frozenset()  # dates written ('d:06-10') just before publication
+    follows: bool = False  # the text puts what it reports a day after another happening
 
 
 def shingle_hash(words: list[str]) -> int:
@@ -483,7 +445,7 @@ def extract(
         initiatives=initiatives, terms=frozenset(terms), title_terms=frozenset(title_terms),
         shingles=shingles, names=frozenset(names), places=frozenset(places),
         topics=frozenset(topics), numbers=frozenset(numbers),
-        preview=is_preview(title, language),
+        preview=is_preview(title, language), follows=follows_another(f"{title} {lead}", language),
         title_people=frozenset(title_people), implied=frozenset(implied),
         days=recent_days(written_dates, published),
     )  # fmt: skip

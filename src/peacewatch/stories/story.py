@@ -38,6 +38,7 @@ class Member(NamedTuple):
     title_people: tuple[str, ...]
     implied: tuple[str, ...]
     days: tuple[str, ...]
+    follows: bool
 
     @classmethod
     def of(cls, item: Features) -> Member:
@@ -50,6 +51,7 @@ class Member(NamedTuple):
             tuple(item.terms), tuple(item.title_terms), tuple(item.shingles),
             shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
             item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
+            item.follows,
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -60,7 +62,7 @@ class Member(NamedTuple):
             names=frozenset(self.names), places=frozenset(self.places),
             topics=frozenset(self.topics), numbers=frozenset(self.numbers), preview=self.preview,
             title_people=frozenset(self.title_people), implied=frozenset(self.implied),
-            days=frozenset(self.days),
+            days=frozenset(self.days), follows=self.follows,
         )  # fmt: skip
 
 

@@ -1,0 +1,70 @@
+"""Words that place what an item reports in time against another happening: a headline that
+announces what is still to come (a preview is not the event it announces), and a text that
+puts its happening a day after another one ("a day after talks in the Kremlin", "накануне
+Макрон посетил Москву"): the next day's happening, not the one it recalls.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Headline words that announce what is still to come ("Trump to meet Zelensky tomorrow"): a
+# preview is not the event it announces, so the two never share a story.
+_PREVIEW_CUES = {
+    "en": "to meet|will meet|to hold talks|tomorrow",
+    "uk": "відбудеться|відбудуться|зустрінеться|зустрінуться|завтра",
+    "ru": "состоится|состоятся|встретится|встретятся|завтра",
+}
+PREVIEW_RE = {
+    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
+    for lang, cues in _PREVIEW_CUES.items()
+}
+# ...unless it is for the day it is published ("Witkoff to meet Putin tonight", "Сегодня в
+# Женеве состоится встреча") and names no later day: that is the day's coverage of the
+# happening itself (the labelled events count it so).
+_SAME_DAY_CUES = {
+    "en": "today|tonight|this evening",
+    "uk": "сьогодні|цього вечора",
+    "ru": "сегодня|этим вечером",
+}
+_LATER = {"en": "tomorrow", "uk": "завтра", "ru": "завтра"}
+SAME_DAY_RE = {
+    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
+    for lang, cues in _SAME_DAY_CUES.items()
+}
+LATER_RE = {
+    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
+    for lang, cues in _LATER.items()
+}
+
+
+def is_preview(title: str, language: str | None) -> bool:
+    """Whether a headline announces what is still to come, on another day than today."""
+    cue = PREVIEW_RE.get(language or "")
+    if cue is None or not cue.search(title):
+        return False
+    today, later = SAME_DAY_RE.get(language or ""), LATER_RE.get(language or "")
+    if today is None or later is None or later.search(title):
+        return True
+    return not today.search(title)
+
+
+# "Macron held talks in Kyiv a day after a five-hour meeting at the Kremlin", "Накануне Макрон
+# посетил Москву", "після переговорів ... напередодні": what the text reports followed another
+# happening of the day before. 'Yesterday' is not among them: it dates the reported happening
+# itself ('completed the second phase yesterday').
+_FOLLOW_CUES = {
+    "en": r"(?:a|one) day after|the day before|the previous day|a day earlier",
+    "uk": r"напередодні|наступного дня після|днем раніше|за день до",
+    "ru": r"накануне|на следующий день после|дн[её]м ранее|за день до",
+}
+FOLLOW_RE = {
+    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
+    for lang, cues in _FOLLOW_CUES.items()
+}
+
+
+def follows_another(text: str, language: str | None) -> bool:
+    """Whether a text puts what it reports a day after another happening."""
+    cue = FOLLOW_RE.get(language or "")
+    return cue is not None and cue.search(text) is not None
