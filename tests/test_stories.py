@@ -328,6 +328,8 @@ def test_numbers_in_words_rounds_and_weekdays_are_keys_in_every_language() -> No
         ("Делегации встретились в четверг", "ru", {"d:02-27"}),
         ("Делегації зустрілися у четвер", "uk", {"d:02-27"}),
         ("Talks ended on the 16th of June", "en", {"d:06-16"}),
+        ("Сегодня в Женеве состоялась встреча", "ru", {"d:02-28"}),
+        ("Делегації зустрілися вчора", "uk", {"d:02-27"}),
     ]:
         found = extract(1, title=title, summary="", lang=lang, outlet="o", time=friday,
                         aliases=ALIASES).numbers  # fmt: skip

@@ -167,6 +167,9 @@ _WEEKDAY_WORDS = {
     5: "saturday суботу субботу", 6: "sunday неділю воскресенье",
 }  # fmt: skip
 WEEKDAYS = {w: n for n, text in _WEEKDAY_WORDS.items() for w in text.split()}
+# "Today", "сьогодні", "вчера": the day of publication or the day before, as a date
+RELATIVE_DAYS = {"today": 0, "сьогодні": 0, "сегодня": 0,
+                 "yesterday": 1, "вчора": 1, "вчера": 1}  # fmt: skip
 _DAY_SUFFIXES = frozenset(["st", "nd", "rd", "th", "of", "the", "го", "е"])
 
 
@@ -195,6 +198,7 @@ class _Word(NamedTuple):
 
 
 _SPECIAL = frozenset(COUNTS) | frozenset(MULTIPLIERS) | frozenset(ORDINALS) | frozenset(WEEKDAYS)
+_SPECIAL |= frozenset(RELATIVE_DAYS)
 
 
 @lru_cache(maxsize=100_000)
@@ -317,8 +321,12 @@ def _dates_and_numbers(
             found.add(f"r:{ordinal}")
         if word.number is not None and (formula := _formula(written, analysed, i)):
             found.add(formula)
+        back = None
         if published is not None and (weekday := WEEKDAYS.get(word.folded)) is not None:
             back = (published.weekday() - weekday) % 7
+        elif published is not None:
+            back = RELATIVE_DAYS.get(word.folded)
+        if published is not None and back is not None:
             day = published - timedelta(days=back)
             found.add(f"d:{day.month:02d}-{day.day:02d}")
             if written_dates is not None and back <= 1:  # today or yesterday, not 'on Sunday'
