@@ -71,23 +71,28 @@ def test_held_out_meets_the_targets() -> None:
     # same-day announcements and dev's aliases (stories-quality) 0.921 / 0.710, 0.946 / 0.508
     # -> 0.923 / 0.715, 0.947 / 0.511 (B-cubed 0.816). Round 6 (267 reports of 48 events,
     # harder than the rest) brings the held-out half to 0.911 / 0.693, 0.933 / 0.526 (B-cubed
-    # 0.805).
-    assert held["across"]["precision"] >= 0.93
-    assert held["within"]["precision"] >= 0.91
-    assert held["within"]["recall"] >= 0.69
-    assert held["across"]["recall"] >= 0.52
-    assert held["bcubed_f1"] >= 0.80
+    # 0.805). The vetoes of stories-precision (another count, the next day's happening, no
+    # merge past a veto) and 'today' as a date, tuned on dev, trade held-out recall for
+    # precision: 0.926 / 0.676, 0.942 / 0.500 (B-cubed 0.795).
+    assert held["across"]["precision"] >= 0.94
+    assert held["within"]["precision"] >= 0.92
+    assert held["within"]["recall"] >= 0.67
+    assert held["across"]["recall"] >= 0.49
+    assert held["bcubed_f1"] >= 0.79
     # each later round's held-out events alone (never tuned on)
     for n, floors in {
         # 0.929 / 0.689, 0.969 / 0.476 (0.917 / 0.662, 0.464); 0.930 / 0.709, 0.958 / 0.513 with
         # the tagging rules and model of corpus rounds 22-23 (tags are evidence)
-        "2": (0.92, 0.68, 0.95, 0.47),
+        # 0.928 / 0.682, 0.957 / 0.494 with stories-precision's vetoes
+        "2": (0.92, 0.68, 0.95, 0.49),
         # 0.883 / 0.710, 0.836 / 0.567 (0.885 / 0.725 before the tagging model's tags: two
         # of 138 pairs no longer share a tag)
         "3": (0.88, 0.70, 0.83, 0.56),
-        "4": (0.99, 0.45, 0.99, 0.33),  # 1.000 / 0.456, 1.000 / 0.335
+        "4": (0.99, 0.45, 0.99, 0.33),  # 1.000 / 0.456 (0.450 stories-precision), 1.000 / 0.335
         "5": (0.99, 0.62, 0.99, 0.41),  # 1.000 / 0.628, 1.000 / 0.418 (0.551, 0.508 before)
-        "6": (0.84, 0.58, 0.89, 0.57),  # 0.841 / 0.583, 0.896 / 0.574, scored before any change
+        # 0.841 / 0.583, 0.896 / 0.574, scored before any change; 0.900 / 0.552, 0.906 / 0.555
+        # with stories-precision's vetoes
+        "6": (0.89, 0.55, 0.90, 0.55),
     }.items():
         part = figures[f"round {n}"]
         assert part["within"]["precision"] >= floors[0], n
@@ -100,11 +105,12 @@ def test_held_out_meets_the_targets() -> None:
     # rules the weights were fitted beside: shared initiative tags are evidence);
     # 0.967 / 0.697 and 0.901 / 0.564 before the weighed score, with round 5's dev events;
     # 0.991 / 0.694 and 0.994 / 0.535 without them
-    assert figures["dev"]["within"]["precision"] >= 0.96
-    assert figures["dev"]["across"]["precision"] >= 0.95
+    assert figures["dev"]["within"]["precision"] >= 0.98
+    assert figures["dev"]["across"]["precision"] >= 0.98
     assert figures["dev"]["within"]["recall"] >= 0.80
-    # (round 6's dev events: 0.972 / 0.806 and 0.959 / 0.765)
-    assert figures["dev"]["across"]["recall"] >= 0.76
+    # (round 6's dev events: 0.972 / 0.806 and 0.959 / 0.765; stories-precision's vetoes and
+    # 'today' as a date: 0.988 / 0.809 and 0.988 / 0.783)
+    assert figures["dev"]["across"]["recall"] >= 0.77
 
 
 def test_dev_on_one_day_keeps_its_precision() -> None:
@@ -113,13 +119,14 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # tags are evidence: 0.806 and 0.786 with the tagging model before corpus round 17; 0.801
     # and 0.774 with the weighed score before stories-quality's aliases; 0.709 and 0.627
     # before the weighed score, with round 5's dev events; 0.800 and 0.788 before round 6,
-    # whose 20 dev events on one day bring it to 0.778 and 0.722)
+    # whose 20 dev events on one day bring it to 0.778 and 0.722; stories-precision's vetoes
+    # 0.812 and 0.770)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
     figures = score(onto_one_day(dev), load_aliases(ROOT / "config"), tags=tags)
-    assert figures["within"]["precision"] >= 0.77
-    assert figures["across"]["precision"] >= 0.72
+    assert figures["within"]["precision"] >= 0.80
+    assert figures["across"]["precision"] >= 0.76
 
 
 def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:
