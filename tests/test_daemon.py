@@ -100,7 +100,13 @@ def test_kill_9_mid_run_leaves_whole_fetches_and_a_restart_finishes(
         body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
         http_server.route(f"/k{n}.xml", body=body.encode(), delay=0.1 * (n % 5))
         sources.append({"id": f"k{n:02d}", "url": http_server.url(f"/k{n}.xml")})
-    config = write_config(tmp_path / "config", sources, http={"concurrency": 4})
+    # timeouts far above the feeds' delays: a fetch that timed out on a loaded machine would be
+    # in its backoff at the restart, and the restart rightly leave it for later
+    config = write_config(
+        tmp_path / "config",
+        sources,
+        http={"concurrency": 4, "read_timeout": 30, "total_timeout": 30},
+    )
     db = tmp_path / "k.db"
     proc = start(config, db, "run", "--once")
     wait_for(lambda: count(db, "SELECT count(*) FROM fetches") >= 5)
