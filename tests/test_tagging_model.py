@@ -250,6 +250,29 @@ def test_model_is_silent_without_context_before_the_start_or_below_threshold(
     assert not classify(ItemText(title="Flies to Moscow"), ruleset).initiatives
 
 
+def test_the_model_names_an_ended_initiative_long_after_only_when_it_is_retrospective(
+    tmp_path: Path,
+) -> None:
+    # "other" ended on 2021-01-01; "grain" speaks for it
+    late = ItemText(title="Grain talks in Moscow", published="2023-05-01")
+    soon = ItemText(title="Grain talks in Moscow", published="2021-03-01")  # within 90 days
+    ruleset = ruleset_with_model(tmp_path)
+    assert [t.id for t in classify(soon, ruleset).initiatives] == ["other"]
+    assert not classify(late, ruleset).initiatives
+    text = RULES.replace("end_date = 2021-01-01\n", "end_date = 2021-01-01\nretrospective = true\n")
+    retrospective = ruleset_with_model(tmp_path, text)
+    assert [t.id for t in classify(late, retrospective).initiatives] == ["other"]
+    # never before it began, retrospective or not
+    early = ItemText(title="Grain talks in Moscow", published="2019-05-01")
+    assert not classify(early, retrospective).initiatives
+    wrong = RULES.replace(
+        "end_date = 2021-01-01\n", 'end_date = 2021-01-01\nretrospective = "yes"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        ruleset_with_model(tmp_path, wrong)
+    assert "'retrospective': expected true or false, got" in "\n".join(caught.value.problems)
+
+
 def test_an_initiative_the_rules_dropped_is_never_guessed(tmp_path: Path) -> None:
     foreign = json.loads(json.dumps(WEIGHTS))
     foreign["classes"] = ["gone", "other"]  # a model trained when "gone" was tracked

@@ -30,9 +30,10 @@ def model_tag(
 
     Only for items no rule tagged: the rules stay the first word, the model catches the
     paraphrases they miss. It may not name an initiative for an item dated before the
-    initiative began (as the rules), or over AFTER_END after it ended (what is written later
-    about an ended initiative names it, which the rules see; the model's looser likeness then
-    mostly finds what came after it: Ukraine's own grain corridor, Minsk the city), nor one
+    initiative began (as the rules), or over AFTER_END after it ended unless it is
+    `retrospective` (what is written later about an ended initiative names it, which the rules
+    see; the model's looser likeness then mostly finds what came after it: Ukraine's own grain
+    corridor, Minsk the city), nor one
     whose `exclude` groups hold (`vetoed`: an analyst's veto binds the model too). An item
     that names neither side of the war (`named_sides` false: "Abu Dhabi peace talks see
     progress", "Ramaphosa's mission stranded in Poland") needs the stricter
@@ -50,7 +51,11 @@ def model_tag(
         return (
             initiative is not None
             and latest >= initiative.earliest
-            and (initiative.end_date is None or earliest <= initiative.end_date + AFTER_END)
+            and (
+                initiative.end_date is None
+                or initiative.retrospective
+                or earliest <= initiative.end_date + AFTER_END
+            )
             and not vetoed(initiative)
         )
 

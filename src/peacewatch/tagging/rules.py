@@ -275,6 +275,7 @@ class _Compiler(Checks):
             "slack_days",
             "rules",
             "events",
+            "retrospective",
         }
         self._unknown(entry, "", raw, known)
         name = self._text(entry, "name", raw.get("name"))
@@ -297,6 +298,12 @@ class _Compiler(Checks):
         slack = raw.get("slack_days", self.defaults["slack_days"])
         if not self._int(entry, "slack_days", slack, minimum=0):
             slack = 0
+        retrospective = raw.get("retrospective", False)
+        if not isinstance(retrospective, bool):
+            self.problem(
+                entry, "retrospective", f"expected true or false, got {_describe(retrospective)}"
+            )
+            retrospective = False
         rule = self._rule(entry, raw.get("rules"))
         events = self._events(entry, raw.get("events", []), rule)
         if rule is None or start is None or not isinstance(ident, str) or events is None:
@@ -315,6 +322,7 @@ class _Compiler(Checks):
             slack,
             rule,
             earliest,
+            retrospective,
         )
 
     def _events(self, entry: str, raw: Any, rule: Rule | None) -> tuple[Event, ...] | None:

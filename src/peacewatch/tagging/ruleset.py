@@ -168,6 +168,9 @@ class Initiative:
     slack_days: int
     rule: Rule
     earliest: date  # start_date - slack_days: no tag for items published before
+    # what is written long after its end is still about it (the Istanbul communiqué's draft
+    # treaty, cited for years): the model may name it then too (referee.AFTER_END)
+    retrospective: bool = False
 
 
 @dataclass(frozen=True, slots=True)
