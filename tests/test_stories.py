@@ -973,3 +973,19 @@ def test_a_happening_a_day_after_the_storys_is_another_story() -> None:
                     "Emmanuel Macron met Vladimir Putin in the Kremlin a day after their "
                     "phone call.", hours=4)  # fmt: skip
     assert clusterer.assign(same_day).story_id == story
+
+
+def test_the_day_most_dated_members_give_is_a_date_in_common() -> None:
+    # one member says 'today', the other gives no day: a member silent on the day does not
+    # speak against it, so an item giving that day shares a date with the story
+    clusterer = Clusterer()
+    story = clusterer.assign(item(1, "Scholz arrives in Moscow for talks with Putin")).story_id
+    clusterer.assign(item(2, "Scholz and Putin hold talks in the Kremlin today", hours=1))
+    assert clusterer.stories[story].size == 2
+    dated = item(3, "Scholz and Putin end their talks today", hours=2)
+    undated = item(4, "Scholz and Putin end their talks", hours=2)
+    evidence = clusterer.measure(dated, clusterer.stories[story])
+    assert evidence is not None and evidence.values["date"] == 1.0
+    assert "d:01-01" in evidence.shared["numbers"]
+    evidence = clusterer.measure(undated, clusterer.stories[story])
+    assert evidence is not None and evidence.values["date"] == 0.0

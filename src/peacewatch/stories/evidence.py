@@ -38,7 +38,7 @@ FEATURES = (
     "common_topics",  # talks or a meeting in the core (0/1)
     "figure",  # a distinctive figure or the terms of an exchange in the core (0/1)
     "number",  # another number in the core (0/1)
-    "date",  # a date in the core (0/1)
+    "date",  # a date in the core, or the day most members that date what they report give (0/1)
     "same_tags",  # an initiative tag in common (0/1)
     "other_tags",  # tagged with initiatives none of the story's members has (0/1)
     "unshared",  # share of the item's alias-table entities the story never names (0-1)
@@ -298,6 +298,12 @@ def measure(
         v["figure"] = float(any(distinctive(k) for k in numbers))
         v["number"] = float(any(k.isdigit() and not distinctive(k) for k in numbers))
         v["date"] = float(any(k.startswith("d:") for k in numbers))
+    if not v["date"] and item.days and story.dated:
+        # the day most members that give one give: a member silent on the day does not
+        # speak against it ('сегодня' beside 'Scholz arrived in Moscow'), as for `other_day`
+        days = [d for d in item.days if story.days[d] * 2 > story.dated]
+        v["date"] = float(bool(days))
+        numbers = [*numbers, *days]
     if item.initiatives and story.initiatives:
         common = item.initiatives & set(story.initiatives)
         v["same_tags"] = float(bool(common))
