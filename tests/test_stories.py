@@ -989,3 +989,20 @@ def test_the_day_most_dated_members_give_is_a_date_in_common() -> None:
     assert "d:01-01" in evidence.shared["numbers"]
     evidence = clusterer.measure(undated, clusterer.stories[story])
     assert evidence is not None and evidence.values["date"] == 0.0
+
+
+def test_one_members_round_is_not_the_storys_round() -> None:
+    from peacewatch.stories.evidence import other_round
+
+    def talks(n: int, title: str) -> Features:
+        return item(n, title, "Delegations met in Gomel on the Belarusian border.", hours=n)
+
+    clusterer = Clusterer()
+    story = clusterer.assign(talks(1, "Russia-Ukraine talks start in Gomel")).story_id
+    clusterer.assign(talks(2, "Russia-Ukraine talks in Gomel: second round to be held soon"))
+    clusterer.assign(talks(3, "Russia-Ukraine talks in Gomel end after five hours"))
+    first = talks(4, "The first round of Russia-Ukraine talks in Gomel has ended")
+    assert clusterer.stories[story].size == 3 and "r:1" in first.numbers
+    assert not other_round(first, clusterer.stories[story])  # one member of three said 'second'
+    clusterer.assign(talks(5, "Second round of talks in Gomel to follow, delegations say"))
+    assert other_round(first, clusterer.stories[story])  # two of four: the story's round

@@ -130,13 +130,17 @@ def day_number(key: str) -> int:
 
 def other_round(item: Features, story: Story) -> bool:
     """The item names the ordinal of a round or stage ('the second stage'), most of the
-    story's members that name one agree on theirs, and the two differ."""
+    story's members that name one agree on theirs, enough of them to be its core (`need`),
+    and the two differ."""
     if not story.counted:  # checked first: most stories name no round
         return False
     mine = {k for k in item.numbers if k.startswith("r:")}
     if not mine:
         return False
-    rounds = {r for r, c in story.rounds.items() if c * 2 > story.counted}
+    # one member's ordinal is not a story's of several: the others may not say ('talks to
+    # continue in coming days' beside 'the second round will be held'), as for counts
+    least = need(story.size)
+    rounds = {r for r, c in story.rounds.items() if c * 2 > story.counted and c >= least}
     return bool(rounds) and rounds.isdisjoint(mine)
 
 
