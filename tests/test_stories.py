@@ -83,6 +83,20 @@ def test_one_kind_of_evidence_is_not_enough() -> None:
     assert second(Settings(threshold=-1e9, min_kinds=1)) == 1
 
 
+def test_a_cast_of_three_is_enough_on_its_own() -> None:
+    # three people or organisations the story's core names: a cast, not one shared thing
+    def second(settings: Settings) -> int | None:
+        clusterer = Clusterer(settings)
+        clusterer.assign(item(1, "Zelensky meets Macron and Scholz in Paris"))
+        b = clusterer.assign(
+            item(2, "Зеленський, Макрон і Шольц обговорили ППО", lang="uk", hours=3)
+        )
+        return b.match.story_id if b.match else None
+
+    assert second(Settings(threshold=-1e9)) == 1
+    assert second(Settings(threshold=-1e9, cast=4)) is None
+
+
 def test_no_chaining_a_member_alone_does_not_speak_for_the_story() -> None:
     clusterer = Clusterer()
     for f in ISTANBUL:

@@ -7,7 +7,8 @@ the story's core terms and headline terms, names and places by their rarity amon
 stories, event words, figures, dates, initiative tags, and what speaks against it: another
 day, round or cast, names the story never mentions, hours apart) and weighed; it joins the
 story with the highest score when that score reaches `Settings.threshold` and at least two
-kinds of evidence add to it (or the text is near-identical to a member's). The evidence is
+kinds of evidence add to it (or the text is near-identical to a member's, or it names three
+of the story's people and organisations: `Settings.cast`). The evidence is
 the story's as a whole, so A~B and B~C never chain into one story about two events. A
 headline announcing what is still to come never joins the event it announces, nor the event
 an announcement.
@@ -69,6 +70,7 @@ class Settings:
     weights: tuple[tuple[str, float], ...] = WEIGHTS
     threshold: float = THRESHOLD  # the score an item needs to join a story
     min_kinds: int = 2  # kinds of evidence adding to the score, unless the text is a copy's
+    cast: int = 3  # or the story's core names this many of the item's people and organisations
     # evidence that keeps an item out whatever else it shares: another day's or another
     # round's happening, or another cast (a call with Zelensky the day after one with Putin)
     vetoes: tuple[str, ...] = (
@@ -397,8 +399,8 @@ class Clusterer:
         parts = contributions(values, weight)
         kinds = kinds_of(parts)
         copy = values["copy"] > 0
-        if len(kinds) < s.min_kinds and not copy:
-            return None
+        if len(kinds) < s.min_kinds and not copy and len(evidence.cast) < s.cast:
+            return None  # one shared thing (two people meet often), unless a whole cast
         if not copy and (
             evidence.gap_hours > s.gap_hours
             or ((item.time - story.earliest) / 3600.0 > s.late_hours and len(kinds) < s.late_kinds)

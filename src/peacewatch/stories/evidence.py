@@ -248,6 +248,11 @@ class Evidence:
     shared: dict[str, list[str]]  # the shared keys by kind ('e:istanbul'; `shown` for people)
     gap_hours: float
 
+    @property
+    def cast(self) -> list[str]:
+        """The alias-table people and organisations the item shares with the story's core."""
+        return [k for k in self.shared.get("names", ()) if k.startswith("e:")]
+
 
 def measure(
     item: Features,
