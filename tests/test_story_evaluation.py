@@ -73,26 +73,32 @@ def test_held_out_meets_the_targets() -> None:
     # harder than the rest) brings the held-out half to 0.911 / 0.693, 0.933 / 0.526 (B-cubed
     # 0.805). The vetoes of stories-precision (another count, the next day's happening, no
     # merge past a veto) and 'today' as a date, tuned on dev, trade held-out recall for
-    # precision: 0.926 / 0.676, 0.942 / 0.500 (B-cubed 0.795).
+    # precision: 0.926 / 0.676, 0.942 / 0.500 (B-cubed 0.795); 0.926 / 0.672, 0.945 / 0.497
+    # (0.793) with the tagging model of corpus rounds 25-26. Stories-recall (the day most dated
+    # members give, one member's round, a cast of three), tuned on dev: 0.929 / 0.700, 0.948 /
+    # 0.524 (B-cubed 0.809).
     assert held["across"]["precision"] >= 0.94
     assert held["within"]["precision"] >= 0.92
-    assert held["within"]["recall"] >= 0.67
-    assert held["across"]["recall"] >= 0.49
-    assert held["bcubed_f1"] >= 0.79
+    assert held["within"]["recall"] >= 0.69
+    assert held["across"]["recall"] >= 0.52
+    assert held["bcubed_f1"] >= 0.80
     # each later round's held-out events alone (never tuned on)
     for n, floors in {
         # 0.929 / 0.689, 0.969 / 0.476 (0.917 / 0.662, 0.464); 0.930 / 0.709, 0.958 / 0.513 with
         # the tagging rules and model of corpus rounds 22-23 (tags are evidence)
-        # 0.928 / 0.682, 0.957 / 0.494 with stories-precision's vetoes
-        "2": (0.92, 0.68, 0.95, 0.49),
+        # 0.928 / 0.682, 0.957 / 0.494 with stories-precision's vetoes; 0.933 / 0.735,
+        # 0.972 / 0.524 with stories-recall
+        "2": (0.92, 0.73, 0.95, 0.52),
         # 0.883 / 0.710, 0.836 / 0.567 (0.885 / 0.725 before the tagging model's tags: two
         # of 138 pairs no longer share a tag)
         "3": (0.88, 0.70, 0.83, 0.56),
-        "4": (0.99, 0.45, 0.99, 0.33),  # 1.000 / 0.456 (0.450 stories-precision), 1.000 / 0.335
+        # 1.000 / 0.456 (0.450 stories-precision; 0.438 with the tagging model of corpus rounds
+        # 25-26, before stories-recall, which leaves it), 1.000 / 0.335
+        "4": (0.99, 0.43, 0.99, 0.33),
         "5": (0.99, 0.62, 0.99, 0.41),  # 1.000 / 0.628, 1.000 / 0.418 (0.551, 0.508 before)
         # 0.841 / 0.583, 0.896 / 0.574, scored before any change; 0.900 / 0.552, 0.906 / 0.555
-        # with stories-precision's vetoes
-        "6": (0.89, 0.55, 0.90, 0.55),
+        # with stories-precision's vetoes; 0.912 / 0.638, 0.914 / 0.608 with stories-recall
+        "6": (0.89, 0.63, 0.90, 0.60),
     }.items():
         part = figures[f"round {n}"]
         assert part["within"]["precision"] >= floors[0], n
@@ -107,10 +113,11 @@ def test_held_out_meets_the_targets() -> None:
     # 0.991 / 0.694 and 0.994 / 0.535 without them
     assert figures["dev"]["within"]["precision"] >= 0.98
     assert figures["dev"]["across"]["precision"] >= 0.98
-    assert figures["dev"]["within"]["recall"] >= 0.80
+    assert figures["dev"]["within"]["recall"] >= 0.82
     # (round 6's dev events: 0.972 / 0.806 and 0.959 / 0.765; stories-precision's vetoes and
-    # 'today' as a date: 0.988 / 0.809 and 0.988 / 0.783)
-    assert figures["dev"]["across"]["recall"] >= 0.77
+    # 'today' as a date: 0.988 / 0.809 and 0.988 / 0.783, 0.785 with the tagging model of
+    # corpus rounds 25-26; stories-recall: 0.988 / 0.825 and 0.988 / 0.816)
+    assert figures["dev"]["across"]["recall"] >= 0.81
 
 
 def test_dev_on_one_day_keeps_its_precision() -> None:
@@ -120,7 +127,7 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # and 0.774 with the weighed score before stories-quality's aliases; 0.709 and 0.627
     # before the weighed score, with round 5's dev events; 0.800 and 0.788 before round 6,
     # whose 20 dev events on one day bring it to 0.778 and 0.722; stories-precision's vetoes
-    # 0.812 and 0.770)
+    # 0.812 and 0.770; stories-recall 0.821 and 0.783, recall 0.624 -> 0.650, 0.599 -> 0.642)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
