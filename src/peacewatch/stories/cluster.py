@@ -437,14 +437,15 @@ class Clusterer:
         none of them is kept out of it whatever its score."""
         a, b = self.stories[kept], self.stories[other]
         small, large = (a, b) if a.size < b.size else (b, a)
+        members = [member.features() for member in small.members]  # rebuilt once, used twice
         # a member the larger story keeps out whatever its score stays out of it: a merge
         # must not bring in what a join could not (Zelensky's address on the call the day
         # before, beside a report the two share)
-        if any(self._kept_out(self._features_of(m), large) for m in small.members):
+        if any(self._kept_out(features, large) for features in members):
             return False
         joins = 0
-        for n, member in enumerate(small.members, start=1):
-            joins += self.evaluate(self._features_of(member), large) is not None
+        for n, features in enumerate(members, start=1):
+            joins += self.evaluate(features, large) is not None
             if joins * 2 >= small.size:
                 return True
             if (joins + small.size - n) * 2 < small.size:

@@ -33,8 +33,8 @@ def model_tag(
     initiative began (as the rules), or over AFTER_END after it ended unless it is
     `retrospective` (what is written later about an ended initiative names it, which the rules
     see; the model's looser likeness then mostly finds what came after it: Ukraine's own grain
-    corridor, Minsk the city), nor one
-    whose `exclude` groups hold (`vetoed`: an analyst's veto binds the model too). An item
+    corridor, Minsk the city), nor one whose `exclude` groups hold (`vetoed`: an analyst's
+    veto binds the model too). An item
     that names neither side of the war (`named_sides` false: "Abu Dhabi peace talks see
     progress", "Ramaphosa's mission stranded in Poland") needs the stricter
     `threshold_without_context`: a headline alone often names only the event, but other wars'

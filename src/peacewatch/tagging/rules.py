@@ -325,6 +325,13 @@ class _Compiler(Checks):
             retrospective,
         )
 
+    def _pattern_list(self, entry: str, key: str, raw: Any) -> list[int]:
+        """A list of patterns or @concepts (the `[model]` section's `context`, ...): their ids."""
+        ids: list[int] = []
+        for index, pattern in enumerate(self._strings(entry, key, raw) or ()):
+            ids.extend(self._pattern_or_ref(entry, f"{key}[{index}]", pattern, []))
+        return ids
+
     def _events(self, entry: str, raw: Any, rule: Rule | None) -> tuple[Event, ...] | None:
         """[[initiative.events]] tables: dated events named by places, actors and actions."""
         if not isinstance(raw, list):
@@ -478,15 +485,10 @@ class _Compiler(Checks):
         veto_ratio = raw.get("veto_ratio", 0.0)
         if self._number(entry, "veto_ratio", veto_ratio) and not 0 <= veto_ratio < 1:
             self.problem(entry, "veto_ratio", f"must lie between 0 and 1, got {veto_ratio}")
-        context: list[int] = []
-        patterns = self._strings(entry, "context", raw.get("context"))
-        for index, pattern in enumerate(patterns or ()):
-            context.extend(self._pattern_or_ref(entry, f"context[{index}]", pattern, []))
+        context = self._pattern_list(entry, "context", raw.get("context"))
         cues: list[int] = []
         if "headline_cues" in raw:
-            patterns = self._strings(entry, "headline_cues", raw["headline_cues"])
-            for index, pattern in enumerate(patterns or ()):
-                cues.extend(self._pattern_or_ref(entry, f"headline_cues[{index}]", pattern, []))
+            cues = self._pattern_list(entry, "headline_cues", raw["headline_cues"])
         elif isinstance(without, int | float) and without < 1:
             self.problem(
                 entry, "headline_cues", "missing: threshold_without_context needs headline cues"
