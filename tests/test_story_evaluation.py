@@ -93,8 +93,9 @@ def test_held_out_meets_the_targets() -> None:
         # of 138 pairs no longer share a tag)
         "3": (0.88, 0.70, 0.83, 0.56),
         # 1.000 / 0.456 (0.450 stories-precision; 0.438 with the tagging model of corpus rounds
-        # 25-26, before stories-recall, which leaves it), 1.000 / 0.335
-        "4": (0.99, 0.43, 0.99, 0.33),
+        # 25-26, before stories-recall, which leaves it; 0.450 with that of round 27), 1.000 /
+        # 0.335
+        "4": (0.99, 0.45, 0.99, 0.33),
         "5": (0.99, 0.62, 0.99, 0.41),  # 1.000 / 0.628, 1.000 / 0.418 (0.551, 0.508 before)
         # 0.841 / 0.583, 0.896 / 0.574, scored before any change; 0.900 / 0.552, 0.906 / 0.555
         # with stories-precision's vetoes; 0.912 / 0.638, 0.914 / 0.608 with stories-recall
@@ -116,7 +117,8 @@ def test_held_out_meets_the_targets() -> None:
     assert figures["dev"]["within"]["recall"] >= 0.82
     # (round 6's dev events: 0.972 / 0.806 and 0.959 / 0.765; stories-precision's vetoes and
     # 'today' as a date: 0.988 / 0.809 and 0.988 / 0.783, 0.785 with the tagging model of
-    # corpus rounds 25-26; stories-recall: 0.988 / 0.825 and 0.988 / 0.816)
+    # corpus rounds 25-26; stories-recall: 0.988 / 0.825 and 0.988 / 0.816; 0.989 / 0.820 with
+    # the tagging model of corpus round 27)
     assert figures["dev"]["across"]["recall"] >= 0.81
 
 
@@ -127,7 +129,8 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # and 0.774 with the weighed score before stories-quality's aliases; 0.709 and 0.627
     # before the weighed score, with round 5's dev events; 0.800 and 0.788 before round 6,
     # whose 20 dev events on one day bring it to 0.778 and 0.722; stories-precision's vetoes
-    # 0.812 and 0.770; stories-recall 0.821 and 0.783, recall 0.624 -> 0.650, 0.599 -> 0.642)
+    # 0.812 and 0.770; stories-recall 0.821 and 0.783, recall 0.624 -> 0.650, 0.599 -> 0.642;
+    # the tagging model of corpus round 27 0.813 and 0.770)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
