@@ -927,7 +927,8 @@ def test_calibration_pairs_each_report_with_its_own_event_and_the_others() -> No
     rows = [
         row(1, "a", "Umerov and Medinsky agree in Istanbul to swap 1,000 prisoners"),
         row(2, "a", "Istanbul talks: Umerov, Medinsky agree to swap 1,000 prisoners"),
-        row(3, "b", "Umerov and Medinsky meet in Istanbul again", "2025-05-17"),
+        # (not 'meet in Istanbul again': the `again` veto keeps that out, and out of the pairs)
+        row(3, "b", "Umerov and Medinsky hold more talks in Istanbul", "2025-05-17"),
     ]
     found = pairs(rows, ALIASES, [frozenset()] * len(rows))
     assert [p.same for p in found] == [True, False]
@@ -1020,3 +1021,31 @@ def test_one_members_round_is_not_the_storys_round() -> None:
     assert not other_round(first, clusterer.stories[story])  # one member of three said 'second'
     clusterer.assign(talks(5, "Second round of talks in Gomel to follow, delegations say"))
     assert other_round(first, clusterer.stories[story])  # two of four: the story's round
+
+
+def test_a_headline_that_says_it_is_a_repeat_is_a_new_happening() -> None:
+    first = [
+        item(n, "Zelensky discusses air defense with Trump in phone call",
+             "Volodymyr Zelensky held a phone call with Donald Trump on Saturday.", hours=n)
+        for n in (1, 2, 3)
+    ]  # fmt: skip
+    second = [
+        item(4, "Zelensky, Trump hold second phone call in 2 days", "Zelensky spoke with Trump.",
+             hours=26),
+        item(5, "Зеленский во второй раз за два дня поговорил с Трампом", lang="ru", hours=27),
+        item(6, "Зеленський вдруге за два дні поговорив з Трампом", lang="uk", hours=28),
+    ]  # fmt: skip
+    assert all(f.repeats for f in second) and not any(f.repeats for f in first)
+    clusterer, lax = Clusterer(), Clusterer(Settings(vetoes=()))
+    story = {clusterer.assign(f).story_id for f in first}.pop()
+    {lax.assign(f).story_id for f in first}.pop()
+    assert lax.assign(second[0]).story_id == story  # without the rule
+    decisions = [clusterer.assign(f) for f in second]
+    assert story not in {d.story_id for d in decisions}
+    # the repeat is the new happening's event word, in every language
+    assert len({d.story_id for d in decisions}) == 1
+    assert decisions[1].match is not None and "again" in decisions[1].match.shared["topics"]
+    # on the story's own day a repeat's headline is no veto ('talks again' the same day)
+    same_day = item(7, "Zelensky and Trump speak again in phone call on air defense",
+                    "Zelensky held a phone call with Trump.", hours=4)  # fmt: skip
+    assert same_day.repeats and clusterer.assign(same_day).story_id == story

@@ -1,7 +1,8 @@
 """Words that place what an item reports in time against another happening: a headline that
 announces what is still to come (a preview is not the event it announces), and a text that
 puts its happening a day after another one ("a day after talks in the Kremlin", "накануне
-Макрон посетил Москву"): the next day's happening, not the one it recalls.
+Макрон посетил Москву") or says it is a repeat of one ("second call in two days", "вдруге",
+"снова"): the next day's happening, not the one it recalls.
 """
 
 from __future__ import annotations
@@ -68,3 +69,28 @@ def follows_another(text: str, language: str | None) -> bool:
     """Whether a text puts what it reports a day after another happening."""
     cue = FOLLOW_RE.get(language or "")
     return cue is not None and cue.search(text) is not None
+
+
+# "Zelensky, Trump hold second phone call in 2 days", "Зеленский во второй раз за два дня
+# поговорил с Трампом", "вдруге", "знову", "снова": what the text reports repeats an earlier
+# happening, so it is a new one, not the earlier one that it repeats. Read in the headline
+# only: a lead's "again" is as often background ("Russia again struck Kyiv overnight").
+_REPEAT_CUES = {
+    "en": r"again|once more|(?:for )?the second time|second (?:day|time) in a row"
+    r"|second (?:\w+ ){0,3}in (?:two|2|three|3) days",
+    "uk": r"вдруге|удруге|знову|повторно|ще раз|другий раз"
+    r"|(?:другий|другу|друга|другої) (?:\w+ ){0,3}за (?:два|2|три|3) (?:дні|доби)",
+    "ru": r"снова|вновь|повторно|ещ[её] раз|во второй раз|второй раз"
+    r"|(?:второй|вторую|вторая) (?:\w+ ){0,3}за (?:два|2|три|3) (?:дня|суток)",
+}
+REPEAT_RE = {
+    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
+    for lang, cues in _REPEAT_CUES.items()
+}
+
+
+def repeats_another(title: str, language: str | None) -> bool:
+    """Whether a headline says what it reports repeats an earlier happening ('again',
+    'second call in two days', 'вдруге', 'во второй раз')."""
+    cue = REPEAT_RE.get(language or "")
+    return cue is not None and cue.search(title) is not None

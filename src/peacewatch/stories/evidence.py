@@ -48,6 +48,7 @@ FEATURES = (
     "other_people",  # the headline's people are not the story's headlines' people
     "other_figure",  # the item's counts are none of the story's, and the story's core its own
     "next_day",  # the item follows a happening of the day before, most of the story's members'
+    "again",  # the item's headline repeats a happening of an earlier day, most of the story's
     "gap",  # days to the nearest member
     "late",  # days after the story's first member, beyond the first day
     "across",  # the story has no member in the item's language (0/1)
@@ -56,7 +57,7 @@ FEATURES = (
 # Features that can only speak against a join; every other one only for it (fitted weights
 # of the wrong sign are set to zero: `calibration.fit`)
 AGAINST = frozenset(("other_tags", "unshared", "missing", "other_day", "other_round",
-                     "other_people", "other_figure", "next_day", "gap", "late",
+                     "other_people", "other_figure", "next_day", "again", "gap", "late",
                      "across"))  # fmt: skip
 
 # What each feature is reported as in `story_members.evidence` when it adds to the score
@@ -191,7 +192,21 @@ def next_day(item: Features, story: Story) -> bool:
     (Macron in Kyiv the day after Moscow, Zelensky's address on the call the day before)."""
     if not item.follows:
         return False
+    return _earlier_day(item, story)
+
+
+def _earlier_day(item: Features, story: Story) -> bool:
+    """Whether most of the story's members were published on an earlier (UTC) day than the
+    item."""
     return bisect_left(story.times, item.time - item.time % DAY) * 2 > story.size
+
+
+def again(item: Features, story: Story) -> bool:
+    """The item's headline says it repeats an earlier happening ('second call in two days',
+    'вдруге', 'во второй раз', 'again': `cues.repeats_another`), and most of the story's
+    members were published on an earlier day than the item: the story is the happening it
+    repeats (Zelensky's call with Trump the day before)."""
+    return item.repeats and _earlier_day(item, story)
 
 
 def distinctive(number: str) -> bool:
@@ -234,7 +249,7 @@ def shown(keys: Iterable[str]) -> list[str]:
 # The evidence that can keep an item out whatever else it shares (`Settings.vetoes`)
 VETOES = {
     "other_day": other_day, "other_round": other_round, "other_people": other_people,
-    "other_figure": other_figure, "next_day": next_day,
+    "other_figure": other_figure, "next_day": next_day, "again": again,
 }  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from peacewatch.stories.aliases import AliasTable
-from peacewatch.stories.cues import follows_another, is_preview
+from peacewatch.stories.cues import follows_another, is_preview, repeats_another
 from peacewatch.stories.words import WORD_RE, fold, key, name_key, script_language, words
 
 LEAD_CHARS = 320  # the lead: the summary's first sentences up to about this length
@@ -64,6 +64,9 @@ MONTHS = {
     word: month for text in _MONTHS.values() for month, word in enumerate(text.split(), start=1)
 }
 MONTHS.update({w[:3]: m for w, m in list(MONTHS.items()) if w.isascii() and w != "may"})
+# The event word of a headline that says it repeats an earlier happening ('second call in two
+# days', 'вдруге', 'во второй раз'), in every language
+REPEAT_TOPIC = "e:again"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -91,6 +94,7 @@ class Features:
     implied: frozenset[str] = frozenset()  # places only implied (Turkey by Istanbul)
     days: frozenset[str] = frozenset()  # dates written ('d:06-10') just before publication
     follows: bool = False  # the text puts what it reports a day after another happening
+    repeats: bool = False  # the headline says it repeats an earlier happening ('again')
 
 
 def shingle_hash(words: list[str]) -> int:
@@ -444,6 +448,9 @@ def extract(
 
             sentence_start = False
     implied -= places  # a place named itself is not only implied
+    repeats = repeats_another(title, language)
+    if repeats:  # the repeat is the happening's word, as an exchange is: shared by its reports
+        topics.add(REPEAT_TOPIC)
     places |= implied
     shingles = frozenset(
         shingle_hash(sequence[i : i + SHINGLE]) for i in range(max(0, len(sequence) - SHINGLE + 1))
@@ -455,5 +462,5 @@ def extract(
         topics=frozenset(topics), numbers=frozenset(numbers),
         preview=is_preview(title, language), follows=follows_another(f"{title} {lead}", language),
         title_people=frozenset(title_people), implied=frozenset(implied),
-        days=recent_days(written_dates, published),
+        days=recent_days(written_dates, published), repeats=repeats,
     )  # fmt: skip

@@ -39,6 +39,7 @@ class Member(NamedTuple):
     implied: tuple[str, ...]
     days: tuple[str, ...]
     follows: bool
+    repeats: bool
 
     @classmethod
     def of(cls, item: Features) -> Member:
@@ -51,7 +52,7 @@ class Member(NamedTuple):
             tuple(item.terms), tuple(item.title_terms), tuple(item.shingles),
             shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
             item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
-            item.follows,
+            item.follows, item.repeats,
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -63,6 +64,7 @@ class Member(NamedTuple):
             topics=frozenset(self.topics), numbers=frozenset(self.numbers), preview=self.preview,
             title_people=frozenset(self.title_people), implied=frozenset(self.implied),
             days=frozenset(self.days), follows=self.follows,
+            repeats=self.repeats,
         )  # fmt: skip
 
 
