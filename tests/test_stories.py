@@ -479,6 +479,10 @@ def test_the_shipped_alias_table_is_valid() -> None:
     assert len(ALIASES.entities) > 50
     assert ALIASES.entities["istanbul"].within == "turkey"
     assert ALIASES.entities["ukraine"].common
+    # a tree of places and of organisations, as paths from the root
+    assert ALIASES.paths["dolmabahce"] == "turkey/istanbul/dolmabahce"
+    assert ALIASES.paths["un-security-council"] == "united-nations/un-security-council"
+    assert "zelensky" not in ALIASES.paths
 
 
 def test_alias_table_mistakes_are_all_reported() -> None:
@@ -496,6 +500,8 @@ def test_alias_table_mistakes_are_all_reported() -> None:
                     "within": "nowhere",
                 },
                 {"id": "empty", "kind": "org", "en": [], "uk": ["Щось"]},
+                {"id": "organ", "kind": "org", "en": ["O"], "uk": ["О"], "within": "city"},
+                {"id": "who", "kind": "person", "en": ["W"], "uk": ["В"], "within": "city"},
             ],
             display="aliases.toml",
         )
@@ -508,6 +514,8 @@ def test_alias_table_mistakes_are_all_reported() -> None:
     assert "aliases.toml: entity 'odd' (entry 3): 'colour': unknown key" in problems
     assert any("'kind': expected one of person, place, org, topic" in p for p in problems)
     assert "aliases.toml: entity 'city': 'within': no place 'nowhere'" in problems
+    assert "aliases.toml: entity 'organ': 'within': no organisation 'city'" in problems
+    assert any(p.startswith("aliases.toml: entity 'who'") and "'within'" in p for p in problems)
     assert (
         "aliases.toml: entity 'empty' (entry 5): 'en': expected a non-empty list of names"
         in problems
@@ -1049,3 +1057,41 @@ def test_a_headline_that_says_it_is_a_repeat_is_a_new_happening() -> None:
     same_day = item(7, "Zelensky and Trump speak again in phone call on air defense",
                     "Zelensky held a phone call with Trump.", hours=4)  # fmt: skip
     assert same_day.repeats and clusterer.assign(same_day).story_id == story
+
+
+def test_another_venue_of_one_tree_is_another_story() -> None:
+    assembly = [
+        item(n, "Zelensky addresses the UN General Assembly in person",
+             "Volodymyr Zelensky spoke at the United Nations General Assembly in New York.",
+             hours=n)
+        for n in (1, 2, 3)
+    ]  # fmt: skip
+    council = item(4, "Zelensky to UN Security Council: strip Russia of its veto",
+                   "Zelensky spoke at the United Nations Security Council.", hours=20)  # fmt: skip
+    radbez = item(5, "Радбез ООН: Зеленський закликав позбавити Росію права вето", lang="uk",
+                  hours=21)  # fmt: skip
+    assert council.venues == {"united-nations", "united-nations/un-security-council"}
+    clusterer, lax = Clusterer(), Clusterer(Settings(vetoes=()))
+    story = {clusterer.assign(f).story_id for f in assembly}.pop()
+    {lax.assign(f).story_id for f in assembly}.pop()
+    assert lax.assign(council).story_id == story  # without the rule
+    assert clusterer.assign(council).story_id != story
+    assert clusterer.assign(radbez).story_id != story
+    # the whole ('at the UN') is no other venue: the General Assembly is part of it
+    at_the_un = item(6, "Zelensky at the UN: Russia is pushing the world to war",
+                     "Volodymyr Zelensky spoke at the United Nations General Assembly.",
+                     hours=4)  # fmt: skip
+    assert clusterer.assign(at_the_un).story_id == story
+
+
+def test_a_place_within_the_storys_venue_is_no_other_venue() -> None:
+    from peacewatch.stories.evidence import other_venue
+    from peacewatch.stories.story import Member, Story
+
+    story = Story(1)
+    for n in (1, 2):
+        story.add(Member.of(item(n, "Umerov and Medinsky meet in Istanbul", hours=n)))
+    assert not other_venue(item(3, "Talks at Dolmabahce palace begin", hours=3), story)
+    assert not other_venue(item(4, "Talks in Turkey begin", hours=3), story)
+    assert other_venue(item(5, "Lavrov and Kuleba meet in Antalya", hours=3), story)
+    assert not other_venue(item(6, "From Antalya to Istanbul: talks go on", hours=3), story)

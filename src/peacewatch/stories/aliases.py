@@ -37,7 +37,8 @@ class Entity:
     id: str
     kind: str  # person | place | org | topic
     common: bool  # too frequent in this coverage to count as evidence (Ukraine, Kyiv)
-    within: str | None = None  # a place this place lies in (Istanbul -> turkey)
+    within: str | None = None  # a place this place lies in (Istanbul -> turkey), an
+    # organisation this one is part of (the Security Council -> united-nations)
 
 
 @dataclass
@@ -50,6 +51,9 @@ class AliasTable:
     # the same for people, places and organisations, by name keys (one case ending stripped)
     proper: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = field(default_factory=dict)
     digest: str = "empty"  # a hash of the table's content, part of the settings version
+    # each entity in a `within` tree as its path from the root ('turkey/istanbul'), so two
+    # venues of one tree tell whether one lies within the other (`evidence.other_venue`)
+    paths: dict[str, str] = field(default_factory=dict)
 
     def find(
         self, keys: list[str], lang: str | None, name_keys: list[str] | None = None
@@ -135,17 +139,21 @@ def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -
                     sequence = tuple(key(w, lang) for w in words(name))
                     names[lang][sequence[0]].append((sequence, ident))
         within = entry.get("within")
-        if within is not None and (not isinstance(within, str) or kind != "place"):
-            problems.append(f"{where}: 'within': expected the id of a place, on a place")
+        if within is not None and (not isinstance(within, str) or kind not in ("place", "org")):
+            problems.append(
+                f"{where}: 'within': expected the id of a place or an organisation, on one"
+            )
         table.entities[ident] = Entity(ident, str(kind), bool(common), within)
     for entity in table.entities.values():
         parent = table.entities.get(entity.within or "")
-        if entity.within and (parent is None or parent.kind != "place"):
+        if entity.within and (parent is None or parent.kind != entity.kind):
+            what = "place" if entity.kind == "place" else "organisation"
             problems.append(
-                f"{display}: entity '{entity.id}': 'within': no place '{entity.within}'"
+                f"{display}: entity '{entity.id}': 'within': no {what} '{entity.within}'"
             )
     if problems:
         raise ConfigError(problems)
+    table.paths = _paths(table.entities)
     for compiled, source in ((table.names, names), (table.proper, proper)):
         for lang, firsts in source.items():
             compiled[lang] = {
@@ -155,6 +163,24 @@ def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -
     canonical = repr(sorted((e.get("id"), sorted(e.items())) for e in entries)).encode()
     table.digest = hashlib.sha256(canonical).hexdigest()[:12]
     return table
+
+
+def _paths(entities: dict[str, Entity]) -> dict[str, str]:
+    """Every entity of a `within` tree (a parent or a part) as its path from the root
+    ('turkey/istanbul/dolmabahce'); a loop is cut where it closes."""
+    parents = {e.within for e in entities.values() if e.within}
+    paths = {}
+    for entity in entities.values():
+        if not entity.within and entity.id not in parents:
+            continue
+        chain, seen = [entity.id], {entity.id}
+        parent = entities.get(entity.within or "")
+        while parent is not None and parent.id not in seen:
+            chain.append(parent.id)
+            seen.add(parent.id)
+            parent = entities.get(parent.within or "")
+        paths[entity.id] = "/".join(reversed(chain))
+    return paths
 
 
 def load_aliases(config_dir: Path | str) -> AliasTable:

@@ -49,6 +49,7 @@ FEATURES = (
     "other_figure",  # the item's counts are none of the story's, and the story's core its own
     "next_day",  # the item follows a happening of the day before, most of the story's members'
     "again",  # the item's headline repeats a happening of an earlier day, most of the story's
+    "other_venue",  # the item names another place or organ of one `within` tree than the story
     "gap",  # days to the nearest member
     "late",  # days after the story's first member, beyond the first day
     "across",  # the story has no member in the item's language (0/1)
@@ -57,7 +58,8 @@ FEATURES = (
 # Features that can only speak against a join; every other one only for it (fitted weights
 # of the wrong sign are set to zero: `calibration.fit`)
 AGAINST = frozenset(("other_tags", "unshared", "missing", "other_day", "other_round",
-                     "other_people", "other_figure", "next_day", "again", "gap", "late",
+                     "other_people", "other_figure", "next_day", "again", "other_venue",
+                     "gap", "late",
                      "across"))  # fmt: skip
 
 # What each feature is reported as in `story_members.evidence` when it adds to the score
@@ -209,6 +211,32 @@ def again(item: Features, story: Story) -> bool:
     return item.repeats and _earlier_day(item, story)
 
 
+def _leaves(paths: Iterable[str]) -> list[str]:
+    """The most specific of some venues' paths: 'united-nations' beside
+    'united-nations/un-security-council' says nothing more."""
+    every = list(paths)
+    return [p for p in every if not any(q.startswith(p + "/") for q in every)]
+
+
+def other_venue(item: Features, story: Story) -> bool:
+    """The item names a place or organisation of one `within` tree of the alias table as the
+    story's core venue, neither lying within the other, and none that does: Zelensky at the
+    Security Council the day after the General Assembly (both of the United Nations), talks
+    in Antalya beside talks in Istanbul (both in Turkey). Naming only the whole ('at the UN',
+    'in Turkey') or a part of the core's venue keeps the item in."""
+    if not item.venues or not story.venues:
+        return False
+    least = need(story.size)
+    core = _leaves(p for p, c in story.venues.items() if c >= least)
+    if not core:
+        return False
+    mine = _leaves(item.venues)
+    if any(x == y or x.startswith(y + "/") or y.startswith(x + "/") for x in mine for y in core):
+        return False
+    roots = {y.split("/", 1)[0] for y in core}
+    return any(x.split("/", 1)[0] in roots for x in mine)
+
+
 def distinctive(number: str) -> bool:
     """A figure unlikely to be shared by chance: not a date, not round (1000, 200, 30), or
     the terms of an exchange ('x:300': "300 на 300", "300 each")."""
@@ -250,6 +278,7 @@ def shown(keys: Iterable[str]) -> list[str]:
 VETOES = {
     "other_day": other_day, "other_round": other_round, "other_people": other_people,
     "other_figure": other_figure, "next_day": next_day, "again": again,
+    "other_venue": other_venue,
 }  # fmt: skip
 
 

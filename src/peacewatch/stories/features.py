@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -94,6 +95,7 @@ class Features:
     implied: frozenset[str] = frozenset()  # places only implied (Turkey by Istanbul)
     days: frozenset[str] = frozenset()  # dates written ('d:06-10') just before publication
     follows: bool = False  # the text puts what it reports a day after another happening
+    venues: frozenset[str] = frozenset()  # places and organisations of a `within` tree, as paths
     repeats: bool = False  # the headline says it repeats an earlier happening ('again')
 
 
@@ -404,6 +406,7 @@ def extract(
     numbers: set[str] = set()
     title_people: set[str] = set()
     implied: set[str] = set()
+    venues: set[str] = set()
     written_dates: set[str] = set()
     for part, text in (("title", title), ("lead", lead)):
         written = words(text)
@@ -416,6 +419,8 @@ def extract(
             entity = aliases.entities[ident]
             if entity.common:
                 continue
+            if ident in aliases.paths:
+                venues.add(aliases.paths[ident])
             if entity.kind == "place":
                 places.add(f"e:{ident}")
                 parent = aliases.entities.get(entity.within or "")
@@ -463,4 +468,5 @@ def extract(
         preview=is_preview(title, language), follows=follows_another(f"{title} {lead}", language),
         title_people=frozenset(title_people), implied=frozenset(implied),
         days=recent_days(written_dates, published), repeats=repeats,
+        venues=frozenset(map(sys.intern, venues)),
     )  # fmt: skip

@@ -40,6 +40,7 @@ class Member(NamedTuple):
     days: tuple[str, ...]
     follows: bool
     repeats: bool
+    venues: tuple[str, ...]
 
     @classmethod
     def of(cls, item: Features) -> Member:
@@ -52,7 +53,7 @@ class Member(NamedTuple):
             tuple(item.terms), tuple(item.title_terms), tuple(item.shingles),
             shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
             item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
-            item.follows, item.repeats,
+            item.follows, item.repeats, tuple(item.venues),
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -64,7 +65,7 @@ class Member(NamedTuple):
             topics=frozenset(self.topics), numbers=frozenset(self.numbers), preview=self.preview,
             title_people=frozenset(self.title_people), implied=frozenset(self.implied),
             days=frozenset(self.days), follows=self.follows,
-            repeats=self.repeats,
+            repeats=self.repeats, venues=frozenset(self.venues),
         )  # fmt: skip
 
 
@@ -92,6 +93,7 @@ class Story:
     rounds: Counter[str] = field(default_factory=Counter)  # ordinals of rounds, stages ('r:2')
     counted: int = 0  # members giving one
     figures: Counter[str] = field(default_factory=Counter)  # counts members give ('185')
+    venues: Counter[str] = field(default_factory=Counter)  # venues members name ('turkey/istanbul')
     times: list[float] = field(default_factory=list)  # the members' times, in order
     by_lang: dict[str | None, list[Member]] = field(default_factory=dict)  # members
     _core: tuple[int, frozenset[str], tuple[str, ...]] | None = None  # size, people, named
@@ -137,6 +139,8 @@ class Story:
         self.rounds.update(rounds)
         self.counted += bool(rounds)
         self.figures.update(k for k in item.numbers if is_count(k))
+        if item.venues:
+            self.venues.update(item.venues)
 
 
 def item_keys(item: Features | Member) -> Iterator[str]:
