@@ -1095,3 +1095,29 @@ def test_a_place_within_the_storys_venue_is_no_other_venue() -> None:
     assert not other_venue(item(4, "Talks in Turkey begin", hours=3), story)
     assert other_venue(item(5, "Lavrov and Kuleba meet in Antalya", hours=3), story)
     assert not other_venue(item(6, "From Antalya to Istanbul: talks go on", hours=3), story)
+
+
+def test_the_next_day_in_another_place_is_another_story() -> None:
+    from peacewatch.stories.evidence import other_place
+
+    moscow = [
+        item(1, "Talks between Putin and Macron ended in the Kremlin", hours=1),
+        item(2, "Переговоры Путина и Макрона завершились в Кремле", lang="ru", hours=2),
+        item(3, "Putin and Macron hold five-hour talks in Moscow",
+             "Emmanuel Macron and Vladimir Putin met in the Kremlin.", hours=3),
+    ]  # fmt: skip
+    kyiv = item(4, "Macron arrives in Ukraine – French ambassador",
+                "French President Emmanuel Macron arrived after talks with Vladimir Putin.",
+                hours=26)  # fmt: skip
+    assert kyiv.where == {"e:ukraine"} and moscow[1].where == {"e:russia"}
+    clusterer, lax = Clusterer(), Clusterer(Settings(vetoes=()))
+    story = {clusterer.assign(f).story_id for f in moscow}.pop()
+    {lax.assign(f).story_id for f in moscow}.pop()
+    assert lax.assign(kyiv).story_id == story  # without the rule
+    assert clusterer.assign(kyiv).story_id != story
+    # the same day, or the same place the next day, is no veto
+    same_day = item(5, "Macron talks in Ukraine crisis end in the Kremlin with Putin", hours=5)
+    assert clusterer.assign(same_day).story_id == story
+    next_day = item(6, "Putin and Macron talks in the Kremlin lasted five hours", hours=27)
+    assert not other_place(next_day, clusterer.stories[story])
+    assert other_place(kyiv, clusterer.stories[story])

@@ -94,3 +94,27 @@ def repeats_another(title: str, language: str | None) -> bool:
     'second call in two days', 'вдруге', 'во второй раз')."""
     cue = REPEAT_RE.get(language or "")
     return cue is not None and cue.search(title) is not None
+
+
+# "Macron arrives in Ukraine", "talks in the Kremlin", "прибув до Києва", "встреча в Москве":
+# the words before a place that put a headline's happening there (an article may follow:
+# "in the Kremlin"). Common places count here (Kyiv, Moscow): where it happened, not who.
+_LOCATIVES = {
+    "en": "in at to",
+    "uk": "у в до на",
+    "ru": "в во на",
+}
+LOCATIVES = {lang: frozenset(words.split()) for lang, words in _LOCATIVES.items()}
+_ARTICLES = frozenset(["the"])
+
+
+def placed(written: list[str], start: int, language: str | None) -> bool:
+    """Whether the place named from word `start` of a headline follows a locative word ('in
+    the Kremlin', 'до Києва'): the headline puts its happening there."""
+    before = LOCATIVES.get(language or "")
+    if before is None:
+        return False
+    at = start - 1
+    if at >= 0 and written[at].lower() in _ARTICLES:
+        at -= 1
+    return at >= 0 and written[at].lower() in before

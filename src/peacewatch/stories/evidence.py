@@ -50,6 +50,7 @@ FEATURES = (
     "next_day",  # the item follows a happening of the day before, most of the story's members'
     "again",  # the item's headline repeats a happening of an earlier day, most of the story's
     "other_venue",  # the item names another place or organ of one `within` tree than the story
+    "other_place",  # the item's headline puts it the next day in another place than the story's
     "gap",  # days to the nearest member
     "late",  # days after the story's first member, beyond the first day
     "across",  # the story has no member in the item's language (0/1)
@@ -59,7 +60,7 @@ FEATURES = (
 # of the wrong sign are set to zero: `calibration.fit`)
 AGAINST = frozenset(("other_tags", "unshared", "missing", "other_day", "other_round",
                      "other_people", "other_figure", "next_day", "again", "other_venue",
-                     "gap", "late",
+                     "other_place", "gap", "late",
                      "across"))  # fmt: skip
 
 # What each feature is reported as in `story_members.evidence` when it adds to the score
@@ -211,6 +212,18 @@ def again(item: Features, story: Story) -> bool:
     return item.repeats and _earlier_day(item, story)
 
 
+def other_place(item: Features, story: Story) -> bool:
+    """The item's headline puts its happening in a place ('Macron arrives in Ukraine'), most
+    of the story's headlines that put theirs in one agree on another ('talks in the
+    Kremlin'), enough of them to be its core, and the item came out on a later day than
+    most of the story's members: the same people the next day somewhere else."""
+    if not item.where or not story.placed or not _earlier_day(item, story):
+        return False
+    least = need(story.size)
+    places = {p for p, c in story.where.items() if c * 2 > story.placed and c >= least}
+    return bool(places) and places.isdisjoint(item.where)
+
+
 def _leaves(paths: Iterable[str]) -> list[str]:
     """The most specific of some venues' paths: 'united-nations' beside
     'united-nations/un-security-council' says nothing more."""
@@ -278,7 +291,7 @@ def shown(keys: Iterable[str]) -> list[str]:
 VETOES = {
     "other_day": other_day, "other_round": other_round, "other_people": other_people,
     "other_figure": other_figure, "next_day": next_day, "again": again,
-    "other_venue": other_venue,
+    "other_venue": other_venue, "other_place": other_place,
 }  # fmt: skip
 
 

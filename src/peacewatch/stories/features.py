@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from peacewatch.stories.aliases import AliasTable
-from peacewatch.stories.cues import follows_another, is_preview, repeats_another
+from peacewatch.stories.cues import follows_another, is_preview, placed, repeats_another
 from peacewatch.stories.words import WORD_RE, fold, key, name_key, script_language, words
 
 LEAD_CHARS = 320  # the lead: the summary's first sentences up to about this length
@@ -96,6 +96,7 @@ class Features:
     days: frozenset[str] = frozenset()  # dates written ('d:06-10') just before publication
     follows: bool = False  # the text puts what it reports a day after another happening
     venues: frozenset[str] = frozenset()  # places and organisations of a `within` tree, as paths
+    where: frozenset[str] = frozenset()  # places the headline puts its happening in ('e:russia')
     repeats: bool = False  # the headline says it repeats an earlier happening ('again')
 
 
@@ -407,6 +408,7 @@ def extract(
     title_people: set[str] = set()
     implied: set[str] = set()
     venues: set[str] = set()
+    where: set[str] = set()
     written_dates: set[str] = set()
     for part, text in (("title", title), ("lead", lead)):
         written = words(text)
@@ -417,6 +419,10 @@ def extract(
         for start, end, ident in aliases.find(keys, language, [w.name for w in analysed]):
             covered.update(range(start, end))
             entity = aliases.entities[ident]
+            if part == "title" and entity.kind == "place" and placed(written, start, language):
+                where.add(f"e:{ident}")  # common ones too: Kyiv is not Moscow
+                if entity.within:
+                    where.add(f"e:{entity.within}")
             if entity.common:
                 continue
             if ident in aliases.paths:
@@ -468,5 +474,5 @@ def extract(
         preview=is_preview(title, language), follows=follows_another(f"{title} {lead}", language),
         title_people=frozenset(title_people), implied=frozenset(implied),
         days=recent_days(written_dates, published), repeats=repeats,
-        venues=frozenset(map(sys.intern, venues)),
+        venues=frozenset(map(sys.intern, venues)), where=frozenset(map(sys.intern, where)),
     )  # fmt: skip

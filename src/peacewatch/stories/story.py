@@ -41,6 +41,7 @@ class Member(NamedTuple):
     follows: bool
     repeats: bool
     venues: tuple[str, ...]
+    where: tuple[str, ...]
 
     @classmethod
     def of(cls, item: Features) -> Member:
@@ -53,7 +54,7 @@ class Member(NamedTuple):
             tuple(item.terms), tuple(item.title_terms), tuple(item.shingles),
             shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
             item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
-            item.follows, item.repeats, tuple(item.venues),
+            item.follows, item.repeats, tuple(item.venues), tuple(item.where),
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -65,7 +66,7 @@ class Member(NamedTuple):
             topics=frozenset(self.topics), numbers=frozenset(self.numbers), preview=self.preview,
             title_people=frozenset(self.title_people), implied=frozenset(self.implied),
             days=frozenset(self.days), follows=self.follows,
-            repeats=self.repeats, venues=frozenset(self.venues),
+            repeats=self.repeats, venues=frozenset(self.venues), where=frozenset(self.where),
         )  # fmt: skip
 
 
@@ -94,6 +95,8 @@ class Story:
     counted: int = 0  # members giving one
     figures: Counter[str] = field(default_factory=Counter)  # counts members give ('185')
     venues: Counter[str] = field(default_factory=Counter)  # venues members name ('turkey/istanbul')
+    where: Counter[str] = field(default_factory=Counter)  # places headlines put it in
+    placed: int = 0  # members whose headline puts it in a place
     times: list[float] = field(default_factory=list)  # the members' times, in order
     by_lang: dict[str | None, list[Member]] = field(default_factory=dict)  # members
     _core: tuple[int, frozenset[str], tuple[str, ...]] | None = None  # size, people, named
@@ -141,6 +144,9 @@ class Story:
         self.figures.update(k for k in item.numbers if is_count(k))
         if item.venues:
             self.venues.update(item.venues)
+        if item.where:
+            self.where.update(item.where)
+            self.placed += 1
 
 
 def item_keys(item: Features | Member) -> Iterator[str]:
