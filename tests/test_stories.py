@@ -1121,3 +1121,12 @@ def test_the_next_day_in_another_place_is_another_story() -> None:
     next_day = item(6, "Putin and Macron talks in the Kremlin lasted five hours", hours=27)
     assert not other_place(next_day, clusterer.stories[story])
     assert other_place(kyiv, clusterer.stories[story])
+
+
+def test_a_headline_for_the_coming_days_announces_what_is_to_come() -> None:
+    from peacewatch.stories.cues import is_preview
+
+    assert is_preview("Zelensky expects an exchange in the coming days", "en")
+    assert is_preview("Обмін полоненими відбудеться найближчими днями", "uk")
+    assert is_preview("Обмен пленными пройдет в ближайшие дни", "ru")
+    assert not is_preview("Ukraine and Russia exchange 200 prisoners", "en")

@@ -12,9 +12,10 @@ import re
 # Headline words that announce what is still to come ("Trump to meet Zelensky tomorrow"): a
 # preview is not the event it announces, so the two never share a story.
 _PREVIEW_CUES = {
-    "en": "to meet|will meet|to hold talks|tomorrow",
-    "uk": "відбудеться|відбудуться|зустрінеться|зустрінуться|завтра",
-    "ru": "состоится|состоятся|встретится|встретятся|завтра",
+    "en": "to meet|will meet|to hold talks|tomorrow|in the coming days",
+    "uk": "відбудеться|відбудуться|зустрінеться|зустрінуться|завтра|найближчими днями"
+    "|у найближчі дні|в найближчі дні",
+    "ru": "состоится|состоятся|встретится|встретятся|завтра|в ближайшие дни",
 }
 PREVIEW_RE = {
     lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
