@@ -56,7 +56,9 @@ def test_the_split_keeps_an_event_in_one_half() -> None:
 def test_held_out_meets_the_targets() -> None:
     # with the initiative tags the shipped rules give, as in the pipeline
     rounds = load_rounds(ROUNDS)
-    fresh = {n: [e for e in rounds[n] if half(e) == "held-out"] for n in ("2", "3", "4", "5", "6", "7")}
+    fresh = {
+        n: [e for e in rounds[n] if half(e) == "held-out"] for n in ("2", "3", "4", "5", "6", "7")
+    }
     figures = evaluate(
         load_rows(LABELLED), load_aliases(ROOT / "config"), ruleset=load_ruleset(ROOT / "config"),
         subsets={f"round {n}": events for n, events in fresh.items()},
