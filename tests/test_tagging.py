@@ -271,6 +271,20 @@ def test_a_prefix_matches_the_word_after_a_french_or_italian_elision() -> None:
     assert not tagged(ruleset, "l'ukulele")
 
 
+def test_chinese_japanese_and_korean_patterns_are_phrases_of_characters() -> None:
+    """Chinese and Japanese write no spaces and Korean joins particles to its words: each of
+    their characters is a token, so "乌克兰" is found inside "乌克兰总统泽连斯基" and "회담"
+    inside "정상회담", and the evidence quotes the characters themselves."""
+    ruleset = rules('[ { match = ["乌克兰 * * 和平计划", "ウクライナ", "회담"] } ]')
+    assert tagged(ruleset, "乌克兰总统和平计划")  # 乌克兰, two characters, 和平计划
+    assert tagged(ruleset, "ロシアとウクライナの直接交渉")
+    assert tagged(ruleset, "러·우크라 외무장관 정상회담 시작")
+    assert not tagged(ruleset, "乌鲁木齐和平路")  # Urumqi: 乌 alone is not 乌克兰
+    result = classify(ItemText(title="Talks: 乌克兰总统和平计划"), ruleset)
+    (evidence,) = result.initiatives[0].evidence
+    assert (evidence.text, evidence.start, evidence.end) == ("乌克兰总统和平计划", 7, 16)
+
+
 def test_negative_weight() -> None:
     ruleset = rules('[ { match = "plan", weight = 1 }, { match = "rumour", weight = -0.5 } ]')
     assert tagged(ruleset, "plan")

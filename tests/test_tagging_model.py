@@ -549,3 +549,11 @@ def test_evaluate_scores_the_rules_with_and_without_the_model() -> None:
     ]
     # the model only adds tags: never fewer true hits than the rules alone
     assert scores[0]["tp"] >= scores[1]["tp"]
+
+
+def test_chinese_japanese_and_korean_characters_are_words_and_pairs_of_them_features() -> None:
+    # one run of letters ("乌克兰总统") would be one feature no other page shares
+    counts = feature_counts("乌克兰总统 peace", None)
+    assert {"w:乌", "w:克", "w:兰", "b:乌_克", "b:克_兰", "b:统_peace", "w:peace"} <= set(counts)
+    assert "w:乌克兰总统" not in counts
+    assert "b:러_시" in feature_counts("러시아와 회담", None)

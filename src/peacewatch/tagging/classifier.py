@@ -20,7 +20,13 @@ from datetime import date
 from itertools import compress
 from operator import attrgetter
 
-from peacewatch.tagging.normalize import FAST_TOKEN_RE, TOKEN_RE, Normalized, normalize_text
+from peacewatch.tagging.normalize import (
+    CJK_RE,
+    FAST_TOKEN_RE,
+    TOKEN_RE,
+    Normalized,
+    normalize_text,
+)
 from peacewatch.tagging.referee import arbitrate, model_tag
 from peacewatch.tagging.results import (
     NOTHING,
@@ -118,16 +124,18 @@ def _tokens(text: str, exact: bool = False) -> tuple[list[str], str | list[str]]
     spaced = text.encode(_UTF8, _RAW).translate(_SPACE_OUT).decode(_UTF8, _RAW)
     words = spaced.split()  # on any whitespace: no whitespace is part of a word
     # Characters beyond ASCII were left alone: the split holds if the pieces are words, with
-    # apostrophes only between two word characters.
-    if "'" not in spaced:
-        if spaced.isascii() or "".join(words).isalnum():  # ASCII: only [A-Za-z0-9_ ] are left
-            return words, spaced
-    else:
-        joined = " ".join(words)
-        edge = "''" in joined or " '" in joined or "' " in joined
-        edge = edge or joined[0] == "'" or joined[-1] == "'"
-        if not edge and joined.replace("'", "").replace(" ", "").isalnum():
-            return words, spaced
+    # apostrophes only between two word characters, and no Chinese or Japanese character (each
+    # is a token of its own) stands among them.
+    if spaced.isascii() or CJK_RE.search(spaced) is None:
+        if "'" not in spaced:
+            if spaced.isascii() or "".join(words).isalnum():  # ASCII: only [A-Za-z0-9_ ] left
+                return words, spaced
+        else:
+            joined = " ".join(words)
+            edge = "''" in joined or " '" in joined or "' " in joined
+            edge = edge or joined[0] == "'" or joined[-1] == "'"
+            if not edge and joined.replace("'", "").replace(" ", "").isalnum():
+                return words, spaced
     pieces = _FAST_PIECES_RE.split(text)
     return pieces[1::2], pieces
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from peacewatch.errors import ConfigError
+from peacewatch.tagging.normalize import CJK
 
 FORMAT = 1
 PREFIX = 6  # letters kept of a word: one key for most inflected forms (переговори/переговорів)
@@ -38,7 +39,9 @@ GRAM = 4
 # words whose feature rows a model keeps: about 250 bytes a word, some 12 MB when full (a
 # daemon's word stream never ends, and its memory must not grow with it)
 WORD_CACHE = 50_000
-_WORD_RE = re.compile(r"\w+")
+# a Chinese character or Japanese kana is a word of its own (see normalize.CJK): pairs of them
+# ('b:') then stand for the words Chinese and Japanese write without spaces
+_WORD_RE = re.compile(rf"[{CJK}]|[^\W{CJK}]+")
 
 
 @dataclass(frozen=True, slots=True)

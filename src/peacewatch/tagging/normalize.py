@@ -56,12 +56,18 @@ def _translate(text: str) -> str:
     return _TRANSLATED_RE.sub(lambda match: _REPLACEMENTS[match.group()], text)
 
 
+# Chinese characters, Japanese kana and Korean syllables: each one is a token, as Chinese and
+# Japanese put no spaces between words ("乌克兰总统泽连斯基" is one run of letters) and Korean
+# joins particles and compounds to them ("러시아와", "정상회담"); a pattern written in them is
+# then a phrase of characters ("乌克兰" and "회담" match wherever they stand together).
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff66-\uff9f"
+CJK_RE = re.compile(f"[{CJK}]")
 # Digits and letters form separate tokens ("28pt" -> "28", "pt"; "G8" -> "g", "8"); an apostrophe
 # inside a word belongs to it (Ukrainian "перемир'я", English "Ukraine's").
-TOKEN_RE = re.compile(r"\d+|[^\W\d_]+(?:'[^\W\d_]+)*")
+TOKEN_RE = re.compile(rf"[{CJK}]|\d+|[^\W\d_{CJK}]+(?:'[^\W\d_{CJK}]+)*")
 # About twice as fast and identical to TOKEN_RE whenever every token it finds is all letters or
 # all digits; the matcher falls back to TOKEN_RE for a text where that is not so (see is_pure).
-FAST_TOKEN_RE = re.compile(r"\w+(?:'\w+)*")
+FAST_TOKEN_RE = re.compile(rf"[{CJK}]|[^\W{CJK}]+(?:'[^\W{CJK}]+)*")
 
 
 def _char_class(codepoints: list[int]) -> str:
