@@ -1130,3 +1130,16 @@ def test_a_headline_for_the_coming_days_announces_what_is_to_come() -> None:
     assert is_preview("Обмін полоненими відбудеться найближчими днями", "uk")
     assert is_preview("Обмен пленными пройдет в ближайшие дни", "ru")
     assert not is_preview("Ukraine and Russia exchange 200 prisoners", "en")
+
+
+def test_an_arrival_to_meet_someone_is_the_day_s_happening_not_a_preview() -> None:
+    from peacewatch.stories.cues import is_preview
+
+    # the meeting is the journey's purpose, reported on the day it is made
+    assert not is_preview("Orban Arrives in Moscow to Meet With Putin - Spokesman", "en")
+    assert not is_preview("Witkoff lands in St. Petersburg to hold talks with Putin", "en")
+    # another clause, or another day, still announces it
+    assert is_preview("Trump arrives in The Hague, expected to meet with Zelensky", "en")
+    assert is_preview("Witkoff arrives in Moscow to meet Putin tomorrow", "en")
+    assert is_preview("Zelenskyy, backed by European allies, to meet Trump", "en")
+

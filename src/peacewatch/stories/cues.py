@@ -40,11 +40,27 @@ LATER_RE = {
 }
 
 
+# "Orban Arrives in Moscow to Meet With Putin": a journey's purpose, reported on the day it
+# is made, not a meeting still to come. The cue after an arrival in one clause (no comma:
+# "Trump arrives in The Hague, expected to meet Zelensky" announces the meeting) is not read.
+_PURPOSE = {
+    "en": r"(?:arrives?|arrived|arriving|lands?|landed|travels?|travell?ed|flies|flew"
+    r"|heads?|headed|comes|came|goes|went)(?!\w)[^,;:!?\u2013\u2014]{0,40}?(?<!\w)to"
+    r" (?:meet|hold talks)",
+}
+PURPOSE_RE = {
+    lang: re.compile(cues, re.IGNORECASE) for lang, cues in _PURPOSE.items()
+}
+
+
 def is_preview(title: str, language: str | None) -> bool:
     """Whether a headline announces what is still to come, on another day than today."""
     cue = PREVIEW_RE.get(language or "")
     if cue is None or not cue.search(title):
         return False
+    purpose = PURPOSE_RE.get(language or "")
+    if purpose is not None and not cue.search(purpose.sub(" ", title)):
+        return False  # the only cue is a journey's purpose
     today, later = SAME_DAY_RE.get(language or ""), LATER_RE.get(language or "")
     if today is None or later is None or later.search(title):
         return True
