@@ -1143,3 +1143,41 @@ def test_an_arrival_to_meet_someone_is_the_day_s_happening_not_a_preview() -> No
     assert is_preview("Witkoff arrives in Moscow to meet Putin tomorrow", "en")
     assert is_preview("Zelenskyy, backed by European allies, to meet Trump", "en")
 
+
+def test_a_secondary_person_beside_the_principals_is_not_another_cast() -> None:
+    from peacewatch.stories.evidence import other_people
+
+    # Dmitriev sits at Witkoff's talks with Putin: his headline is of the same meeting
+    assert ALIASES.entities["dmitriev"].secondary and not ALIASES.entities["witkoff"].secondary
+    clusterer = Clusterer()
+    lead = "Witkoff and Putin met in St. Petersburg for talks on a Ukraine settlement."
+    talks = [
+        clusterer.assign(item(n, title, lead, hours=n)).story_id
+        for n, title in enumerate([
+            "Witkoff and Putin hold talks in St. Petersburg",
+            "Putin and Witkoff conclude talks in St. Petersburg",
+        ], start=1)
+    ]  # fmt: skip
+    assert talks[0] == talks[1]
+    story = clusterer.stories[talks[0]]
+    dmitriev = item(3, "Dmitriev describes talks with Witkoff in St. Petersburg as productive",
+                    lead, hours=3)  # fmt: skip
+    assert dmitriev.title_people == {"e:dmitriev", "e:witkoff"}
+    assert dmitriev.title_aides == {"e:dmitriev"}
+    assert not other_people(dmitriev, story)
+    assert clusterer.assign(dmitriev).story_id == talks[0]
+    # named alone, he is his own visit's principal: another cast
+    alone = item(4, "Dmitriev arrives in Miami for talks with US officials", hours=4)
+    assert alone.title_people == alone.title_aides == {"e:dmitriev"}
+    assert other_people(alone, story)
+
+
+def test_secondary_is_only_for_people() -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_table(
+            [{"id": "geneva", "kind": "place", "en": ["Geneva"], "uk": ["Женева"],
+              "secondary": True}],  # fmt: skip
+            display="aliases.toml",
+        )
+    assert any("'secondary': expected true or false, for a person" in p
+               for p in caught.value.problems)  # fmt: skip

@@ -26,7 +26,7 @@ ALIASES_FILE = "aliases.toml"
 LANGUAGES = ("en", "uk", "ru")
 KINDS = ("person", "place", "org", "topic")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_KEYS = {"id", "kind", "common", "within", *LANGUAGES}
+_KEYS = {"id", "kind", "common", "within", "secondary", *LANGUAGES}
 # A shorter name key is too likely a common word's (Доха -> дох, Сочі -> соч): such a name
 # is found by its stem or lemma only
 MIN_NAME_KEY = 4
@@ -39,6 +39,8 @@ class Entity:
     common: bool  # too frequent in this coverage to count as evidence (Ukraine, Kyiv)
     within: str | None = None  # a place this place lies in (Istanbul -> turkey), an
     # organisation this one is part of (the Security Council -> united-nations)
+    secondary: bool = False  # a person who speaks for or sits beside the principals (a
+    # spokesman, an aide, an envoy, an ambassador): not whom a happening is between
 
 
 @dataclass
@@ -143,7 +145,10 @@ def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -
             problems.append(
                 f"{where}: 'within': expected the id of a place or an organisation, on one"
             )
-        table.entities[ident] = Entity(ident, str(kind), bool(common), within)
+        secondary = entry.get("secondary", False)
+        if not isinstance(secondary, bool) or (secondary and kind != "person"):
+            problems.append(f"{where}: 'secondary': expected true or false, for a person")
+        table.entities[ident] = Entity(ident, str(kind), bool(common), within, secondary is True)
     for entity in table.entities.values():
         parent = table.entities.get(entity.within or "")
         if entity.within and (parent is None or parent.kind != entity.kind):

@@ -102,13 +102,19 @@ def other_people(item: Features, story: Story) -> bool:
     """The item's headline names someone most of the story's headlines do not, most of them
     name someone the item's headline does not, and they have at most one person in common:
     the same people are not involved (Trump and Putin, then Trump and Zelensky). Two in
-    common (Putin and Witkoff, with Peskov or Trump beside them) are the same meeting."""
-    if not item.title_people:
+    common (Putin and Witkoff, with Peskov or Trump beside them) are the same meeting. A
+    secondary person (a spokesman, an aide, an envoy: `Entity.secondary`) named beside a
+    principal is no one else: Dmitriev at Witkoff's talks with Putin; named alone, he is."""
+    mine = item.title_people
+    if not mine:
         return False
     people = story.core_of()[0]
-    shared = item.title_people & people
-    mine = item.title_people
-    return len(shared) <= 1 and bool(mine - people) and bool(people - mine)
+    if len(mine & people) > 1:
+        return False
+    if item.title_aides:
+        mine = (mine - item.title_aides) or mine
+    theirs = (people - story.aides) or people if story.aides else people
+    return bool(mine - people) and bool(theirs - item.title_people)
 
 
 def other_day(item: Features, story: Story) -> bool:

@@ -98,6 +98,8 @@ class Features:
     venues: frozenset[str] = frozenset()  # places and organisations of a `within` tree, as paths
     where: frozenset[str] = frozenset()  # places the headline puts its happening in ('e:russia')
     repeats: bool = False  # the headline says it repeats an earlier happening ('again')
+    # the secondary people among `title_people` (a spokesman, an aide: `Entity.secondary`)
+    title_aides: frozenset[str] = frozenset()
 
 
 def shingle_hash(words: list[str]) -> int:
@@ -406,6 +408,7 @@ def extract(
     sequence: list[str] = []
     numbers: set[str] = set()
     title_people: set[str] = set()
+    title_aides: set[str] = set()
     implied: set[str] = set()
     venues: set[str] = set()
     where: set[str] = set()
@@ -438,6 +441,8 @@ def extract(
                 names.add(f"e:{ident}")
                 if part == "title" and entity.kind == "person":
                     title_people.add(f"e:{ident}")
+                    if entity.secondary:
+                        title_aides.add(f"e:{ident}")
         sentence_start = True
         lettered = [w for w in written if w[:1].isalpha() and len(w) > 3]
         # In a Title Case Headline capitals say nothing about names
@@ -472,7 +477,8 @@ def extract(
         shingles=shingles, names=frozenset(names), places=frozenset(places),
         topics=frozenset(topics), numbers=frozenset(numbers),
         preview=is_preview(title, language), follows=follows_another(f"{title} {lead}", language),
-        title_people=frozenset(title_people), implied=frozenset(implied),
+        title_people=frozenset(title_people), title_aides=frozenset(title_aides),
+        implied=frozenset(implied),
         days=recent_days(written_dates, published), repeats=repeats,
         venues=frozenset(map(sys.intern, venues)), where=frozenset(map(sys.intern, where)),
     )  # fmt: skip

@@ -42,6 +42,7 @@ class Member(NamedTuple):
     repeats: bool
     venues: tuple[str, ...]
     where: tuple[str, ...]
+    title_aides: tuple[str, ...]
 
     @classmethod
     def of(cls, item: Features) -> Member:
@@ -55,6 +56,7 @@ class Member(NamedTuple):
             shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
             item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
             item.follows, item.repeats, tuple(item.venues), tuple(item.where),
+            shared(item.title_aides),
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -67,6 +69,7 @@ class Member(NamedTuple):
             title_people=frozenset(self.title_people), implied=frozenset(self.implied),
             days=frozenset(self.days), follows=self.follows,
             repeats=self.repeats, venues=frozenset(self.venues), where=frozenset(self.where),
+            title_aides=frozenset(self.title_aides),
         )  # fmt: skip
 
 
@@ -89,6 +92,7 @@ class Story:
     shingles: set[int] | tuple[int, ...] = ()
     previews: int = 0  # members whose headline announces what is still to come
     title_people: Counter[str] = field(default_factory=Counter)  # people named in headlines
+    aides: frozenset[str] = frozenset()  # the secondary ones among them (most have none)
     days: Counter[str] = field(default_factory=Counter)  # members' recent dates ('d:06-10')
     dated: int = 0  # members giving a recent date
     rounds: Counter[str] = field(default_factory=Counter)  # ordinals of rounds, stages ('r:2')
@@ -136,6 +140,8 @@ class Story:
             self.shingles = item.shingles
         self.previews += item.preview
         self.title_people.update(item.title_people)
+        if item.title_aides:
+            self.aides = self.aides.union(item.title_aides)
         self.days.update(item.days)
         self.dated += bool(item.days)
         rounds = [k for k in item.numbers if k.startswith("r:")]
