@@ -961,6 +961,14 @@ def test_thousands_grouped_with_a_space_are_one_number() -> None:
     assert {"1000", "24"} <= found and "000" not in found
 
 
+def test_a_figure_times_a_thousand_is_one_number() -> None:
+    # "1K", "1 тисячу", "1 тыс." are the 1,000 bodies other reports give in full
+    assert "1000" in item(1, "Russia Returns Bodies of 1K Ukrainian Soldiers").numbers
+    assert "1000" in item(2, "Росія передала Україні 1 тисячу тіл", lang="uk").numbers
+    assert "1000" in item(3, "РФ передала 1 тыс. тел погибших", lang="ru").numbers
+    assert item(4, "Обмен 12 тысяч заключенных", lang="ru").numbers == {"12000"}
+
+
 def test_counts_the_story_never_gives_are_another_event() -> None:
     def bodies(n: int, count: str, hours: float) -> Features:
         return item(n, f"Ukraine brings back {count} bodies of fallen soldiers",

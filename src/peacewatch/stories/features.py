@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -150,6 +150,8 @@ _MULTIPLIER_WORDS = {
     1000: "thousand thousands тисяча тисячі тисяч тисячу тысяча тысячи тысяч тысячу",
 }
 MULTIPLIERS = {w: n for n, text in _MULTIPLIER_WORDS.items() for w in text.split()}
+# After figures: "1K", "1 тыс.", "2 тисячі" (a figure never runs on into a number word)
+THOUSANDS = {w: 1000 for w in _MULTIPLIER_WORDS[1000].split() + ["k", "тыс", "тис"]}
 # "The third round", "третій раунд", "3rd round": the ordinal of a round or a stage
 _ORDINAL_WORDS = {
     1: "first перший першого першому першим першій перша першої "
@@ -257,14 +259,17 @@ def _formula(written: list[str], analysed: list[_Word], i: int) -> str | None:
     return None
 
 
-def _counted(analysed: list[_Word], breaks: frozenset[int]) -> set[str]:
+def _counted(
+    analysed: list[_Word], breaks: frozenset[int], after_figures: Collection[int] = ()
+) -> set[str]:
     """The numbers written as words ('two hundred and five', 'двісті', 'тысяча'); a number
-    does not run on past punctuation (the words after `breaks`)."""
+    does not run on past punctuation (the words after `breaks`), and a multiplier after a
+    figure ('12 тысяч': `after_figures`) was read with it."""
     found: set[str] = set()
     total = current = 0
     counting = False
     for i, word in enumerate([*analysed, None]):
-        folded = word.folded if word is not None else ""
+        folded = word.folded if word is not None and i not in after_figures else ""
         if i in breaks and counting:
             if (figure := _figure(total + current)) is not None:
                 found.add(figure)
@@ -303,6 +308,7 @@ def _dates_and_numbers(
     week further back may be one still to come: 'talks resume on Sunday')."""
     found: set[str] = set()
     used: set[int] = set()
+    multiplied: set[int] = set()  # multipliers read with the figure before them
     special = [i for i, word in enumerate(analysed) if word.special]
     if not special:
         return found
@@ -317,6 +323,14 @@ def _dates_and_numbers(
     for i in special:
         word = analysed[i]
         counting = counting or word.folded in COUNTS or word.folded in MULTIPLIERS
+        if written[i].isdigit() and i + 1 < len(analysed):
+            # "1K bodies", "1 тисячу тіл", "1,2 тыс.": figures times a thousand, as "1,000"
+            times = THOUSANDS.get(analysed[i + 1].folded)
+            if times is not None:
+                multiplied.add(i + 1)
+                if (figure := _figure(int(written[i]) * times)) is not None:
+                    found.add(figure)
+                continue
         if i not in used and word.number is not None:
             # "the 28-point plan", "план з 20 пунктів": a plan's name, not a count
             named = i + 1 < len(analysed) and analysed[i + 1].key in POINT_KEYS
@@ -347,7 +361,7 @@ def _dates_and_numbers(
             for i in range(1, len(spans))
             if text[spans[i - 1].end() : spans[i].start()].strip(" -")
         )
-        found |= _counted(analysed, breaks)
+        found |= _counted(analysed, breaks, multiplied)
     return found
 
 
