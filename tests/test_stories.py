@@ -1183,8 +1183,15 @@ def test_a_secondary_person_beside_the_principals_is_not_another_cast() -> None:
 def test_secondary_is_only_for_people() -> None:
     with pytest.raises(ConfigError) as caught:
         build_table(
-            [{"id": "geneva", "kind": "place", "en": ["Geneva"], "uk": ["Женева"],
-              "secondary": True}],  # fmt: skip
+            [
+                {
+                    "id": "geneva",
+                    "kind": "place",
+                    "en": ["Geneva"],
+                    "uk": ["Женева"],
+                    "secondary": True,
+                }
+            ],
             display="aliases.toml",
         )
     assert any("'secondary': expected true or false, for a person" in p

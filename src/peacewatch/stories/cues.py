@@ -48,9 +48,7 @@ _PURPOSE = {
     r"|heads?|headed|comes|came|goes|went)(?!\w)[^,;:!?\u2013\u2014]{0,40}?(?<!\w)to"
     r" (?:meet|hold talks)",
 }
-PURPOSE_RE = {
-    lang: re.compile(cues, re.IGNORECASE) for lang, cues in _PURPOSE.items()
-}
+PURPOSE_RE = {lang: re.compile(cues, re.IGNORECASE) for lang, cues in _PURPOSE.items()}
 
 
 def is_preview(title: str, language: str | None) -> bool:

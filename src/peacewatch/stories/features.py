@@ -151,7 +151,7 @@ _MULTIPLIER_WORDS = {
 }
 MULTIPLIERS = {w: n for n, text in _MULTIPLIER_WORDS.items() for w in text.split()}
 # After figures: "1K", "1 тыс.", "2 тисячі" (a figure never runs on into a number word)
-THOUSANDS = {w: 1000 for w in _MULTIPLIER_WORDS[1000].split() + ["k", "тыс", "тис"]}
+THOUSANDS = {w: 1000 for w in [*_MULTIPLIER_WORDS[1000].split(), "k", "тыс", "тис"]}
 # "The third round", "третій раунд", "3rd round": the ordinal of a round or a stage
 _ORDINAL_WORDS = {
     1: "first перший першого першому першим першій перша першої "
