@@ -1138,6 +1138,9 @@ def test_a_headline_for_the_coming_days_announces_what_is_to_come() -> None:
     assert is_preview("Обмін полоненими відбудеться найближчими днями", "uk")
     assert is_preview("Обмен пленными пройдет в ближайшие дни", "ru")
     assert not is_preview("Ukraine and Russia exchange 200 prisoners", "en")
+    # headlines write what is to come as 'to' and a verb, a visit as a meeting
+    assert is_preview("China's Ukraine envoy to visit Russia, hold talks with Lavrov", "en")
+    assert not is_preview("Chinese envoy visits Ukraine, meets Kuleba", "en")
 
 
 def test_an_arrival_to_meet_someone_is_the_day_s_happening_not_a_preview() -> None:

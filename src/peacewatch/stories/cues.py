@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 
-# Headline words that announce what is still to come ("Trump to meet Zelensky tomorrow"): a
-# preview is not the event it announces, so the two never share a story.
+# Headline words that announce what is still to come ("Trump to meet Zelensky tomorrow", "Li
+# Hui to visit Russia"): a preview is not the event it announces, so the two never share a
+# story. ('to visit' kept the stress test's false merges of a visit announced with the visit
+# out: dev on one day 0.797 / 0.605, 0.740 / 0.562 -> 0.801 / 0.605, 0.742 / 0.563.)
 _PREVIEW_CUES = {
-    "en": "to meet|will meet|to hold talks|tomorrow|in the coming days",
+    "en": "to meet|will meet|to hold talks|to visit|tomorrow|in the coming days",
     "uk": "відбудеться|відбудуться|зустрінеться|зустрінуться|завтра|найближчими днями"
     "|у найближчі дні|в найближчі дні",
     "ru": "состоится|состоятся|встретится|встретятся|завтра|в ближайшие дни",
