@@ -1199,3 +1199,23 @@ def test_secondary_is_only_for_people() -> None:
         )
     assert any("'secondary': expected true or false, for a person" in p
                for p in caught.value.problems)  # fmt: skip
+
+
+def test_people_of_the_happening_a_headline_looks_ahead_to_are_not_its_cast() -> None:
+    from peacewatch.stories.evidence import other_people
+
+    # Scholz meets Zelensky in Kyiv, the day before he meets Putin in Moscow
+    ahead = item(1, "Olaf Scholz meets Ukrainian president ahead of meeting with Putin")
+    assert ahead.title_people == {"e:scholz"} and "e:putin" in ahead.names
+    assert item(2, "Шольц зустрівся з Зеленським перед переговорами з Путіним",
+                lang="uk").title_people == {"e:scholz", "e:zelensky"}  # fmt: skip
+    clusterer = Clusterer()
+    kyiv = [
+        clusterer.assign(item(n, title, lang="uk", hours=n)).story_id
+        for n, title in enumerate(
+            ["Зеленський зустрів Шольца у Києві", "Шольц прибув до Києва на зустріч із Зеленським"],
+            start=3,
+        )
+    ]
+    assert kyiv[0] == kyiv[1]
+    assert not other_people(ahead, clusterer.stories[kyiv[0]])

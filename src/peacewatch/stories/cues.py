@@ -135,3 +135,25 @@ def placed(written: list[str], start: int, language: str | None) -> bool:
     if at >= 0 and written[at].lower() in _ARTICLES:
         at -= 1
     return at >= 0 and written[at].lower() in before
+
+
+# "Olaf Scholz meets Ukrainian president ahead of meeting with Putin", "Зеленський зустрівся з
+# Венсом перед переговорами з Путіним": the people named after these words belong to another
+# happening, before or after the one the headline reports, not to its cast.
+_ASIDE_CUES = {
+    "en": r"ahead of|before",
+    "uk": r"перед|напередодні",
+    "ru": r"перед|накануне",
+}
+ASIDE_RE = {
+    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
+    for lang, cues in _ASIDE_CUES.items()
+}
+
+
+def aside_from(title: str, language: str | None) -> int | None:
+    """The character where a headline turns to another happening ('ahead of', 'перед'), or
+    None."""
+    cue = ASIDE_RE.get(language or "")
+    found = cue.search(title) if cue is not None else None
+    return found.start() if found is not None else None

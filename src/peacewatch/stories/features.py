@@ -22,7 +22,13 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from peacewatch.stories.aliases import AliasTable
-from peacewatch.stories.cues import follows_another, is_preview, placed, repeats_another
+from peacewatch.stories.cues import (
+    aside_from,
+    follows_another,
+    is_preview,
+    placed,
+    repeats_another,
+)
 from peacewatch.stories.words import WORD_RE, fold, key, name_key, script_language, words
 
 LEAD_CHARS = 320  # the lead: the summary's first sentences up to about this length
@@ -433,6 +439,9 @@ def extract(
         numbers |= _dates_and_numbers(text, written, analysed, published, written_dates)
         keys = [w.key for w in analysed]
         covered: set[int] = set()
+        # people named after 'ahead of' or 'перед' are another happening's, not the cast
+        aside = aside_from(text, language) if part == "title" else None
+        cast_ends = len(words(text[:aside])) if aside is not None else len(written)
         for start, end, ident in aliases.find(keys, language, [w.name for w in analysed]):
             covered.update(range(start, end))
             entity = aliases.entities[ident]
@@ -453,7 +462,7 @@ def extract(
                 topics.add(f"e:{ident}")
             else:
                 names.add(f"e:{ident}")
-                if part == "title" and entity.kind == "person":
+                if part == "title" and entity.kind == "person" and start < cast_ends:
                     title_people.add(f"e:{ident}")
                     if entity.secondary:
                         title_aides.add(f"e:{ident}")
