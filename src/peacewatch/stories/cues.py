@@ -139,7 +139,7 @@ def placed(written: list[str], start: int, language: str | None) -> bool:
 
 # "Olaf Scholz meets Ukrainian president ahead of meeting with Putin", "Зеленський зустрівся з
 # Венсом перед переговорами з Путіним": the people named after these words belong to another
-# happening, before or after the one the headline reports, not to its cast.
+# happening, the one the headline looks ahead to, not to its cast.
 _ASIDE_CUES = {
     "en": r"ahead of|before",
     "uk": r"перед|напередодні",
