@@ -124,8 +124,8 @@ def _tokens(text: str, exact: bool = False) -> tuple[list[str], str | list[str]]
     spaced = text.encode(_UTF8, _RAW).translate(_SPACE_OUT).decode(_UTF8, _RAW)
     words = spaced.split()  # on any whitespace: no whitespace is part of a word
     # Characters beyond ASCII were left alone: the split holds if the pieces are words, with
-    # apostrophes only between two word characters, and no Chinese or Japanese character (each
-    # is a token of its own) stands among them.
+    # apostrophes only between two word characters, and no Chinese, Japanese or Korean character
+    # (each a token of its own) stands among them.
     if spaced.isascii() or CJK_RE.search(spaced) is None:
         if "'" not in spaced:
             if spaced.isascii() or "".join(words).isalnum():  # ASCII: only [A-Za-z0-9_ ] left

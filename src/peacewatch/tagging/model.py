@@ -39,8 +39,8 @@ GRAM = 4
 # words whose feature rows a model keeps: about 250 bytes a word, some 12 MB when full (a
 # daemon's word stream never ends, and its memory must not grow with it)
 WORD_CACHE = 50_000
-# a Chinese character or Japanese kana is a word of its own (see normalize.CJK): pairs of them
-# ('b:') then stand for the words Chinese and Japanese write without spaces
+# a Chinese, Japanese or Korean character is a word of its own (see normalize.CJK): pairs of them
+# ('b:') then stand for the words these languages write without spaces or join to particles
 _WORD_RE = re.compile(rf"[{CJK}]|[^\W{CJK}]+")
 
 
