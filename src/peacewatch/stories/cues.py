@@ -9,6 +9,23 @@ from __future__ import annotations
 
 import re
 
+
+def _words(cues: dict[str, str]) -> dict[str, re.Pattern[str]]:
+    """Each language's alternatives ('a|b c') as one pattern of whole words, any case."""
+    return {
+        lang: re.compile(r"(?<!\w)(?:" + alternatives + r")(?!\w)", re.IGNORECASE)
+        for lang, alternatives in cues.items()
+    }
+
+
+def _search(
+    table: dict[str, re.Pattern[str]], text: str, language: str | None
+) -> re.Match[str] | None:
+    """The first cue of the text's language in it, or None (no cues for that language)."""
+    cue = table.get(language or "")
+    return cue.search(text) if cue is not None else None
+
+
 # Headline words that announce what is still to come ("Trump to meet Zelensky tomorrow", "Li
 # Hui to visit Russia"): a preview is not the event it announces, so the two never share a
 # story. ('to visit' kept the stress test's false merges of a visit announced with the visit
@@ -19,10 +36,7 @@ _PREVIEW_CUES = {
     "|у найближчі дні|в найближчі дні",
     "ru": "состоится|состоятся|встретится|встретятся|завтра|в ближайшие дни",
 }
-PREVIEW_RE = {
-    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
-    for lang, cues in _PREVIEW_CUES.items()
-}
+PREVIEW_RE = _words(_PREVIEW_CUES)
 # ...unless it is for the day it is published ("Witkoff to meet Putin tonight", "Сегодня в
 # Женеве состоится встреча") and names no later day: that is the day's coverage of the
 # happening itself (the labelled events count it so).
@@ -32,14 +46,8 @@ _SAME_DAY_CUES = {
     "ru": "сегодня|этим вечером",
 }
 _LATER = {"en": "tomorrow", "uk": "завтра", "ru": "завтра"}
-SAME_DAY_RE = {
-    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
-    for lang, cues in _SAME_DAY_CUES.items()
-}
-LATER_RE = {
-    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
-    for lang, cues in _LATER.items()
-}
+SAME_DAY_RE = _words(_SAME_DAY_CUES)
+LATER_RE = _words(_LATER)
 
 
 # "Orban Arrives in Moscow to Meet With Putin": a journey's purpose, reported on the day it
@@ -76,16 +84,12 @@ _FOLLOW_CUES = {
     "uk": r"напередодні|наступного дня після|днем раніше|за день до",
     "ru": r"накануне|на следующий день после|дн[её]м ранее|за день до",
 }
-FOLLOW_RE = {
-    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
-    for lang, cues in _FOLLOW_CUES.items()
-}
+FOLLOW_RE = _words(_FOLLOW_CUES)
 
 
 def follows_another(text: str, language: str | None) -> bool:
     """Whether a text puts what it reports a day after another happening."""
-    cue = FOLLOW_RE.get(language or "")
-    return cue is not None and cue.search(text) is not None
+    return _search(FOLLOW_RE, text, language) is not None
 
 
 # "Zelensky, Trump hold second phone call in 2 days", "Зеленский во второй раз за два дня
@@ -100,17 +104,13 @@ _REPEAT_CUES = {
     "ru": r"снова|вновь|повторно|ещ[её] раз|во второй раз|второй раз"
     r"|(?:второй|вторую|вторая) (?:\w+ ){0,3}за (?:два|2|три|3) (?:дня|суток)",
 }
-REPEAT_RE = {
-    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
-    for lang, cues in _REPEAT_CUES.items()
-}
+REPEAT_RE = _words(_REPEAT_CUES)
 
 
 def repeats_another(title: str, language: str | None) -> bool:
     """Whether a headline says what it reports repeats an earlier happening ('again',
     'second call in two days', 'вдруге', 'во второй раз')."""
-    cue = REPEAT_RE.get(language or "")
-    return cue is not None and cue.search(title) is not None
+    return _search(REPEAT_RE, title, language) is not None
 
 
 # "Macron arrives in Ukraine", "talks in the Kremlin", "прибув до Києва", "встреча в Москве":
@@ -145,15 +145,11 @@ _ASIDE_CUES = {
     "uk": r"перед|напередодні",
     "ru": r"перед|накануне",
 }
-ASIDE_RE = {
-    lang: re.compile(r"(?<!\w)(?:" + cues + r")(?!\w)", re.IGNORECASE)
-    for lang, cues in _ASIDE_CUES.items()
-}
+ASIDE_RE = _words(_ASIDE_CUES)
 
 
 def aside_from(title: str, language: str | None) -> int | None:
     """The character where a headline turns to another happening ('ahead of', 'перед'), or
     None."""
-    cue = ASIDE_RE.get(language or "")
-    found = cue.search(title) if cue is not None else None
+    found = _search(ASIDE_RE, title, language)
     return found.start() if found is not None else None
