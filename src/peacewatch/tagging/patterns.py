@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from types import MappingProxyType
 
-from peacewatch.tagging.normalize import CJK, normalize_text, token_key
+from peacewatch.tagging.normalize import TOKEN_RE, normalize_text, token_key
 from peacewatch.tagging.ruleset import GAP, MIN_PREFIX, PatternTable
 
-# the words of TOKEN_RE (a Chinese, Japanese or Korean character is a word of its own), each
-# with an optional prefix star, or a lone star
-_PATTERN_PART_RE = re.compile(rf"([{CJK}]|\d+|[^\W\d_{CJK}]+(?:'[^\W\d_{CJK}]+)*)(\*?)|(\*)")
+# the words of TOKEN_RE (as the matcher splits text), each with an optional prefix star, or a
+# lone star
+_PATTERN_PART_RE = re.compile(f"({TOKEN_RE.pattern})(\\*?)|(\\*)")
 _REGEX_CHARS = set("()|[]{}\\^$+?")
 
 
