@@ -462,6 +462,9 @@ def extract(
                 topics.add(f"e:{ident}")
             else:
                 names.add(f"e:{ident}")
+                parent = aliases.entities.get(entity.within or "")
+                if parent is not None and not parent.common:  # the UN by its Security Council
+                    implied.add(f"e:{parent.id}")
                 if part == "title" and entity.kind == "person" and start < cast_ends:
                     title_people.add(f"e:{ident}")
                     if entity.secondary:
@@ -486,7 +489,7 @@ def extract(
                     names.add(f"n:{language}:{name}")  # not 'US', 'EU', 'President'
 
             sentence_start = False
-    implied -= places  # a place named itself is not only implied
+    implied -= places | names  # a place or an organisation named itself is not only implied
     repeats = repeats_another(title, language)
     if repeats:  # the repeat is the happening's word, as an exchange is: shared by its reports
         topics.add(REPEAT_TOPIC)
