@@ -37,7 +37,7 @@ FEATURES = (
     "topics",  # event words in the core besides talks and a meeting (count, max 3)
     "common_topics",  # talks or a meeting in the core (0/1)
     "figure",  # a distinctive figure or the terms of an exchange in the core (0/1)
-    "number",  # another number in the core (0/1)
+    "number",  # another number in the core, or a count agreeing with the core's (0/1)
     "date",  # a date in the core, or the day most members that date what they report give (0/1)
     "same_tags",  # an initiative tag in common (0/1)
     "other_tags",  # tagged with initiatives none of the story's members has (0/1)
@@ -370,6 +370,18 @@ def measure(
         v["figure"] = float(any(distinctive(k) for k in numbers))
         v["number"] = float(any(k.isdigit() and not distinctive(k) for k in numbers))
         v["date"] = float(any(k.startswith("d:") for k in numbers))
+    if not v["figure"] and not v["number"] and item.numbers and story.figures:
+        # a count that agrees with one the story's core gives ('1,003' and '1,000' bodies,
+        # '50' and '25 on 25': `agree`, as `other_figure` reads it), as another number: sides
+        # and outlets count differently (as a distinctive figure, the stress test's precision
+        # fell from 0.827 / 0.765 to 0.808 / 0.747)
+        close = [
+            f for f, c in story.figures.items() if c >= need_all
+            and any(is_count(k) and k not in numbers and agree(k, f) for k in item.numbers)
+        ]  # fmt: skip
+        if close:
+            v["number"] = 1.0
+            numbers = [*numbers, *close]
     if not v["date"] and item.days and story.dated:
         # the day most members that give one give: a member silent on the day does not
         # speak against it ('сегодня' beside 'Scholz arrived in Moscow'), as for `other_day`
