@@ -50,12 +50,13 @@ SAME_DAY_RE = _words(_SAME_DAY_CUES)
 LATER_RE = _words(_LATER)
 
 
-# "Orban Arrives in Moscow to Meet With Putin": a journey's purpose, reported on the day it
-# is made, not a meeting still to come. The cue after an arrival in one clause (no comma:
+# "Orban Arrives in Moscow to Meet With Putin", "as Guterres visited the capital to meet
+# with Zelenskyy": a journey's purpose, reported on the day it is made, not a meeting still to
+# come. The cue after an arrival in one clause (no comma:
 # "Trump arrives in The Hague, expected to meet Zelensky" announces the meeting) is not read.
 _PURPOSE = {
     "en": r"(?:arrives?|arrived|arriving|lands?|landed|travels?|travell?ed|flies|flew"
-    r"|heads?|headed|comes|came|goes|went)(?!\w)[^,;:!?\u2013\u2014]{0,40}?(?<!\w)to"
+    r"|heads?|headed|comes|came|goes|went|visits|visited|visiting)(?!\w)[^,;:!?\u2013\u2014]{0,40}?(?<!\w)to"
     r" (?:meet|hold talks)",
 }
 PURPOSE_RE = {lang: re.compile(cues, re.IGNORECASE) for lang, cues in _PURPOSE.items()}
