@@ -57,7 +57,8 @@ def test_held_out_meets_the_targets() -> None:
     # with the initiative tags the shipped rules give, as in the pipeline
     rounds = load_rounds(ROUNDS)
     fresh = {
-        n: [e for e in rounds[n] if half(e) == "held-out"] for n in ("2", "3", "4", "5", "6", "7", "8", "9")
+        n: [e for e in rounds[n] if half(e) == "held-out"]
+        for n in ("2", "3", "4", "5", "6", "7", "8", "9")
     }
     figures = evaluate(
         load_rows(LABELLED), load_aliases(ROOT / "config"), ruleset=load_ruleset(ROOT / "config"),
