@@ -445,7 +445,7 @@ def extract(
         for start, end, ident in aliases.find(keys, language, [w.name for w in analysed]):
             covered.update(range(start, end))
             entity = aliases.entities[ident]
-            if part == "title" and entity.kind == "place" and placed(written, start, language):
+            if part == "title" and entity.kind == "place" and placed(written, start, language, end):
                 where.add(f"e:{ident}")  # common ones too: Kyiv is not Moscow
                 if entity.within:
                     where.add(f"e:{entity.within}")
