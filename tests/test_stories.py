@@ -1219,3 +1219,38 @@ def test_people_of_the_happening_a_headline_looks_ahead_to_are_not_its_cast() ->
     ]
     assert kyiv[0] == kyiv[1]
     assert not other_people(ahead, clusterer.stories[kyiv[0]])
+
+
+def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
+    from peacewatch.stories.evidence import reaction
+
+    post = [
+        item(n, title, "Donald Trump called Volodymyr Zelensky a dictator without elections.",
+             hours=n)
+        for n, title in enumerate([
+            "Trump calls Zelensky a 'dictator' in social media post",
+            "Trump calls Zelenskyy a dictator as tensions with Kyiv escalate",
+            "Trump calls Zelensky 'dictator', warns of Ukraine's demise",
+        ], start=1)
+    ]  # fmt: skip
+    answer = item(4, "Zelensky reacted nervously to the statements of Trump on his rating",
+                  "Zelensky said Trump lives in a disinformation space about his rating.",
+                  hours=4)  # fmt: skip
+    assert answer.answered == {"e:trump"} and not any(f.answered for f in post)
+    clusterer, lax = Clusterer(), Clusterer(Settings(vetoes=()))
+    story = {clusterer.assign(f).story_id for f in post}.pop()
+    {lax.assign(f).story_id for f in post}.pop()
+    assert lax.assign(answer).story_id == story  # without the rule
+    assert reaction(answer, clusterer.stories[story])
+    assert clusterer.assign(answer).story_id != story
+    # a reaction story keeps out a report of what it answers: Putin's speech beside Biden's
+    biden = Clusterer()
+    asserts = biden.assign(item(1, "Biden asserts after combative Putin speech"))
+    assert biden.stories[asserts.story_id].answered == {"e:putin": 1}
+    assert reaction(item(2, "Putin suspends New START treaty in speech", hours=1),
+                    biden.stories[asserts.story_id])  # fmt: skip
+    # 'responds' with no one answered, or someone the story does not name, is no veto
+    assert not item(5, "Zelensky Responds With One Word").answered
+    assert not reaction(item(6, "Zelensky responds to Orban on his rating", hours=5),
+                        clusterer.stories[story])  # fmt: skip
+    assert item(7, "Нарышкин ответил на слова Бернса", lang="ru").answered == {"e:william-burns"}

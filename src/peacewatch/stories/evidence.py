@@ -51,6 +51,7 @@ FEATURES = (
     "again",  # the item's headline repeats a happening of an earlier day, most of the story's
     "other_venue",  # the item names another place or organ of one `within` tree than the story
     "other_place",  # the item's headline puts it the next day in another place than the story's
+    "reaction",  # the item's headline answers another's words, most of the story's do not
     "gap",  # days to the nearest member
     "late",  # days after the story's first member, beyond the first day
     "across",  # the story has no member in the item's language (0/1)
@@ -60,7 +61,7 @@ FEATURES = (
 # of the wrong sign are set to zero: `calibration.fit`)
 AGAINST = frozenset(("other_tags", "unshared", "missing", "other_day", "other_round",
                      "other_people", "other_figure", "next_day", "again", "other_venue",
-                     "other_place", "gap", "late",
+                     "other_place", "reaction", "gap", "late",
                      "across"))  # fmt: skip
 
 # What each feature is reported as in `story_members.evidence` when it adds to the score
@@ -218,6 +219,19 @@ def again(item: Features, story: Story) -> bool:
     return item.repeats and _earlier_day(item, story)
 
 
+def reaction(item: Features, story: Story) -> bool:
+    """The item's headline says it answers someone's words or deeds ('Zelensky reacted to
+    the statements of Trump', 'ответил на слова', `cues.answering`), most of the story's
+    headlines name whom it answers, and most of its members answer no one: the story is
+    what the item answers."""
+    if not story.answers * 2 > story.size:
+        return bool(item.answered) and not item.answered.isdisjoint(story.core_of()[0])
+    if item.answered:
+        return False
+    answered = {p for p, c in story.answered.items() if c * 2 > story.size}
+    return not answered.isdisjoint(item.title_people)
+
+
 def other_place(item: Features, story: Story) -> bool:
     """The item's headline puts its happening in a place ('Macron arrives in Ukraine'), most
     of the story's headlines that put theirs in one agree on another ('talks in the
@@ -297,7 +311,7 @@ def shown(keys: Iterable[str]) -> list[str]:
 VETOES = {
     "other_day": other_day, "other_round": other_round, "other_people": other_people,
     "other_figure": other_figure, "next_day": next_day, "again": again,
-    "other_venue": other_venue, "other_place": other_place,
+    "other_venue": other_venue, "other_place": other_place, "reaction": reaction,
 }  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from peacewatch.stories.aliases import AliasTable
 from peacewatch.stories.cues import (
+    answering,
     aside_from,
     follows_another,
     is_preview,
@@ -106,6 +107,8 @@ class Features:
     repeats: bool = False  # the headline says it repeats an earlier happening ('again')
     # the secondary people among `title_people` (a spokesman, an aide: `Entity.secondary`)
     title_aides: frozenset[str] = frozenset()
+    # the people whose words or deeds the headline says it answers ('responds to Trump')
+    answered: frozenset[str] = frozenset()
 
 
 def shingle_hash(words: list[str]) -> int:
@@ -429,6 +432,7 @@ def extract(
     numbers: set[str] = set()
     title_people: set[str] = set()
     title_aides: set[str] = set()
+    answered: set[str] = set()
     implied: set[str] = set()
     venues: set[str] = set()
     where: set[str] = set()
@@ -442,6 +446,9 @@ def extract(
         # people named after 'ahead of' or 'перед' are another happening's, not the cast
         aside = aside_from(text, language) if part == "title" else None
         cast_ends = len(words(text[:aside])) if aside is not None else len(written)
+        # people named after 'responds to', 'ответил на' are whom the headline answers
+        answer = answering(text, language) if part == "title" else None
+        answer_starts = len(words(text[:answer])) if answer is not None else len(written)
         for start, end, ident in aliases.find(keys, language, [w.name for w in analysed]):
             covered.update(range(start, end))
             entity = aliases.entities[ident]
@@ -465,6 +472,8 @@ def extract(
                 parent = aliases.entities.get(entity.within or "")
                 if parent is not None and not parent.common:  # the UN by its Security Council
                     implied.add(f"e:{parent.id}")
+                if part == "title" and entity.kind == "person" and start >= answer_starts:
+                    answered.add(f"e:{ident}")
                 if part == "title" and entity.kind == "person" and start < cast_ends:
                     title_people.add(f"e:{ident}")
                     if entity.secondary:
@@ -507,4 +516,5 @@ def extract(
         implied=frozenset(implied),
         days=recent_days(written_dates, published), repeats=repeats,
         venues=frozenset(map(sys.intern, venues)), where=frozenset(map(sys.intern, where)),
+        answered=frozenset(answered),
     )  # fmt: skip

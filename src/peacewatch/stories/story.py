@@ -43,6 +43,7 @@ class Member(NamedTuple):
     venues: tuple[str, ...]
     where: tuple[str, ...]
     title_aides: tuple[str, ...]
+    answered: tuple[str, ...]
 
     @classmethod
     def of(cls, item: Features) -> Member:
@@ -56,7 +57,7 @@ class Member(NamedTuple):
             shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
             item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
             item.follows, item.repeats, tuple(item.venues), tuple(item.where),
-            shared(item.title_aides),
+            shared(item.title_aides), shared(item.answered),
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -69,7 +70,7 @@ class Member(NamedTuple):
             title_people=frozenset(self.title_people), implied=frozenset(self.implied),
             days=frozenset(self.days), follows=self.follows,
             repeats=self.repeats, venues=frozenset(self.venues), where=frozenset(self.where),
-            title_aides=frozenset(self.title_aides),
+            title_aides=frozenset(self.title_aides), answered=frozenset(self.answered),
         )  # fmt: skip
 
 
@@ -91,6 +92,8 @@ class Story:
     # set of a headline's and lead's 40-odd shingles takes 2 KB; most stories stay single)
     shingles: set[int] | tuple[int, ...] = ()
     previews: int = 0  # members whose headline announces what is still to come
+    answers: int = 0  # members whose headline answers someone's words ('responds to')
+    answered: Counter[str] = field(default_factory=Counter)  # whom they answer ('e:trump')
     title_people: Counter[str] = field(default_factory=Counter)  # people named in headlines
     aides: frozenset[str] = frozenset()  # the secondary ones among them (most have none)
     days: Counter[str] = field(default_factory=Counter)  # members' recent dates ('d:06-10')
@@ -139,6 +142,9 @@ class Story:
         else:
             self.shingles = item.shingles
         self.previews += item.preview
+        if item.answered:
+            self.answers += 1
+            self.answered.update(item.answered)
         self.title_people.update(item.title_people)
         if item.title_aides:
             self.aides = self.aides.union(item.title_aides)
