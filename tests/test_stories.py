@@ -1141,6 +1141,11 @@ def test_a_headline_for_the_coming_days_announces_what_is_to_come() -> None:
     # headlines write what is to come as 'to' and a verb, a visit as a meeting
     assert is_preview("China's Ukraine envoy to visit Russia, hold talks with Lavrov", "en")
     assert not is_preview("Chinese envoy visits Ukraine, meets Kuleba", "en")
+    # talks one will hold, one is expected to hold, or wishes to hold are still to come
+    assert is_preview("Guterres in Ukraine will hold talks with Zelensky and Erdogan", "en")
+    assert is_preview("Minerals deal expected to be signed", "en")
+    assert is_preview("Віцепрезидент США хоче зустрітися із Зеленським у Мюнхені", "uk")
+    assert is_preview("Вэнс хочет встретиться с Зеленским в Мюнхене", "ru")
 
 
 def test_an_arrival_to_meet_someone_is_the_day_s_happening_not_a_preview() -> None:
