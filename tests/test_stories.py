@@ -1259,3 +1259,32 @@ def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
     assert not reaction(item(6, "Zelensky responds to Orban on his rating", hours=5),
                         clusterer.stories[story])  # fmt: skip
     assert item(7, "Нарышкин ответил на слова Бернса", lang="ru").answered == {"e:william-burns"}
+
+
+def test_the_same_day_in_another_place_neither_names_is_another_story() -> None:
+    from peacewatch.stories.evidence import other_place
+
+    kyiv = [
+        item(n, title, "Viktor Orban called for a ceasefire to speed up peace talks.", hours=n)
+        for n, title in enumerate([
+            "Hungary's Orban arrives in Kyiv, calls for a ceasefire",
+            "Orban in Kyiv calls for a swift ceasefire",
+            "Orban visits Kyiv, proposes ceasefire to Zelensky",
+        ], start=1)
+    ]  # fmt: skip
+    clusterer = Clusterer()
+    story = {clusterer.assign(f).story_id for f in kyiv}.pop()
+    moscow = item(4, "Orban arrives in Moscow for talks with Putin on a ceasefire",
+                  "Viktor Orban continued his peace mission.", hours=5)  # fmt: skip
+    assert other_place(moscow, clusterer.stories[story])
+    # a lead naming the story's place, or a place the story's reports name, keeps it in
+    lviv = [
+        item(n, "Erdogan and Zelensky meet in Lviv", "Talks in Lviv began.", hours=n)
+        for n in (1, 2, 3)
+    ]  # fmt: skip
+    talks = Clusterer()
+    there = {talks.assign(f).story_id for f in lviv}.pop()
+    arrives = item(4, "Erdogan arrives in Ukraine", "He will meet Zelensky in Lviv.", hours=4)
+    assert arrives.where == {"e:ukraine"} and not other_place(arrives, talks.stories[there])
+    elsewhere = item(5, "Erdogan arrives in Ukraine", "He will meet Zelensky.", hours=4)
+    assert other_place(elsewhere, talks.stories[there])
