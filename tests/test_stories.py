@@ -984,6 +984,13 @@ def test_counts_the_story_never_gives_are_another_event() -> None:
     assert lax.assign(bodies(4, "1,212", 5)).story_id == story  # without the rule
 
 
+def test_small_counts_agree_only_within_one() -> None:
+    from peacewatch.stories.evidence import agree
+
+    assert agree("1003", "1000") and agree("302", "x:300") and agree("50", "x:25")
+    assert agree("84", "83") and not agree("24", "26")  # 'in 24 years', '26 countries'
+
+
 def test_a_happening_a_day_after_the_storys_is_another_story() -> None:
     moscow = [
         item(n, "Putin and Macron end five-hour talks in the Kremlin",

@@ -166,11 +166,13 @@ def _value(number: str) -> int:
 
 
 def agree(a: str, b: str) -> bool:
-    """Two counts that may be one event's: equal within 3 or 1% ('1,003' and '1,000' bodies,
-    '302' and '300 each' freed), or a total twice the terms of an exchange ('50' and '25 on
-    25')."""
+    """Two counts that may be one event's: from a hundred on, equal within 3 or 1% ('1,003'
+    and '1,000' bodies, '302' and '300 each' freed), below it within 1 ('in 24 years' and
+    '26 countries' are two things: on one day 0.854 / 0.791 -> 0.855 / 0.796, dev
+    unchanged); or a total twice the terms of an exchange ('50' and '25 on 25')."""
     x, y = _value(a), _value(b)
-    if abs(x - y) <= max(3, min(x, y) // 100):
+    least = min(x, y)
+    if abs(x - y) <= (max(3, least // 100) if least >= 100 else 1):
         return True
     return (a.startswith("x:") and y == 2 * x) or (b.startswith("x:") and x == 2 * y)
 
