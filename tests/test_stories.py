@@ -1164,6 +1164,9 @@ def test_an_arrival_to_meet_someone_is_the_day_s_happening_not_a_preview() -> No
     # another clause, or another day, still announces it
     assert is_preview("Trump arrives in The Hague, expected to meet with Zelensky", "en")
     assert is_preview("Witkoff arrives in Moscow to meet Putin tomorrow", "en")
+    # nobody announces a surprise visit: it is under way
+    assert not is_preview("Japan PM Kishida to meet Zelensky in surprise Kyiv visit", "en")
+    assert not is_preview("Кісіда зустрінеться із Зеленським під час несподіваного візиту", "uk")
     assert is_preview("Zelenskyy, backed by European allies, to meet Trump", "en")
 
 
