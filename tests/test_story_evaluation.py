@@ -101,9 +101,13 @@ def test_held_out_meets_the_targets() -> None:
     # rounds 30-31. Round 9 (226 reports of 36 events: one leader's visits and talks on
     # consecutive days, announcements beside visits, reactions beside meetings, swaps 12 days
     # apart): 0.935 / 0.709, 0.899 / 0.552 (B-cubed 0.808); across languages precision falls
-    # below its target (0.95) with round 9's false merges.
-    assert held["across"]["precision"] >= 0.89
-    assert held["within"]["precision"] >= 0.93
+    # below its target (0.95) with round 9's false merges. Stories-r9, tuned on dev's false
+    # merges and the stress test's (a reaction beside what it answers, another place the same
+    # day, 'will hold talks' and 'expected to' as previews, small counts agreeing within 1,
+    # Kishida, the Arab League, New START): 0.940 / 0.711, 0.908 / 0.552 (B-cubed 0.810); the
+    # floors of precision follow.
+    assert held["across"]["precision"] >= 0.90
+    assert held["within"]["precision"] >= 0.94
     assert held["within"]["recall"] >= 0.68
     assert held["across"]["recall"] >= 0.53
     assert held["bcubed_f1"] >= 0.80
@@ -114,11 +118,13 @@ def test_held_out_meets_the_targets() -> None:
         # 0.928 / 0.682, 0.957 / 0.494 with stories-precision's vetoes; 0.933 / 0.735,
         # 0.972 / 0.524 with stories-recall; 0.936 / 0.775, 0.973 / 0.539 with stories-recall2;
         # 0.937 / 0.788, 0.961 / 0.554 with stories-aliases (the event words' batch) and
-        # stories-r8
-        "2": (0.93, 0.78, 0.96, 0.55),
+        # stories-r8; 0.937 / 0.788, 0.959 / 0.524 with stories-r9 (another place the same
+        # day: chosen on dev, its held-out errors not read; the floors follow)
+        "2": (0.93, 0.78, 0.95, 0.52),
         # 0.883 / 0.710, 0.836 / 0.567 (0.885 / 0.725 before the tagging model's tags: two
-        # of 138 pairs no longer share a tag); 0.898 / 0.833, 0.877 / 0.789 with stories-aliases
-        "3": (0.89, 0.83, 0.87, 0.78),
+        # of 138 pairs no longer share a tag); 0.898 / 0.833, 0.877 / 0.789 with stories-aliases;
+        # 0.897 / 0.819, 0.877 / 0.789 with stories-r9 (another place the same day)
+        "3": (0.89, 0.81, 0.87, 0.78),
         # 1.000 / 0.456 (0.450 stories-precision; 0.438 with the tagging model of corpus rounds
         # 25-26, before stories-recall, which leaves it; 0.450 with that of round 27; 0.438
         # again with that of round 29: the tags of one pair of its reports), 1.000 / 0.335;
@@ -134,20 +140,25 @@ def test_held_out_meets_the_targets() -> None:
         # with stories-precision's vetoes; 0.912 / 0.638, 0.914 / 0.608 with stories-recall;
         # 0.953 / 0.620 (0.6196), 0.948 / 0.608 with stories-recall2 ('to visit' announcing a visit
         # traded 0.018 of recall within a language for 0.041 of precision: the floor follows);
-        # 0.953 / 0.626, 0.948 / 0.612 with stories-r8
-        "6": (0.95, 0.61, 0.94, 0.60),
+        # 0.953 / 0.626, 0.948 / 0.612 with stories-r8; 0.950 / 0.589, 0.942 / 0.545 with
+        # stories-r9 (the reaction veto 0.626 -> 0.601 within, another place the same day
+        # 0.601 -> 0.589 and 0.603 -> 0.545 across: chosen on dev, the floors follow)
+        "6": (0.95, 0.58, 0.94, 0.54),
         # 0.862 / 0.633, 0.945 / 0.547, scored before any change; 1.000 / 0.627, 1.000 / 0.563
         # with stories-r7's vetoes (within-language recall 0.633 -> 0.627: the floor follows);
         # 1.000 / 0.718, 1.000 / 0.626 with stories-recall2 ('resolution' as an event word);
         # 1.000 / 0.723, 1.000 / 0.611 with stories-aliases (the event words' batch: across
         # languages recall 0.626 -> 0.611, the floor follows); 1.000 / 0.689, 1.000 / 0.647 with
         # stories-r8 (its changes were chosen on dev and its held-out errors not read: within a
-        # language recall 0.723 -> 0.689, the floor follows)
-        "7": (0.99, 0.68, 0.99, 0.61),
+        # language recall 0.723 -> 0.689, the floor follows); 1.000 / 0.672, 1.000 / 0.679 with
+        # stories-r9 (another place the same day 0.689 -> 0.644 within, 0.647 -> 0.632 across;
+        # the later changes 0.672 and 0.679: the floor follows)
+        "7": (0.99, 0.67, 0.99, 0.61),
         # 1.000 / 0.551, 0.954 / 0.411, scored before any change; 1.000 / 0.566, 0.958 / 0.451
         # with stories-r8
         "8": (0.99, 0.55, 0.95, 0.41),
-        "9": (0.77, 0.81, 0.58, 0.59),  # 0.771 / 0.814, 0.588 / 0.596, scored before any change
+        # 0.771 / 0.814, 0.588 / 0.596, scored before any change; unchanged with stories-r9
+        "9": (0.77, 0.81, 0.58, 0.59),
     }.items():
         part = figures[f"round {n}"]
         assert part["within"]["precision"] >= floors[0], n
@@ -170,15 +181,17 @@ def test_held_out_meets_the_targets() -> None:
     # (dev's errors by cause: event words, the UN implied by its organs, agreeing counts, a
     # visit's purpose): 0.990 / 0.827, 0.996 / 0.811 (0.908); 0.990 / 0.828, 0.996 / 0.811 with
     # the tagging model of corpus rounds 30-31; round 9's 20 dev events: 0.988 / 0.810, 0.993 /
-    # 0.796 (0.898)
-    assert figures["dev"]["within"]["precision"] >= 0.98
+    # 0.796 (0.898); stories-r9 (dev's false merges and the stress test's by cause: a
+    # reaction, one leader in two places, announcements, a count of years): 0.997 / 0.811,
+    # 0.997 / 0.809 (0.902)
+    assert figures["dev"]["within"]["precision"] >= 0.99
     assert figures["dev"]["across"]["precision"] >= 0.99
     assert figures["dev"]["within"]["recall"] >= 0.80
     # (round 6's dev events: 0.972 / 0.806 and 0.959 / 0.765; stories-precision's vetoes and
     # 'today' as a date: 0.988 / 0.809 and 0.988 / 0.783, 0.785 with the tagging model of
     # corpus rounds 25-26; stories-recall: 0.988 / 0.825 and 0.988 / 0.816; 0.989 / 0.820 with
-    # the tagging model of corpus round 27; stories-r8 0.996 / 0.811)
-    assert figures["dev"]["across"]["recall"] >= 0.79
+    # the tagging model of corpus round 27; stories-r8 0.996 / 0.811; stories-r9 0.997 / 0.809)
+    assert figures["dev"]["across"]["recall"] >= 0.80
 
 
 def test_dev_on_one_day_keeps_its_precision() -> None:
@@ -193,13 +206,14 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # stories-r7's vetoes 0.795 and 0.739; stories-recall2 0.801 and 0.742, recall 0.598 ->
     # 0.605, 0.558 -> 0.563; stories-aliases 0.802 and 0.743, recall 0.610 and 0.564; round
     # 8's dev events 0.820 and 0.756, recall 0.569 and 0.514; stories-r8 0.827 and 0.768,
-    # recall 0.585 and 0.540; round 9's dev events 0.826 and 0.770, recall 0.565 and 0.528)
+    # recall 0.585 and 0.540; round 9's dev events 0.826 and 0.770, recall 0.565 and 0.528;
+    # stories-r9 0.858 and 0.800, recall 0.583 and 0.538)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
     figures = score(onto_one_day(dev), load_aliases(ROOT / "config"), tags=tags)
-    assert figures["within"]["precision"] >= 0.82
-    assert figures["across"]["precision"] >= 0.76
+    assert figures["within"]["precision"] >= 0.85
+    assert figures["across"]["precision"] >= 0.79
 
 
 def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:
