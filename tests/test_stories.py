@@ -36,6 +36,11 @@ def item(
     )  # fmt: skip
 
 
+def reports(titles: list[str], lead: str = "") -> list[Features]:
+    """Reports of one happening by several outlets an hour apart, numbered from 1."""
+    return [item(n, title, lead, hours=n) for n, title in enumerate(titles, start=1)]
+
+
 ISTANBUL = [
     item(1, "Russia and Ukraine agree to swap 1,000 prisoners after Istanbul talks",
          "Delegations led by Rustem Umerov and Vladimir Medinsky met in Istanbul on Friday."),
@@ -1239,15 +1244,11 @@ def test_people_of_the_happening_a_headline_looks_ahead_to_are_not_its_cast() ->
 def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
     from peacewatch.stories.evidence import reaction
 
-    post = [
-        item(n, title, "Donald Trump called Volodymyr Zelensky a dictator without elections.",
-             hours=n)
-        for n, title in enumerate([
-            "Trump calls Zelensky a 'dictator' in social media post",
-            "Trump calls Zelenskyy a dictator as tensions with Kyiv escalate",
-            "Trump calls Zelensky 'dictator', warns of Ukraine's demise",
-        ], start=1)
-    ]  # fmt: skip
+    post = reports([
+        "Trump calls Zelensky a 'dictator' in social media post",
+        "Trump calls Zelenskyy a dictator as tensions with Kyiv escalate",
+        "Trump calls Zelensky 'dictator', warns of Ukraine's demise",
+    ], "Donald Trump called Volodymyr Zelensky a dictator without elections.")  # fmt: skip
     answer = item(4, "Zelensky reacted nervously to the statements of Trump on his rating",
                   "Zelensky said Trump lives in a disinformation space about his rating.",
                   hours=4)  # fmt: skip
@@ -1274,14 +1275,11 @@ def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
 def test_the_same_day_in_another_place_neither_names_is_another_story() -> None:
     from peacewatch.stories.evidence import other_place
 
-    kyiv = [
-        item(n, title, "Viktor Orban called for a ceasefire to speed up peace talks.", hours=n)
-        for n, title in enumerate([
-            "Hungary's Orban arrives in Kyiv, calls for a ceasefire",
-            "Orban in Kyiv calls for a swift ceasefire",
-            "Orban visits Kyiv, proposes ceasefire to Zelensky",
-        ], start=1)
-    ]  # fmt: skip
+    kyiv = reports([
+        "Hungary's Orban arrives in Kyiv, calls for a ceasefire",
+        "Orban in Kyiv calls for a swift ceasefire",
+        "Orban visits Kyiv, proposes ceasefire to Zelensky",
+    ], "Viktor Orban called for a ceasefire to speed up peace talks.")  # fmt: skip
     clusterer = Clusterer()
     story = {clusterer.assign(f).story_id for f in kyiv}.pop()
     moscow = item(4, "Orban arrives in Moscow for talks with Putin on a ceasefire",
