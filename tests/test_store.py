@@ -53,6 +53,27 @@ def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
     assert "0999_broken" not in applied(db)
 
 
+def test_a_stop_landing_just_after_a_migrations_commit_stays_a_clean_stop(tmp_path: Path) -> None:
+    # The daemon turns SIGTERM during start-up into SystemExit(0), which can land between
+    # COMMIT and the end of its block: the stop must come through, not a failing ROLLBACK.
+    class StopAfterCommit(sqlite3.Connection):
+        armed = True
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:  # type: ignore[override]
+            cursor = super().execute(sql, *args)
+            if sql == "COMMIT" and StopAfterCommit.armed:
+                StopAfterCommit.armed = False
+                raise SystemExit(0)
+            return cursor
+
+    conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None, factory=StopAfterCommit)
+    with pytest.raises(SystemExit):
+        migrate(store.Database(conn))
+    conn.close()
+    db = store.open_db(tmp_path / "m.db")  # the restart finishes the migrations
+    assert applied(db) == [name for name, _ in MIGRATIONS]
+
+
 def test_reader_sees_committed_data_while_a_writer_holds_a_transaction(
     db: store.Database, tmp_path: Path
 ) -> None:

@@ -114,7 +114,8 @@ def transaction(db: Database) -> Iterator[Database]:
     try:
         yield db
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a statement's failure may already have ended it
+            conn.execute("ROLLBACK")
         raise
     else:
         conn.execute("COMMIT")

@@ -938,7 +938,10 @@ def migrate(db: Database, migrations: list[Migration] | None = None) -> list[str
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # A stop (SIGTERM's SystemExit) can land just after COMMIT, inside this block:
+            # there is then nothing to roll back, and a failing ROLLBACK would hide the stop.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         ran.append(name)
     return ran

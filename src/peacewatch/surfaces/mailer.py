@@ -120,7 +120,8 @@ def _claim(
         result = _claim_locked(conn, config, day, recipient, now, resend)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a stop can land just after COMMIT
+            conn.execute("ROLLBACK")
         raise
     return result
 
