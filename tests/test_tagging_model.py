@@ -359,6 +359,30 @@ def test_the_model_drops_the_rule_tag_it_finds_far_less_likely(tmp_path: Path) -
     assert [t.id for t in classify(later, ongoing).initiatives] == ["demo"]
 
 
+def test_an_undated_item_keeps_the_likelier_of_an_exclusive_group(tmp_path: Path) -> None:
+    # neither is far less likely (the veto ratio keeps both), but undated the two are seldom
+    # one story: only the likelier stays, and says what it was preferred to
+    even = json.loads(json.dumps(WEIGHTS))
+    even["features"]["p:grain"] = [1.5, [[1, 9.0]]]
+    exclusive = RULES.replace(
+        "threshold = 0.6\n", 'threshold = 0.6\nundated_exclusive = [["demo", "other"]]\n'
+    )
+    ruleset = ruleset_with_model(tmp_path, exclusive, even)
+    title = "Envoy grain: the demo plan and the other accord"
+    chances = ruleset.model.model.known_probabilities(title, None, None)  # type: ignore[attr-defined]
+    likelier = max(("demo", "other"), key=lambda i: chances[i])
+    (tag,) = classify(ItemText(title=title), ruleset).initiatives
+    assert tag.id == likelier and tag.evidence[-1].rule.startswith("the model preferred it")
+    # dated, both stay; and a first-seen day is no publication date: still one
+    assert {t.id for t in classify(ItemText(title=title, published="2025-07-01"), ruleset)
+            .initiatives} == {"demo", "other"}  # fmt: skip
+    seen = ItemText(title=title, first_seen="2025-07-02T10:00:00Z")
+    assert [t.id for t in classify(seen, ruleset).initiatives] == [likelier]
+    # without the setting both stay undated too
+    plain = ruleset_with_model(tmp_path, RULES, even)
+    assert {t.id for t in classify(ItemText(title=title), plain).initiatives} == {"demo", "other"}
+
+
 def test_a_headline_naming_an_event_and_a_cue_but_neither_side_needs_its_words_to_be_sure(
     tmp_path: Path,
 ) -> None:
@@ -409,6 +433,14 @@ def test_a_headline_naming_an_event_and_a_cue_but_neither_side_needs_its_words_t
         (
             'file = "model.npz"\nthreshold = 0.6\nwords_threshold = 0.8',
             "'words_threshold': must lie between 0 and the threshold (0.6), got 0.8",
+        ),
+        (
+            'file = "model.npz"\nundated_exclusive = [["demo", "nowhere"]]',
+            "'undated_exclusive': no initiative has the id 'nowhere'",
+        ),
+        (
+            'file = "model.npz"\nundated_exclusive = ["demo", "other"]',
+            "'undated_exclusive': expected a list of lists of two or more initiative ids",
         ),
         (
             'file = "model.npz"\nveto_ratio = 1.5',

@@ -608,7 +608,7 @@ def classify(item: ItemText, ruleset: RuleSet) -> Classification:
         stand_in = item.first_seen[:10] if when else None
     candidates, candidate_themes, has_relevance = ruleset.candidates(mask)
     initiatives = _tags(candidates, fields, by_weight, seen, when, stand_in is not None)
-    if len(initiatives) > 1 and model is not None and model.veto_ratio > 0:
+    if len(initiatives) > 1 and model is not None and (model.veto_ratio or model.undated_exclusive):
         initiatives = arbitrate(item, initiatives, model, ruleset.initiative_index, when)
     if not initiatives and ask_model:
         approximate = stand_in is not None

@@ -105,7 +105,9 @@ def arbitrate(
     stays, and an item the model knows no word of keeps them all. An item dated between an
     initiative's start and its `end_date` keeps that initiative's tag: while it was live by
     its own dates, its words are no reason to doubt it (the Geneva round of 23 November 2025
-    is the plan's last day and its revision's first)."""
+    is the plan's last day and its revision's first). An undated item keeps only the likeliest
+    of each `undated_exclusive` group the rules gave it: "delegations arrive in Istanbul"
+    without a date is 2022 or 2025, seldom both."""
     chances = settings.model.known_probabilities(
         item.title, item.summary, item.published or item.first_seen
     )
@@ -123,13 +125,20 @@ def arbitrate(
             and when[1] <= initiative.end_date
         )
 
+    def rival(tag: Tag) -> bool:
+        # undated, of a group seldom together: a likelier member of its group was tagged too
+        return item.published is None and any(
+            tag.id in group
+            and any(other.id in group and chances[other.id] > chances[tag.id] for other in tags)
+            for group in settings.undated_exclusive
+        )
+
     # (the model reads the headline and summary: a tag the article's text gave stays)
     dropped = [
         tag
         for tag in tags
-        if chances[tag.id] < floor
-        and all(e.field != "text" for e in tag.evidence)
-        and not live(tag.id)
+        if all(e.field != "text" for e in tag.evidence)
+        and ((chances[tag.id] < floor and not live(tag.id)) or rival(tag))
     ]
     if not dropped:
         return tags

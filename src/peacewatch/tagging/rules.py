@@ -152,7 +152,7 @@ class _Compiler(Checks):
             if theme:
                 themes.append(theme)
         relevance = self._relevance(data.get("relevance"))
-        model = self._model(data["model"]) if "model" in data else None
+        model = self._model(data["model"], {i.id for i in initiatives}) if "model" in data else None
         if self.problems or relevance is None:
             return None
 
@@ -438,7 +438,7 @@ class _Compiler(Checks):
         self._text(entry, "description", raw.get("description"), required=False)
         return self._rule(entry, raw.get("rules"))
 
-    def _model(self, raw: Any) -> ModelSettings | None:
+    def _model(self, raw: Any, initiative_ids: set[str]) -> ModelSettings | None:
         # (an initiative the model does not know is never guessed, one the rules dropped neither)
         entry = "model"
         if not isinstance(raw, dict):
@@ -454,6 +454,7 @@ class _Compiler(Checks):
                 "threshold",
                 "words_threshold",
                 "veto_ratio",
+                "undated_exclusive",
                 "context",
                 "threshold_without_context",
                 "headline_cues",
@@ -485,6 +486,7 @@ class _Compiler(Checks):
         veto_ratio = raw.get("veto_ratio", 0.0)
         if self._number(entry, "veto_ratio", veto_ratio) and not 0 <= veto_ratio < 1:
             self.problem(entry, "veto_ratio", f"must lie between 0 and 1, got {veto_ratio}")
+        exclusive = self._exclusive(entry, raw.get("undated_exclusive", []), initiative_ids)
         context = self._pattern_list(entry, "context", raw.get("context"))
         cues: list[int] = []
         if "headline_cues" in raw:
@@ -510,9 +512,27 @@ class _Compiler(Checks):
             context=frozenset(context),
             words_threshold=float(words_threshold),
             veto_ratio=float(veto_ratio),
+            undated_exclusive=exclusive,
             threshold_without_context=float(without),
             headline_cues=frozenset(cues),
         )
+
+    def _exclusive(
+        self, entry: str, raw: Any, initiative_ids: set[str]
+    ) -> tuple[frozenset[str], ...]:
+        """`undated_exclusive`: lists of two or more initiative ids, each known."""
+        key = "undated_exclusive"
+        if not isinstance(raw, list) or not all(
+            isinstance(group, list) and len(group) >= 2 and all(isinstance(i, str) for i in group)
+            for group in raw
+        ):
+            self.problem(entry, key, "expected a list of lists of two or more initiative ids")
+            return ()
+        for group in raw:
+            for initiative_id in group:
+                if initiative_id not in initiative_ids:
+                    self.problem(entry, key, f"no initiative has the id {initiative_id!r}")
+        return tuple(frozenset(group) for group in raw)
 
     # -- rules
 

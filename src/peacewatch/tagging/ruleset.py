@@ -186,6 +186,9 @@ class ModelSettings:
     # when the rules give several initiatives, one the model finds less likely than this share
     # of the likeliest one's probability is dropped (0: the model never overrules a rule)
     veto_ratio: float = 0.0
+    # initiatives an undated item is seldom about together (Istanbul 2022 and 2025): of those
+    # the rules give it, only the one the model finds likeliest stays
+    undated_exclusive: tuple[frozenset[str], ...] = ()
     # the least probability that tags an item naming none of `context` (1: never asked), from
     # its words alone; such an item's headline must name a tracked event's place, actor or
     # venue and one of `headline_cues`
