@@ -89,8 +89,9 @@ def test_kill_9_in_the_first_two_seconds_leaves_no_process(
     # one parse worker even on a single core: the pool is what can be orphaned
     config = write_config(tmp_path / "config", sources, parse={"workers": 1, "inline_bytes": 0})
     rng = random.Random()
-    # twenty moments spread over the first two seconds, one in each tenth of a second
-    delays = [(slot + rng.random()) * 0.1 for slot in range(20)]
+    # ten moments spread over the first two seconds, one in each fifth of a second (random
+    # within it, so runs over time cover every moment)
+    delays = [(slot + rng.random()) * 0.2 for slot in range(10)]
     rng.shuffle(delays)
     for n, delay in enumerate(delays):
         left = kill_after_start(config, tmp_path / f"d{n}.db", delay)
