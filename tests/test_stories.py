@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from peacewatch.errors import ConfigError
+from peacewatch.stories import cues
 from peacewatch.stories.aliases import build_table, load_aliases
 from peacewatch.stories.cluster import Clusterer, Settings
 from peacewatch.stories.features import Features, extract, lead_of
@@ -312,10 +313,15 @@ def test_clustering_collects_garbage_less_often_and_restores_the_threshold() -> 
         gc.set_threshold(*before)
 
 
-def test_settings_version_changes_with_settings_and_aliases() -> None:
+def test_settings_version_changes_with_settings_aliases_and_cues(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     base = Settings().version(ALIASES.digest)
     assert Settings(window_hours=48).version(ALIASES.digest) != base
     assert Settings().version("other") != base
+    # a changed cue table (a preview word, say) changes decisions: stored stories are stale
+    monkeypatch.setattr(cues, "DIGEST", "changed")
+    assert Settings().version(ALIASES.digest) != base
 
 
 def test_lead_is_the_first_sentences() -> None:

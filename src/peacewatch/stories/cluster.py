@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from itertools import chain, count
 
+from peacewatch.stories import cues
 from peacewatch.stories.evidence import (
     VETOES,
     Evidence,
@@ -99,7 +100,7 @@ class Settings:
         return dict(self.weights)
 
     def version(self, aliases_digest: str = "") -> str:
-        text = repr(sorted(asdict(self).items())) + aliases_digest
+        text = repr(sorted(asdict(self).items())) + aliases_digest + cues.DIGEST
         return "s" + hashlib.sha256(text.encode()).hexdigest()[:10]
 
 

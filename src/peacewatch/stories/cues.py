@@ -7,6 +7,7 @@ puts its happening a day after another one ("a day after talks in the Kremlin", 
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 
@@ -211,3 +212,14 @@ def aside_from(title: str, language: str | None) -> int | None:
     None."""
     found = _search(ASIDE_RE, title, language)
     return found.start() if found is not None else None
+
+
+# What the cue tables say, for the clustering settings' version (`cluster.Settings.version`):
+# a changed cue changes decisions as a changed weight does, so stored stories are due a
+# recluster.
+DIGEST = hashlib.sha256(
+    repr(
+        [_PREVIEW_CUES, _SAME_DAY_CUES, _LATER, _PURPOSE, _SURPRISE, _FOLLOW_CUES, _REPEAT_CUES,
+         _REACTION_CUES, _LOCATIVES, sorted(_JOURNEYS["en"]), sorted(_ARTICLES), _ASIDE_CUES]
+    ).encode()
+).hexdigest()[:10]  # fmt: skip
