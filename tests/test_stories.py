@@ -1149,6 +1149,30 @@ def test_the_next_day_in_another_place_is_another_story() -> None:
     assert other_place(kyiv, clusterer.stories[story])
 
 
+def test_an_arrival_and_the_talks_of_the_next_day_are_two_stories() -> None:
+    from peacewatch.stories.cues import is_arrival
+    from peacewatch.stories.evidence import arrival_apart
+
+    assert is_arrival("UN Secretary-General Guterres arrives in Russia for the BRICS summit", "en")
+    assert is_arrival("Генсек ООН прибыл в Казань на саммит БРИКС", "ru")
+    assert is_arrival("Генсек ООН прибув до Казані", "uk")
+    assert not is_arrival("Orban arrives in Moscow to meet Putin", "en")  # names the meeting
+    assert not is_arrival("Путин встретился с Гутеррешем в Казани", "ru")
+    arrived = [
+        item(1, "UN Secretary-General Guterres arrives in Kazan for the BRICS summit", hours=1),
+        item(2, "Генсек ООН Гутерриш прибыл в Казань на саммит БРИКС", lang="ru", hours=2),
+        item(3, "UN chief Antonio Guterres arrives in Russia for BRICS summit in Kazan", hours=3),
+    ]  # fmt: skip
+    clusterer = Clusterer()
+    story = {clusterer.assign(f).story_id for f in arrived}.pop()
+    talks = item(4, "Putin meets UN chief Guterres in Kazan at the BRICS summit", hours=26)
+    assert arrival_apart(talks, clusterer.stories[story])
+    assert clusterer.assign(talks).story_id != story
+    # the same day an arrival and the talks are one happening
+    same_day = item(5, "Putin meets UN chief Guterres in Kazan at the BRICS summit", hours=5)
+    assert not arrival_apart(same_day, clusterer.stories[story])
+
+
 def test_a_headline_for_the_coming_days_announces_what_is_to_come() -> None:
     from peacewatch.stories.cues import is_preview
 

@@ -108,7 +108,8 @@ def test_held_out_meets_the_targets() -> None:
     # floors of precision follow. Round 10 (289 reports of 47 events: one envoy's five trips to
     # one capital, three meetings of two leaders in one city, announcements the day before):
     # 0.947 / 0.709, 0.919 / 0.564 (B-cubed 0.812); 0.947 / 0.709, 0.919 / 0.563 (0.811) with
-    # "анонсував зустріч" as a preview (chosen on dev).
+    # "анонсував зустріч" as a preview (chosen on dev); 0.947 / 0.708, 0.918 / 0.560 (0.810) with
+    # the arrival veto (an arrival and the next day's talks; chosen on dev).
     assert held["across"]["precision"] >= 0.90
     assert held["within"]["precision"] >= 0.94
     assert held["within"]["recall"] >= 0.68
@@ -191,10 +192,10 @@ def test_held_out_meets_the_targets() -> None:
     # reaction, one leader in two places, announcements, a count of years): 0.997 / 0.811,
     # 0.997 / 0.809 (0.902); round 10's 22 dev events (the UN chief's arrival in Kazan and his
     # meeting with Putin the next day; a meeting announced and held): 0.983 / 0.808, 0.982 /
-    # 0.805 (0.897); "анонсував зустріч" as a preview 0.986 / 0.808, 0.985 / 0.805: the floors
-    # follow
-    assert figures["dev"]["within"]["precision"] >= 0.98
-    assert figures["dev"]["across"]["precision"] >= 0.98
+    # 0.805 (0.897); "анонсував зустріч" as a preview 0.986 / 0.808, 0.985 / 0.805; the arrival
+    # veto (an arrival, and what followed it another day): 0.997 / 0.814, 0.997 / 0.806 (0.901)
+    assert figures["dev"]["within"]["precision"] >= 0.99
+    assert figures["dev"]["across"]["precision"] >= 0.99
     assert figures["dev"]["within"]["recall"] >= 0.80
     # (round 6's dev events: 0.972 / 0.806 and 0.959 / 0.765; stories-precision's vetoes and
     # 'today' as a date: 0.988 / 0.809 and 0.988 / 0.783, 0.785 with the tagging model of
@@ -217,7 +218,7 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # 8's dev events 0.820 and 0.756, recall 0.569 and 0.514; stories-r8 0.827 and 0.768,
     # recall 0.585 and 0.540; round 9's dev events 0.826 and 0.770, recall 0.565 and 0.528;
     # stories-r9 0.858 and 0.800, recall 0.583 and 0.538; round 10's dev events 0.843 and
-    # 0.797, recall 0.590 and 0.532)
+    # 0.797, recall 0.590 and 0.532; the arrival veto 0.842 and 0.793, recall 0.588 and 0.535)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]

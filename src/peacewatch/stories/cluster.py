@@ -59,6 +59,7 @@ WEIGHTS: tuple[tuple[str, float], ...] = (
     ("other_tags", -1.26), ("unshared", -1.64), ("missing", -0.14), ("other_day", 0.0),
     ("other_round", 0.0), ("other_people", 0.0), ("other_figure", 0.0), ("next_day", 0.0),
     ("again", 0.0), ("other_venue", 0.0), ("other_place", 0.0), ("reaction", 0.0),
+    ("arrival_apart", 0.0),
     ("gap", -1.80), ("late", -1.64), ("across", 0.0),
 )  # fmt: skip
 THRESHOLD = -2.5  # chosen on dev, precision first (README, "Stories")
@@ -77,7 +78,7 @@ class Settings:
     # round's happening, or another cast (a call with Zelensky the day after one with Putin)
     vetoes: tuple[str, ...] = (
         "other_day", "other_round", "other_people", "other_figure", "next_day", "again",
-        "other_venue", "other_place", "reaction",
+        "other_venue", "other_place", "reaction", "arrival_apart",
     )  # fmt: skip
     gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
     late_hours: float = 40.0  # an item this long after the story's first member needs

@@ -85,6 +85,32 @@ _SURPRISE = {
 SURPRISE_RE = _words(_SURPRISE)
 
 
+# "Guterres arrives in Kazan for BRICS summit", "Си Цзиньпин прибыл в Москву": a headline of an
+# arrival, naming no meeting, talks or signing ("Orban arrives in Moscow to meet Putin" names
+# one): the journey's first day, which the next day's talks are not (`evidence.arrival_apart`)
+_ARRIVAL = {
+    "en": r"arrives?|arrived|arriving|lands|landed",
+    "uk": r"прибу(?:в|ла|ли)|прилеті(?:в|ла|ли)|приїха(?:в|ла|ли)",
+    "ru": r"прибыл[аи]?|прилетел[аи]?|приехал[аи]?",
+}
+_MEETING = {
+    "en": r"meet\w*|met|talks?|holds?|held|hosts?|hosted|discuss\w*|signs?|signed|call\w*"
+    r"|says|said",
+    "uk": r"зустр\w*|переговор\w*|перемовин\w*|обговор\w*|підпис\w*|розмов\w*|заяв\w*|сказав",
+    "ru": r"встре\w*|встрет\w*|переговор\w*|обсуд\w*|подпис\w*|разговор\w*|заяв\w*|сказал",
+}
+ARRIVAL_RE = _words(_ARRIVAL)
+MEETING_RE = _words(_MEETING)
+
+
+def is_arrival(title: str, language: str | None) -> bool:
+    """Whether a headline reports an arrival and names no meeting, talks or statement."""
+    return (
+        _search(ARRIVAL_RE, title, language) is not None
+        and _search(MEETING_RE, title, language) is None
+    )
+
+
 def is_preview(title: str, language: str | None) -> bool:
     """Whether a headline announces what is still to come, on another day than today."""
     cue = PREVIEW_RE.get(language or "")
@@ -220,6 +246,7 @@ def aside_from(title: str, language: str | None) -> int | None:
 DIGEST = hashlib.sha256(
     repr(
         [_PREVIEW_CUES, _SAME_DAY_CUES, _LATER, _PURPOSE, _SURPRISE, _FOLLOW_CUES, _REPEAT_CUES,
-         _REACTION_CUES, _LOCATIVES, sorted(_JOURNEYS["en"]), sorted(_ARTICLES), _ASIDE_CUES]
+         _REACTION_CUES, _LOCATIVES, sorted(_JOURNEYS["en"]), sorted(_ARTICLES), _ASIDE_CUES,
+         _ARRIVAL, _MEETING]
     ).encode()
 ).hexdigest()[:10]  # fmt: skip

@@ -52,6 +52,7 @@ FEATURES = (
     "other_venue",  # the item names another place or organ of one `within` tree than the story
     "other_place",  # the item's headline puts it in another place than the story's, a day on
     "reaction",  # the item's headline answers another's words, most of the story's do not
+    "arrival_apart",  # an arrival and, another day, what followed it (one of them the item)
     "gap",  # days to the nearest member
     "late",  # days after the story's first member, beyond the first day
     "across",  # the story has no member in the item's language (0/1)
@@ -61,7 +62,7 @@ FEATURES = (
 # of the wrong sign are set to zero: `calibration.fit`)
 AGAINST = frozenset(("other_tags", "unshared", "missing", "other_day", "other_round",
                      "other_people", "other_figure", "next_day", "again", "other_venue",
-                     "other_place", "reaction", "gap", "late",
+                     "other_place", "reaction", "arrival_apart", "gap", "late",
                      "across"))  # fmt: skip
 
 # What each feature is reported as in `story_members.evidence` when it adds to the score
@@ -213,6 +214,18 @@ def _earlier_day(item: Features, story: Story) -> bool:
     return bisect_left(story.times, item.time - item.time % DAY) * 2 > story.size
 
 
+def arrival_apart(item: Features, story: Story) -> bool:
+    """An arrival and what followed it on another day: the item's headline reports an
+    arrival ('Guterres arrives in Kazan', `cues.is_arrival`) and most of the story's members
+    report something else on a later day (his talks with Putin the next day), or the other
+    way round. On the same day the arrival and the talks are one happening."""
+    if item.arrival:
+        start = item.time - item.time % DAY + DAY  # the next UTC day
+        later = len(story.times) - bisect_left(story.times, start)
+        return story.arrivals * 2 < story.size and later * 2 > story.size
+    return story.arrivals * 2 > story.size and _earlier_day(item, story)
+
+
 def again(item: Features, story: Story) -> bool:
     """The item's headline says it repeats an earlier happening ('second call in two days',
     'вдруге', 'во второй раз', 'again': `cues.repeats_another`), and most of the story's
@@ -325,6 +338,7 @@ VETOES = {
     "other_day": other_day, "other_round": other_round, "other_people": other_people,
     "other_figure": other_figure, "next_day": next_day, "again": again,
     "other_venue": other_venue, "other_place": other_place, "reaction": reaction,
+    "arrival_apart": arrival_apart,
 }  # fmt: skip
 
 

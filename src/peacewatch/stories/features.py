@@ -26,6 +26,7 @@ from peacewatch.stories.cues import (
     answering,
     aside_from,
     follows_another,
+    is_arrival,
     is_preview,
     placed,
     repeats_another,
@@ -109,6 +110,7 @@ class Features:
     title_aides: frozenset[str] = frozenset()
     # the people whose words or deeds the headline says it answers ('responds to Trump')
     answered: frozenset[str] = frozenset()
+    arrival: bool = False  # the headline reports an arrival and names no meeting ('arrives in')
 
 
 def shingle_hash(words: list[str]) -> int:
@@ -516,5 +518,5 @@ def extract(
         implied=frozenset(implied),
         days=recent_days(written_dates, published), repeats=repeats,
         venues=frozenset(map(sys.intern, venues)), where=frozenset(map(sys.intern, where)),
-        answered=frozenset(answered),
+        answered=frozenset(answered), arrival=is_arrival(title, language),
     )  # fmt: skip

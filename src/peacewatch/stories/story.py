@@ -44,6 +44,7 @@ class Member(NamedTuple):
     where: tuple[str, ...]
     title_aides: tuple[str, ...]
     answered: tuple[str, ...]
+    arrival: bool = False
 
     @classmethod
     def of(cls, item: Features) -> Member:
@@ -57,7 +58,7 @@ class Member(NamedTuple):
             shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
             item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
             item.follows, item.repeats, tuple(item.venues), tuple(item.where),
-            shared(item.title_aides), shared(item.answered),
+            shared(item.title_aides), shared(item.answered), item.arrival,
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -71,6 +72,7 @@ class Member(NamedTuple):
             days=frozenset(self.days), follows=self.follows,
             repeats=self.repeats, venues=frozenset(self.venues), where=frozenset(self.where),
             title_aides=frozenset(self.title_aides), answered=frozenset(self.answered),
+            arrival=self.arrival,
         )  # fmt: skip
 
 
@@ -92,6 +94,7 @@ class Story:
     # set of a headline's and lead's 40-odd shingles takes 2 KB; most stories stay single)
     shingles: set[int] | tuple[int, ...] = ()
     previews: int = 0  # members whose headline announces what is still to come
+    arrivals: int = 0  # members whose headline reports an arrival and no meeting
     answers: int = 0  # members whose headline answers someone's words ('responds to')
     answered: Counter[str] = field(default_factory=Counter)  # whom they answer ('e:trump')
     title_people: Counter[str] = field(default_factory=Counter)  # people named in headlines
@@ -142,6 +145,7 @@ class Story:
         else:
             self.shingles = item.shingles
         self.previews += item.preview
+        self.arrivals += item.arrival
         if item.answered:
             self.answers += 1
             self.answered.update(item.answered)
