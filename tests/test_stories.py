@@ -760,7 +760,7 @@ def test_the_same_words_with_other_people_are_another_event() -> None:
 def test_recent_days_are_the_days_around_publication() -> None:
     from datetime import date
 
-    from peacewatch.stories.features import recent_days
+    from peacewatch.stories.reading import recent_days
 
     numbers = {"d:06-02", "d:06-09", "d:06-11", "d:06-12", "1000", "r:2"}
     assert recent_days(numbers, date(2025, 6, 10)) == {"d:06-09", "d:06-11"}  # not 2 June

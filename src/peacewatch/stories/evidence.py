@@ -123,7 +123,7 @@ def other_day(item: Features, story: Story) -> bool:
     """The item gives the day of what it reports, most of the story's members that give one
     agree on theirs, and the two are two days or more apart: the second stage of an exchange
     two days after the first. A date recalled from weeks before is not read
-    (`features.RECENT_DAYS`)."""
+    (`reading.RECENT_DAYS`)."""
     if not item.days or not story.dated:
         return False
     days = {d for d, c in story.days.items() if c * 2 > story.dated}
