@@ -1163,9 +1163,11 @@ def test_an_arrival_and_the_talks_of_the_next_day_are_two_stories() -> None:
         item(2, "Генсек ООН Гутерриш прибыл в Казань на саммит БРИКС", lang="ru", hours=2),
         item(3, "UN chief Antonio Guterres arrives in Russia for BRICS summit in Kazan", hours=3),
     ]  # fmt: skip
-    clusterer = Clusterer()
+    clusterer, lax = Clusterer(), Clusterer(Settings(vetoes=()))
     story = {clusterer.assign(f).story_id for f in arrived}.pop()
+    {lax.assign(f).story_id for f in arrived}.pop()
     talks = item(4, "Putin meets UN chief Guterres in Kazan at the BRICS summit", hours=26)
+    assert lax.assign(talks).story_id == story  # without the rule
     assert arrival_apart(talks, clusterer.stories[story])
     assert clusterer.assign(talks).story_id != story
     # the same day an arrival and the talks are one happening

@@ -127,7 +127,7 @@ def arbitrate(
 
     def rival(tag: Tag) -> bool:
         # undated, of a group seldom together: a likelier member of its group was tagged too
-        return item.published is None and any(
+        return not item.published and any(
             tag.id in group
             and any(other.id in group and chances[other.id] > chances[tag.id] for other in tags)
             for group in settings.undated_exclusive
