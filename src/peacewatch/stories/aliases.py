@@ -62,7 +62,7 @@ class AliasTable:
     ) -> list[tuple[int, int, str]]:
         """(start, end, entity id) of every name in a text's key sequence (and, for people,
         places and organisations, its name-key sequence), longest match first."""
-        language = lang if lang in self.names else "en"
+        language = lang if lang in self.names or lang in self.proper else "en"
         tables = [(self.names.get(language, {}), keys)]
         if name_keys is not None:
             tables.append((self.proper.get(language, {}), name_keys))
@@ -161,8 +161,12 @@ def build_table(entries: list[dict[str, Any]], *, display: str = ALIASES_FILE) -
     table.paths = _paths(table.entities)
     for compiled, source in ((table.names, names), (table.proper, proper)):
         for lang, firsts in source.items():
+            # longest first; among equal lengths, file order (a stable sort of the options
+            # without repeats): where two entities share a key sequence ('чорноморський' and
+            # 'Чорноморськ' both give 'чорноморськ'), the one listed first wins, whatever the
+            # hash seed (a set's order made clustering differ from run to run)
             compiled[lang] = {
-                first: sorted(set(options), key=lambda o: -len(o[0]))
+                first: sorted(dict.fromkeys(options), key=lambda o: -len(o[0]))
                 for first, options in firsts.items()
             }
     canonical = repr(sorted((e.get("id"), sorted(e.items())) for e in entries)).encode()
