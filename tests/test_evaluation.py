@@ -66,6 +66,21 @@ def test_the_split_is_fixed_by_the_url_hash() -> None:
     assert len(load_labelled(CORPUS, split="dev")) == halves["dev"]
 
 
+def test_the_second_readers_labels_are_of_dev_pages_and_known_initiatives(
+    shipped: RuleSet,
+) -> None:
+    """scripts/reader_agreement.py: a second reader's labels for 400 dev pages, to measure how
+    far two readers agree. Held-out pages are never shown to anyone, so none may be here."""
+    by_url = {row["url"]: row for row in corpus_rows()}
+    path = CORPUS.with_name("second-reader.jsonl")
+    second = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    known = {i.id for i in shipped.initiatives}
+    assert len(second) == 400 and len({row["url"] for row in second}) == 400
+    for row in second:
+        assert by_url[row["url"]]["split"] == "dev", row
+        assert set(row["labels"]) <= known and row["note"], row
+
+
 def test_a_collection_round_can_be_scored_alone() -> None:
     rows = corpus_rows()
     rounds = Counter((row["round"], row["split"]) for row in rows)
