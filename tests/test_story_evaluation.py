@@ -116,7 +116,8 @@ def test_held_out_meets_the_targets() -> None:
     # 0.948 / 0.712, 0.922 / 0.575 (0.816) with the tagging rules and model of corpus round 34.
     # Round 12 (318 reports of 67 events: the UN chief's letters to Putin on the grain deal and
     # his hopes two days later, one spokesman's four verdicts on the deal, a visit announced,
-    # the arrival and the talks on three days): 0.942 / 0.701, 0.914 / 0.570 (B-cubed 0.812).
+    # the arrival and the talks on three days): 0.942 / 0.701, 0.914 / 0.570 (B-cubed 0.812);
+    # 0.942 / 0.700, 0.914 / 0.567 (0.811) with the tagging of corpus round 35.
     assert held["across"]["precision"] >= 0.90
     assert held["within"]["precision"] >= 0.94
     assert held["within"]["recall"] >= 0.68
@@ -243,7 +244,7 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # round 11's dev events 0.819 and 0.760, recall 0.576 and 0.521, once the alias table no
     # longer depends on the hash seed: before, these figures changed from run to run; 0.578
     # and 0.523 with the tagging of corpus round 34; round 12's dev events 0.807 and 0.751,
-    # recall 0.564 and 0.510)
+    # recall 0.564 and 0.510; the tagging of corpus round 35 0.805 and 0.745)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
