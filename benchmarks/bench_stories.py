@@ -32,7 +32,8 @@ from peacewatch.stories.cluster import Clusterer, Settings, fewer_collections  #
 from peacewatch.stories.features import extract  # noqa: E402
 
 DAYS = 30
-TARGET_TOTAL_S = 60.0
+TARGET_TOTAL_S = 60.0  # for FULL_RUN items over DAYS
+FULL_RUN = 100_000
 TARGET_P95_MS = 50.0
 LATIN = "bcdfghklmnprstvz"
 VOWELS = "aeiou"
@@ -115,7 +116,7 @@ def rss_mb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--items", type=int, default=FULL_RUN)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     aliases = load_aliases(ROOT / "config")
@@ -157,8 +158,13 @@ def main() -> None:
         f" max {latencies[-1] * 1000:.1f} ms; {joined:,} joined a story; features"
         f" {featuring:.1f} s, clustering {total - featuring:.1f} s"
     )
-    ok = total < TARGET_TOTAL_S and p95 < TARGET_P95_MS
-    print(f"targets: total < {TARGET_TOTAL_S:.0f} s, p95 < {TARGET_P95_MS:.0f} ms: "
+    # The total's target is for 100,000 items over a month: a smaller run is held to its share
+    # of it (and is lighter per item, its windows holding fewer stories), so only a full run
+    # can show the target met.
+    target = TARGET_TOTAL_S * len(items) / FULL_RUN
+    ok = total < target and p95 < TARGET_P95_MS
+    scaled = "" if len(items) == FULL_RUN else f" ({TARGET_TOTAL_S:.0f} s for {FULL_RUN:,}, scaled)"
+    print(f"targets: total < {target:.0f} s{scaled}, p95 < {TARGET_P95_MS:.0f} ms: "
           f"{'met' if ok else 'NOT met'}")  # fmt: skip
     sys.exit(0 if ok else 1)
 
