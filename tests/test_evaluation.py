@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -79,6 +81,16 @@ def test_the_second_readers_labels_are_of_dev_pages_and_known_initiatives(
     for row in second:
         assert by_url[row["url"]]["split"] == "dev", row
         assert set(row["labels"]) <= known and row["note"], row
+    # the script counts every label of either reader once: the corpus's as found or missed, the
+    # second reader's as found or extra
+    script = ROOT / "scripts" / "reader_agreement.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--json"], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(run.stdout)["second_reader"]
+    assert figures["tp"] + figures["fn"] == sum(len(by_url[r["url"]]["labels"]) for r in second)
+    assert figures["tp"] + figures["fp"] == sum(len(r["labels"]) for r in second)
 
 
 def test_a_collection_round_can_be_scored_alone() -> None:
