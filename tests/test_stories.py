@@ -15,6 +15,7 @@ from peacewatch.stories import cues
 from peacewatch.stories.aliases import build_table, load_aliases
 from peacewatch.stories.cluster import Clusterer, Settings
 from peacewatch.stories.features import Features, extract, lead_of
+from peacewatch.stories.words import key as word_key
 
 ROOT = Path(__file__).resolve().parent.parent
 ALIASES = load_aliases(ROOT / "config")
@@ -322,6 +323,19 @@ def test_settings_version_changes_with_settings_aliases_and_cues(
     # a changed cue table (a preview word, say) changes decisions: stored stories are stale
     monkeypatch.setattr(cues, "DIGEST", "changed")
     assert Settings().version(ALIASES.digest) != base
+
+
+def test_stemmers_and_the_ukrainian_dictionary_run_in_c() -> None:
+    """pyproject installs PyStemmer and pymorphy3[fast]: the same stems and lemmas as the pure
+    Python builds, in a fraction of the time (README, "Story speed"). An install that lost
+    them would still cluster, slowly; this says so."""
+    import pymorphy3.dawg
+    import snowballstemmer
+
+    assert snowballstemmer.stemmer.__module__ == "Stemmer"
+    assert pymorphy3.dawg.DAWG.__module__ == "dawg"
+    words = [("переговорів", "uk"), ("переговорах", "ru"), ("negotiations", "en")]
+    assert [word_key(word, lang) for word, lang in words] == ["переговори", "переговор", "negoti"]
 
 
 def test_lead_is_the_first_sentences() -> None:
