@@ -263,6 +263,23 @@ def test_prefix_wildcard_and_gap() -> None:
     assert not tagged(ruleset, "Renegotiation")
 
 
+def test_phrases_sharing_a_first_word_are_found_by_the_words_that_follow() -> None:
+    """The matcher files a word's phrases by their second atom (a gap, an exact word or a
+    prefix) and walks only those the next word continues; every phrase the text holds is
+    still found, and the one-word pattern beside them, in the order the rules list them."""
+    ruleset = rules(
+        '[ { match = ["peace * summit", "peace talk*", "peace", "peace plan", "peace talks in"] } ]'
+    )
+    result = classify(ItemText(title="Peace talks in Geneva, then a peace plan"), ruleset)
+    # the term's evidence is its first pattern found at the first word that starts any
+    quoted = [(e.text, e.start) for tag in result.initiatives for e in tag.evidence]
+    assert quoted == [("Peace talks", 0)]
+    result = classify(ItemText(title="A peace global summit"), ruleset)
+    assert [e.text for tag in result.initiatives for e in tag.evidence] == ["peace global summit"]
+    result = classify(ItemText(title="peace"), ruleset)  # the phrases need a next word
+    assert [e.text for tag in result.initiatives for e in tag.evidence] == ["peace"]
+
+
 def test_a_prefix_matches_the_word_after_a_french_or_italian_elision() -> None:
     """'ukrain*' finds "L'Ukraine" and 'ucrain*' "dell'Ucraina", as an exact word finds
     "d'Istanbul"; an English possessive still keeps its word."""

@@ -164,18 +164,27 @@ def _scan(name: str, text: str, weight: float, ruleset: RuleSet) -> _Field | Non
     atoms = memo.atoms
     count = len(words)
     hits: _Hits = {}
-    for i, word_starts in compress(enumerate(starts), starts):  # only words that start patterns
-        for pid, rest in word_starts:
-            if not rest:  # a one-word pattern
+    for i, (singles, phrases) in compress(enumerate(starts), starts):  # words that start some
+        found: list[tuple[int, int, _Span]] | None = None
+        if phrases and i + 1 < count:  # only the phrases whose second atom the next word has
+            for second in (*atoms[words[i + 1]], GAP):
+                for k, pid, rest in phrases.get(second, ()):
+                    j = i + 2  # the words after it must satisfy the rest of the atoms
+                    for needed in rest:
+                        if j >= count or (needed != GAP and needed not in atoms[words[j]]):
+                            break
+                        j += 1
+                    else:
+                        if found is None:
+                            found = []
+                        found.append((k, pid, (i, j)))
+        if found is None:
+            for _, pid in singles:
                 hits.setdefault(pid, []).append((i, i + 1))
-                continue
-            j = i + 1  # a phrase: the following words must satisfy the rest of its atoms
-            for needed in rest:
-                if j >= count or (needed != GAP and needed not in atoms[words[j]]):
-                    break
-                j += 1
-            else:
-                hits.setdefault(pid, []).append((i, j))
+        else:  # in the word's own order of patterns, as hits were always filed
+            found.extend((k, pid, (i, i + 1)) for k, pid in singles)
+            for _, pid, span in sorted(found):
+                hits.setdefault(pid, []).append(span)
     return _Field(name, norm, weight, tokens, hits) if hits else None
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
+from typing import cast
 
 from peacewatch.tagging.model import Model
 from peacewatch.tagging.normalize import is_pure, token_key, without_elision
@@ -18,6 +19,13 @@ FIELDS = ("title", "summary", "text")
 GAP = -1  # atom id of a standalone "*" inside a phrase: any one token
 # The patterns that start with a word: (pattern id, the pattern's remaining atoms), ...
 Starts = tuple[tuple[int, tuple[int, ...]], ...]
+# What the matcher keeps per word (see WordMemo): its one-word patterns, and its phrases by
+# their second atom, each with its place k in the word's Starts (hits keep that order):
+# ((k, pattern id), ...), {second atom: ((k, pattern id, the atoms after the second), ...)}
+WordStarts = tuple[
+    tuple[tuple[int, int], ...], dict[int, tuple[tuple[int, int, tuple[int, ...]], ...]]
+]
+STARTS_NOTHING = cast(WordStarts, ())  # a word that starts no pattern: falsy, for compress()
 # The rules an item may match: initiatives, themes, and whether the relevance rule
 Candidates = tuple[tuple["Initiative", ...], tuple["Theme", ...], bool]
 # Part of the rules version: bump when a change to normalization or matching alters results,
@@ -218,9 +226,11 @@ class PatternTable:
     starts: tuple[Starts, ...]
 
 
-class WordMemo(dict[str, Starts]):
+class WordMemo(dict[str, WordStarts]):
     """What a rule set knows about each normalized word, worked out on first sight
-    (__missing__) because news vocabulary repeats: word -> the patterns starting with it.
+    (__missing__) because news vocabulary repeats: word -> the patterns starting with it
+    (WordStarts; STARTS_NOTHING when none does). A word such as "ukraine" starts dozens of
+    phrases; filed by their second atom, only those the next word can continue are walked.
 
     `atoms` maps each seen word to the atom ids it satisfies; `mixed` holds the seen words that
     mix digits and letters ("28pt"), which the matcher re-tokenizes with the exact tokenizer.
@@ -239,7 +249,7 @@ class WordMemo(dict[str, Starts]):
         self.atoms: dict[str, tuple[int, ...]] = {}
         self.mixed: set[str] = set()
 
-    def __missing__(self, word: str) -> Starts:
+    def __missing__(self, word: str) -> WordStarts:
         atoms: list[int] = []
         if not is_pure(word):
             self.mixed.add(word)
@@ -251,10 +261,18 @@ class WordMemo(dict[str, Starts]):
             for prefix, atom in self.table.prefix_atoms.get(bare[:MIN_PREFIX], ()):
                 if bare.startswith(prefix):
                     atoms.append(atom)
-        starts = tuple(start for atom in atoms for start in self.table.starts[atom])
+        starts = [start for atom in atoms for start in self.table.starts[atom]]
         self.atoms[word] = tuple(atoms)
-        self[word] = starts
-        return starts
+        found = STARTS_NOTHING
+        if starts:
+            phrases: dict[int, list[tuple[int, int, tuple[int, ...]]]] = {}
+            for k, (pid, rest) in enumerate(starts):
+                if rest:
+                    phrases.setdefault(rest[0], []).append((k, pid, rest[1:]))
+            singles = tuple((k, pid) for k, (pid, rest) in enumerate(starts) if not rest)
+            found = (singles, {atom: tuple(group) for atom, group in phrases.items()})
+        self[word] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
