@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from peacewatch import store
-from peacewatch.store import tags as tag_store
+from peacewatch.store import retagging
 from peacewatch.tagging.classifier import ItemText, _scan, classify
 from peacewatch.tagging.rules import load_ruleset
 from peacewatch.tagging.ruleset import RuleSet
@@ -181,7 +181,7 @@ def bench_retag(ruleset: RuleSet, count: int, batch_size: int) -> None:
         db = store.open_db(path)
         ruleset.fresh_memo()
         start, cpu = time.perf_counter(), time.process_time()
-        report = tag_store.retag(db, ruleset, batch_size=batch_size)
+        report = retagging.retag(db, ruleset, batch_size=batch_size)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         size = path.stat().st_size / 1e6
         db.conn.close()

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from peacewatch import store
 from peacewatch.cli import cli
 from peacewatch.models import ParsedItem
+from peacewatch.store import retagging
 from peacewatch.store import tags as tag_store
 from peacewatch.tagging.rules import load_ruleset
 from support import rules_only
@@ -114,7 +115,7 @@ def test_retag_shows_progress_and_initiatives_lists_counts(tmp_path: Path) -> No
     assert "2014-09-05 .. 2022-02-21" in row and " 30 " in row
 
     db = store.open_db(path)
-    assert not tag_store.needs_retag(db, load_ruleset(CONFIG))
+    assert not retagging.needs_retag(db, load_ruleset(CONFIG))
     db.conn.close()
 
 

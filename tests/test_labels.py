@@ -20,6 +20,7 @@ from peacewatch import store
 from peacewatch.errors import InputError
 from peacewatch.models import ParsedItem
 from peacewatch.store import labels as label_store
+from peacewatch.store import retagging
 from peacewatch.store import tags as tag_store
 from peacewatch.store.migrations import MIGRATIONS, applied, migrate
 from peacewatch.surfaces.datasette_app import make_datasette
@@ -150,7 +151,7 @@ def test_a_retag_with_changed_rules_keeps_the_corrections(
 
     changed = weaker_plan_rules(tmp_path)
     assert changed.version != ruleset.version
-    report = tag_store.retag(db, changed)
+    report = retagging.retag(db, changed)
     assert report.complete and report.items == len(ids)
     assert tags(db, ids[0]) == {}  # still removed (and the new rules agree now)
     assert set(tags(db, ids[2])) == {PLAN}  # still added
@@ -163,7 +164,7 @@ def test_a_retag_with_changed_rules_keeps_the_corrections(
     assert [r["item_id"] for r in rows(db, "SELECT item_id FROM label_disagreements")] == [ids[2]]
 
     # and back to the shipped rules: the rules give the tag again, the analyst still wins
-    tag_store.retag(db, ruleset)
+    retagging.retag(db, ruleset)
     assert tags(db, ids[0]) == {} and labels(db)[(ids[0], PLAN)]["rules_said"] == 1
 
 
@@ -240,10 +241,10 @@ def test_an_added_initiative_that_leaves_the_rules_stays_dormant(
     (tmp_path / "initiatives.toml").write_text(text[:start] + text[end:], encoding="utf-8")
     shutil.copy(ROOT / "config" / "tagging-model.npz", tmp_path)
     without = load_rules_file(tmp_path / "initiatives.toml")
-    tag_store.retag(db, without)
+    retagging.retag(db, without)
     assert tags(db, ids[2]) == {}  # no tag for an initiative that is not tracked
     assert (ids[2], "minsk-agreements") in labels(db)  # the judgement is kept
-    tag_store.retag(db, ruleset)
+    retagging.retag(db, ruleset)
     assert set(tags(db, ids[2])) == {"minsk-agreements"}
     # clearing a label whose initiative is gone is allowed
     label_store.label_item(db, ids[2], without, clear=["minsk-agreements"], now=LATER)

@@ -13,6 +13,7 @@ import pytest
 
 from peacewatch import store
 from peacewatch.models import ParsedItem
+from peacewatch.store import retagging
 from peacewatch.store import tags as tag_store
 from peacewatch.tagging.rules import load_rules_file, load_ruleset
 from peacewatch.tagging.ruleset import RuleSet
@@ -117,22 +118,22 @@ def test_tag_items_with_no_ids_still_mirrors_definitions(db: Any, ruleset: RuleS
 def test_retag_in_batches_with_progress(db: Any, ruleset: RuleSet) -> None:
     ids = save(db, [(f"{t} #{n}", p) for n in range(5) for t, p in HEADLINES])
     assert len(ids) == 25
-    assert tag_store.needs_retag(db, ruleset)
+    assert retagging.needs_retag(db, ruleset)
     seen: list[tuple[int, int]] = []
-    report = tag_store.retag(db, ruleset, batch_size=7, progress=lambda d, t: seen.append((d, t)),
+    report = retagging.retag(db, ruleset, batch_size=7, progress=lambda d, t: seen.append((d, t)),
                              clock=lambda: NOW)  # fmt: skip
     assert report.complete and report.items == 25 and report.tagged == 15
     assert seen == [(0, 25), (7, 25), (14, 25), (21, 25), (25, 25)]
-    assert not tag_store.needs_retag(db, ruleset)
-    assert tag_store.stored_rules_version(db) == ruleset.version
+    assert not retagging.needs_retag(db, ruleset)
+    assert retagging.stored_rules_version(db) == ruleset.version
     # a second run finds nothing to do
-    again = tag_store.retag(db, ruleset, batch_size=7)
+    again = retagging.retag(db, ruleset, batch_size=7)
     assert again.items == 0 and again.complete
 
 
 def test_retag_is_driven_by_rules_version(db: Any, ruleset: RuleSet, tmp_path: Path) -> None:
     ids = save(db, HEADLINES)
-    tag_store.retag(db, ruleset)
+    retagging.retag(db, ruleset)
     # an analyst drops the Minsk rules: a new version, and retag removes those tags
     text = (ROOT / "config" / "initiatives.toml").read_text(encoding="utf-8")
     start = text.index('[[initiative]]\nid = "minsk-agreements"')
@@ -142,8 +143,8 @@ def test_retag_is_driven_by_rules_version(db: Any, ruleset: RuleSet, tmp_path: P
     edited.write_text(text[:start] + text[end:], encoding="utf-8")
     changed = load_rules_file(edited)
     assert changed.version != ruleset.version
-    assert tag_store.needs_retag(db, changed)
-    report = tag_store.retag(db, changed)
+    assert retagging.needs_retag(db, changed)
+    report = retagging.retag(db, changed)
     assert report.items == len(ids) and report.tagged == 2
     tags = rows(db, "SELECT initiative_id, rules_version FROM item_initiatives")
     assert "minsk-agreements" not in {t["initiative_id"] for t in tags}
@@ -159,10 +160,10 @@ def test_retag_resumes_after_a_stop(db: Any, ruleset: RuleSet) -> None:
         if done >= 10:
             stop.set()
 
-    first = tag_store.retag(db, ruleset, batch_size=5, progress=progress, stop=stop)
+    first = retagging.retag(db, ruleset, batch_size=5, progress=progress, stop=stop)
     assert not first.complete and first.items == 10
-    assert tag_store.needs_retag(db, ruleset)  # not finished, so not recorded
-    second = tag_store.retag(db, ruleset, batch_size=5)
+    assert retagging.needs_retag(db, ruleset)  # not finished, so not recorded
+    second = retagging.retag(db, ruleset, batch_size=5)
     assert second.complete and second.items == 10
     assert rows(db, "SELECT COUNT(*) AS n FROM item_classification")[0]["n"] == 20
 
@@ -175,9 +176,9 @@ def test_retag_resumes_after_a_crash_mid_batch(db: Any, ruleset: RuleSet) -> Non
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        tag_store.retag(db, ruleset, batch_size=4, progress=crash)
+        retagging.retag(db, ruleset, batch_size=4, progress=crash)
     assert rows(db, "SELECT COUNT(*) AS n FROM item_classification")[0]["n"] == 4
-    assert tag_store.retag(db, ruleset, batch_size=4).items == 6
+    assert retagging.retag(db, ruleset, batch_size=4).items == 6
 
 
 def test_retag_beside_a_reader_and_the_pipeline(db: Any, ruleset: RuleSet, tmp_path: Path) -> None:
@@ -188,7 +189,7 @@ def test_retag_beside_a_reader_and_the_pipeline(db: Any, ruleset: RuleSet, tmp_p
     assert reader.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 15
     with store.transaction(db):
         tag_store.tag_items(db, ids[:5], ruleset, NOW)  # the pipeline got there first
-    report = tag_store.retag(db, ruleset, batch_size=4)
+    report = retagging.retag(db, ruleset, batch_size=4)
     assert report.items == 10
     assert reader.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 15
     reader.close()
@@ -199,7 +200,7 @@ def test_retag_with_a_body_text_column(db: Any, ruleset: RuleSet) -> None:
     db.execute("ALTER TABLE items ADD COLUMN text TEXT")
     (item_id,) = save(db, [("Weekly roundup", "2023-07-01T00:00:00+00:00")])
     db.execute("UPDATE items SET text = 'Кардинал Дзуппі відвідав Київ.' WHERE id = ?", [item_id])
-    tag_store.retag(db, ruleset)
+    retagging.retag(db, ruleset)
     (tag,) = rows(db, "SELECT * FROM item_initiatives")
     assert tag["initiative_id"] == "vatican-zuppi-mission"
     assert json.loads(tag["evidence"])[0]["field"] == "text"
@@ -207,7 +208,7 @@ def test_retag_with_a_body_text_column(db: Any, ruleset: RuleSet) -> None:
 
 def test_initiative_counts(db: Any, ruleset: RuleSet) -> None:
     save(db, HEADLINES)
-    tag_store.retag(db, ruleset)
+    retagging.retag(db, ruleset)
     assert tag_store.initiative_counts(db) == {
         "us-28pt-plan": 1, "minsk-agreements": 1, "jeddah-meeting-2023": 1,
     }  # fmt: skip
@@ -215,7 +216,7 @@ def test_initiative_counts(db: Any, ruleset: RuleSet) -> None:
 
 def test_batch_size_must_be_positive(db: Any, ruleset: RuleSet) -> None:
     with pytest.raises(ValueError, match="batch_size"):
-        tag_store.retag(db, ruleset, batch_size=0)
+        retagging.retag(db, ruleset, batch_size=0)
 
 
 def test_initiative_counts_on_a_database_without_tag_tables(tmp_path: Path) -> None:
@@ -234,13 +235,13 @@ def test_retag_in_background_for_the_daemon(tmp_path: Path, ruleset: RuleSet) ->
     store.ensure_outlet(db, "example", "Example News")
     save(db, [(f"{t} #{n}", p) for n in range(3) for t, p in HEADLINES])
     stop = threading.Event()
-    thread = tag_store.retag_in_background(path, ruleset, stop=stop, batch_size=4)
+    thread = retagging.retag_in_background(path, ruleset, stop=stop, batch_size=4)
     assert thread is not None
     # the fetch loop keeps writing on its own connection meanwhile
     save(db, [("Ukraine weighs the 28-point plan again", "2025-11-22T08:00:00+00:00")], prefix="b")
     thread.join(timeout=30)
     assert not thread.is_alive()
-    assert tag_store.retag_in_background(path, ruleset, stop=stop) is None  # now up to date
+    assert retagging.retag_in_background(path, ruleset, stop=stop) is None  # now up to date
     # the item saved during the retag was picked up by it or is left for the pipeline's tagging
     assert rows(db, "SELECT COUNT(*) AS n FROM item_classification")[0]["n"] >= 15
     db.conn.close()
@@ -253,11 +254,11 @@ def test_retag_in_background_stops_when_asked(tmp_path: Path, ruleset: RuleSet) 
     save(db, [(f"{t} #{n}", p) for n in range(3) for t, p in HEADLINES])
     stop = threading.Event()
     stop.set()
-    thread = tag_store.retag_in_background(path, ruleset, stop=stop)
+    thread = retagging.retag_in_background(path, ruleset, stop=stop)
     assert thread is not None
     thread.join(timeout=30)
     assert rows(db, "SELECT COUNT(*) AS n FROM item_classification")[0]["n"] == 0
-    assert tag_store.needs_retag(db, ruleset)
+    assert retagging.needs_retag(db, ruleset)
     db.conn.close()
 
 

@@ -39,9 +39,8 @@ from peacewatch.pipeline import (
     read_article_pages,
     sync_sources,
 )
-from peacewatch.store import languages
+from peacewatch.store import languages, retagging
 from peacewatch.store import stories as story_store
-from peacewatch.store import tags as tag_store
 from peacewatch.timeutil import parse_iso
 
 log = logging.getLogger("peacewatch.daemon")
@@ -202,10 +201,10 @@ class Daemon:
         self.scheduler.start()
         log.info("daemon started: %d sources", len(self.rt.config.sources))
         retag_stop = threading.Event()
-        retagging = None
+        retag_thread = None
         if self.rt.config.ruleset is not None:
             # Changed rules: recompute old tags in the background while polling goes on.
-            retagging = tag_store.retag_in_background(
+            retag_thread = retagging.retag_in_background(
                 self.db_path, self.rt.config.ruleset, stop=retag_stop,
                 busy_timeout=self.rt.config.settings.busy_timeout,
             )  # fmt: skip
@@ -245,7 +244,7 @@ class Daemon:
             self.rt.parse_pool.close()
         if self.rt.page_fetcher is not None:
             await self.rt.page_fetcher.aclose()
-        for thread in (retagging, detecting, clustering):
+        for thread in (retag_thread, detecting, clustering):
             if thread is not None:
                 # the batch in progress commits or rolls back; the next start resumes
                 await asyncio.to_thread(thread.join, grace)

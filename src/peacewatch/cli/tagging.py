@@ -75,7 +75,7 @@ def retag(ctx: Context, batch_size: int, quiet: bool) -> None:
 
     Resumable: stopping it (Ctrl-C) keeps every finished batch, and the next run continues.
     """
-    from peacewatch.store import tags as tag_store
+    from peacewatch.store import retagging
 
     ruleset = load_rules(ctx)
     try:
@@ -89,9 +89,9 @@ def retag(ctx: Context, batch_size: int, quiet: bool) -> None:
                     bar.length = total
                     bar.update(done - bar.pos)
 
-                report = tag_store.retag(db, ruleset, batch_size=batch_size, progress=progress)
+                report = retagging.retag(db, ruleset, batch_size=batch_size, progress=progress)
         else:
-            report = tag_store.retag(db, ruleset, batch_size=batch_size)
+            report = retagging.retag(db, ruleset, batch_size=batch_size)
     except PeacewatchError as error:
         fail(error)
     click.echo(

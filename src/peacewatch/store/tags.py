@@ -5,10 +5,7 @@ wherever tags are written, so every surface shows corrected tags and a retag or 
 never undoes one.
 
 `tag_items` runs inside the caller's transaction (the pipeline's per-fetch transaction), with
-raw SQL only. `retag` recomputes every item whose stored rules version differs from the rule
-set's, in batches that are each their own short transaction, so it can run beside the daemon's
-fetches, be stopped at any point and resume where it left off. When it completes, meta
-'rules_version' records that every stored tag is from that version.
+raw SQL only. Recomputing stored tags after a rules change is `store.retagging`'s.
 """
 
 from __future__ import annotations
@@ -16,27 +13,24 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from peacewatch.store.database import Database, in_background, open_db, transaction
+from peacewatch.store.database import Database
 from peacewatch.tagging.classifier import Classification, ItemText, Tag, classify
 from peacewatch.tagging.ruleset import RuleSet
-from peacewatch.timeutil import now_iso
 
 __all__ = [
-    "RetagReport",
     "TagReport",
+    "classify_rows",
     "initiative_counts",
-    "needs_retag",
-    "retag",
-    "retag_in_background",
-    "stored_rules_version",
+    "item_columns",
+    "read_meta",
+    "set_meta",
     "sync_definitions",
     "tag_items",
+    "write_classifications",
 ]
 
 # meta keys
@@ -57,35 +51,17 @@ class TagReport:
     relevant: int
 
 
-@dataclass(frozen=True)
-class RetagReport:
-    items: int  # classified in this run
-    tagged: int
-    relevant: int
-    complete: bool  # False when stopped before the end
-    rules_version: str
-
-
-def _meta(db: Database, key: str) -> str | None:
+def read_meta(db: Database, key: str) -> str | None:
     row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
 
-def _set_meta(db: Database, key: str, value: str) -> None:
+def set_meta(db: Database, key: str, value: str) -> None:
     db.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [key, value],
     )
-
-
-def stored_rules_version(db: Database) -> str | None:
-    """The rules version every stored tag was computed with, or None (never fully tagged)."""
-    return _meta(db, RULES_VERSION)
-
-
-def needs_retag(db: Database, ruleset: RuleSet) -> bool:
-    return stored_rules_version(db) != ruleset.version
 
 
 def sync_definitions(db: Database, ruleset: RuleSet) -> None:
@@ -112,15 +88,15 @@ def sync_definitions(db: Database, ruleset: RuleSet) -> None:
         "INSERT INTO themes (id, name, description) VALUES (?, ?, ?)",
         [(t.id, t.name, t.description) for t in ruleset.themes],
     )
-    _set_meta(db, DEFINITIONS_VERSION, ruleset.version)
+    set_meta(db, DEFINITIONS_VERSION, ruleset.version)
 
 
 def _ensure_definitions(db: Database, ruleset: RuleSet) -> None:
-    if _meta(db, DEFINITIONS_VERSION) != ruleset.version:
+    if read_meta(db, DEFINITIONS_VERSION) != ruleset.version:
         sync_definitions(db, ruleset)
 
 
-def _item_columns(db: Database) -> str:
+def item_columns(db: Database) -> str:
     """The SELECT list for an item's classifiable fields; body text when the schema has it."""
     names = {row[1] for row in db.execute("PRAGMA table_info(items)").fetchall()}
     text = next((c for c in ("text", "body") if c in names), None)
@@ -171,7 +147,7 @@ def _labels(db: Database, ids: Sequence[int]) -> dict[int, dict[str, _Label]]:
     return found
 
 
-def _write(
+def write_classifications(
     db: Database,
     results: Sequence[tuple[int, Classification]],
     version: str,
@@ -266,7 +242,7 @@ def _write(
     return tagged, relevant
 
 
-def _classify_rows(
+def classify_rows(
     rows: Iterable[Sequence[Any]], ruleset: RuleSet
 ) -> list[tuple[int, Classification]]:
     return [
@@ -295,112 +271,18 @@ def tag_items(db: Database, item_ids: Iterable[int], ruleset: RuleSet, now: str)
     _ensure_definitions(db, ruleset)
     if not ids:
         return TagReport(0, 0, 0)
-    columns = _item_columns(db)
+    columns = item_columns(db)
     items = tagged = relevant = 0
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
         rows = db.execute(f"SELECT {columns} FROM items WHERE id IN ({marks})", chunk).fetchall()
-        results = _classify_rows(rows, ruleset)
-        chunk_tagged, chunk_relevant = _write(db, results, ruleset.version, now)
+        results = classify_rows(rows, ruleset)
+        chunk_tagged, chunk_relevant = write_classifications(db, results, ruleset.version, now)
         items += len(results)
         tagged += chunk_tagged
         relevant += chunk_relevant
     return TagReport(items, tagged, relevant)
-
-
-def _pending_count(db: Database, version: str) -> int:
-    row = db.execute(
-        """SELECT COUNT(*) FROM items i LEFT JOIN item_classification c ON c.item_id = i.id
-           WHERE c.rules_version IS NULL OR c.rules_version != ?""",
-        [version],
-    ).fetchone()
-    return int(row[0])
-
-
-def retag(
-    db: Database,
-    ruleset: RuleSet,
-    *,
-    batch_size: int = 1000,
-    progress: Progress | None = None,
-    clock: Callable[[], str] = now_iso,
-    stop: threading.Event | None = None,
-) -> RetagReport:
-    """Recompute the tags of every item not classified with `ruleset.version`.
-
-    Each batch of `batch_size` items (in id order) is read, classified and written in its own
-    transaction, so the write lock is held briefly and a stop or crash loses at most one batch;
-    a later call resumes with the items still pending. `progress(done, total)` is called after
-    each batch; setting `stop` ends the run after the current batch. On completion meta
-    'rules_version' is set, which is what `needs_retag` checks.
-    """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    version = ruleset.version
-    with transaction(db):
-        sync_definitions(db, ruleset)
-    total = _pending_count(db, version)
-    if progress:
-        progress(0, total)
-    columns = ", ".join(f"i.{c}" if c != "NULL" else c for c in _item_columns(db).split(", "))
-    query = f"""SELECT {columns} FROM items i
-                LEFT JOIN item_classification c ON c.item_id = i.id
-                WHERE i.id > ? AND (c.rules_version IS NULL OR c.rules_version != ?)
-                ORDER BY i.id LIMIT ?"""
-    last_id = 0
-    done = tagged = relevant = 0
-    while True:
-        if stop is not None and stop.is_set():
-            return RetagReport(done, tagged, relevant, False, version)
-        with transaction(db):
-            rows = db.execute(query, [last_id, version, batch_size]).fetchall()
-            if not rows:
-                _set_meta(db, RULES_VERSION, version)
-                break
-            results = _classify_rows(rows, ruleset)
-            batch_tagged, batch_relevant = _write(db, results, version, clock())
-        last_id = rows[-1][0]
-        done += len(rows)
-        tagged += batch_tagged
-        relevant += batch_relevant
-        if progress:
-            progress(min(done, max(total, done)), max(total, done))
-    return RetagReport(done, tagged, relevant, True, version)
-
-
-def retag_in_background(
-    db_path: Path | str,
-    ruleset: RuleSet,
-    *,
-    stop: threading.Event,
-    batch_size: int = 1000,
-    busy_timeout: float = 10.0,
-) -> threading.Thread | None:
-    """For the daemon's start: when the stored rules version differs, retag in a daemon thread
-    with its own connection (a connection must not be shared with the fetch loop's
-    transactions) and return the thread; None when nothing needs doing. Set `stop` on
-    shutdown: the current batch finishes and the next start resumes."""
-    db = open_db(db_path, busy_timeout=busy_timeout)
-    try:
-        if not needs_retag(db, ruleset):
-            return None
-    finally:
-        db.conn.close()
-
-    def job(worker: Database) -> None:
-        log.info("retag started: rules %s", ruleset.version)
-        report = retag(worker, ruleset, batch_size=batch_size, stop=stop)
-        log.info(
-            "retag %s: %d items, %d tagged, %d relevant",
-            "finished" if report.complete else "stopped",
-            report.items,
-            report.tagged,
-            report.relevant,
-        )
-
-    thread = in_background(db_path, "retag", job, busy_timeout=busy_timeout, log=log)
-    return thread
 
 
 def initiative_counts(db: Database) -> dict[str, int]:
