@@ -2,6 +2,7 @@
 
     python benchmarks/bench_tagging.py                 # 200k classifications + 1M-item retag
     python benchmarks/bench_tagging.py --retag-items 100000 --classify-items 50000
+    python benchmarks/bench_tagging.py --retag-items 200000 --classify-items 0 --workers 0,2
 
 Targets (issue 3): >= 20,000 title+summary items/s on one core with the full shipped rule
 set; retag of 1 million stored items in under 2 minutes.
@@ -21,6 +22,7 @@ import dataclasses
 import gc
 import html
 import json
+import os
 import random
 import re
 import statistics
@@ -172,24 +174,40 @@ def fill_database(path: Path, count: int) -> None:
     db.conn.close()
 
 
-def bench_retag(ruleset: RuleSet, count: int, batch_size: int) -> None:
+def bench_retag(ruleset: RuleSet, count: int, batch_size: int, workers: list[int]) -> None:
+    """The same filled file retagged once per entry of `workers` (0: in this process, as
+    `peacewatch retag --workers 0`; N: N worker processes classify while this one writes),
+    each run from the untagged state."""
+    from peacewatch.ingest.parsepool import ParsePool
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         start = time.perf_counter()
         fill_database(path, count)
         print(f"retag: filled {count:,} items in {time.perf_counter() - start:.1f} s (untimed)")
-        db = store.open_db(path)
-        ruleset.fresh_memo()
-        start, cpu = time.perf_counter(), time.process_time()
-        report = retagging.retag(db, ruleset, batch_size=batch_size)
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-        size = path.stat().st_size / 1e6
-        db.conn.close()
-        print(
-            f"retag {report.items:,} stored items (batch {batch_size}): {elapsed:.1f} s wall "
-            f"({cpu:.1f} s CPU), {report.items / elapsed:,.0f} items/s; {report.tagged:,} tagged, "
-            f"{report.relevant:,} relevant; database {size:,.0f} MB"
-        )
+        for n in workers:
+            db = store.open_db(path)
+            with store.transaction(db):  # back to untagged (untimed)
+                for table in ("item_initiatives", "item_themes", "item_classification"):
+                    db.execute(f"DELETE FROM {table}")
+            ruleset.fresh_memo()
+            pool = ParsePool(n) if n else None
+            start, cpu = time.perf_counter(), time.process_time()
+            report = retagging.retag(
+                db, ruleset, batch_size=batch_size, submit=pool.submit if pool else None,
+                ahead=2 * n,
+            )  # fmt: skip
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+            if pool is not None:
+                pool.close()
+            size = path.stat().st_size / 1e6
+            db.conn.close()
+            print(
+                f"retag {report.items:,} stored items (batch {batch_size}, {n} worker processes): "
+                f"{elapsed:.1f} s wall ({cpu:.1f} s CPU here), {report.items / elapsed:,.0f} "
+                f"items/s; {report.tagged:,} tagged, {report.relevant:,} relevant; database "
+                f"{size:,.0f} MB"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,6 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="classify runs per stream")
     parser.add_argument("--retag-items", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--workers",
+        default=f"0,{os.cpu_count() or 1}",
+        help="retag runs, by worker processes: 0 classifies in this process (default: 0 and "
+        "one per core, side by side)",
+    )
     parser.add_argument(
         "--rules-only",
         action="store_true",
@@ -209,10 +233,12 @@ def main(argv: list[str] | None = None) -> int:
         f"rules {ruleset.version}: {len(ruleset.initiatives)} initiatives, "
         f"{len(ruleset.themes)} themes, {len(ruleset.table.sources)} patterns"
     )
-    bench_classify(ruleset, args.classify_items, args.repeats, args.rules_only)
-    bench_scan(ruleset, args.classify_items)
+    if args.classify_items:
+        bench_classify(ruleset, args.classify_items, args.repeats, args.rules_only)
+        bench_scan(ruleset, args.classify_items)
     if args.retag_items:
-        bench_retag(ruleset, args.retag_items, args.batch_size)
+        workers = [int(n) for n in args.workers.split(",")]
+        bench_retag(ruleset, args.retag_items, args.batch_size, workers)
     return 0
 
 

@@ -119,6 +119,47 @@ def test_retag_shows_progress_and_initiatives_lists_counts(tmp_path: Path) -> No
     db.conn.close()
 
 
+def test_retag_with_and_without_worker_processes_stores_the_same(tmp_path: Path) -> None:
+    """`--workers 2` hands batches to two processes, `--workers 0` classifies here, the
+    default one per core: the same counts and the same stored tags."""
+    stored = []
+    for workers in ("2", "0", None):
+        path = tmp_path / f"pw-{workers}.db"
+        db = store.open_db(path)
+        store.ensure_outlet(db, "example", "Example News")
+        items = [
+            ParsedItem(title=f"{title} ({n})", url=f"https://example.org/{n}",
+                       canonical_url=None, published=published)
+            for n, (title, published) in enumerate([
+                ("Merkel: Minsk agreements gave Ukraine time", "2022-12-07T09:00:00+00:00"),
+                ("Ukraine weighs the 28-point plan", "2025-11-21T08:00:00+00:00"),
+                ("Local team wins the cup", "2025-05-01T10:00:00+00:00"),
+            ] * 7)
+        ]  # fmt: skip
+        with store.transaction(db):
+            store.save_items(
+                db, items, source_id=None, outlet_id="example", now="2025-01-01T00:00:00+00:00"
+            )
+        db.conn.close()
+        option = ["--workers", workers] if workers is not None else []
+        result = invoke("--config", str(CONFIG), "--db", str(path), "retag", "--quiet",
+                        "--batch-size", "4", *option)  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        assert "retagged 21 items" in result.stdout and "14 tagged" in result.stdout
+        db = store.open_db(path)
+        stored.append(db.execute("SELECT item_id, initiative_id, score, evidence "
+                                 "FROM item_initiatives ORDER BY 1, 2").fetchall())  # fmt: skip
+        db.conn.close()
+    assert stored[0] == stored[1] == stored[2] and len(stored[0]) == 14
+
+
+def test_retag_names_a_bad_workers_value(tmp_path: Path) -> None:
+    result = invoke("--config", str(CONFIG), "--db", str(tmp_path / "pw.db"), "retag",
+                    "--workers", "many")  # fmt: skip
+    assert result.exit_code == 2
+    assert "error: --workers: expected a number or 'auto', got 'many'" in result.stderr
+
+
 def test_initiatives_without_a_database(tmp_path: Path) -> None:
     result = invoke("--config", str(CONFIG), "--db", str(tmp_path / "none.db"), "initiatives")
     assert result.exit_code == 0

@@ -284,3 +284,115 @@ def test_the_day_first_seen_stands_in_for_a_missing_date(db: Any, ruleset: RuleS
     with store.transaction(db):
         tag_store.tag_items(db, [old], ruleset, NOW)
     assert rows(db, "SELECT * FROM item_initiatives WHERE item_id = ?", [old]) == []
+
+
+def stored_tags(db: Any) -> list[tuple[Any, ...]]:
+    return [
+        tuple(row.values())
+        for row in rows(db, "SELECT item_id, initiative_id, score, evidence, rules_version "
+                            "FROM item_initiatives ORDER BY item_id, initiative_id")
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pool() -> Any:
+    from peacewatch.ingest.parsepool import ParsePool
+
+    workers = ParsePool(2)
+    yield workers
+    workers.close()
+
+
+def test_retag_in_worker_processes_stores_what_retag_here_stores(
+    tmp_path: Path, ruleset: RuleSet, pool: Any
+) -> None:
+    """Two real worker processes classify while this one writes: the same tags, evidence and
+    report as classifying here, batch by batch."""
+    results = []
+    for name, submit in (("here", None), ("workers", pool.submit)):
+        db = store.open_db(tmp_path / f"{name}.db")
+        store.ensure_outlet(db, "example", "Example News")
+        save(db, [(f"{t} #{n}", p) for n in range(6) for t, p in HEADLINES])
+        seen: list[tuple[int, int]] = []
+        report = retagging.retag(db, ruleset, batch_size=4, submit=submit, ahead=3,
+                                 progress=lambda d, t, seen=seen: seen.append((d, t)))  # fmt: skip
+        assert report.complete and report.items == 30
+        assert not retagging.needs_retag(db, ruleset)
+        results.append((report.tagged, report.relevant, stored_tags(db), seen[-1]))
+        db.conn.close()
+    assert results[0] == results[1]
+    assert results[0][2]  # (something was tagged)
+
+
+def test_a_worker_with_other_rules_on_disk_hands_its_batches_back(
+    tmp_path: Path, pool: Any
+) -> None:
+    """The rules file was edited after the retag began: the workers, which read the file,
+    would classify with other rules, so they refuse and this process classifies each batch
+    with the rule set it was given."""
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    ruleset = load_ruleset(config)
+    rules_file = config / "initiatives.toml"
+    text = rules_file.read_text(encoding="utf-8")
+    for word in ('"minsk"', '"minsk*"'):
+        text = text.replace(word, '"minsk-on-the-moon"')
+    rules_file.write_text(text, encoding="utf-8")
+    edited = load_ruleset(config)
+    assert edited.version != ruleset.version  # and it would no longer tag Minsk's headline:
+    assert not tag_store.classify_rows([(1, HEADLINES[1][0], None, None, HEADLINES[1][1], None,
+                                         None)], edited)[0][1].initiatives  # fmt: skip
+    db = store.open_db(tmp_path / "pw.db")
+    store.ensure_outlet(db, "example", "Example News")
+    save(db, HEADLINES)
+    report = retagging.retag(db, ruleset, batch_size=2, submit=pool.submit)
+    assert report.complete and report.items == len(HEADLINES)
+    assert {row[4] for row in stored_tags(db)} == {ruleset.version}
+    reference = store.open_db(tmp_path / "reference.db")
+    store.ensure_outlet(reference, "example", "Example News")
+    save(reference, HEADLINES)
+    retagging.retag(reference, ruleset, batch_size=2)
+    assert stored_tags(db) == stored_tags(reference)
+
+
+def test_an_item_the_pipeline_tags_during_a_retag_in_workers_keeps_those_tags(
+    db: Any, ruleset: RuleSet, pool: Any
+) -> None:
+    """A batch is classified outside the transaction that writes it: an item whose text the
+    pipeline changed and tagged meanwhile (same rules) must not get the old text's tags."""
+    ids = save(db, [(f"{t} #{n}", p) for n in range(2) for t, p in HEADLINES])
+    target = ids[3]  # "Local team wins the cup #0": untagged
+    calls = 0
+
+    def submit(func: Any, *args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the first batch is read: now the pipeline stores new text and tags it
+            with store.transaction(db):
+                db.execute("UPDATE items SET title = ?, published = ? WHERE id = ?",
+                           ["Zelensky and Trump discuss the 28-point peace plan",
+                            "2025-11-21T08:00:00+00:00", target])  # fmt: skip
+                tag_store.tag_items(db, [target], ruleset, NOW)
+        return pool.submit(func, *args)
+
+    report = retagging.retag(db, ruleset, batch_size=4, submit=submit)
+    assert report.complete
+    tags = rows(db, "SELECT initiative_id FROM item_initiatives WHERE item_id = ?", [target])
+    assert "us-28pt-plan" in {t["initiative_id"] for t in tags}
+
+
+def test_a_stopped_retag_in_workers_resumes(db: Any, ruleset: RuleSet, pool: Any) -> None:
+    save(db, [(f"{t} #{n}", p) for n in range(4) for t, p in HEADLINES])
+    stop = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        if done >= 10:
+            stop.set()
+
+    first = retagging.retag(db, ruleset, batch_size=5, progress=progress, stop=stop,
+                            submit=pool.submit, ahead=3)  # fmt: skip
+    assert not first.complete and first.items == 10
+    assert retagging.needs_retag(db, ruleset)
+    second = retagging.retag(db, ruleset, batch_size=5, submit=pool.submit)
+    assert second.complete and second.items == 10
+    assert rows(db, "SELECT COUNT(*) AS n FROM item_classification")[0]["n"] == 20

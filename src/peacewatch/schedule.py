@@ -204,9 +204,12 @@ class Daemon:
         retag_thread = None
         if self.rt.config.ruleset is not None:
             # Changed rules: recompute old tags in the background while polling goes on.
+            pool = self.rt.parse_pool
             retag_thread = retagging.retag_in_background(
                 self.db_path, self.rt.config.ruleset, stop=retag_stop,
                 busy_timeout=self.rt.config.settings.busy_timeout,
+                submit=pool.submit if pool is not None else None,
+                ahead=pool.workers + 1 if pool is not None else 2,
             )  # fmt: skip
         # Items stored without a language (before detection existed): detect them meanwhile.
         detecting = languages.detect_in_background(

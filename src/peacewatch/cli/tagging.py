@@ -4,6 +4,7 @@ analysts."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,16 +69,34 @@ def classify(ctx: Context, rules_file: Path | None) -> None:
 
 @cli.command()
 @click.option("--batch-size", default=1000, show_default=True, help="Items per transaction.")
+@click.option(
+    "--workers",
+    default="auto",
+    show_default=True,
+    help="Processes that classify while this one writes: a number (0: classify here) or "
+    "'auto', one per core.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @pass_context
-def retag(ctx: Context, batch_size: int, quiet: bool) -> None:
+def retag(ctx: Context, batch_size: int, workers: str, quiet: bool) -> None:
     """Recompute the tags of every item classified with other rules than the current ones.
 
     Resumable: stopping it (Ctrl-C) keeps every finished batch, and the next run continues.
     """
+    from peacewatch.ingest.parsepool import ParsePool
     from peacewatch.store import retagging
 
+    if workers == "auto":
+        count = os.cpu_count() or 1  # this process mostly waits for them and writes
+    elif workers.isdigit():
+        count = int(workers)
+    else:
+        fail(ConfigError(f"--workers: expected a number or 'auto', got {workers!r}"))
+        return
     ruleset = load_rules(ctx)
+    pool = ParsePool(count) if count > 0 else None
+    submit = pool.submit if pool is not None else None
+    ahead = 2 * count
     try:
         db = ctx.open_db()
         if not quiet:
@@ -89,11 +108,17 @@ def retag(ctx: Context, batch_size: int, quiet: bool) -> None:
                     bar.length = total
                     bar.update(done - bar.pos)
 
-                report = retagging.retag(db, ruleset, batch_size=batch_size, progress=progress)
+                report = retagging.retag(
+                    db, ruleset, batch_size=batch_size, progress=progress, submit=submit,
+                    ahead=ahead,
+                )  # fmt: skip
         else:
-            report = retagging.retag(db, ruleset, batch_size=batch_size)
+            report = retagging.retag(db, ruleset, batch_size=batch_size, submit=submit, ahead=ahead)
     except PeacewatchError as error:
         fail(error)
+    finally:
+        if pool is not None:
+            pool.close()
     click.echo(
         f"retagged {report.items} items with rules {report.rules_version}: "
         f"{report.tagged} tagged, {report.relevant} relevant"

@@ -39,7 +39,7 @@ DEFINITIONS_VERSION = "definitions_version"  # initiatives/themes tables mirror 
 
 log = logging.getLogger("peacewatch.tagging")
 
-_CHUNK = 500  # ids per SELECT ... IN (...), well under SQLite's variable limit
+CHUNK = 500  # ids per SELECT ... IN (...), well under SQLite's variable limit
 
 Progress = Callable[[int, int], None]
 
@@ -273,8 +273,8 @@ def tag_items(db: Database, item_ids: Iterable[int], ruleset: RuleSet, now: str)
         return TagReport(0, 0, 0)
     columns = item_columns(db)
     items = tagged = relevant = 0
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
         marks = ",".join("?" * len(chunk))
         rows = db.execute(f"SELECT {columns} FROM items WHERE id IN ({marks})", chunk).fetchall()
         results = classify_rows(rows, ruleset)
