@@ -41,6 +41,9 @@ def test_submit_runs_outside_a_coroutine_and_replaces_a_dead_worker() -> None:
         assert pool.submit(len, b"ab").result(timeout=60) == 2  # a new worker
     finally:
         pool.close()
+    # a retag thread still submitting while the daemon stops starts no new workers
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.submit(len, b"ab")
 
 
 def test_a_pool_far_behind_has_no_room_until_it_catches_up() -> None:

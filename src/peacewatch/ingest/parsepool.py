@@ -80,6 +80,7 @@ class ParsePool:
         self._executor: Executor | None = None
         self._lifeline: Connection | None = None  # our end of the workers' lifeline
         self._running = 0  # bodies handed to the workers by `run` and not back yet
+        self._closed = False  # after close(), `submit` starts no new pool (a stopping daemon)
 
     @property
     def has_room(self) -> bool:
@@ -131,9 +132,12 @@ class ParsePool:
         """Run `func(*args)` in a worker, from code that is not a coroutine (the story round
         of `run --once` makes its next batch's features there): a future, whose result
         raises BrokenProcessPool if the worker died (the caller makes them itself). A pool
-        whose worker died before is replaced first."""
+        whose worker died before is replaced first. A closed pool refuses (RuntimeError): a
+        retag thread still running while the daemon stops must not start new workers."""
         from concurrent.futures.process import BrokenProcessPool
 
+        if self._closed:
+            raise RuntimeError("the worker pool is closed")
         if self._executor is None:
             self._executor = self._make()
         try:
@@ -153,6 +157,7 @@ class ParsePool:
                 self._lifeline = None
 
     def close(self) -> None:
+        self._closed = True
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None

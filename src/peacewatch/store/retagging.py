@@ -185,7 +185,7 @@ def _retag_in_workers(
                 if future is not None:
                     future.cancel()  # (their items stay pending for the next run)
             return RetagReport(done, tagged, relevant, False, version)
-        while not exhausted and len(queue) < ahead:
+        while not exhausted and len(queue) < ahead and not (stop is not None and stop.is_set()):
             rows = db.execute(query, [last_id, version, batch_size]).fetchall()
             if not rows:
                 exhausted = True
