@@ -121,7 +121,7 @@ def test_held_out_meets_the_targets() -> None:
     # reports of 65 events: security agreements signed and announced the same days with
     # different countries, Putin's three year-end press conferences, Zelensky's addresses to
     # four parliaments, the Crimea Platform's summits a year apart): 0.942 / 0.694, 0.914 /
-    # 0.570 (0.811) with the tagging of corpus round 36.
+    # 0.570 (0.811) with the tagging of corpus round 36; 0.942 / 0.695, 0.914 / 0.570 with round 37's.
     assert held["across"]["precision"] >= 0.90
     assert held["within"]["precision"] >= 0.94
     assert held["within"]["recall"] >= 0.68
@@ -223,7 +223,8 @@ def test_held_out_meets_the_targets() -> None:
     # 0.973 / 0.808, 0.964 / 0.791 (0.891), not tuned on. Round 13's 39 dev events (security
     # agreements signed and announced on the same days with different countries, one leader's
     # three year-end press conferences, Zelensky's video addresses to four parliaments within
-    # twelve days): 0.969 / 0.792, 0.957 / 0.775 (0.881), not tuned on either.
+    # twelve days): 0.969 / 0.792, 0.957 / 0.775 (0.881), not tuned on either; 0.969 / 0.791,
+    # 0.957 / 0.774 with the tagging of corpus round 37.
     assert figures["dev"]["within"]["precision"] >= 0.96
     assert figures["dev"]["across"]["precision"] >= 0.95
     assert figures["dev"]["within"]["recall"] >= 0.78
@@ -254,7 +255,8 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # longer depends on the hash seed: before, these figures changed from run to run; 0.578
     # and 0.523 with the tagging of corpus round 34; round 12's dev events 0.807 and 0.751,
     # recall 0.564 and 0.510; the tagging of corpus round 35 0.805 and 0.745; round 13's dev
-    # events with the tagging of corpus round 36 0.797 and 0.759, recall 0.535 and 0.494)
+    # events with the tagging of corpus round 36 0.797 and 0.759, recall 0.535 and 0.494; the
+    # tagging of corpus round 37 0.792 and 0.754, recall 0.527 and 0.488)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
