@@ -56,6 +56,28 @@ class RetagReport:
     rules_version: str
 
 
+@dataclass
+class _Tally:
+    """A run's counts so far, reported after each batch and at the end."""
+
+    version: str
+    total: int  # pending when the run began
+    progress: Progress | None
+    done: int = 0
+    tagged: int = 0
+    relevant: int = 0
+
+    def add(self, items: int, tagged: int, relevant: int) -> None:
+        self.done += items
+        self.tagged += tagged
+        self.relevant += relevant
+        if self.progress:  # (items stored meanwhile may take the count past the first total)
+            self.progress(min(self.done, max(self.total, self.done)), max(self.total, self.done))
+
+    def report(self, complete: bool) -> RetagReport:
+        return RetagReport(self.done, self.tagged, self.relevant, complete, self.version)
+
+
 def stored_rules_version(db: Database) -> str | None:
     """The rules version every stored tag was computed with, or None (never fully tagged)."""
     return read_meta(db, RULES_VERSION)
@@ -110,16 +132,16 @@ def retag(
                 LEFT JOIN item_classification c ON c.item_id = i.id
                 WHERE i.id > ? AND (c.rules_version IS NULL OR c.rules_version != ?)
                 ORDER BY i.id LIMIT ?"""
+    tally = _Tally(version, total, progress)
     if submit is not None and Path(ruleset.path).is_file():
         return _retag_in_workers(
-            db, ruleset, submit, query, batch_size=batch_size, ahead=max(1, ahead),
-            progress=progress, clock=clock, stop=stop, total=total,
+            db, ruleset, submit, query, tally, batch_size=batch_size, ahead=max(1, ahead),
+            clock=clock, stop=stop,
         )  # fmt: skip
     last_id = 0
-    done = tagged = relevant = 0
     while True:
         if stop is not None and stop.is_set():
-            return RetagReport(done, tagged, relevant, False, version)
+            return tally.report(complete=False)
         with transaction(db):
             rows = db.execute(query, [last_id, version, batch_size]).fetchall()
             if not rows:
@@ -128,12 +150,8 @@ def retag(
             results = classify_rows(rows, ruleset)
             batch_tagged, batch_relevant = write_classifications(db, results, version, clock())
         last_id = rows[-1][0]
-        done += len(rows)
-        tagged += batch_tagged
-        relevant += batch_relevant
-        if progress:
-            progress(min(done, max(total, done)), max(total, done))
-    return RetagReport(done, tagged, relevant, True, version)
+        tally.add(len(rows), batch_tagged, batch_relevant)
+    return tally.report(complete=True)
 
 
 _WORKER_RULES: dict[str, RuleSet] = {}  # in a worker process: the rule set it last loaded
@@ -159,13 +177,12 @@ def _retag_in_workers(
     ruleset: RuleSet,
     submit: Submit,
     query: str,
+    tally: _Tally,
     *,
     batch_size: int,
     ahead: int,
-    progress: Progress | None,
     clock: Callable[[], str],
     stop: threading.Event | None,
-    total: int,
 ) -> RetagReport:
     """`retag` with worker processes: up to `ahead` batches are read and handed over while
     this process writes the finished ones, oldest first, each in its own transaction.
@@ -177,14 +194,13 @@ def _retag_in_workers(
     queue: deque[tuple[list[Any], Future[Any] | None]] = deque()
     last_id = 0
     exhausted = False
-    done = tagged = relevant = 0
     warned = False
     while True:
         if stop is not None and stop.is_set():
             for _, future in queue:
                 if future is not None:
                     future.cancel()  # (their items stay pending for the next run)
-            return RetagReport(done, tagged, relevant, False, version)
+            return tally.report(complete=False)
         while not exhausted and len(queue) < ahead and not (stop is not None and stop.is_set()):
             rows = db.execute(query, [last_id, version, batch_size]).fetchall()
             if not rows:
@@ -219,12 +235,8 @@ def _retag_in_workers(
         with transaction(db):
             results = _not_yet_tagged(db, results, version)
             batch_tagged, batch_relevant = write_classifications(db, results, version, clock())
-        done += len(rows)
-        tagged += batch_tagged
-        relevant += batch_relevant
-        if progress:
-            progress(min(done, max(total, done)), max(total, done))
-    return RetagReport(done, tagged, relevant, True, version)
+        tally.add(len(rows), batch_tagged, batch_relevant)
+    return tally.report(complete=True)
 
 
 def _not_yet_tagged(
