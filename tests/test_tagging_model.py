@@ -72,7 +72,7 @@ terms = [ { match = "talks" } ]
 
 # "envoy" speaks strongly for demo, "grain" for other; a bias makes the rest unlikely
 WEIGHTS = {
-    "format": 1,
+    "format": model_module.FORMAT,
     "classes": ["demo", "other"],
     "bias": [-2.0, -2.0],
     "features": {
@@ -488,6 +488,10 @@ def test_a_broken_or_foreign_model_file_is_a_config_error(tmp_path: Path) -> Non
     dump_model(WEIGHTS, tmp_path / "model.npz")
     with np.load(tmp_path / "model.npz") as stored:
         arrays = dict(stored)
+    # a model trained by an earlier version, on features this one no longer makes alike
+    np.savez(tmp_path / "old.npz", **{**arrays, "format": np.array([1])})
+    with pytest.raises(ConfigError, match=r"old.npz: a tagging model of format 1.*train-model"):
+        load_model(tmp_path / "old.npz")
     arrays["cols"] = arrays["cols"] + 5  # a weight for a class the model does not have
     np.savez(tmp_path / "model.npz", **arrays)
     with pytest.raises(ConfigError, match="arrays disagree"):
@@ -602,3 +606,17 @@ def test_chinese_japanese_and_korean_characters_are_words_and_pairs_of_them_feat
     assert {"w:乌", "w:克", "w:兰", "b:乌_克", "b:克_兰", "b:统_peace", "w:peace"} <= set(counts)
     assert "w:乌克兰总统" not in counts
     assert "b:러_시" in feature_counts("러시아와 회담", None)
+
+
+def test_a_word_also_counts_in_plain_latin_letters() -> None:
+    """A name the model learnt in one script or accent speaks for it in the other."""
+    cyrillic = set(model_module.training_features("Мединский", None))
+    latin = set(model_module.training_features("Medinskii", None))
+    assert {"c:medi", "c:dins", "c:kii "} <= cyrillic & latin
+    assert "c:мед" not in latin and "c: мед" in cyrillic  # its own letters stay features too
+    accented = set(model_module.training_features("negociações", None))
+    assert "c:coes" in accented and "c:ções" in accented
+    # a word in Latin letters without accents makes no second set
+    assert len(model_module.training_features("istanbul", None)) == len(
+        set(model_module.training_features("istanbul", None))
+    )

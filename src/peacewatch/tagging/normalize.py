@@ -58,6 +58,26 @@ def _translate(text: str) -> str:
     return _TRANSLATED_RE.sub(lambda match: _REPLACEMENTS[match.group()], text)
 
 
+# Cyrillic letters (Russian, Ukrainian, Belarusian, Serbian, Macedonian, Bulgarian) in plain Latin
+# letters, close to how the press in Latin letters spells the same names and words
+_CYRILLIC_LATIN = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "є": "ye", "ё": "e",
+    "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m",
+    "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh",
+    "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e",
+    "ю": "yu", "я": "ya", "ђ": "dj", "ј": "j", "љ": "lj", "њ": "nj", "ћ": "c", "џ": "dz",
+    "ў": "u", "ѓ": "g", "ќ": "k", "ѕ": "dz",
+}  # fmt: skip
+_ROMAN = str.maketrans({**_latin_base_letters(), "ß": "ss", **_CYRILLIC_LATIN})
+
+
+def romanized(word: str) -> str:
+    """A lowercased word in plain Latin letters: accents dropped ("negociações" ->
+    "negociacoes"), Cyrillic transliterated ("мединский" -> "medinskii", Serbian "преговори" ->
+    "pregovori"). Other scripts stay as they are."""
+    return word.translate(_ROMAN)
+
+
 # Chinese characters, Japanese kana and Korean syllables: each one is a token, as Chinese and
 # Japanese put no spaces between words ("乌克兰总统泽连斯基" is one run of letters) and Korean
 # joins particles and compounds to them ("러시아와", "정상회담"); a pattern written in them is
