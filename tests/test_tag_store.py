@@ -24,7 +24,9 @@ NOW = "2025-12-01T12:00:00+00:00"
 HEADLINES = [
     ("Ukraine weighs the 28-point plan", "2025-11-21T08:00:00+00:00"),
     ("Merkel: Minsk agreements gave Ukraine time", "2022-12-07T09:00:00+00:00"),
-    ("Kremlin: peace talks with Ukraine possible", "2025-01-10T10:00:00+00:00"),
+    # relevant, about no initiative (the tags' storage is the subject here, not the model's
+    # reading of a borderline headline: docs/tagging.md keeps the model's figures)
+    ("Kremlin: no date set for talks with Ukraine", "2025-01-10T10:00:00+00:00"),
     ("Local team wins the cup", "2025-05-01T10:00:00+00:00"),
     ("Saudi Arabia hosts Ukraine peace talks, Russia not invited", "2023-08-05T10:00:00+00:00"),
 ]
