@@ -38,9 +38,10 @@ def _latin_base_letters() -> dict[str, str]:
     return table
 
 
+_LATIN_BASE = _latin_base_letters()
 _TRANSLATION = str.maketrans(
     {
-        **_latin_base_letters(),
+        **_LATIN_BASE,
         **{c: "-" for c in _DASHES},
         **{c: "'" for c in _APOSTROPHES},
         **{c: '"' for c in _DOUBLE_QUOTES},
@@ -68,7 +69,7 @@ _CYRILLIC_LATIN = {
     "ю": "yu", "я": "ya", "ђ": "dj", "ј": "j", "љ": "lj", "њ": "nj", "ћ": "c", "џ": "dz",
     "ў": "u", "ѓ": "g", "ќ": "k", "ѕ": "dz",
 }  # fmt: skip
-_ROMAN = str.maketrans({**_latin_base_letters(), "ß": "ss", **_CYRILLIC_LATIN})
+_ROMAN = str.maketrans({**_LATIN_BASE, "ß": "ss", **_CYRILLIC_LATIN})
 
 
 def romanized(word: str) -> str:
