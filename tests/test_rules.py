@@ -107,6 +107,10 @@ def test_shipped_dates_match_the_reference() -> None:
     assert ruleset.initiative("alaska-summit-2025").start_date == date(2025, 8, 15)
     assert ruleset.initiative("black-sea-grain-initiative").end_date == date(2023, 7, 17)
     assert ruleset.initiative("minsk-agreements").end_date == date(2022, 2, 21)
+    # over, so the model names them no more than 90 days after (referee.AFTER_END)
+    assert ruleset.initiative("african-peace-mission-2023").end_date == date(2023, 7, 28)
+    assert ruleset.initiative("putin-terms-2024").end_date == date(2024, 6, 14)
+    assert ruleset.initiative("saudi-talks-2025").end_date == date(2025, 3, 25)
 
 
 def test_minimal_file_compiles(tmp_path: Path) -> None:
