@@ -136,6 +136,15 @@ def test_french_and_italian_elisions_match_the_word_after_the_apostrophe() -> No
     assert token_key("l'") == "l'"
 
 
+def test_turkish_dotted_capital_i_folds_to_a_plain_i() -> None:
+    # "İ".casefold() is "i" and a combining dot: the word must not end at the "i"
+    norm = normalize_text("Putin: İstanbul'daki İsviçre")
+    assert norm.text == "putin: istanbul'daki isvicre"
+    assert tokens("İstanbul'da görüşme") == ["istanbul'da", "gorusme"]
+    start, end = norm.span(7, 20)  # offsets still point at the original word
+    assert norm.original[start:end] == "İstanbul'daki"
+
+
 def test_turkish_case_endings_after_an_apostrophe_are_dropped() -> None:
     assert token_key("istanbul'da") == "istanbul"
     assert token_key("putin'in") == token_key("putin")

@@ -109,10 +109,11 @@ def test_features_name_words_stems_pairs_and_headline_with_their_place() -> None
     assert (where.field, where.start, where.end) == ("summary", 0, 10)
     assert places["b:moscow_перего"] == Word("title", 17, 23)
     assert training_features("Talks, talks", None).count("w:talks") == 2
-    # a capital that lowercases to two characters splits as in training
+    # a capital that lowercases to two characters reads as in training: Turkish "İ" as "i"
     assert (
         first_places("İstanbul talks", None).keys() == feature_counts("İstanbul talks", None).keys()
     )
+    assert "w:istanbul" in feature_counts("İstanbul talks", None)
 
 
 def test_a_date_adds_its_quarter_pointing_at_the_date() -> None:

@@ -61,10 +61,16 @@ def _grams(word: str) -> list[str]:
     return [padded[i : i + GRAM] for i in range(len(padded) - GRAM + 1)]
 
 
+def _lower(text: str) -> str:
+    """`text` lowercased, Turkish dotted capital I as plain i: "İstanbul".lower() is "i̇stanbul",
+    whose combining dot would split the word in two."""
+    return text.lower().replace("i\u0307", "i")
+
+
 def _tokens(title: str, lead: str | None) -> tuple[list[str], int]:
     """The lowercased words of a headline and lead, and how many are the headline's."""
-    title_tokens = _WORD_RE.findall(title.lower())
-    return (title_tokens + _WORD_RE.findall(lead.lower()) if lead else title_tokens), len(
+    title_tokens = _WORD_RE.findall(_lower(title))
+    return (title_tokens + _WORD_RE.findall(_lower(lead)) if lead else title_tokens), len(
         title_tokens
     )
 
@@ -149,8 +155,8 @@ def first_places(title: str, summary: str | None, published: str | None = None) 
     for name, text in (("title", title), ("summary", summary or "")):
         for match in _WORD_RE.finditer(text):
             where = Word(name, match.start(), match.end())
-            # a word may lowercase to several runs ('İ' -> 'i̇'): split as the fast path does
-            words.extend((part, where) for part in _WORD_RE.findall(match.group().lower()))
+            # a word may lowercase to several runs: split as the fast path does
+            words.extend((part, where) for part in _WORD_RE.findall(_lower(match.group())))
     title_tokens = sum(1 for _, where in words if where.field == "title")
     places: dict[str, Word] = {}
     tokens = [word for word, _ in words]

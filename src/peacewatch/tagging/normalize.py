@@ -167,7 +167,9 @@ _new = tuple.__new__
 
 
 def _fold(piece: str) -> str:
-    return _translate(unicodedata.normalize("NFKC", piece).casefold())
+    # Turkish "İ" folds to "i" and a combining dot, which would end the word at the "i":
+    # "İstanbul'da" must stay one word, as "Istanbul'da" is
+    return _translate(unicodedata.normalize("NFKC", piece).casefold().replace("i\u0307", "i"))
 
 
 def normalize_text(text: str) -> Normalized:
