@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from peacewatch.errors import ConfigError
-from peacewatch.tagging.normalize import CJK, romanized
+from peacewatch.tagging.normalize import CJK, romanized, undotted_i
 
 FORMAT = 2  # 2: the runs of letters of a word's plain Latin spelling too (`_word_keys`)
 PREFIX = 6  # letters kept of a word: one key for most inflected forms (переговори/переговорів)
@@ -62,9 +62,8 @@ def _grams(word: str) -> list[str]:
 
 
 def _lower(text: str) -> str:
-    """`text` lowercased, Turkish dotted capital I as plain i: "İstanbul".lower() is "i̇stanbul",
-    whose combining dot would split the word in two."""
-    return text.lower().replace("i\u0307", "i")
+    """`text` lowercased as the rules fold it: Turkish "İ" as a plain "i"."""
+    return undotted_i(text.lower())
 
 
 def _tokens(title: str, lead: str | None) -> tuple[list[str], int]:

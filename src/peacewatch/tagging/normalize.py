@@ -166,10 +166,15 @@ class Normalized(NamedTuple):  # a tuple: made for every field of every item, so
 _new = tuple.__new__
 
 
+def undotted_i(lowered: str) -> str:
+    """A lowercased or case-folded text with Turkish "İ" as a plain "i": it lowers to "i" and a
+    combining dot, which is no word character and would end the word at the "i" ("İstanbul'da"
+    must stay one word, as "Istanbul'da" is)."""
+    return lowered.replace("i\u0307", "i")
+
+
 def _fold(piece: str) -> str:
-    # Turkish "İ" folds to "i" and a combining dot, which would end the word at the "i":
-    # "İstanbul'da" must stay one word, as "Istanbul'da" is
-    return _translate(unicodedata.normalize("NFKC", piece).casefold().replace("i\u0307", "i"))
+    return _translate(undotted_i(unicodedata.normalize("NFKC", piece).casefold()))
 
 
 def normalize_text(text: str) -> Normalized:
