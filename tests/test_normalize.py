@@ -149,3 +149,16 @@ def test_turkish_case_endings_after_an_apostrophe_are_dropped() -> None:
     assert token_key("istanbul'da") == "istanbul"
     assert token_key("putin'in") == token_key("putin")
     assert token_key("o'brien") == "o'brien"  # not a case ending
+
+
+def test_azerbaijani_schwa_folds_to_e_as_its_neighbours_write_it() -> None:
+    # "atəşkəs" is Turkish "ateşkes" (ceasefire): one pattern for both, and for the addresses
+    norm = normalize_text("Əbu-Dabidə atəşkəs")
+    assert norm.text == "ebu-dabide ateskes"
+    assert tokens("Cenevrə danışıqları") == ["cenevre", "danisiqlari"]
+
+
+def test_arabic_indic_and_persian_digits_read_as_digits() -> None:
+    # the rules write "28 بند*": a Persian "۲۸" or an Arabic "٢٨" is the same number
+    assert normalize_text("طرح ۲۸ بندی").text == "طرح 28 بندی"
+    assert tokens("خطة ٢٨ بندا") == ["خطة", "28", "بندا"]

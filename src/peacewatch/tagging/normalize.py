@@ -27,7 +27,8 @@ def _latin_base_letters() -> dict[str, str]:
 
     Cyrillic letters are left alone: "й" is a letter of its own, not an accented "и".
     """
-    table = {"ı": "i", "ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ŧ": "t"}
+    # (Azerbaijani "ə" as its addresses and neighbours write it: "atəşkəs" is Turkish "ateşkes")
+    table = {"ı": "i", "ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ŧ": "t", "ə": "e"}
     # Latin-1 to Latin Extended-B, and Latin Extended Additional: Vietnamese stacks two marks
     # on a letter ("kế hoạch", "điểm"), which the press's addresses and rules write bare
     for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
@@ -46,6 +47,9 @@ _TRANSLATION = str.maketrans(
         **{c: "'" for c in _APOSTROPHES},
         **{c: '"' for c in _DOUBLE_QUOTES},
         "ё": "е",  # Russian ё is usually printed as е
+        # Arabic-Indic and Persian digits as the rules write numbers ("۲۸ بند" is "28 بند")
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
     }
 )
 
