@@ -3,10 +3,10 @@
     python scripts/make_tagging_golden.py
 
 The golden file pins what the classifier returns (tags, scores, evidence, relevance) for the
-212 labeled headlines and for the first 2,000 items of each benchmark stream (duplicates
-dropped), with the shipped rules. tests/test_tagging_golden.py replays it, so a speed-up of the
-matcher cannot silently change a result. Regenerate it only on purpose, when a rule or matcher
-change is meant to alter results, and review the diff.
+labeled headlines (headlines.jsonl) and for the first 2,000 items of each benchmark stream
+(duplicates dropped), with the shipped rules. tests/test_tagging_golden.py replays it, so a
+speed-up of the matcher cannot silently change a result. Regenerate it only on purpose, when a
+rule or matcher change is meant to alter results, and review the diff.
 
 Each line: {"title", "summary", "published", "expect": Classification.as_dict()}. The inputs
 are stored in the file, so the test needs neither the benchmark nor ../shared/.
