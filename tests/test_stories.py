@@ -285,7 +285,7 @@ def test_clustering_collects_garbage_less_often_and_restores_the_threshold() -> 
     import gc
     import threading
 
-    from peacewatch.stories.cluster import YOUNG_THRESHOLD, fewer_collections
+    from peacewatch.stories.collector import YOUNG_THRESHOLD, fewer_collections
 
     before = gc.get_threshold()
     assert before[0] < YOUNG_THRESHOLD

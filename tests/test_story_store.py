@@ -17,6 +17,7 @@ from peacewatch.config import load_config
 from peacewatch.models import ParsedItem
 from peacewatch.pipeline import make_story_index, process_items
 from peacewatch.store import stories as story_store
+from peacewatch.store import story_writes
 from peacewatch.stories.aliases import load_aliases
 from peacewatch.stories.cluster import Settings
 
@@ -174,7 +175,7 @@ def test_a_merge_is_logged_and_can_be_undone(db: Any) -> None:
                 " settings_version, joined_at) VALUES (?, ?, '[]', '{}', 'old', ?)",
                 [item_id, story_id, NOW],
             )
-        story_store.refresh_stories(db, [first, second], "old", NOW)
+        story_writes.refresh_stories(db, [first, second], "old", NOW)
     late = save(db, REPORTS[4:5], prefix="late")
     cluster(db, late, idx)
     (merge,) = [
@@ -185,7 +186,7 @@ def test_a_merge_is_logged_and_can_be_undone(db: Any) -> None:
     ]
     assert merge["item"] == late[0]
     assert db.execute("SELECT count(DISTINCT story_id) FROM story_members").fetchone()[0] == 1
-    kept, absorbed = story_store.undo_merge(db, merge["id"], NOW)
+    kept, absorbed = story_writes.undo_merge(db, merge["id"], NOW)
     assert (kept, absorbed) == (merge["kept"], merge["absorbed"])
     back = {r[0] for r in db.execute(
         "SELECT item_id FROM story_members WHERE story_id = ?", [absorbed]
@@ -193,7 +194,7 @@ def test_a_merge_is_logged_and_can_be_undone(db: Any) -> None:
     assert back == set(json.loads(merge["members"]))
     assert db.execute("SELECT size FROM stories WHERE id = ?", [absorbed]).fetchone()[0] == 1
     with pytest.raises(LookupError):
-        story_store.undo_merge(db, merge["id"], NOW)
+        story_writes.undo_merge(db, merge["id"], NOW)
     # the running index notices (generation) and reloads instead of using stale memory
     more = save(db, REPORTS[3:4], prefix="more")
     cluster(db, more, idx)
