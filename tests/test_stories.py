@@ -205,6 +205,52 @@ def test_two_stories_merge_when_half_the_smaller_would_join_the_larger() -> None
     assert len({clusterer.story_of[n] for n in (1, 2, 3, 4, 5, 6, 7, 8)}) == 1
 
 
+def test_a_report_left_on_its_own_joins_the_story_once_it_has_grown() -> None:
+    # the Russian report shares only a name and the exchange with the English founder (the
+    # name in another story of the window too); once a Russian report has joined, it shares
+    # its words as well, and is judged again as a new item would be
+    other = item(9, "Zelensky visits troops near Kharkiv", "Zelensky met soldiers.", hours=-5)
+    founder = item(1, "Ukraine and Russia swap 185 prisoners of war each",
+                   "The exchange was mediated by the UAE, Zelensky said on Sunday.")  # fmt: skip
+    alone = item(2, "Зеленский: из плена домой вернулись защитники Мариуполя",
+                 "Об этом сообщили в Офисе президента.", lang="ru", hours=1)  # fmt: skip
+    joins = item(3, "Зеленский: Россия и Украина провели обмен, из плена вернулись 185 "
+                    "защитников Мариуполя", "Обмен прошел при посредничестве ОАЭ.",
+                 lang="ru", hours=2)  # fmt: skip
+    before = Clusterer(Settings(regroup=False))
+    decisions = [before.assign(f) for f in (other, founder, alone, joins)]
+    assert decisions[2].match is None and decisions[3].story_id == decisions[1].story_id
+    assert before.story_of[2] != before.story_of[1]  # judged against the founder alone
+    clusterer = Clusterer()
+    decisions = [clusterer.assign(f) for f in (other, founder, alone, joins)]
+    last = decisions[3]
+    assert last.merged == (decisions[2].story_id,)
+    assert clusterer.story_of[2] == clusterer.story_of[1] == last.story_id
+    ((member, why),) = last.rejoined  # with its reasons, as if it had just arrived
+    assert member == 2 and {"terms", "names", "topics"} <= set(why.kinds)
+    assert clusterer.story_of[9] != last.story_id
+
+
+def test_the_vetoes_read_a_member_as_kept_as_they_read_it_rebuilt() -> None:
+    # a member judged again is checked against these before it is rebuilt as an item
+    from peacewatch.stories.evaluation import arrival_order, features_of, half, load_rows
+    from peacewatch.stories.evidence import MEMBER_VETOES
+    from peacewatch.stories.story import Member
+
+    labelled = load_rows(ROOT / "tests" / "fixtures" / "stories" / "labelled.jsonl")
+    rows = [r for r in labelled if half(r.event) == "dev"][:600]
+    clusterer, fired = Clusterer(), 0
+    for i in arrival_order(rows):
+        features = features_of(i, rows[i], ALIASES, frozenset())
+        member = Member.of(features)
+        for story in clusterer.candidates(features):
+            for veto in MEMBER_VETOES.values():
+                assert veto(member, story) == veto(member.features(), story)
+                fired += veto(member, story)
+        clusterer.assign(features)
+    assert fired
+
+
 def test_two_stories_of_different_events_are_not_merged_by_one_item() -> None:
     clusterer = Clusterer()
     clusterer.place(ISTANBUL[0], 101)
@@ -319,6 +365,7 @@ def test_settings_version_changes_with_settings_aliases_and_cues(
 ) -> None:
     base = Settings().version(ALIASES.digest)
     assert Settings(window_hours=48).version(ALIASES.digest) != base
+    assert Settings(regroup=False).version(ALIASES.digest) != base
     assert Settings().version("other") != base
     # a changed cue table (a preview word, say) changes decisions: stored stories are stale
     monkeypatch.setattr(cues, "DIGEST", "changed")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from peacewatch.store.database import Database, transaction
 from peacewatch.store.story_rows import ITEM_TIME, chunks
-from peacewatch.stories.cluster import Decision
+from peacewatch.stories.cluster import Decision, Match
 
 log = logging.getLogger("peacewatch.stories")
 
@@ -27,8 +28,7 @@ def bump_generation(db: Database) -> None:
 
 def save_decision(db: Database, decision: Decision, version: str, now: str) -> None:
     """Store where an item went and why, with the merges it brought (each logged, so it can
-    be undone)."""
-    match = decision.match
+    be undone) and the reasons of the reports left on their own that it brought in."""
     for absorbed in decision.merged:
         members = [
             r[0]
@@ -48,19 +48,29 @@ def save_decision(db: Database, decision: Decision, version: str, now: str) -> N
         db.execute("DELETE FROM stories WHERE id = ?", [absorbed])
         log.info("stories %s and %s merged by item %s", decision.story_id, absorbed,
                  decision.item_id)  # fmt: skip
+    for member_id, rejoined in decision.rejoined:  # a founder until now: it has its why
+        db.execute(
+            "UPDATE story_members SET similarity = ?, evidence = ?, matched = ?, shared = ?,"
+            " gap_hours = ?, settings_version = ? WHERE item_id = ?",
+            [*_reason(rejoined), version, member_id],
+        )
     db.execute(
         "INSERT INTO story_members (item_id, story_id, similarity, evidence, matched, shared,"
         " gap_hours, settings_version, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            decision.item_id, decision.story_id,
-            match.similarity if match else None,
-            json.dumps(list(match.kinds) if match else []),
-            match.matched if match else None,
-            json.dumps(match.shared if match else {}, ensure_ascii=False),
-            match.gap_hours if match else None,
-            version, now,
-        ],
-    )  # fmt: skip
+        [decision.item_id, decision.story_id, *_reason(decision.match), version, now],
+    )
+
+
+def _reason(match: Match | None) -> list[Any]:
+    """A member's reason as stored: score, kinds of evidence, what it matched, the shared
+    keys and each feature's part, hours to the nearest member (all empty for a founder)."""
+    return [
+        match.similarity if match else None,
+        json.dumps(list(match.kinds) if match else []),
+        match.matched if match else None,
+        json.dumps(match.shared if match else {}, ensure_ascii=False),
+        match.gap_hours if match else None,
+    ]
 
 
 def refresh_stories(db: Database, story_ids: Iterable[int], version: str, now: str) -> None:

@@ -15,7 +15,9 @@ an announcement.
 
 A late item that joins two stories merges them only when at least half of the smaller
 story's members would also join the larger one; the merge is reported so the store can log it
-and undo it.
+and undo it. A report left on its own is judged again, as a new item would be, when a story
+offered beside it grows (it may match the story as a whole once a report in its language or
+nearer in time has joined); if it joins, that too is a logged merge, and it keeps its reasons.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from itertools import chain, count
 
 from peacewatch.stories import cues
 from peacewatch.stories.evidence import (
+    MEMBER_VETOES,
     VETOES,
     Evidence,
     contributions,
@@ -86,6 +89,8 @@ class Settings:
     min_shared_keys: int = 2  # a candidate shares at least this many indexed keys
     common_key_stories: int = 200  # a key in more stories than this is not looked up
     text_members: int = 12  # latest same-language members compared for near-identical text
+    # a report left on its own is judged again when a story offered beside it grows (`_regroup`)
+    regroup: bool = True
 
     @property
     def window(self) -> float:
@@ -122,6 +127,9 @@ class Decision:
     story_id: int
     match: Match | None  # None: founded a new story
     merged: tuple[int, ...] = ()  # stories folded into story_id because of this item
+    # reports left on their own that joined story_id once it had grown (`Clusterer._regroup`),
+    # with why: each is one of `merged`
+    rejoined: tuple[tuple[int, Match], ...] = ()
 
 
 _NONE: dict[int, set[int]] = {}  # a key only retired stories carry has no buckets
@@ -153,7 +161,9 @@ class Clusterer:
         self.latest = -math.inf
         self._weighed: tuple[Features, dict[str, float]] | None = None
         self._counted: tuple[Features, tuple[frozenset[str], dict[str, int]]] | None = None
-        self._rebuilt: tuple[Member, Features] | None = None
+        # the time of the item being assigned: a member of a story judged again meanwhile (a
+        # merge, a regroup) counts names among the stories that item's window holds (`_others`)
+        self._arriving = -math.inf
 
     @property
     def counted(self) -> int:
@@ -301,7 +311,10 @@ class Clusterer:
             if self.index.stale:
                 self._refile()
             s, stories = self.settings, self.stories
-            lo, hi = item.time - s.window, item.time + s.window
+            # an earlier member judged again counts only stories the arriving item's window
+            # holds too: those a window behind it may be retired (`retire`), and retiring
+            # must change no decision
+            lo, hi = max(item.time, self._arriving) - s.window, item.time + s.window
             found = {}
             entities = named(item)
             index = self.index
@@ -382,7 +395,9 @@ class Clusterer:
         if item.item_id in self.story_of:
             story_id = self.story_of[item.item_id]
             return Decision(item.item_id, story_id, None)
-        matches = [m for st in self.candidates(item) if (m := self.evaluate(item, st))]
+        self._arriving = item.time
+        offered = self.candidates(item)
+        matches = [m for st in offered if (m := self.evaluate(item, st))]
         # a copy of a member's text is that member's event; else the highest score
         matches.sort(key=lambda m: (m.matched != "centroid", m.similarity), reverse=True)
         if not matches:
@@ -395,7 +410,41 @@ class Clusterer:
             if self._same_event(best.story_id, other.story_id):
                 merged.append(self._merge(best.story_id, other.story_id))
         self.place(item, best.story_id)
-        return Decision(item.item_id, best.story_id, best, tuple(merged))
+        rejoined = []
+        for absorbed, member_id, match in self._regroup(best.story_id, offered):
+            merged.append(absorbed)
+            rejoined.append((member_id, match))
+        return Decision(item.item_id, best.story_id, best, tuple(merged), tuple(rejoined))
+
+    def _regroup(self, story_id: int, offered: list[Story]) -> list[tuple[int, int, Match]]:
+        """The reports left on their own among the stories offered beside the one an item
+        has just joined that would join it now, merged in: a report judged against a story's
+        first members alone may match the story as a whole once it has grown, and the order
+        in which reports arrive should not decide. Each is judged as a new item would be
+        (`evaluate`: two kinds of evidence, the story's core, every veto)."""
+        story = self.stories[story_id]
+        s, found = self.settings, list[tuple[int, int, Match]]()
+        if not s.regroup:
+            return found
+        previews = story.previews * 2 > story.size
+        for other in offered:
+            if other.size != 1 or self.stories.get(other.id) is not other:
+                continue  # a story of several, or merged into another meanwhile
+            member = other.members[0]
+            if (
+                member.preview != previews
+                or not story.latest - s.window <= member.time <= story.earliest + s.window
+                or (
+                    nearest_hours(story.times, member.time) > s.gap_hours
+                    and not any(h in story.shingles for h in member.shingles)
+                )
+                or any(v(member, story) for n, v in MEMBER_VETOES.items() if n in s.vetoes)
+            ):
+                continue  # kept out whatever it shares (`evaluate`): not rebuilt as an item
+            match = self.evaluate(member.features(), story)
+            if match is not None:
+                found.append((self._merge(story_id, other.id), member.item_id, match))
+        return found
 
     def _same_event(self, kept: int, other: int) -> bool:
         """Two stories are one when at least half of the smaller one's members would join
@@ -417,14 +466,6 @@ class Clusterer:
             if (joins + small.size - n) * 2 < small.size:
                 return False  # even the rest joining would not make half
         return False
-
-    def _features_of(self, member: Member) -> Features:
-        """A member as an item. The last one rebuilt is given again while it is the last:
-        the per-item caches (`_weights`, `_others`) hold while the same object is judged
-        again, as they did when stories kept their members' Features."""
-        if self._rebuilt is None or self._rebuilt[0] is not member:
-            self._rebuilt = (member, member.features())
-        return self._rebuilt[1]
 
     def _merge(self, kept: int, absorbed: int) -> int:
         story = self.stories[absorbed]

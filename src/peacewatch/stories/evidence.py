@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -100,23 +100,24 @@ def jaccard(a: frozenset[int], b: Collection[int]) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-def other_people(item: Features, story: Story) -> bool:
+def other_people(item: Features | Member, story: Story) -> bool:
     """The item's headline names someone most of the story's headlines do not, most of them
     name someone the item's headline does not, and they have at most one person in common:
     the same people are not involved (Trump and Putin, then Trump and Zelensky). Two in
     common (Putin and Witkoff, with Peskov or Trump beside them) are the same meeting. A
     secondary person (a spokesman, an aide, an envoy: `Entity.secondary`) named beside a
-    principal is no one else: Dmitriev at Witkoff's talks with Putin; named alone, he is."""
-    mine = item.title_people
+    principal is no one else: Dmitriev at Witkoff's talks with Putin; named alone, he is.
+    (A story's member is read as it is kept, without being rebuilt: `MEMBER_VETOES`.)"""
+    mine: Collection[str] = item.title_people
     if not mine:
         return False
     people = story.core_of()[0]
-    if len(mine & people) > 1:
+    if len(people.intersection(mine)) > 1:
         return False
     if item.title_aides:
-        mine = (mine - item.title_aides) or mine
+        mine = frozenset(mine).difference(item.title_aides) or mine
     theirs = (people - story.aides) or people if story.aides else people
-    return bool(mine - people) and bool(theirs - item.title_people)
+    return not people.issuperset(mine) and bool(theirs.difference(item.title_people))
 
 
 def other_day(item: Features, story: Story) -> bool:
@@ -178,7 +179,7 @@ def agree(a: str, b: str) -> bool:
     return (a.startswith("x:") and y == 2 * x) or (b.startswith("x:") and x == 2 * y)
 
 
-def other_figure(item: Features, story: Story) -> bool:
+def other_figure(item: Features | Member, story: Story) -> bool:
     """The item gives counts ('1,212 bodies', '50 prisoners') none of the story's members
     gives, and the story's core gives one the item does not: two exchanges or repatriations
     in the same words, told apart by their figures. A count any member gives, or one that
@@ -334,11 +335,16 @@ def shown(keys: Iterable[str]) -> list[str]:
 
 
 # The evidence that can keep an item out whatever else it shares (`Settings.vetoes`)
-VETOES = {
+VETOES: dict[str, Callable[[Features, Story], bool]] = {
     "other_day": other_day, "other_round": other_round, "other_people": other_people,
     "other_figure": other_figure, "next_day": next_day, "again": again,
     "other_venue": other_venue, "other_place": other_place, "reaction": reaction,
     "arrival_apart": arrival_apart,
+}  # fmt: skip
+# The vetoes that read a story's member as it is kept (`story.Member`) as well: checked first
+# when a member is judged again (`cluster.Clusterer._regroup`), before it is rebuilt as an item
+MEMBER_VETOES: dict[str, Callable[[Features | Member, Story], bool]] = {
+    "other_people": other_people, "other_figure": other_figure,
 }  # fmt: skip
 
 
