@@ -679,6 +679,49 @@ def test_an_announcement_for_the_same_day_is_the_days_event() -> None:
     assert event.story_id == today.story_id
 
 
+def test_a_preview_the_same_day_that_names_no_later_day_is_the_days_event() -> None:
+    # "Zelensky to meet Biden at the White House" on the day they meet is the day's coverage
+    # of the meeting (as the labelled events count it); naming a later day, or a day later,
+    # it announces another day's meeting
+    met = (
+        "Zelensky meets Biden at the White House",
+        "Volodymyr Zelensky and Joe Biden met at the White House in Washington.",
+    )
+    soon = (
+        "Zelensky to meet Biden at the White House",
+        "Volodymyr Zelensky will meet Joe Biden at the White House in Washington.",
+    )
+    later = ("Zelensky to meet Biden at the White House on January 12",
+             "Volodymyr Zelensky will meet Joe Biden at the White House in Washington.")  # fmt: skip
+    clusterer = Clusterer()
+    event = clusterer.assign(item(1, *met, hours=1))
+    preview = item(2, *soon, hours=3)
+    assert preview.preview and not preview.ahead
+    assert clusterer.assign(preview).story_id == event.story_id
+    announcement = item(3, *later, hours=4)  # published 1 January 1970
+    assert announcement.preview and announcement.ahead
+    assert clusterer.assign(announcement).story_id != event.story_id
+    assert clusterer.assign(item(4, *soon, hours=30)).story_id != event.story_id
+    # as before: an announcement and a report of the happening never share a story
+    before = Clusterer(Settings(previews_by_day=False))
+    first = before.assign(item(1, *met, hours=1))
+    assert before.assign(item(2, *soon, hours=3)).story_id != first.story_id
+
+
+def test_a_day_after_publication_is_read_as_one_still_to_come() -> None:
+    # 1 January 1970 was a Thursday
+    assert item(1, "Lavrov and Blinken to meet in Geneva on 21 January").ahead
+    assert item(1, "Лавров и Блинкен встретятся в Женеве 2 января", lang="ru").ahead
+    assert item(1, "Зеленський завтра відвідає Португалію", lang="uk").ahead
+    assert item(1, "Erdogan, Guterres and Zelensky to meet in Lviv on Friday").ahead
+    assert not item(1, "Erdogan, Guterres and Zelensky to meet in Lviv on Thursday").ahead
+    # a day of the week is one still to come only in an announcement; a date within the
+    # recent past, or months on, is not read as one
+    assert not item(1, "Erdogan, Guterres and Zelensky met in Lviv on Friday").ahead
+    assert not item(1, "Lavrov and Blinken met in Geneva on 30 December").ahead
+    assert not item(1, "Talks resume in Geneva on 21 June, Lavrov said").ahead
+
+
 def test_coverage_days_later_joins_only_with_near_identical_text() -> None:
     clusterer = Clusterer()
     first = clusterer.assign(ISTANBUL[0])

@@ -11,7 +11,8 @@ kinds of evidence add to it (or the text is near-identical to a member's, or it 
 of the story's people and organisations: `Settings.cast`). The evidence is
 the story's as a whole, so A~B and B~C never chain into one story about two events. A
 headline announcing what is still to come never joins the event it announces, nor the event
-an announcement.
+an announcement, unless both came out the same day and neither names a later day than the
+other (a preview of that day's happening is its coverage).
 
 A late item that joins two stories merges them only when at least half of the smaller
 story's members would also join the larger one; the merge is reported so the store can log it
@@ -36,6 +37,7 @@ from peacewatch.stories.evidence import (
     MEMBER_VETOES,
     VETOES,
     Evidence,
+    another_announcement,
     contributions,
     kinds_of,
     measure,
@@ -91,6 +93,9 @@ class Settings:
     text_members: int = 12  # latest same-language members compared for near-identical text
     # a report left on its own is judged again when a story offered beside it grows (`_regroup`)
     regroup: bool = True
+    # an announcement and a report of the happening the same day are kept apart only when one
+    # of them names a later day (`evidence.another_announcement`)
+    previews_by_day: bool = True
 
     @property
     def window(self) -> float:
@@ -355,7 +360,7 @@ class Clusterer:
     def _kept_out(self, item: Features, story: Story) -> bool:
         """An announcement and the event it announces, or a veto: another day's, round's,
         cast's or count's happening, or the next day's."""
-        if item.preview != (story.previews * 2 > story.size):
+        if another_announcement(item, story, by_day=self.settings.previews_by_day):
             return True
         return any(VETOES[veto](item, story) for veto in self.settings.vetoes)
 
@@ -426,13 +431,12 @@ class Clusterer:
         s, found = self.settings, list[tuple[int, int, Match]]()
         if not s.regroup:
             return found
-        previews = story.previews * 2 > story.size
         for other in offered:
             if other.size != 1 or self.stories.get(other.id) is not other:
                 continue  # a story of several, or merged into another meanwhile
             member = other.members[0]
             if (
-                member.preview != previews
+                another_announcement(member, story, by_day=s.previews_by_day)
                 or not story.latest - s.window <= member.time <= story.earliest + s.window
                 or (
                     nearest_hours(story.times, member.time) > s.gap_hours

@@ -61,6 +61,13 @@ SAME_DAY_RE = _words(_SAME_DAY_CUES)
 LATER_RE = _words(_LATER)
 
 
+def names_a_later_day(text: str, language: str | None) -> bool:
+    """Whether a text names the day after the one it is written on ('tomorrow', 'завтра').
+    ('The coming days' and 'next week' as well cost dev recall, 0.840 -> 0.836, for no
+    precision: a report of the happening may say what follows in the coming days.)"""
+    return _search(LATER_RE, text, language) is not None
+
+
 # "Orban Arrives in Moscow to Meet With Putin", "as Guterres visited the capital to meet
 # with Zelenskyy": a journey's purpose, reported on the day it is made, not a meeting still to
 # come. The cue after an arrival in one clause (no comma:
