@@ -234,8 +234,8 @@ def test_a_report_left_on_its_own_joins_the_story_once_it_has_grown() -> None:
 def test_the_vetoes_read_a_member_as_kept_as_they_read_it_rebuilt() -> None:
     # a member judged again is checked against these before it is rebuilt as an item
     from peacewatch.stories.evaluation import arrival_order, features_of, half, load_rows
-    from peacewatch.stories.evidence import MEMBER_VETOES
     from peacewatch.stories.story import Member
+    from peacewatch.stories.vetoes import MEMBER_VETOES
 
     labelled = load_rows(ROOT / "tests" / "fixtures" / "stories" / "labelled.jsonl")
     rows = [r for r in labelled if half(r.event) == "dev"][:600]
@@ -1133,7 +1133,7 @@ def test_counts_the_story_never_gives_are_another_event() -> None:
 
 
 def test_small_counts_agree_only_within_one() -> None:
-    from peacewatch.stories.evidence import agree
+    from peacewatch.stories.vetoes import agree
 
     assert agree("1003", "1000") and agree("302", "x:300") and agree("50", "x:25")
     assert agree("84", "83") and not agree("24", "26")  # 'in 24 years', '26 countries'
@@ -1178,7 +1178,7 @@ def test_the_day_most_dated_members_give_is_a_date_in_common() -> None:
 
 
 def test_one_members_round_is_not_the_storys_round() -> None:
-    from peacewatch.stories.evidence import other_round
+    from peacewatch.stories.vetoes import other_round
 
     def talks(n: int, title: str) -> Features:
         return item(n, title, "Delegations met in Gomel on the Belarusian border.", hours=n)
@@ -1248,8 +1248,8 @@ def test_another_venue_of_one_tree_is_another_story() -> None:
 
 
 def test_a_place_within_the_storys_venue_is_no_other_venue() -> None:
-    from peacewatch.stories.evidence import other_venue
     from peacewatch.stories.story import Member, Story
+    from peacewatch.stories.vetoes import other_venue
 
     story = Story(1)
     for n in (1, 2):
@@ -1261,7 +1261,7 @@ def test_a_place_within_the_storys_venue_is_no_other_venue() -> None:
 
 
 def test_the_next_day_in_another_place_is_another_story() -> None:
-    from peacewatch.stories.evidence import other_place
+    from peacewatch.stories.vetoes import other_place
 
     moscow = [
         item(1, "Talks between Putin and Macron ended in the Kremlin", hours=1),
@@ -1288,7 +1288,7 @@ def test_the_next_day_in_another_place_is_another_story() -> None:
 
 def test_an_arrival_and_the_talks_of_the_next_day_are_two_stories() -> None:
     from peacewatch.stories.cues import is_arrival
-    from peacewatch.stories.evidence import arrival_apart
+    from peacewatch.stories.vetoes import arrival_apart
 
     assert is_arrival("UN Secretary-General Guterres arrives in Russia for the BRICS summit", "en")
     assert is_arrival("Генсек ООН прибыл в Казань на саммит БРИКС", "ru")
@@ -1345,7 +1345,7 @@ def test_an_arrival_to_meet_someone_is_the_day_s_happening_not_a_preview() -> No
 
 
 def test_a_secondary_person_beside_the_principals_is_not_another_cast() -> None:
-    from peacewatch.stories.evidence import other_people
+    from peacewatch.stories.vetoes import other_people
 
     # Dmitriev sits at Witkoff's talks with Putin: his headline is of the same meeting
     assert ALIASES.entities["dmitriev"].secondary and not ALIASES.entities["witkoff"].secondary
@@ -1391,7 +1391,7 @@ def test_secondary_is_only_for_people() -> None:
 
 
 def test_people_of_the_happening_a_headline_looks_ahead_to_are_not_its_cast() -> None:
-    from peacewatch.stories.evidence import other_people
+    from peacewatch.stories.vetoes import other_people
 
     # Scholz meets Zelensky in Kyiv, the day before he meets Putin in Moscow
     ahead = item(1, "Olaf Scholz meets Ukrainian president ahead of meeting with Putin")
@@ -1411,7 +1411,7 @@ def test_people_of_the_happening_a_headline_looks_ahead_to_are_not_its_cast() ->
 
 
 def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
-    from peacewatch.stories.evidence import reaction
+    from peacewatch.stories.vetoes import reaction
 
     post = reports([
         "Trump calls Zelensky a 'dictator' in social media post",
@@ -1442,7 +1442,7 @@ def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
 
 
 def test_the_same_day_in_another_place_neither_names_is_another_story() -> None:
-    from peacewatch.stories.evidence import other_place
+    from peacewatch.stories.vetoes import other_place
 
     kyiv = reports([
         "Hungary's Orban arrives in Kyiv, calls for a ceasefire",

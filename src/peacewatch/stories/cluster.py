@@ -34,10 +34,7 @@ from itertools import chain, count
 
 from peacewatch.stories import cues
 from peacewatch.stories.evidence import (
-    MEMBER_VETOES,
-    VETOES,
     Evidence,
-    another_announcement,
     contributions,
     kinds_of,
     measure,
@@ -48,6 +45,7 @@ from peacewatch.stories.evidence import (
 from peacewatch.stories.features import Features
 from peacewatch.stories.index import StoryIndex
 from peacewatch.stories.story import Member, Story, item_keys
+from peacewatch.stories.vetoes import MEMBER_VETOES, VETOES, another_announcement
 
 # The weight of each kind of evidence (`evidence.FEATURES`), fitted on the dev half of the
 # labelled events, false merges counting four times a miss, with an L2 penalty of 0.3
@@ -94,7 +92,7 @@ class Settings:
     # a report left on its own is judged again when a story offered beside it grows (`_regroup`)
     regroup: bool = True
     # an announcement and a report of the happening the same day are kept apart only when one
-    # of them names a later day (`evidence.another_announcement`)
+    # of them names a later day (`vetoes.another_announcement`)
     previews_by_day: bool = True
 
     @property

@@ -90,7 +90,7 @@ class Features:
     arrival: bool = False  # the headline reports an arrival and names no meeting ('arrives in')
     # the text names a day after the one it was written on ('on 21 January', 'tomorrow', or
     # in an announcement a day of the week other than that day): what it announces is not
-    # the same day's happening (`evidence.another_announcement`)
+    # the same day's happening (`vetoes.another_announcement`)
     ahead: bool = False
 
 

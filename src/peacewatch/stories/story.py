@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from peacewatch.stories.evidence import is_count, named, need
+from peacewatch.stories.evidence import named
 from peacewatch.stories.features import Features
+from peacewatch.stories.majority import need
+from peacewatch.stories.vetoes import is_count
 
 
 class Member(NamedTuple):
