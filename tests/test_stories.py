@@ -366,6 +366,7 @@ def test_settings_version_changes_with_settings_aliases_and_cues(
     base = Settings().version(ALIASES.digest)
     assert Settings(window_hours=48).version(ALIASES.digest) != base
     assert Settings(regroup=False).version(ALIASES.digest) != base
+    assert Settings(evidence_revision=0).version(ALIASES.digest) != base
     assert Settings().version("other") != base
     # a changed cue table (a preview word, say) changes decisions: stored stories are stale
     monkeypatch.setattr(cues, "DIGEST", "changed")

@@ -94,6 +94,9 @@ class Settings:
     # an announcement and a report of the happening the same day are kept apart only when one
     # of them names a later day (`vetoes.another_announcement`)
     previews_by_day: bool = True
+    # what the evidence measures, as the code has it: raised when a feature changes its
+    # meaning (1: the headline's share weighed by idf), so stored stories are due a recluster
+    evidence_revision: int = 1
 
     @property
     def window(self) -> float:
