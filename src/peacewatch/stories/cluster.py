@@ -428,8 +428,8 @@ class Clusterer:
         first members alone may match the story as a whole once it has grown, and the order
         in which reports arrive should not decide. Each is judged as a new item would be
         (`evaluate`: two kinds of evidence, the story's core, every veto)."""
-        story = self.stories[story_id]
-        s, found = self.settings, list[tuple[int, int, Match]]()
+        s, story = self.settings, self.stories[story_id]
+        found: list[tuple[int, int, Match]] = []
         if not s.regroup:
             return found
         for other in offered:
