@@ -237,15 +237,20 @@ def test_held_out_meets_the_targets() -> None:
     # next day; mirror warnings a day apart): 0.941 / 0.797, 0.939 / 0.777 (0.880) with the
     # tagging of corpus round 38, not tuned on ("прокомментировал" and "commented on" as
     # reaction cues: across 0.939 -> 0.942, held-out recall 0.698 -> 0.696; not kept).
-    assert figures["dev"]["within"]["precision"] >= 0.94
-    assert figures["dev"]["across"]["precision"] >= 0.93
-    assert figures["dev"]["within"]["recall"] >= 0.78
+    # Stories-r15 (more people and countries in the alias table; a report left on its own
+    # judged again when a story beside it grows; a same-day announcement apart only when it
+    # names a later day; the headline's share weighed by idf): 0.948 / 0.838, 0.953 / 0.828
+    # (0.907).
+    assert figures["dev"]["within"]["precision"] >= 0.945
+    assert figures["dev"]["across"]["precision"] >= 0.95
+    assert figures["dev"]["within"]["recall"] >= 0.83
     # (round 6's dev events: 0.972 / 0.806 and 0.959 / 0.765; stories-precision's vetoes and
     # 'today' as a date: 0.988 / 0.809 and 0.988 / 0.783, 0.785 with the tagging model of
     # corpus rounds 25-26; stories-recall: 0.988 / 0.825 and 0.988 / 0.816; 0.989 / 0.820 with
     # the tagging model of corpus round 27; stories-r8 0.996 / 0.811; stories-r9 0.997 / 0.809;
-    # round 12's dev events 0.964 / 0.791; round 13's 0.957 / 0.775; round 14's 0.939 / 0.777)
-    assert figures["dev"]["across"]["recall"] >= 0.77
+    # round 12's dev events 0.964 / 0.791; round 13's 0.957 / 0.775; round 14's 0.939 / 0.777;
+    # stories-r15 0.953 / 0.828)
+    assert figures["dev"]["across"]["recall"] >= 0.82
 
 
 def test_dev_on_one_day_keeps_its_precision() -> None:
@@ -269,13 +274,15 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # recall 0.564 and 0.510; the tagging of corpus round 35 0.805 and 0.745; round 13's dev
     # events with the tagging of corpus round 36 0.797 and 0.759, recall 0.535 and 0.494; the
     # tagging of corpus round 37 0.792 and 0.754, recall 0.527 and 0.488; round 14's dev events
-    # with the tagging of corpus round 38 0.788 and 0.743, recall 0.528 and 0.481)
+    # with the tagging of corpus round 38 0.788 and 0.743, recall 0.528 and 0.481; 0.790 and
+    # 0.747, recall 0.531 and 0.484, with the tagging of corpus round 40; stories-r15 0.797 and
+    # 0.763, recall 0.568 and 0.514)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
     figures = score(onto_one_day(dev), load_aliases(ROOT / "config"), tags=tags)
-    assert figures["within"]["precision"] >= 0.78
-    assert figures["across"]["precision"] >= 0.74
+    assert figures["within"]["precision"] >= 0.79
+    assert figures["across"]["precision"] >= 0.755
 
 
 def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:
