@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from peacewatch.stories.aliases import load_aliases  # noqa: E402
-from peacewatch.stories.cluster import Clusterer, Settings, fewer_collections  # noqa: E402
+from peacewatch.stories.cluster import Clusterer, Settings  # noqa: E402
+from peacewatch.stories.collector import fewer_collections  # noqa: E402
 from peacewatch.stories.features import extract  # noqa: E402
 
 DAYS = 30

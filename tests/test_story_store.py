@@ -17,6 +17,7 @@ from peacewatch.config import load_config
 from peacewatch.models import ParsedItem
 from peacewatch.pipeline import make_story_index, process_items
 from peacewatch.store import stories as story_store
+from peacewatch.store import story_writes
 from peacewatch.stories.aliases import load_aliases
 from peacewatch.stories.cluster import Settings
 
@@ -161,6 +162,36 @@ def test_an_item_already_in_a_story_keeps_it(db: Any) -> None:
     assert db.execute("SELECT * FROM story_members ORDER BY item_id").fetchall() == before
 
 
+def test_a_report_left_on_its_own_and_brought_in_later_keeps_its_reason(db: Any) -> None:
+    # as in test_stories: judged against the English founder alone, the Russian report stays
+    # on its own; once a Russian report has joined, it joins too, the merge logged
+    reports = [
+        ("aa", "en", "2025-05-16T09:00:00+00:00", "Zelensky visits troops near Kharkiv",
+         "Zelensky met soldiers.", "other"),
+        ("bb", "en", "2025-05-16T14:00:00+00:00",
+         "Ukraine and Russia swap 185 prisoners of war each",
+         "The exchange was mediated by the UAE, Zelensky said on Sunday.", "swap"),
+        ("cc", "ru", "2025-05-16T15:00:00+00:00",
+         "Зеленский: из плена домой вернулись защитники Мариуполя",
+         "Об этом сообщили в Офисе президента.", "swap"),
+        ("dd", "ru", "2025-05-16T16:00:00+00:00",
+         "Зеленский: Россия и Украина провели обмен, из плена вернулись 185 защитников Мариуполя",
+         "Обмен прошел при посредничестве ОАЭ.", "swap"),
+    ]  # fmt: skip
+    ids = save(db, reports)
+    cluster(db, ids)
+    assert partition(db) == {frozenset("0"), frozenset("123")}
+    ((by, kept, members),) = db.execute(
+        "SELECT item_id, kept_story, members FROM story_merges"
+    ).fetchall()
+    assert by == ids[3] and kept == story_id(db, ids[1]) and json.loads(members) == [ids[2]]
+    evidence, shared = db.execute(
+        "SELECT evidence, shared FROM story_members WHERE item_id = ?", [ids[2]]
+    ).fetchone()
+    assert {"terms", "names", "topics"} <= set(json.loads(evidence))
+    assert json.loads(shared)["weights"]  # each feature's part, as for any member
+
+
 def test_a_merge_is_logged_and_can_be_undone(db: Any) -> None:
     ids = save(db, REPORTS[:3])
     idx = index()
@@ -174,7 +205,7 @@ def test_a_merge_is_logged_and_can_be_undone(db: Any) -> None:
                 " settings_version, joined_at) VALUES (?, ?, '[]', '{}', 'old', ?)",
                 [item_id, story_id, NOW],
             )
-        story_store.refresh_stories(db, [first, second], "old", NOW)
+        story_writes.refresh_stories(db, [first, second], "old", NOW)
     late = save(db, REPORTS[4:5], prefix="late")
     cluster(db, late, idx)
     (merge,) = [
@@ -185,7 +216,7 @@ def test_a_merge_is_logged_and_can_be_undone(db: Any) -> None:
     ]
     assert merge["item"] == late[0]
     assert db.execute("SELECT count(DISTINCT story_id) FROM story_members").fetchone()[0] == 1
-    kept, absorbed = story_store.undo_merge(db, merge["id"], NOW)
+    kept, absorbed = story_writes.undo_merge(db, merge["id"], NOW)
     assert (kept, absorbed) == (merge["kept"], merge["absorbed"])
     back = {r[0] for r in db.execute(
         "SELECT item_id FROM story_members WHERE story_id = ?", [absorbed]
@@ -193,7 +224,7 @@ def test_a_merge_is_logged_and_can_be_undone(db: Any) -> None:
     assert back == set(json.loads(merge["members"]))
     assert db.execute("SELECT size FROM stories WHERE id = ?", [absorbed]).fetchone()[0] == 1
     with pytest.raises(LookupError):
-        story_store.undo_merge(db, merge["id"], NOW)
+        story_writes.undo_merge(db, merge["id"], NOW)
     # the running index notices (generation) and reloads instead of using stale memory
     more = save(db, REPORTS[3:4], prefix="more")
     cluster(db, more, idx)

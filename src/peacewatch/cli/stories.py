@@ -111,7 +111,7 @@ def recluster(ctx: Context, since: str | None, batch_size: int, quiet: bool) -> 
 @pass_context
 def unmerge(ctx: Context, merge_id: int) -> None:
     """Undo a merge of two stories (an id from the story_merges table)."""
-    from peacewatch.store.stories import undo_merge
+    from peacewatch.store.story_writes import undo_merge
 
     try:
         db = ctx.open_db()

@@ -35,29 +35,27 @@ from peacewatch.store.story_rows import (
     read_features,
     read_rows,
 )
+from peacewatch.store.story_writes import (
+    GENERATION,
+    bump_generation,
+    refresh_stories,
+    save_decision,
+)
 from peacewatch.stories.aliases import AliasTable
-from peacewatch.stories.cluster import Clusterer, Decision, Settings, fewer_collections
+from peacewatch.stories.cluster import Clusterer, Decision, Settings
+from peacewatch.stories.collector import fewer_collections
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
 log = logging.getLogger("peacewatch.stories")
 
-GENERATION = "stories_generation"  # meta key: bumped by recluster and undo_merge
 _TIME = ITEM_TIME
 
 
 def _meta(db: Database, key: str) -> str | None:
     row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
-
-
-def _bump_generation(db: Database) -> None:
-    db.execute(
-        "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) "
-        "DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-        [GENERATION],
-    )
 
 
 def _iso(seconds: float) -> str:
@@ -148,7 +146,7 @@ class StoryIndex:
                     f"SELECT item_id FROM story_members WHERE item_id IN ({marks})", list(chunk)
                 )
             )
-        with fewer_collections():  # the stories in memory are long-lived: cluster.py
+        with fewer_collections():  # the stories in memory are long-lived: collector.py
             wanted = [i for i in ids if i not in placed]
             items = read_features(db, wanted, self.aliases, made)
             if not items:
@@ -161,7 +159,7 @@ class StoryIndex:
         touched: set[int] = set()
         for decision in decisions:
             touched.add(decision.story_id)
-            _save_decision(db, decision, self.version, now)
+            save_decision(db, decision, self.version, now)
         refresh_stories(db, touched, self.version, now)
         self._forget(window)
         return decisions
@@ -186,120 +184,6 @@ class StoryIndex:
         loaded range are all still held."""
         if dropped and self.loaded is not None:
             self.loaded = (max(self.loaded[0], horizon), self.loaded[1])
-
-
-def _save_decision(db: Database, decision: Decision, version: str, now: str) -> None:
-    match = decision.match
-    for absorbed in decision.merged:
-        members = [
-            r[0]
-            for r in db.execute(
-                "SELECT item_id FROM story_members WHERE story_id = ? ORDER BY rowid", [absorbed]
-            )
-        ]
-        db.execute(
-            "INSERT INTO story_merges (kept_story, absorbed_story, item_id, members, merged_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [decision.story_id, absorbed, decision.item_id, json.dumps(members), now],
-        )
-        db.execute(
-            "UPDATE story_members SET story_id = ? WHERE story_id = ?",
-            [decision.story_id, absorbed],
-        )
-        db.execute("DELETE FROM stories WHERE id = ?", [absorbed])
-        log.info("stories %s and %s merged by item %s", decision.story_id, absorbed,
-                 decision.item_id)  # fmt: skip
-    db.execute(
-        "INSERT INTO story_members (item_id, story_id, similarity, evidence, matched, shared,"
-        " gap_hours, settings_version, joined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            decision.item_id, decision.story_id,
-            match.similarity if match else None,
-            json.dumps(list(match.kinds) if match else []),
-            match.matched if match else None,
-            json.dumps(match.shared if match else {}, ensure_ascii=False),
-            match.gap_hours if match else None,
-            version, now,
-        ],
-    )  # fmt: skip
-
-
-def refresh_stories(db: Database, story_ids: Iterable[int], version: str, now: str) -> None:
-    """Recompute the stored summary of stories from their members; drop empty ones."""
-    for story_id in story_ids:
-        rows = db.execute(
-            f"SELECT items.id, items.title, items.outlet_id, items.lang, items.first_seen,"
-            f" {_TIME} AS time FROM story_members JOIN items ON items.id = story_members.item_id"
-            " WHERE story_members.story_id = ? ORDER BY time, items.id",
-            [story_id],
-        ).fetchall()
-        if not rows:
-            db.execute("DELETE FROM stories WHERE id = ?", [story_id])
-            continue
-        english = [r for r in rows if (r[3] or "").startswith("en")]
-        representative = (english or rows)[0]
-        outlets = sorted({r[2] for r in rows})
-        languages = sorted({r[3] for r in rows if r[3]})
-        marks = ",".join("?" * len(rows))
-        initiatives = (
-            sorted(
-                {
-                    r[0]
-                    for r in db.execute(
-                        "SELECT DISTINCT initiative_id FROM item_initiatives"
-                        f" WHERE item_id IN ({marks})",
-                        [r[0] for r in rows],
-                    )
-                }
-            )
-            if "item_initiatives" in db.table_names()
-            else []
-        )
-        db.execute(
-            "UPDATE stories SET first_seen = ?, window_start = ?, window_end = ?, day = ?,"
-            " item_id = ?, headline = ?, size = ?, outlet_count = ?, outlets = ?, languages = ?,"
-            " initiatives = ?, settings_version = ?, updated_at = ? WHERE id = ?",
-            [
-                min(r[4] for r in rows), rows[0][5], rows[-1][5], rows[0][5][:10],
-                representative[0], representative[1], len(rows), len(outlets),
-                json.dumps(outlets), json.dumps(languages), json.dumps(initiatives),
-                version, now, story_id,
-            ],
-        )  # fmt: skip
-
-
-def undo_merge(db: Database, merge_id: int, now: str) -> tuple[int, int]:
-    """Split a merge again: the absorbed story gets its id and members back. Returns
-    (kept, absorbed). Running indexes reload (the generation changes)."""
-    with transaction(db):
-        row = db.execute(
-            "SELECT kept_story, absorbed_story, members, undone_at FROM story_merges WHERE id = ?",
-            [merge_id],
-        ).fetchone()
-        if row is None:
-            raise LookupError(f"no merge {merge_id}")
-        kept, absorbed, members, undone = row
-        if undone is not None:
-            raise LookupError(f"merge {merge_id} was undone at {undone}")
-        db.execute(
-            "INSERT INTO stories (id, first_seen, window_start, window_end, day, headline, size,"
-            " outlet_count, outlets, languages, initiatives, settings_version, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, '', 0, 0, '[]', '[]', '[]', '', ?)",
-            [absorbed, now, now, now, now[:10], now],
-        )
-        ids = json.loads(members)
-        for chunk in chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            db.execute(
-                "UPDATE story_members SET story_id = ? WHERE story_id = ?"
-                f" AND item_id IN ({marks})",
-                [absorbed, kept, *chunk],
-            )
-        db.execute("UPDATE story_merges SET undone_at = ? WHERE id = ?", [now, merge_id])
-        row = db.execute("SELECT settings_version FROM stories WHERE id = ?", [kept]).fetchone()
-        refresh_stories(db, [kept, absorbed], row[0] if row else "", now)
-        _bump_generation(db)
-    return kept, absorbed
 
 
 def recluster(
@@ -332,7 +216,7 @@ def recluster(
             [start],
         )
         refresh_stories(db, affected, index.version, now)
-        _bump_generation(db)
+        bump_generation(db)
     ids = [
         r[0]
         for r in db.execute(
@@ -468,7 +352,7 @@ def cluster_missing(
                 log.warning("story features could not go to a worker: %s", error)
         with transaction(db):
             index.cluster_items(db, ids, now, made=made)
-            _bump_generation(db)
+            bump_generation(db)
         index.generation = _meta(db, GENERATION)  # its own writes need no reload
         done += len(ids)
     if ahead is not None:

@@ -54,7 +54,7 @@ class AliasTable:
     proper: dict[str, dict[str, list[tuple[tuple[str, ...], str]]]] = field(default_factory=dict)
     digest: str = "empty"  # a hash of the table's content, part of the settings version
     # each entity in a `within` tree as its path from the root ('turkey/istanbul'), so two
-    # venues of one tree tell whether one lies within the other (`evidence.other_venue`)
+    # venues of one tree tell whether one lies within the other (`vetoes.other_venue`)
     paths: dict[str, str] = field(default_factory=dict)
 
     def find(

@@ -11,30 +11,29 @@ kinds of evidence add to it (or the text is near-identical to a member's, or it 
 of the story's people and organisations: `Settings.cast`). The evidence is
 the story's as a whole, so A~B and B~C never chain into one story about two events. A
 headline announcing what is still to come never joins the event it announces, nor the event
-an announcement.
+an announcement, unless both came out the same day and neither names a later day than the
+other (a preview of that day's happening is its coverage).
 
 A late item that joins two stories merges them only when at least half of the smaller
 story's members would also join the larger one; the merge is reported so the store can log it
-and undo it.
+and undo it. A report left on its own is judged again, as a new item would be, when a story
+offered beside it grows (it may match the story as a whole once a report in its language or
+nearer in time has joined); if it joins, that too is a logged merge, and it keeps its reasons.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import math
 import sys
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from itertools import chain, count
 
 from peacewatch.stories import cues
 from peacewatch.stories.evidence import (
-    VETOES,
     Evidence,
     contributions,
     kinds_of,
@@ -46,6 +45,7 @@ from peacewatch.stories.evidence import (
 from peacewatch.stories.features import Features
 from peacewatch.stories.index import StoryIndex
 from peacewatch.stories.story import Member, Story, item_keys
+from peacewatch.stories.vetoes import MEMBER_VETOES, VETOES, another_announcement
 
 # The weight of each kind of evidence (`evidence.FEATURES`), fitted on the dev half of the
 # labelled events, false merges counting four times a miss, with an L2 penalty of 0.3
@@ -89,6 +89,14 @@ class Settings:
     min_shared_keys: int = 2  # a candidate shares at least this many indexed keys
     common_key_stories: int = 200  # a key in more stories than this is not looked up
     text_members: int = 12  # latest same-language members compared for near-identical text
+    # a report left on its own is judged again when a story offered beside it grows (`_regroup`)
+    regroup: bool = True
+    # an announcement and a report of the happening the same day are kept apart only when one
+    # of them names a later day (`vetoes.another_announcement`)
+    previews_by_day: bool = True
+    # what the evidence measures, as the code has it: raised when a feature changes its
+    # meaning (1: the headline's share weighed by idf), so stored stories are due a recluster
+    evidence_revision: int = 1
 
     @property
     def window(self) -> float:
@@ -125,41 +133,9 @@ class Decision:
     story_id: int
     match: Match | None  # None: founded a new story
     merged: tuple[int, ...] = ()  # stories folded into story_id because of this item
-
-
-# The garbage collector's threshold for its youngest generation while items are clustered
-# (`fewer_collections`; Python's default is 700). The stories, the index and the word caches
-# are some 300,000 containers that live for days and form no reference cycles: over
-# bench_stories' 100,000 items the collector freed 14 objects in all, yet it spent about 5 s
-# of 50 on them, each collection of the older generations walking them all again (16 full
-# collections). At 50,000, about 1 s (2 full collections; 10,000: 2 s). Cycles made
-# meanwhile elsewhere in the process are freed a little later, not never.
-YOUNG_THRESHOLD = 50_000
-_collections = threading.Lock()
-_inside = 0  # blocks of `fewer_collections` running, in any thread
-_thresholds = gc.get_threshold()  # the process's own, restored when the last block ends
-
-
-@contextmanager
-def fewer_collections(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
-    """Run the block with the collector's youngest generation at `young` allocations (when
-    that is higher than the process's own), for clustering many items. Blocks may run in
-    several threads at once (the daemon's start clusters stored items in one): the first to
-    enter raises the threshold, the last to leave restores it."""
-    global _inside, _thresholds
-    with _collections:
-        if _inside == 0:
-            _thresholds = gc.get_threshold()
-            if 0 < _thresholds[0] < young:  # 0: automatic collection is off, left off
-                gc.set_threshold(young, *_thresholds[1:])
-        _inside += 1
-    try:
-        yield
-    finally:
-        with _collections:
-            _inside -= 1
-            if _inside == 0:
-                gc.set_threshold(*_thresholds)
+    # reports left on their own that joined story_id once it had grown (`Clusterer._regroup`),
+    # with why: each is one of `merged`
+    rejoined: tuple[tuple[int, Match], ...] = ()
 
 
 _NONE: dict[int, set[int]] = {}  # a key only retired stories carry has no buckets
@@ -191,7 +167,9 @@ class Clusterer:
         self.latest = -math.inf
         self._weighed: tuple[Features, dict[str, float]] | None = None
         self._counted: tuple[Features, tuple[frozenset[str], dict[str, int]]] | None = None
-        self._rebuilt: tuple[Member, Features] | None = None
+        # the time of the item being assigned: a member of a story judged again meanwhile (a
+        # merge, a regroup) counts names among the stories that item's window holds (`_others`)
+        self._arriving = -math.inf
 
     @property
     def counted(self) -> int:
@@ -339,7 +317,10 @@ class Clusterer:
             if self.index.stale:
                 self._refile()
             s, stories = self.settings, self.stories
-            lo, hi = item.time - s.window, item.time + s.window
+            # an earlier member judged again counts only stories the arriving item's window
+            # holds too: those a window behind it may be retired (`retire`), and retiring
+            # must change no decision
+            lo, hi = max(item.time, self._arriving) - s.window, item.time + s.window
             found = {}
             entities = named(item)
             index = self.index
@@ -380,7 +361,7 @@ class Clusterer:
     def _kept_out(self, item: Features, story: Story) -> bool:
         """An announcement and the event it announces, or a veto: another day's, round's,
         cast's or count's happening, or the next day's."""
-        if item.preview != (story.previews * 2 > story.size):
+        if another_announcement(item, story, by_day=self.settings.previews_by_day):
             return True
         return any(VETOES[veto](item, story) for veto in self.settings.vetoes)
 
@@ -420,7 +401,9 @@ class Clusterer:
         if item.item_id in self.story_of:
             story_id = self.story_of[item.item_id]
             return Decision(item.item_id, story_id, None)
-        matches = [m for st in self.candidates(item) if (m := self.evaluate(item, st))]
+        self._arriving = item.time
+        offered = self.candidates(item)
+        matches = [m for st in offered if (m := self.evaluate(item, st))]
         # a copy of a member's text is that member's event; else the highest score
         matches.sort(key=lambda m: (m.matched != "centroid", m.similarity), reverse=True)
         if not matches:
@@ -433,7 +416,40 @@ class Clusterer:
             if self._same_event(best.story_id, other.story_id):
                 merged.append(self._merge(best.story_id, other.story_id))
         self.place(item, best.story_id)
-        return Decision(item.item_id, best.story_id, best, tuple(merged))
+        rejoined = []
+        for absorbed, member_id, match in self._regroup(best.story_id, offered):
+            merged.append(absorbed)
+            rejoined.append((member_id, match))
+        return Decision(item.item_id, best.story_id, best, tuple(merged), tuple(rejoined))
+
+    def _regroup(self, story_id: int, offered: list[Story]) -> list[tuple[int, int, Match]]:
+        """The reports left on their own among the stories offered beside the one an item
+        has just joined that would join it now, merged in: a report judged against a story's
+        first members alone may match the story as a whole once it has grown, and the order
+        in which reports arrive should not decide. Each is judged as a new item would be
+        (`evaluate`: two kinds of evidence, the story's core, every veto)."""
+        s, story = self.settings, self.stories[story_id]
+        found: list[tuple[int, int, Match]] = []
+        if not s.regroup:
+            return found
+        for other in offered:
+            if other.size != 1 or self.stories.get(other.id) is not other:
+                continue  # a story of several, or merged into another meanwhile
+            member = other.members[0]
+            if (
+                another_announcement(member, story, by_day=s.previews_by_day)
+                or not story.latest - s.window <= member.time <= story.earliest + s.window
+                or (
+                    nearest_hours(story.times, member.time) > s.gap_hours
+                    and not any(h in story.shingles for h in member.shingles)
+                )
+                or any(v(member, story) for n, v in MEMBER_VETOES.items() if n in s.vetoes)
+            ):
+                continue  # kept out whatever it shares (`evaluate`): not rebuilt as an item
+            match = self.evaluate(member.features(), story)
+            if match is not None:
+                found.append((self._merge(story_id, other.id), member.item_id, match))
+        return found
 
     def _same_event(self, kept: int, other: int) -> bool:
         """Two stories are one when at least half of the smaller one's members would join
@@ -455,14 +471,6 @@ class Clusterer:
             if (joins + small.size - n) * 2 < small.size:
                 return False  # even the rest joining would not make half
         return False
-
-    def _features_of(self, member: Member) -> Features:
-        """A member as an item. The last one rebuilt is given again while it is the last:
-        the per-item caches (`_weights`, `_others`) hold while the same object is judged
-        again, as they did when stories kept their members' Features."""
-        if self._rebuilt is None or self._rebuilt[0] is not member:
-            self._rebuilt = (member, member.features())
-        return self._rebuilt[1]
 
     def _merge(self, kept: int, absorbed: int) -> int:
         story = self.stories[absorbed]

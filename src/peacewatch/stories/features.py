@@ -26,10 +26,18 @@ from peacewatch.stories.cues import (
     follows_another,
     is_arrival,
     is_preview,
+    names_a_later_day,
     placed,
     repeats_another,
 )
-from peacewatch.stories.reading import STOPWORDS, dates_and_numbers, read_word, recent_days
+from peacewatch.stories.reading import (
+    STOPWORDS,
+    WEEKDAYS,
+    dates_and_numbers,
+    later_day,
+    read_word,
+    recent_days,
+)
 from peacewatch.stories.words import key, script_language, words
 
 LEAD_CHARS = 320  # the lead: the summary's first sentences up to about this length
@@ -80,6 +88,10 @@ class Features:
     # the people whose words or deeds the headline says it answers ('responds to Trump')
     answered: frozenset[str] = frozenset()
     arrival: bool = False  # the headline reports an arrival and names no meeting ('arrives in')
+    # the text names a day after the one it was written on ('on 21 January', 'tomorrow', or
+    # in an announcement a day of the week other than that day): what it announces is not
+    # the same day's happening (`vetoes.another_announcement`)
+    ahead: bool = False
 
 
 def shingle_hash(words: list[str]) -> int:
@@ -141,9 +153,11 @@ def extract(
     venues: set[str] = set()
     where: set[str] = set()
     written_dates: set[str] = set()
+    weekdays: set[int] = set()  # the days of the week the text names
     for part, text in (("title", title), ("lead", lead)):
         written = words(text)
         analysed = [read_word(w, language) for w in written]
+        weekdays.update(WEEKDAYS[w.folded] for w in analysed if w.special and w.folded in WEEKDAYS)
         numbers |= dates_and_numbers(text, written, analysed, published, written_dates)
         keys = [w.key for w in analysed]
         covered: set[int] = set()
@@ -210,15 +224,22 @@ def extract(
     shingles = frozenset(
         shingle_hash(sequence[i : i + SHINGLE]) for i in range(max(0, len(sequence) - SHINGLE + 1))
     )
+    preview = is_preview(title, language)
+    ahead = (
+        later_day(written_dates, published)
+        or names_a_later_day(f"{title} {lead}", language)
+        # an announcement's day of the week is one still to come, unless it is today's
+        or (preview and published is not None and any(d != published.weekday() for d in weekdays))
+    )
     return Features(
         item_id=item_id, time=time, lang=language, outlet=outlet, title=title,
         initiatives=initiatives, terms=frozenset(terms), title_terms=frozenset(title_terms),
         shingles=shingles, names=frozenset(names), places=frozenset(places),
         topics=frozenset(topics), numbers=frozenset(numbers),
-        preview=is_preview(title, language), follows=follows_another(f"{title} {lead}", language),
+        preview=preview, follows=follows_another(f"{title} {lead}", language),
         title_people=frozenset(title_people), title_aides=frozenset(title_aides),
         implied=frozenset(implied),
         days=recent_days(written_dates, published), repeats=repeats,
         venues=frozenset(map(sys.intern, venues)), where=frozenset(map(sys.intern, where)),
-        answered=frozenset(answered), arrival=is_arrival(title, language),
+        answered=frozenset(answered), arrival=is_arrival(title, language), ahead=ahead,
     )  # fmt: skip

@@ -310,3 +310,28 @@ def recent_days(numbers: Iterable[str], published: date | None) -> frozenset[str
             if RECENT_DAYS[0] <= offset <= RECENT_DAYS[1]:
                 found.add(number)
     return frozenset(found)
+
+
+# A date written up to this many days after publication is a day still to come ('talks in
+# Geneva on 21 January', written on the 18th; a summit announced two months ahead); one
+# further on is more likely a date recalled from an earlier year
+AHEAD_DAYS = 90
+
+
+def later_day(numbers: Iterable[str], published: date | None) -> bool:
+    """Whether any of the dates ('d:MM-DD') among `numbers` falls from the day after
+    `published` to `AHEAD_DAYS` after it, in any year near the publication."""
+    if published is None:
+        return False
+    for number in numbers:
+        if not number.startswith("d:"):
+            continue
+        month, day = (int(x) for x in number[2:].split("-"))
+        for year in (published.year, published.year + 1):
+            try:
+                offset = (date(year, month, day) - published).days
+            except ValueError:  # 29 February in another year
+                continue
+            if 1 <= offset <= AHEAD_DAYS:
+                return True
+    return False

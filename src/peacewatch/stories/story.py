@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from peacewatch.stories.evidence import is_count, named, need
+from peacewatch.stories.evidence import named
 from peacewatch.stories.features import Features
+from peacewatch.stories.majority import need
+from peacewatch.stories.vetoes import is_count
 
 
 class Member(NamedTuple):
@@ -45,6 +47,7 @@ class Member(NamedTuple):
     title_aides: tuple[str, ...]
     answered: tuple[str, ...]
     arrival: bool = False
+    ahead: bool = False
 
     @classmethod
     def of(cls, item: Features) -> Member:
@@ -58,7 +61,7 @@ class Member(NamedTuple):
             shared(item.names), shared(item.places), shared(item.topics), shared(item.numbers),
             item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
             item.follows, item.repeats, tuple(item.venues), tuple(item.where),
-            shared(item.title_aides), shared(item.answered), item.arrival,
+            shared(item.title_aides), shared(item.answered), item.arrival, item.ahead,
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -72,7 +75,7 @@ class Member(NamedTuple):
             days=frozenset(self.days), follows=self.follows,
             repeats=self.repeats, venues=frozenset(self.venues), where=frozenset(self.where),
             title_aides=frozenset(self.title_aides), answered=frozenset(self.answered),
-            arrival=self.arrival,
+            arrival=self.arrival, ahead=self.ahead,
         )  # fmt: skip
 
 
@@ -95,6 +98,7 @@ class Story:
     shingles: set[int] | tuple[int, ...] = ()
     previews: int = 0  # members whose headline announces what is still to come
     arrivals: int = 0  # members whose headline reports an arrival and no meeting
+    aheads: int = 0  # members whose text names a day after the one it was written on
     answers: int = 0  # members whose headline answers someone's words ('responds to')
     answered: Counter[str] = field(default_factory=Counter)  # whom they answer ('e:trump')
     title_people: Counter[str] = field(default_factory=Counter)  # people named in headlines
@@ -146,6 +150,7 @@ class Story:
             self.shingles = item.shingles
         self.previews += item.preview
         self.arrivals += item.arrival
+        self.aheads += item.ahead
         if item.answered:
             self.answers += 1
             self.answered.update(item.answered)
