@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -251,6 +253,31 @@ def served(
         if process.stderr:
             process.stderr.close()
         server.stop()
+
+
+@pytest.mark.slow
+def test_command_stopped_by_sigterm_leaves_no_temporary_files(
+    tmp_path: Path, story: tuple[Path, dict[str, int]]
+) -> None:
+    """A service manager stops the server with SIGTERM at every restart: the metadata's
+    temporary directory must go with it, or /tmp fills over months."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "peacewatch", "--db", str(story[0]), "datasette",
+         "--port", str(port), "--host", "127.0.0.1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )  # fmt: skip
+    try:
+        wait_until_served(f"http://127.0.0.1:{port}/-/versions.json", process)
+        assert [p.name[:21] for p in temp.iterdir()] == ["peacewatch-datasette-"]
+    finally:
+        process.terminate()
+        returncode = process.wait(timeout=10)
+    assert returncode == 128 + signal.SIGTERM
+    assert list(temp.iterdir()) == []
 
 
 def _json(url: str) -> Any:

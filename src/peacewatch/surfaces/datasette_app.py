@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import html
 import json
+import signal
 import tempfile
 import urllib.parse
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from datasette import hookimpl
@@ -179,11 +181,23 @@ def serve(db_path: Path, config_path: Path, extra_args: list[str]) -> None:
         raise ConfigError(f"{db_path}: database does not exist; run `peacewatch run --once` first")
     metadata = load_metadata(config_path, database_name(db_path), _base_url(extra_args))
     _register_plugin()
-    with tempfile.TemporaryDirectory(prefix="peacewatch-datasette-") as tmp:
-        metadata_path = Path(tmp) / "metadata.json"
-        metadata_path.write_text(json.dumps(metadata), encoding="utf-8")
-        datasette_cli.main(
-            args=serve_args(db_path, metadata_path, extra_args),
-            prog_name="peacewatch datasette",
-            standalone_mode=True,
-        )
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again under the
+    # handler it found; with the default one the process dies there and the metadata's
+    # directory stays behind in /tmp, one for every restart of the service
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        with tempfile.TemporaryDirectory(prefix="peacewatch-datasette-") as tmp:
+            metadata_path = Path(tmp) / "metadata.json"
+            metadata_path.write_text(json.dumps(metadata), encoding="utf-8")
+            datasette_cli.main(
+                args=serve_args(db_path, metadata_path, extra_args),
+                prog_name="peacewatch datasette",
+                standalone_mode=True,
+            )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    """Leave through SystemExit, so `with` blocks clean up, with the status a kill reports."""
+    raise SystemExit(128 + signum)
