@@ -162,3 +162,24 @@ def test_arabic_indic_and_persian_digits_read_as_digits() -> None:
     # the rules write "28 بند*": a Persian "۲۸" or an Arabic "٢٨" is the same number
     assert normalize_text("طرح ۲۸ بندی").text == "طرح 28 بندی"
     assert tokens("خطة ٢٨ بندا") == ["خطة", "28", "بندا"]
+
+
+def test_combining_marks_stay_in_their_word() -> None:
+    # Devanagari and Thai write vowels as combining marks; the regex engine's word characters
+    # leave them out, and "शांति" (peace) fell apart into its consonants
+    assert tokens("ज़ेलेंस्की का शांति फॉर्मूला") == ["ज़ेलेंस्की", "का", "शांति", "फॉर्मूला"]
+    assert tokens("สูตรสันติภาพ ยูเครน") == ["สูตรสันติภาพ", "ยูเครน"]
+    for text in ("शांति फॉर्मूला", "สันติภาพ"):
+        assert FAST_TOKEN_RE.findall(text) == TOKEN_RE.findall(text)
+        assert all(is_pure(word) for word in TOKEN_RE.findall(text))
+    # a mark never starts a word, and offsets still point at the original text
+    norm = normalize_text("यूक्रेन शांति")
+    assert norm.original[slice(*norm.span(8, 13))] == "शांति"
+
+
+def test_greek_accents_fold_as_capitals_print_them() -> None:
+    # a headline in capitals drops the tonos: "ΕΙΡΗΝΗΣ" and "ειρήνης" are one word
+    assert (
+        tokens("Η φόρμουλα ΕΙΡΗΝΗΣ") == tokens("Η ΦΟΡΜΟΥΛΑ ειρήνης") == ["η", "φορμουλα", "ειρηνησ"]
+    )
+    assert tokens("Ζελένσκι Πούτιν διάλογος ϊ") == ["ζελενσκι", "πουτιν", "διαλογοσ", "ι"]

@@ -621,3 +621,10 @@ def test_a_word_also_counts_in_plain_latin_letters() -> None:
     assert len(model_module.training_features("istanbul", None)) == len(
         set(model_module.training_features("istanbul", None))
     )
+
+
+def test_a_word_keeps_its_combining_marks() -> None:
+    # Hindi vowel signs are combining marks: without them a word would be its consonants
+    counts = feature_counts("ज़ेलेंस्की का शांति फॉर्मूला", None)
+    assert {"w:शांति", "w:फॉर्मूला"} <= set(counts)
+    assert "w:श" not in counts

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from peacewatch.errors import ConfigError
-from peacewatch.tagging.normalize import CJK, romanized, undotted_i
+from peacewatch.tagging.normalize import CJK, MARKS, romanized, undotted_i
 
 FORMAT = 2  # 2: the runs of letters of a word's plain Latin spelling too (`_word_keys`)
 PREFIX = 6  # letters kept of a word: one key for most inflected forms (переговори/переговорів)
@@ -40,8 +40,9 @@ GRAM = 4
 # daemon's word stream never ends, and its memory must not grow with it)
 WORD_CACHE = 50_000
 # a Chinese, Japanese or Korean character is a word of its own (see normalize.CJK): pairs of them
-# ('b:') then stand for the words these languages write without spaces or join to particles
-_WORD_RE = re.compile(rf"[{CJK}]|[^\W{CJK}]+")
+# ('b:') then stand for the words these languages write without spaces or join to particles;
+# a word's combining marks stay in it, as in the rules' tokens (Hindi vowel signs: normalize.MARKS)
+_WORD_RE = re.compile(rf"[{CJK}]|[^\W{CJK}]+(?:[{MARKS}]+[^\W{CJK}]*)*")
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,14 @@ def _latin_base_letters() -> dict[str, str]:
         decomposed = unicodedata.normalize("NFD", char)
         if len(decomposed) > 1 and decomposed[0].isascii() and decomposed[0].isalpha():
             table[char] = decomposed[0].lower()
+    # Greek letters without their accents: headlines in capitals drop the tonos ("ΕΙΡΗΝΗΣ"),
+    # so "ειρήνης" and "ειρηνης" must be one word
+    for code in (*range(0x370, 0x400), *range(0x1F00, 0x2000)):
+        char = chr(code)
+        decomposed = unicodedata.normalize("NFD", char)
+        base = decomposed[0]
+        if len(decomposed) > 1 and "\u0370" <= base <= "\u03ff" and base.isalpha():
+            table[char] = base.lower()
     return table
 
 
@@ -83,6 +91,18 @@ def romanized(word: str) -> str:
     return word.translate(_ROMAN)
 
 
+def _mark_ranges() -> list[tuple[int, int]]:
+    """The combining marks of the Basic Multilingual Plane as (first, last) code point ranges."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x300, 0x10000):
+        if unicodedata.category(chr(code)) in ("Mn", "Mc", "Me"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return ranges
+
+
 # Chinese characters, Japanese kana and Korean syllables: each one is a token, as Chinese and
 # Japanese put no spaces between words ("乌克兰总统泽连斯基" is one run of letters) and Korean
 # joins particles and compounds to them ("러시아와", "정상회담"); a pattern written in them is
@@ -91,10 +111,20 @@ CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff66-\
 CJK_RE = re.compile(f"[{CJK}]")
 # Digits and letters form separate tokens ("28pt" -> "28", "pt"; "G8" -> "g", "8"); an apostrophe
 # inside a word belongs to it (Ukrainian "перемир'я", English "Ukraine's").
-TOKEN_RE = re.compile(rf"[{CJK}]|\d+|[^\W\d_{CJK}]+(?:'[^\W\d_{CJK}]+)*")
+# Combining marks (Unicode categories Mn, Mc, Me) inside a word: the vowel signs and viramas of
+# Devanagari, Bengali or Thai are no word characters to Python's regex, so "शांति" fell apart
+# into its consonants; a run of marks after a letter belongs to the letter's word.
+MARKS = "".join(
+    f"{re.escape(chr(a))}-{re.escape(chr(b))}" if a != b else re.escape(chr(a))
+    for a, b in _mark_ranges()
+)
+_MARKS_RE = re.compile(f"[{MARKS}]+")
+_LETTERS = rf"[^\W\d_{CJK}]+(?:[{MARKS}]+[^\W\d_{CJK}]*)*"
+TOKEN_RE = re.compile(rf"[{CJK}]|\d+|{_LETTERS}(?:'{_LETTERS})*")
 # About twice as fast and identical to TOKEN_RE whenever every token it finds is all letters or
 # all digits; the matcher falls back to TOKEN_RE for a text where that is not so (see is_pure).
-FAST_TOKEN_RE = re.compile(rf"[{CJK}]|[^\W{CJK}]+(?:'[^\W{CJK}]+)*")
+_WORD = rf"[^\W{CJK}]+(?:[{MARKS}]+[^\W{CJK}]*)*"
+FAST_TOKEN_RE = re.compile(rf"[{CJK}]|{_WORD}(?:'{_WORD})*")
 
 
 def _char_class(codepoints: list[int]) -> str:
@@ -278,7 +308,8 @@ def token_key(token: str) -> str:
 
 def is_pure(token: str) -> bool:
     """True when FAST_TOKEN_RE and TOKEN_RE agree on this token (letters only, or digits only)."""
-    return token.isdecimal() or token.replace("'", "").isalpha()
+    letters = token.replace("'", "")
+    return token.isdecimal() or letters.isalpha() or _MARKS_RE.sub("", letters).isalpha()
 
 
 def tokens(text: str) -> list[str]:

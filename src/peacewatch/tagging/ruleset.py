@@ -30,7 +30,7 @@ STARTS_NOTHING = cast(WordStarts, ())  # a word that starts no pattern: falsy, f
 Candidates = tuple[tuple["Initiative", ...], tuple["Theme", ...], bool]
 # Part of the rules version: bump when a change to normalization or matching alters results,
 # so stored tags are recomputed even if the rule file did not change.
-MATCHER_VERSION = "6"  # 6: Azerbaijani "ə" folds to "e", Arabic-Indic digits to 0-9
+MATCHER_VERSION = "7"  # 7: combining marks stay in their word (Hindi, Thai), Greek accents fold
 
 MIN_PREFIX = 3  # letters before the '*' of a prefix pattern
 
