@@ -1442,6 +1442,17 @@ def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
     assert item(7, "Нарышкин ответил на слова Бернса", lang="ru").answered == {"e:william-burns"}
 
 
+def test_rejecting_or_criticising_someone_answers_them() -> None:
+    # a verdict on someone's words or deeds answers them as 'responds to' does: the G20's
+    # declaration and Kyiv criticising it the same day are two happenings
+    assert item(1, "Kremlin rejects Zelensky's peace formula").answered == {"e:zelensky"}
+    assert item(2, "Zelensky slams Orban over Moscow trip").answered == {"e:orban"}
+    assert item(3, "Песков раскритиковал заявление Макрона", lang="ru").answered == {"e:macron"}
+    assert item(4, "Сибіга відкинув пропозицію Путіна", lang="uk").answered == {"e:putin"}
+    # a noun is no answer: "Putin's comments on the proposal" are the story's own words
+    assert not item(5, "US envoy is taking Putin's comments on ceasefire to Trump").answered
+
+
 def test_the_same_day_in_another_place_neither_names_is_another_story() -> None:
     from peacewatch.stories.vetoes import other_place
 
