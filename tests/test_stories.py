@@ -90,6 +90,34 @@ def test_one_kind_of_evidence_is_not_enough() -> None:
     assert second(Settings(threshold=-1e9, min_kinds=1)) == 1
 
 
+def test_across_languages_names_and_event_words_alone_need_a_higher_score() -> None:
+    # a report in another language sharing no place, number or date with a story: the same
+    # people's next statement looks the same (`Settings.across_margin`)
+    def second(settings: Settings, title: str) -> tuple[float, tuple[str, ...]] | None:
+        clusterer = Clusterer(settings)
+        for n, english in enumerate(
+            [
+                "Zelensky and Macron discuss air defence in Paris",
+                "Macron, Zelensky talk air defence in Paris",
+            ],
+            start=1,
+        ):
+            clusterer.assign(item(n, english, hours=n))
+        b = clusterer.assign(item(3, title, lang="uk", hours=3))
+        return (b.match.similarity, b.match.kinds) if b.match else None
+
+    bare = "Зеленський і Макрон обговорили ППО"
+    found = second(Settings(threshold=-1e9, across_margin=0.0), bare)
+    assert found is not None and found[1] == ("names", "topics")
+    assert second(Settings(threshold=found[0] - 0.1, across_margin=0.0), bare) is not None
+    assert second(Settings(threshold=found[0] - 0.1, across_margin=0.2), bare) is None
+    # a place in common ties it to the happening: no margin
+    placed = "Зеленський і Макрон обговорили ППО в Парижі"
+    at_paris = second(Settings(threshold=-1e9, across_margin=0.0), placed)
+    assert at_paris is not None and "places" in at_paris[1]
+    assert second(Settings(threshold=at_paris[0] - 0.1, across_margin=1e9), placed) is not None
+
+
 def test_a_cast_of_three_is_enough_on_its_own() -> None:
     # three people or organisations the story's core names: a cast, not one shared thing
     def second(settings: Settings) -> int | None:
@@ -1440,6 +1468,17 @@ def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
     assert not reaction(item(6, "Zelensky responds to Orban on his rating", hours=5),
                         clusterer.stories[story])  # fmt: skip
     assert item(7, "Нарышкин ответил на слова Бернса", lang="ru").answered == {"e:william-burns"}
+
+
+def test_rejecting_or_criticising_someone_answers_them() -> None:
+    # a verdict on someone's words or deeds answers them as 'responds to' does: the G20's
+    # declaration and Kyiv criticising it the same day are two happenings
+    assert item(1, "Kremlin rejects Zelensky's peace formula").answered == {"e:zelensky"}
+    assert item(2, "Zelensky slams Orban over Moscow trip").answered == {"e:orban"}
+    assert item(3, "Песков раскритиковал заявление Макрона", lang="ru").answered == {"e:macron"}
+    assert item(4, "Сибіга відкинув пропозицію Путіна", lang="uk").answered == {"e:putin"}
+    # a noun is no answer: "Putin's comments on the proposal" are the story's own words
+    assert not item(5, "US envoy is taking Putin's comments on ceasefire to Trump").answered
 
 
 def test_the_same_day_in_another_place_neither_names_is_another_story() -> None:

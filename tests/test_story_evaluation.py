@@ -129,12 +129,16 @@ def test_held_out_meets_the_targets() -> None:
     # across languages precision falls below the floor of 0.90, which follows it. Stories-r15
     # (chosen on dev, the held-out half scored only before and after, its errors not read):
     # 0.941 / 0.697, 0.898 / 0.584 (0.815) -> 0.940 / 0.731, 0.883 / 0.611 (0.831); across
-    # languages precision falls 0.015, and the floors follow.
-    assert held["across"]["precision"] >= 0.88
-    assert held["within"]["precision"] >= 0.93
-    assert held["within"]["recall"] >= 0.73
-    assert held["across"]["recall"] >= 0.61
-    assert held["bcubed_f1"] >= 0.83
+    # languages precision falls 0.015, and the floors follow. Stories-r16 (verdicts on someone
+    # answer them; across languages, names and event words alone need 0.5 more; chosen on one
+    # half of dev and checked on the other, the held-out half scored only before and after):
+    # 0.938 / 0.731, 0.882 / 0.613 (0.832) -> 0.942 / 0.716, 0.898 / 0.606 (0.826): precision
+    # up, recall down, and the floors of recall follow.
+    assert held["across"]["precision"] >= 0.89
+    assert held["within"]["precision"] >= 0.94
+    assert held["within"]["recall"] >= 0.71
+    assert held["across"]["recall"] >= 0.60
+    assert held["bcubed_f1"] >= 0.82
     # each later round's held-out events alone (never tuned on)
     for n, floors in {
         # 0.929 / 0.689, 0.969 / 0.476 (0.917 / 0.662, 0.464); 0.930 / 0.709, 0.958 / 0.513 with
@@ -187,26 +191,32 @@ def test_held_out_meets_the_targets() -> None:
         # 1.000 / 0.551, 0.954 / 0.411, scored before any change; 1.000 / 0.566, 0.958 / 0.451
         # with stories-r8
         # 1.000 / 0.612, 0.973 / 0.477 with stories-r15 (chosen on dev)
-        "8": (0.99, 0.61, 0.97, 0.47),
+        # 1.000 / 0.597, 0.973 / 0.470 with stories-r16 (chosen on dev)
+        "8": (0.99, 0.59, 0.97, 0.47),
         # 0.771 / 0.814, 0.588 / 0.596, scored before any change; unchanged with stories-r9
         # 0.778 / 0.848, 0.596 / 0.616 with stories-r15 (chosen on dev)
-        "9": (0.77, 0.84, 0.59, 0.61),
+        # 0.874 / 0.766, 0.730 / 0.609 with stories-r16 (chosen on dev)
+        "9": (0.87, 0.76, 0.73, 0.60),
         # 0.979 / 0.761, 0.990 / 0.709, scored before any change; 0.979 / 0.761, 0.990 / 0.699
         # with "анонсував зустріч" as a preview (chosen on dev, where it removed a false merge)
         # 0.981 / 0.805, 0.991 / 0.767 with stories-r15 (chosen on dev)
         "10": (0.98, 0.80, 0.99, 0.76),
         # 0.925 / 0.759, 1.000 / 0.705, scored before any change; the same after
         # 0.927 / 0.776, 1.000 / 0.715 with stories-r15 (chosen on dev)
-        "11": (0.92, 0.77, 0.99, 0.71),
+        # 0.926 / 0.771, 1.000 / 0.695 with stories-r16 (chosen on dev)
+        "11": (0.92, 0.77, 0.99, 0.69),
         # 0.886 / 0.591, 0.874 / 0.539, scored before any change (and after: none was made)
         # 0.889 / 0.608, 0.813 / 0.565 with stories-r15 (chosen on dev)
-        "12": (0.88, 0.60, 0.81, 0.56),
+        # 0.895 / 0.596, 0.870 / 0.565 with stories-r16 (chosen on dev)
+        "12": (0.89, 0.59, 0.87, 0.56),
         # 0.935 / 0.625, 0.926 / 0.625, scored before any change (and after: none was made)
         # 0.879 / 0.681, 0.871 / 0.675 with stories-r15 (chosen on dev)
-        "13": (0.87, 0.68, 0.87, 0.67),
+        # 0.921 / 0.656, 0.927 / 0.633 with stories-r16 (chosen on dev)
+        "13": (0.92, 0.65, 0.92, 0.63),
         # 0.940 / 0.819, 0.806 / 0.792, scored before any change (and after: none was kept)
         # 0.931 / 0.784, 0.820 / 0.844 with stories-r15 (chosen on dev)
-        "14": (0.93, 0.78, 0.81, 0.84),
+        # 0.929 / 0.760, 0.818 / 0.832 with stories-r16 (chosen on dev)
+        "14": (0.92, 0.76, 0.81, 0.83),
     }.items():
         part = figures[f"round {n}"]
         assert part["within"]["precision"] >= floors[0], n
@@ -256,7 +266,8 @@ def test_held_out_meets_the_targets() -> None:
     # Stories-r15 (more people and countries in the alias table; a report left on its own
     # judged again when a story beside it grows; a same-day announcement apart only when it
     # names a later day; the headline's share weighed by idf): 0.948 / 0.838, 0.953 / 0.828
-    # (0.907).
+    # (0.907). Stories-r16 (verdicts on someone answer them; across languages, names and event
+    # words alone need 0.5 more): 0.951 / 0.839, 0.961 / 0.822 (0.907).
     assert figures["dev"]["within"]["precision"] >= 0.945
     assert figures["dev"]["across"]["precision"] >= 0.95
     assert figures["dev"]["within"]["recall"] >= 0.83
@@ -265,7 +276,7 @@ def test_held_out_meets_the_targets() -> None:
     # corpus rounds 25-26; stories-recall: 0.988 / 0.825 and 0.988 / 0.816; 0.989 / 0.820 with
     # the tagging model of corpus round 27; stories-r8 0.996 / 0.811; stories-r9 0.997 / 0.809;
     # round 12's dev events 0.964 / 0.791; round 13's 0.957 / 0.775; round 14's 0.939 / 0.777;
-    # stories-r15 0.953 / 0.828)
+    # stories-r15 0.953 / 0.828; stories-r16 0.961 / 0.822)
     assert figures["dev"]["across"]["recall"] >= 0.82
 
 
@@ -292,7 +303,8 @@ def test_dev_on_one_day_keeps_its_precision() -> None:
     # tagging of corpus round 37 0.792 and 0.754, recall 0.527 and 0.488; round 14's dev events
     # with the tagging of corpus round 38 0.788 and 0.743, recall 0.528 and 0.481; 0.790 and
     # 0.747, recall 0.531 and 0.484, with the tagging of corpus round 40; stories-r15 0.797 and
-    # 0.763, recall 0.568 and 0.514)
+    # 0.763, recall 0.568 and 0.514; 0.795 and 0.764, recall 0.564 and 0.512, with the tagging
+    # of corpus round 47; stories-r16 0.794 and 0.763, recall 0.563 and 0.508)
     rules = load_ruleset(ROOT / "config")
     dev = [r for r in load_rows(LABELLED) if half(r.event) == "dev"]
     tags = [initiatives_of(r, rules) for r in dev]

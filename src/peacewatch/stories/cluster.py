@@ -80,6 +80,10 @@ class Settings:
         "other_day", "other_round", "other_people", "other_figure", "next_day", "again",
         "other_venue", "other_place", "reaction", "arrival_apart",
     )  # fmt: skip
+    # a report joining a story with no member in its language, sharing no place, number or
+    # date with it (names and event words alone: one man's two statements), needs this much
+    # more than the threshold
+    across_margin: float = 0.5
     gap_hours: float = 36.0  # a member this close in time, unless the text is near-identical
     late_hours: float = 40.0  # an item this long after the story's first member needs
     late_kinds: int = 5  # this many kinds of evidence (of eight), unless the text is a copy
@@ -138,7 +142,13 @@ class Decision:
     rejoined: tuple[tuple[int, Match], ...] = ()
 
 
-_NONE: dict[int, set[int]] = {}  # a key only retired stories carry has no buckets
+_NONE: dict[int, set[int]] = {}
+_ANCHORS = frozenset(("places", "numbers", "dates"))  # what ties a report to one happening
+
+
+def _unanchored(kinds: tuple[str, ...]) -> bool:
+    """Whether the evidence holds no place, number or date (`Settings.across_margin`)."""
+    return _ANCHORS.isdisjoint(kinds)  # a key only retired stories carry has no buckets
 
 
 class Clusterer:
@@ -386,6 +396,8 @@ class Clusterer:
         copy = values["copy"] > 0
         if len(kinds) < s.min_kinds and not copy and len(evidence.cast) < s.cast:
             return None  # one shared thing (two people meet often), unless a whole cast
+        if values["across"] and score < s.threshold + s.across_margin and _unanchored(kinds):
+            return None  # across languages, names and event words alone need a higher score
         if not copy and (
             evidence.gap_hours > s.gap_hours
             or ((item.time - story.earliest) / 3600.0 > s.late_hours and len(kinds) < s.late_kinds)

@@ -180,11 +180,15 @@ def repeats_another(title: str, language: str | None) -> bool:
 _REACTION_CUES = {
     "en": r"(?:reacts?|reacted|reacting|responds?|responded|responding|replies|replied"
     r"|retorts?|retorted|hits back|hit back|fires back|fired back) (?:\w+ ){0,2}(?:to|at)"
-    r"|after(?= (?:\S+ ){0,3}(?:speech|remarks|statements?|comments|words|claims|threats))",
+    r"|after(?= (?:\S+ ){0,3}(?:speech|remarks|statements?|comments|words|claims|threats))"
+    r"|slams?|slammed|rejects?|rejected|dismiss(?:es|ed)?|criticis\w+|criticiz\w+|mocks?"
+    r"|mocked|welcomes?|welcomed|commented on",
     "uk": r"(?:відреагува\w*|реагує|реагують|відповів|відповіла|відповіли|відповідає"
-    r"|відповідають) (?:\w+ ){0,2}на",
+    r"|відповідають) (?:\w+ ){0,2}на"
+    r"|розкритикува\w*|критикує|відкину\w*|відкидає|висмія\w*|прокоментува\w*",
     "ru": r"(?:отреагирова\w*|реагирует|реагируют|ответил|ответила|ответили|отвечает"
-    r"|отвечают) (?:\w+ ){0,2}на",
+    r"|отвечают) (?:\w+ ){0,2}на"
+    r"|раскритикова\w*|критикует|отверг\w*|отвергает|высмея\w*|прокомментирова\w*",
 }
 REACTION_RE = _words(_REACTION_CUES)
 
