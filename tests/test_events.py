@@ -270,6 +270,33 @@ def test_an_undated_exclude_group_tells_same_place_rounds_apart_only_without_a_d
         compile_rules(tomllib.loads(wrong), display="events.toml")
 
 
+def test_an_exclude_group_from_a_day_vetoes_only_what_came_after() -> None:
+    # after a day, an item naming none of the round's own cues is about later talks
+    text = RULES.replace(
+        'exclude = [ { any = ["gaza"] } ]',
+        'exclude = [ { any = ["gaza"] }, { any = ["talks"], unless = ["accord"],'
+        " from = 2025-05-18 } ]",
+    )
+    rules = compile_rules(tomllib.loads(text), display="events.toml")
+    headline = "Swap agreed at Lakeside, talks go on"
+    assert tags(rules, headline, "2025-05-16") == ["lakeside-talks"]
+    assert tags(rules, headline, "2025-05-20") == []
+    assert tags(rules, "Lakeside accord: talks go on", "2026-05-16") == ["lakeside-talks"]
+    # with no date at all it never vetoes; a day first seen stands in for the date
+    assert tags(rules, headline) == ["lakeside-talks"]
+    assert tags(rules, headline, first_seen="2025-05-20") == []
+    wrong = RULES.replace(
+        "[[initiative.events]]",
+        'require = [ { any = ["north"], from = 2025-01-01 } ]\n\n[[initiative.events]]',
+        1,
+    )
+    with pytest.raises(ConfigError, match="only an exclude group can have 'from'"):
+        compile_rules(tomllib.loads(wrong), display="events.toml")
+    wrong = text.replace("from = 2025-05-18", 'from = "soon"')
+    with pytest.raises(ConfigError, match=r"exclude\[1\]\.from'"):
+        compile_rules(tomllib.loads(wrong), display="events.toml")
+
+
 def test_two_patterns_on_the_same_words_are_not_two_people() -> None:
     # 'president smith' and 'smith*' both match one mention: one leader, not a pair
     text = RULES.replace(

@@ -528,6 +528,8 @@ def _excluded(
     for group in rule.exclude:
         if group.undated and when is not None and not approximate:
             continue  # it only tells apart same-place events of different years when undated
+        if group.valid_from is not None and (when is None or when[1] < group.valid_from):
+            continue  # (a first-seen day counts: a feed item met today is today's news)
         if _group_holds(group, fields, seen) is not None and group.unless.isdisjoint(seen):
             return True
     return False

@@ -42,7 +42,7 @@ WORD_CACHE = 50_000
 # a Chinese, Japanese or Korean character is a word of its own (see normalize.CJK): pairs of them
 # ('b:') then stand for the words these languages write without spaces or join to particles;
 # a word's combining marks stay in it, as in the rules' tokens (Hindi vowel signs: normalize.MARKS)
-_WORD_RE = re.compile(rf"[{CJK}]|[^\W{CJK}]+(?:[{MARKS}]+[^\W{CJK}]*)*")
+_WORD_RE = re.compile(rf"[{CJK}][{MARKS}]*|[^\W{CJK}]+(?:[{MARKS}]+[^\W{CJK}]*)*")
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,8 +106,13 @@ def _mark_ranges() -> list[tuple[int, int]]:
 # Chinese characters, Japanese kana and Korean syllables: each one is a token, as Chinese and
 # Japanese put no spaces between words ("乌克兰总统泽连斯基" is one run of letters) and Korean
 # joins particles and compounds to them ("러시아와", "정상회담"); a pattern written in them is
-# then a phrase of characters ("乌克兰" and "회담" match wherever they stand together).
-CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff66-\uff9f"
+# then a phrase of characters ("乌克兰" and "회담" match wherever they stand together). Thai,
+# Lao, Khmer and Burmese put no spaces between words either ("ยูเครน-รัสเซีย"): their letters
+# are tokens too, each with the vowel and tone marks written on it ("ยู", "เค", "ร", "น").
+CJK = (
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff66-\uff9f"
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+)
 CJK_RE = re.compile(f"[{CJK}]")
 # Digits and letters form separate tokens ("28pt" -> "28", "pt"; "G8" -> "g", "8"); an apostrophe
 # inside a word belongs to it (Ukrainian "перемир'я", English "Ukraine's").
@@ -120,11 +125,11 @@ MARKS = "".join(
 )
 _MARKS_RE = re.compile(f"[{MARKS}]+")
 _LETTERS = rf"[^\W\d_{CJK}]+(?:[{MARKS}]+[^\W\d_{CJK}]*)*"
-TOKEN_RE = re.compile(rf"[{CJK}]|\d+|{_LETTERS}(?:'{_LETTERS})*")
+TOKEN_RE = re.compile(rf"[{CJK}][{MARKS}]*|\d+|{_LETTERS}(?:'{_LETTERS})*")
 # About twice as fast and identical to TOKEN_RE whenever every token it finds is all letters or
 # all digits; the matcher falls back to TOKEN_RE for a text where that is not so (see is_pure).
 _WORD = rf"[^\W{CJK}]+(?:[{MARKS}]+[^\W{CJK}]*)*"
-FAST_TOKEN_RE = re.compile(rf"[{CJK}]|{_WORD}(?:'{_WORD})*")
+FAST_TOKEN_RE = re.compile(rf"[{CJK}][{MARKS}]*|{_WORD}(?:'{_WORD})*")
 
 
 def _char_class(codepoints: list[int]) -> str:

@@ -678,7 +678,7 @@ class _Compiler(Checks):
                 entry, key, f"expected a table like {{ any = [...] }}, got {_describe(raw)}"
             )
             return None
-        known = {"any", "all", "near", "within", "fields", "unless", "undated"}
+        known = {"any", "all", "near", "within", "fields", "unless", "undated", "from"}
         self._unknown(entry, f"{key}.", raw, known)
         modes = [m for m in ("any", "all") if m in raw]
         if len(modes) != 1:
@@ -710,8 +710,22 @@ class _Compiler(Checks):
             undated = False
         elif undated and not label.startswith("exclude"):
             self.problem(entry, f"{key}.undated", "only an exclude group can be 'undated'")
+        valid_from = self._date(entry, f"{key}.from", raw["from"]) if "from" in raw else None
+        if valid_from and not label.startswith("exclude"):
+            self.problem(entry, f"{key}.from", "only an exclude group can have 'from'")
+        elif valid_from and undated:
+            self.problem(entry, f"{key}.from", "an 'undated' group vetoes no dated item")
         return Group(
-            label, mode, tuple(slots), near, within, fields, labels, frozenset(unless), undated
+            label,
+            mode,
+            tuple(slots),
+            near,
+            within,
+            fields,
+            labels,
+            frozenset(unless),
+            undated,
+            valid_from,
         )
 
     def _labels(self, label: str, patterns: Iterable[int]) -> Mapping[int, str]:

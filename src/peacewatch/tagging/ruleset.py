@@ -30,7 +30,7 @@ STARTS_NOTHING = cast(WordStarts, ())  # a word that starts no pattern: falsy, f
 Candidates = tuple[tuple["Initiative", ...], tuple["Theme", ...], bool]
 # Part of the rules version: bump when a change to normalization or matching alters results,
 # so stored tags are recomputed even if the rule file did not change.
-MATCHER_VERSION = "7"  # 7: combining marks stay in their word (Hindi, Thai), Greek accents fold
+MATCHER_VERSION = "8"  # 8: Thai, Lao, Khmer and Burmese letters are tokens, as Chinese ones
 
 MIN_PREFIX = 3  # letters before the '*' of a prefix pattern
 
@@ -90,6 +90,8 @@ class Group:
     unless: frozenset[int] = frozenset()
     # An exclude group that vetoes only an item without a date of its own (see docs/tagging.md)
     undated: bool = False
+    # An exclude group that vetoes only an item dated (or first seen) on or after this day
+    valid_from: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
