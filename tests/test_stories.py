@@ -1133,6 +1133,25 @@ def test_the_points_of_a_plan_are_its_name_not_a_figure() -> None:
     assert "185" in item(2, "Russia frees 185 prisoners").numbers
 
 
+def test_a_range_of_days_is_every_day_of_it() -> None:
+    # "15-16 June" and "June 15 and 16" give both days, so a report of the talks' first day
+    # and one of their second share a date; the range's first day dates the happening
+    june = 1749988800.0  # 2025-06-15 12:00 UTC
+    for title, lang in [
+        ("Talks in Geneva on 15-16 June", "en"),
+        ("Talks in Geneva on June 15 and 16", "en"),
+        ("Переговори в Женеві 15–16 червня", "uk"),
+        ("Переговоры в Женеве 15 и 16 июня", "ru"),
+    ]:
+        f = extract(1, title=title, summary="", lang=lang, outlet="o", time=june, aliases=ALIASES)
+        assert {"d:06-15", "d:06-16"} <= f.numbers and "16" not in f.numbers, title
+        assert f.days == {"d:06-15"} and not f.ahead, title
+    assert {"d:02-04", "d:02-05", "d:02-06"} <= item(1, "Visits on 4-6 February").numbers
+    # a count after a date is not the end of a range
+    assert {"d:06-15", "16"} <= item(2, "On June 15, 16 people were freed").numbers
+    assert "d:06-16" not in item(2, "On June 15, 16 people were freed").numbers
+
+
 def test_thousands_grouped_with_a_space_are_one_number() -> None:
     found = item(1, "Москва вернула Киеву 1 000 тел, а получила 24", lang="ru").numbers
     assert {"1000", "24"} <= found and "000" not in found

@@ -7,6 +7,7 @@ or a day of the week, read against the day of publication (`features.extract` us
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 from functools import lru_cache
@@ -159,6 +160,44 @@ def _day_beside(written: list[str], analysed: list[Word], i: int) -> int | None:
     return None
 
 
+# "15-16 June", "June 15 and 16", "4 и 5 февраля", "23-25 липня": a range of days, read as every
+# day from the first to the last when they are this few apart (else the two ends)
+_RANGE_DAYS = 7
+_RANGE_JOINS = frozenset(["and", "to", "і", "й", "та", "и", "по", "до"])
+_RANGE_DASHES = frozenset("-–—")
+
+
+def _range_end(
+    written: list[str], analysed: list[Word], spans: list[re.Match[str]], j: int, step: int
+) -> int | None:
+    """The other end of a range of days whose end beside the month is the day at j ('15' of
+    '15-16 June' read backwards from the month, '16' of 'June 15 and 16' forwards): a dash
+    between the two, or a joining word with only spaces around it."""
+    k = j + step
+    if not 0 <= k < len(written) or len(spans) != len(written):
+        return None
+    if analysed[k].folded in _RANGE_JOINS:
+        k += step
+        if not 0 <= k < len(written) or not written[k].isdigit():
+            return None
+        low, high = sorted((j, k))
+        gaps = (text_between(spans, low, low + 1), text_between(spans, low + 1, high))
+        if any(g.strip() for g in gaps):
+            return None
+    elif written[k].isdigit():
+        low, high = sorted((j, k))
+        if text_between(spans, low, high).strip() not in _RANGE_DASHES:
+            return None
+    else:
+        return None
+    return k if 1 <= int(written[k]) <= 31 else None
+
+
+def text_between(spans: list[re.Match[str]], a: int, b: int) -> str:
+    """The text between the words at a and b (a < b)."""
+    return spans[a].string[spans[a].end() : spans[b].start()]
+
+
 # "300 на 300", "100-to-100", "1,000 for 1,000", "25 prisoners of war each": the terms of an
 # exchange, as distinctive as an odd figure (two exchanges in one window rarely have the same
 # terms), even when the figure is round
@@ -234,12 +273,21 @@ def dates_and_numbers(
     special = [i for i, word in enumerate(analysed) if word.special]
     if not special:
         return found
+    spans: list[re.Match[str]] | None = None
     for i in special:
         word = analysed[i]
         if word.month is not None and (j := _day_beside(written, analysed, i)) is not None:
-            found.add(f"d:{word.month:02d}-{int(written[j]):02d}")
-            if written_dates is not None:
-                written_dates.add(f"d:{word.month:02d}-{int(written[j]):02d}")
+            days = [int(written[j])]
+            if spans is None:
+                spans = list(WORD_RE.finditer(text))
+            k = _range_end(written, analysed, spans, j, -1 if j < i else 1)
+            if k is not None:  # "15-16 June", "June 15 and 16": both days, and those between
+                used.add(k)
+                low, high = sorted((days[0], int(written[k])))
+                days = list(range(low, high + 1)) if high - low <= _RANGE_DAYS else [low, high]
+            found.update(f"d:{word.month:02d}-{n:02d}" for n in days)
+            if written_dates is not None:  # the day the happening begins
+                written_dates.add(f"d:{word.month:02d}-{min(days):02d}")
             used.add(j)
     counting = False
     for i in special:
