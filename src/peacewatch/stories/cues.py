@@ -81,7 +81,8 @@ def names_a_later_day(text: str, language: str | None) -> bool:
 # arrival in one clause (no comma:
 # "Trump arrives in The Hague, expected to meet Zelensky" announces the meeting) is not read.
 _PURPOSE = {
-    "en": r"(?<!\w)(?<!will )(?<!to )(?:arrives?|arrived|arriving|lands?|landed|travels?|travell?ed|flies|flew"
+    "en": r"(?<!\w)(?<!will )(?<!to )"
+    r"(?:arrives?|arrived|arriving|lands?|landed|travels?|travell?ed|flies|flew"
     r"|heads?|headed|comes|came|goes|went|visits|visited|visiting)(?!\w)[^,;:!?\u2013\u2014]{0,40}?(?<!\w)to"
     r" (?:meet|hold talks)",
 }
