@@ -976,6 +976,23 @@ def test_another_day_or_another_stage_is_another_story() -> None:
     assert lax.assign(other_stage).story_id == story
 
 
+def test_another_day_is_measured_from_the_day_most_members_give() -> None:
+    from peacewatch.stories.vetoes import other_day
+
+    # three reports date the swap 9 January, one the day it was made known, 10 January: a
+    # report of 11 January is two days from the story's day, though one from that member's
+    clusterer = Clusterer()
+    story = _exchange_story(clusterer)
+    clusterer.place(
+        item(7, "Wounded prisoners back home", "The swap was announced on 10 January.", hours=215),
+        story,
+    )
+    later = item(8, "Prisoner swap on 11 January", "Prisoners were freed on 11 January.", hours=236)
+    assert other_day(later, clusterer.stories[story])
+    same = item(9, "Prisoner swap on 10 January", "Prisoners were freed on 10 January.", hours=236)
+    assert not other_day(same, clusterer.stories[story])
+
+
 def test_days_after_a_story_began_an_item_needs_five_kinds_of_evidence() -> None:
     clusterer = Clusterer()
     story = {clusterer.assign(f).story_id for f in ISTANBUL}.pop()
@@ -1375,6 +1392,11 @@ def test_a_headline_for_the_coming_days_announces_what_is_to_come() -> None:
     assert is_preview("Minerals deal expected to be signed", "en")
     assert is_preview("Віцепрезидент США хоче зустрітися із Зеленським у Мюнхені", "uk")
     assert is_preview("Вэнс хочет встретиться с Зеленским в Мюнхене", "ru")
+    # a visit one will make
+    assert is_preview("Zelensky will visit Portugal on Tuesday", "en")
+    assert is_preview("Зеленський відвідає Португалію: названо дату", "uk")
+    assert is_preview("Зеленский посетит Португалию с официальным визитом", "ru")
+    assert not is_preview("Зеленський відвідав Португалію", "uk")
 
 
 def test_an_arrival_to_meet_someone_is_the_day_s_happening_not_a_preview() -> None:
@@ -1386,6 +1408,9 @@ def test_an_arrival_to_meet_someone_is_the_day_s_happening_not_a_preview() -> No
     # another clause, or another day, still announces it
     assert is_preview("Trump arrives in The Hague, expected to meet with Zelensky", "en")
     assert is_preview("Witkoff arrives in Moscow to meet Putin tomorrow", "en")
+    # a journey still to make announces its meeting
+    assert is_preview("Zelenskyy will travel to Portugal on Tuesday to meet Rebelo de Sousa", "en")
+    assert is_preview("Rubio to travel to Turkey to meet Lavrov", "en")
     # nobody announces a surprise visit: it is under way
     assert not is_preview("Japan PM Kishida to meet Zelensky in surprise Kyiv visit", "en")
     assert not is_preview("Кісіда зустрінеться із Зеленським під час несподіваного візиту", "uk")
