@@ -36,6 +36,7 @@ from peacewatch.stories import cues
 from peacewatch.stories.evidence import (
     Evidence,
     contributions,
+    figure_alone,
     kinds_of,
     measure,
     named,
@@ -84,6 +85,8 @@ class Settings:
     # date with it (names and event words alone: one man's two statements), needs this much
     # more than the threshold
     across_margin: float = 0.5
+    # in one language a number and event words alone join no story (`evidence.figure_alone`)
+    figure_words: bool = True
     # a member this close in time, unless the text is near-identical: the next day's report
     # of an evening's happening is often more than 36 hours from a report dated by its day
     # only (36 before: dev half A's recall within a language 0.850 -> 0.856, no precision lost)
@@ -399,6 +402,8 @@ class Clusterer:
         copy = values["copy"] > 0
         if len(kinds) < s.min_kinds and not copy and len(evidence.cast) < s.cast:
             return None  # one shared thing (two people meet often), unless a whole cast
+        if s.figure_words and figure_alone(kinds, evidence):
+            return None  # in one language, a number and event words alone: two happenings
         if values["across"] and score < s.threshold + s.across_margin and _unanchored(kinds):
             return None  # across languages, names and event words alone need a higher score
         if not copy and (

@@ -181,6 +181,23 @@ def repeats_another(title: str, language: str | None) -> bool:
     return _search(REPEAT_RE, title, language) is not None
 
 
+# "Guterres hopes proposals sent to Putin will salvage grain deal": a hope or an expectation
+# is a statement of its own about what an earlier happening will bring, so a day after that
+# happening it is not it (`vetoes.again`). Headline only, as for a repeat.
+_HOPE_CUES = {
+    "en": r"hopes|expects",
+    "uk": r"сподіва(?:ється|ються)|розраховує",
+    "ru": r"наде(?:ется|ются)|рассчитывает",
+}
+HOPE_RE = _words(_HOPE_CUES)
+
+
+def hopes_for(title: str, language: str | None) -> bool:
+    """Whether a headline states a hope or an expectation ('hopes', 'сподівається',
+    'надеется')."""
+    return _search(HOPE_RE, title, language) is not None
+
+
 # "Zelensky reacted nervously to the statements of Trump", "MFA Ukraine responds to Putin's
 # statement", "Нарышкин ответил на слова главы ЦРУ", "Biden asserts after combative Putin
 # speech": what the headline reports answers someone's words or deeds, so it is another
@@ -267,6 +284,6 @@ DIGEST = hashlib.sha256(
     repr(
         [_PREVIEW_CUES, _SAME_DAY_CUES, _LATER, _PURPOSE, _SURPRISE, _FOLLOW_CUES, _REPEAT_CUES,
          _REACTION_CUES, _LOCATIVES, sorted(_JOURNEYS["en"]), sorted(_ARTICLES), _ASIDE_CUES,
-         _ARRIVAL, _MEETING]
+         _ARRIVAL, _MEETING, _HOPE_CUES]
     ).encode()
 ).hexdigest()[:10]  # fmt: skip

@@ -24,6 +24,7 @@ from peacewatch.stories.cues import (
     answering,
     aside_from,
     follows_another,
+    hopes_for,
     is_arrival,
     is_preview,
     names_a_later_day,
@@ -82,7 +83,8 @@ class Features:
     follows: bool = False  # the text puts what it reports a day after another happening
     venues: frozenset[str] = frozenset()  # places and organisations of a `within` tree, as paths
     where: frozenset[str] = frozenset()  # places the headline puts its happening in ('e:russia')
-    repeats: bool = False  # the headline says it repeats an earlier happening ('again')
+    # the headline says it repeats an earlier happening ('again') or hopes for what one brings
+    repeats: bool = False
     # the secondary people among `title_people` (a spokesman, an aide: `Entity.secondary`)
     title_aides: frozenset[str] = frozenset()
     # the people whose words or deeds the headline says it answers ('responds to Trump')
@@ -239,7 +241,8 @@ def extract(
         preview=preview, follows=follows_another(f"{title} {lead}", language),
         title_people=frozenset(title_people), title_aides=frozenset(title_aides),
         implied=frozenset(implied),
-        days=recent_days(written_dates, published), repeats=repeats,
+        days=recent_days(written_dates, published),
+        repeats=repeats or hopes_for(title, language),
         venues=frozenset(map(sys.intern, venues)), where=frozenset(map(sys.intern, where)),
         answered=frozenset(answered), arrival=is_arrival(title, language), ahead=ahead,
     )  # fmt: skip

@@ -170,9 +170,12 @@ def arrival_apart(item: Features, story: Story) -> bool:
 
 def again(item: Features, story: Story) -> bool:
     """The item's headline says it repeats an earlier happening ('second call in two days',
-    'вдруге', 'во второй раз', 'again': `cues.repeats_another`), and most of the story's
-    members were published on an earlier day than the item: the story is the happening it
-    repeats (Zelensky's call with Trump the day before)."""
+    'вдруге', 'во второй раз', 'again': `cues.repeats_another`) or hopes for what one brings
+    ('Guterres hopes proposals sent to Putin will salvage grain deal': `cues.hopes_for`), and
+    most of the story's members were published on an earlier day than the item: the story is
+    the happening it repeats (Zelensky's call with Trump the day before) or hopes for (his
+    letter; dev half A 0.994 / 0.841, 0.994 / 0.829 -> 0.996 / 0.842, 0.998 / 0.829, half B
+    unchanged)."""
     return item.repeats and _earlier_day(item, story)
 
 
