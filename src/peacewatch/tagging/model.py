@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from peacewatch.errors import ConfigError
-from peacewatch.tagging.normalize import CJK, MARKS, romanized, undotted_i
+from peacewatch.tagging.normalize import CHARACTER, WORD, romanized, undotted_i
 
 FORMAT = 2  # 2: the runs of letters of a word's plain Latin spelling too (`_word_keys`)
 PREFIX = 6  # letters kept of a word: one key for most inflected forms (переговори/переговорів)
@@ -41,8 +41,8 @@ GRAM = 4
 WORD_CACHE = 50_000
 # a Chinese, Japanese or Korean character is a word of its own (see normalize.CJK): pairs of them
 # ('b:') then stand for the words these languages write without spaces or join to particles;
-# a word's combining marks stay in it, as in the rules' tokens (Hindi vowel signs: normalize.MARKS)
-_WORD_RE = re.compile(rf"[{CJK}][{MARKS}]*|[^\W{CJK}]+(?:[{MARKS}]+[^\W{CJK}]*)*")
+# a word's combining marks stay in it, as in the rules' tokens (normalize.CHARACTER and WORD)
+_WORD_RE = re.compile(f"{CHARACTER}|{WORD}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,26 +23,28 @@ _DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\uff02"
 
 
 def _latin_base_letters() -> dict[str, str]:
-    """Accented Latin letters to their base letter ("é" -> "e", "ç" -> "c"), one-to-one.
+    """Accented Latin and Greek letters to their base letter ("é" -> "e", "ç" -> "c", "ή" ->
+    "η"), one-to-one.
 
     Cyrillic letters are left alone: "й" is a letter of its own, not an accented "и".
     """
     # (Azerbaijani "ə" as its addresses and neighbours write it: "atəşkəs" is Turkish "ateşkes")
     table = {"ı": "i", "ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ŧ": "t", "ə": "e"}
     # Latin-1 to Latin Extended-B, and Latin Extended Additional: Vietnamese stacks two marks
-    # on a letter ("kế hoạch", "điểm"), which the press's addresses and rules write bare
-    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
-        char = chr(code)
-        decomposed = unicodedata.normalize("NFD", char)
-        if len(decomposed) > 1 and decomposed[0].isascii() and decomposed[0].isalpha():
-            table[char] = decomposed[0].lower()
-    # Greek letters without their accents: headlines in capitals drop the tonos ("ΕΙΡΗΝΗΣ"),
-    # so "ειρήνης" and "ειρηνης" must be one word
-    for code in (*range(0x370, 0x400), *range(0x1F00, 0x2000)):
+    # on a letter ("kế hoạch", "điểm"), which the press's addresses and rules write bare.
+    # Greek and Greek Extended: headlines in capitals drop the tonos ("ΕΙΡΗΝΗΣ"), so
+    # "ειρήνης" and "ειρηνης" must be one word.
+    latin = (*range(0xC0, 0x250), *range(0x1E00, 0x1F00))
+    greek = (*range(0x370, 0x400), *range(0x1F00, 0x2000))
+    for code in (*latin, *greek):
         char = chr(code)
         decomposed = unicodedata.normalize("NFD", char)
         base = decomposed[0]
-        if len(decomposed) > 1 and "\u0370" <= base <= "\u03ff" and base.isalpha():
+        if (
+            len(decomposed) > 1
+            and base.isalpha()
+            and (base.isascii() or "\u0370" <= base <= "\u03ff")
+        ):
             table[char] = base.lower()
     return table
 
@@ -91,16 +93,18 @@ def romanized(word: str) -> str:
     return word.translate(_ROMAN)
 
 
-def _mark_ranges() -> list[tuple[int, int]]:
-    """The combining marks of the Basic Multilingual Plane as (first, last) code point ranges."""
-    ranges: list[tuple[int, int]] = []
-    for code in range(0x300, 0x10000):
-        if unicodedata.category(chr(code)) in ("Mn", "Mc", "Me"):
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
-    return ranges
+def _char_class(codepoints: list[int]) -> str:
+    """A regex character class matching exactly these code points (as ranges)."""
+    ranges: list[list[int]] = []
+    for code in codepoints:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
 
 
 # Chinese characters, Japanese kana and Korean syllables: each one is a token, as Chinese and
@@ -114,36 +118,27 @@ CJK = (
     "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
 )
 CJK_RE = re.compile(f"[{CJK}]")
-# Digits and letters form separate tokens ("28pt" -> "28", "pt"; "G8" -> "g", "8"); an apostrophe
-# inside a word belongs to it (Ukrainian "перемир'я", English "Ukraine's").
 # Combining marks (Unicode categories Mn, Mc, Me) inside a word: the vowel signs and viramas of
 # Devanagari, Bengali or Thai are no word characters to Python's regex, so "शांति" fell apart
 # into its consonants; a run of marks after a letter belongs to the letter's word.
-MARKS = "".join(
-    f"{re.escape(chr(a))}-{re.escape(chr(b))}" if a != b else re.escape(chr(a))
-    for a, b in _mark_ranges()
+MARKS = _char_class(
+    [
+        code
+        for code in range(0x300, 0x10000)
+        if unicodedata.category(chr(code)) in ("Mn", "Mc", "Me")
+    ]
 )
 _MARKS_RE = re.compile(f"[{MARKS}]+")
+# one token of the scripts written without spaces: a character with the marks written on it
+CHARACTER = rf"[{CJK}][{MARKS}]*"
+# Digits and letters form separate tokens ("28pt" -> "28", "pt"; "G8" -> "g", "8"); an apostrophe
+# inside a word belongs to it (Ukrainian "перемир'я", English "Ukraine's").
 _LETTERS = rf"[^\W\d_{CJK}]+(?:[{MARKS}]+[^\W\d_{CJK}]*)*"
-TOKEN_RE = re.compile(rf"[{CJK}][{MARKS}]*|\d+|{_LETTERS}(?:'{_LETTERS})*")
+TOKEN_RE = re.compile(rf"{CHARACTER}|\d+|{_LETTERS}(?:'{_LETTERS})*")
 # About twice as fast and identical to TOKEN_RE whenever every token it finds is all letters or
 # all digits; the matcher falls back to TOKEN_RE for a text where that is not so (see is_pure).
-_WORD = rf"[^\W{CJK}]+(?:[{MARKS}]+[^\W{CJK}]*)*"
-FAST_TOKEN_RE = re.compile(rf"[{CJK}][{MARKS}]*|{_WORD}(?:'{_WORD})*")
-
-
-def _char_class(codepoints: list[int]) -> str:
-    """A regex character class matching exactly these code points (as ranges)."""
-    ranges: list[list[int]] = []
-    for code in codepoints:
-        if ranges and ranges[-1][1] == code - 1:
-            ranges[-1][1] = code
-        else:
-            ranges.append([code, code])
-    return "".join(
-        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
-        for a, b in ranges
-    )
+WORD = rf"[^\W{CJK}]+(?:[{MARKS}]+[^\W{CJK}]*)*"  # a run of word characters and their marks
+FAST_TOKEN_RE = re.compile(rf"{CHARACTER}|{WORD}(?:'{WORD})*")
 
 
 def _special_characters() -> re.Pattern[str]:
