@@ -11,6 +11,7 @@ from peacewatch.tagging.normalize import (
     normalize_text,
     token_key,
     tokens,
+    without_elision,
 )
 
 
@@ -160,7 +161,7 @@ def test_azerbaijani_schwa_folds_to_e_as_its_neighbours_write_it() -> None:
 
 def test_arabic_indic_and_persian_digits_read_as_digits() -> None:
     # the rules write "28 بند*": a Persian "۲۸" or an Arabic "٢٨" is the same number
-    assert normalize_text("طرح ۲۸ بندی").text == "طرح 28 بندی"
+    assert normalize_text("طرح ۲۸ بندی").text == "طرح 28 بندي"  # (the Persian ya as the Arabic)
     assert tokens("خطة ٢٨ بندا") == ["خطة", "28", "بندا"]
 
 
@@ -190,3 +191,19 @@ def test_thai_letters_are_tokens_with_their_marks() -> None:
     run = tokens("แผนสันติภาพ 28 ข้อของทรัมป์ต่อยูเครน")
     assert run[-5:] == tokens("ยูเครน") and "28" in run
     assert all(is_pure(token) for token in run)
+
+
+def test_arabic_spellings_and_the_article_share_a_key() -> None:
+    # hamza forms of alif, and Persian ya and kaf, as the one spelling the rules write
+    assert normalize_text("أوكرانيا إسطنبول آمن").text == "اوكرانيا اسطنبول امن"
+    assert normalize_text("کییف").text == "كييف"
+    # the article, with "and", "by", "for" joined to it, and "and" before a word: one key
+    assert (
+        len({token_key(word) for word in ("السلام", "والسلام", "بالسلام", "للسلام", "سلام")}) == 1
+    )
+    assert keys("روسيا وأوكرانيا") == keys("روسيا أوكرانيا")
+    # a lone "ب" or "ل" begins too many words to be taken off ("بوتين" is Putin), and a short
+    # word after "ال" keeps it ("الف", a thousand)
+    assert keys("بوتين الف وقف") == ["بوتين", "الف", "وقف"]
+    # prefix patterns are matched against the word without its article
+    assert without_elision("والروسية").startswith("روسي")

@@ -57,6 +57,12 @@ _TRANSLATION = str.maketrans(
         **{c: "'" for c in _APOSTROPHES},
         **{c: '"' for c in _DOUBLE_QUOTES},
         "ё": "е",  # Russian ё is usually printed as е
+        # Arabic letters in the one spelling the rules write: the hamza forms of alif as a bare
+        # alif (headlines write "أوكرانيا" and "اوكرانيا" alike), alif maqsura as ya, and the
+        # Persian ya and kaf as the Arabic ones ("کییف" is "كييف")
+        **dict.fromkeys("\u0622\u0623\u0625\u0671", "\u0627"),
+        **dict.fromkeys("\u0649\u06cc", "\u064a"),
+        "\u06a9": "\u0643",
         # Arabic-Indic and Persian digits as the rules write numbers ("۲۸ بند" is "28 بند")
         **{chr(0x0660 + d): str(d) for d in range(10)},
         **{chr(0x06F0 + d): str(d) for d in range(10)},
@@ -255,11 +261,24 @@ _TURKISH_CASE_RE = re.compile(
 )
 
 
+# The Arabic article with the prepositions and conjunctions joined to it ("السلام", "والسلام",
+# "بالسلام", "للسلام" are one word), and "و" (and) before a word of three letters or more
+# ("واوكرانيا"); one word's two spellings then share a key, so a pattern may name either. A
+# lone "ب", "ل" or "ف" is kept: too many words begin with one ("بوتين").
+_ARABIC_ARTICLE_RE = re.compile(
+    "(?:[\u0648\u0641]?[\u0628\u0643]?\u0627\u0644|[\u0648\u0641]?\u0644\u0644|\u0648)"
+    "(?=[\u0621-\u064a]{3})"
+)
+
+
 def without_elision(word: str) -> str:
-    """A normalized word without a French or Italian elided article or preposition in front:
-    what its prefix patterns are matched against ("l'ukraine" -> "ukraine", for "ukrain*")."""
+    """A normalized word without a French or Italian elided article or preposition, or the
+    Arabic article, in front: what its prefix patterns are matched against ("l'ukraine" ->
+    "ukraine", for "ukrain*"; "والروسية" -> "روسية", for "الروسي*")."""
     if "'" in word and (elided := _ELISION_RE.match(word)):
         return word[elided.end() :]
+    if "\u0621" <= word[0] <= "\u064a" and (article := _ARABIC_ARTICLE_RE.match(word)):
+        return word[article.end() :]
     return word
 
 
@@ -303,6 +322,8 @@ def token_key(token: str) -> str:
     first = token[0]
     if "\u0400" <= first <= "\u04ff":
         return _stem_cyrillic(token)
+    if "\u0621" <= first <= "\u064a":
+        return without_elision(token)
     return _stem_latin(token)
 
 

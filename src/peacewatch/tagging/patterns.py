@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from types import MappingProxyType
 
-from peacewatch.tagging.normalize import TOKEN_RE, normalize_text, token_key
+from peacewatch.tagging.normalize import TOKEN_RE, normalize_text, token_key, without_elision
 from peacewatch.tagging.ruleset import GAP, MIN_PREFIX, PatternTable
 
 # the words of TOKEN_RE (as the matcher splits text), each with an optional prefix star, or a
@@ -46,6 +46,7 @@ class PatternCompiler:
             if gap:
                 atoms.append(GAP)
             elif star:
+                word = without_elision(word)  # (matched against words without them too)
                 if len(word) < MIN_PREFIX:
                     return (
                         f"prefix {word + '*'!r} in {pattern!r} is shorter than {MIN_PREFIX} letters"
