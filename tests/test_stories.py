@@ -1514,6 +1514,22 @@ def test_a_reaction_to_someone_is_not_the_story_of_what_it_answers() -> None:
     assert item(7, "Нарышкин ответил на слова Бернса", lang="ru").answered == {"e:william-burns"}
 
 
+def test_a_headline_naming_the_answerer_first_is_the_answer_told_without_a_cue() -> None:
+    from peacewatch.stories.vetoes import reaction
+
+    # the story answers Putin ('criticised'); a headline whose first person is Trump, the
+    # answerer, is the same answer in other words, one whose first person is Putin is not
+    said = Clusterer()
+    story = said.assign(item(1, "Trump criticised Putin at a Cabinet meeting")).story_id
+    assert said.stories[story].answered == {"e:putin": 1}
+    accuses = item(2, "Trump accuses Putin of talking bullshit about Ukraine", hours=1)
+    assert accuses.subject == "e:trump" and not accuses.answered
+    assert not reaction(accuses, said.stories[story])
+    speech = item(3, "Putin says Russia will keep up its offensive", hours=1)
+    assert speech.subject == "e:putin"
+    assert reaction(speech, said.stories[story])
+
+
 def test_rejecting_or_criticising_someone_answers_them() -> None:
     # a verdict on someone's words or deeds answers them as 'responds to' does: the G20's
     # declaration and Kyiv criticising it the same day are two happenings

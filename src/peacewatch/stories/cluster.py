@@ -105,8 +105,8 @@ class Settings:
     # of them names a later day (`vetoes.another_announcement`)
     previews_by_day: bool = True
     # what the evidence measures, as the code has it: raised when a feature changes its
-    # meaning (1: the headline's share weighed by idf), so stored stories are due a recluster
-    evidence_revision: int = 1
+    # meaning (1: the headline's share by idf; 2: a headline's speaker, `vetoes.reaction`)
+    evidence_revision: int = 2  # so stored stories are due a recluster
 
     @property
     def window(self) -> float:

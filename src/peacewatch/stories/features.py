@@ -94,6 +94,9 @@ class Features:
     # in an announcement a day of the week other than that day): what it announces is not
     # the same day's happening (`vetoes.another_announcement`)
     ahead: bool = False
+    # the first person the headline names, its speaker or actor ('e:trump' in 'Trump accuses
+    # Putin'), or '' (`vetoes.reaction`)
+    subject: str = ""
 
 
 def shingle_hash(words: list[str]) -> int:
@@ -151,6 +154,7 @@ def extract(
     title_people: set[str] = set()
     title_aides: set[str] = set()
     answered: set[str] = set()
+    subject = ""
     implied: set[str] = set()
     venues: set[str] = set()
     where: set[str] = set()
@@ -194,6 +198,8 @@ def extract(
                     implied.add(f"e:{parent.id}")
                 if part == "title" and entity.kind == "person" and start >= answer_starts:
                     answered.add(f"e:{ident}")
+                if part == "title" and entity.kind == "person" and not subject:
+                    subject = f"e:{ident}"
                 if part == "title" and entity.kind == "person" and start < cast_ends:
                     title_people.add(f"e:{ident}")
                     if entity.secondary:
@@ -245,4 +251,5 @@ def extract(
         repeats=repeats or hopes_for(title, language),
         venues=frozenset(map(sys.intern, venues)), where=frozenset(map(sys.intern, where)),
         answered=frozenset(answered), arrival=is_arrival(title, language), ahead=ahead,
+        subject=subject,
     )  # fmt: skip

@@ -48,6 +48,7 @@ class Member(NamedTuple):
     answered: tuple[str, ...]
     arrival: bool = False
     ahead: bool = False
+    subject: str = ""
 
     @classmethod
     def of(cls, item: Features) -> Member:
@@ -62,6 +63,7 @@ class Member(NamedTuple):
             item.preview, shared(item.title_people), shared(item.implied), shared(item.days),
             item.follows, item.repeats, tuple(item.venues), tuple(item.where),
             shared(item.title_aides), shared(item.answered), item.arrival, item.ahead,
+            sys.intern(item.subject),
         )  # fmt: skip
 
     def features(self) -> Features:
@@ -75,7 +77,7 @@ class Member(NamedTuple):
             days=frozenset(self.days), follows=self.follows,
             repeats=self.repeats, venues=frozenset(self.venues), where=frozenset(self.where),
             title_aides=frozenset(self.title_aides), answered=frozenset(self.answered),
-            arrival=self.arrival, ahead=self.ahead,
+            arrival=self.arrival, ahead=self.ahead, subject=self.subject,
         )  # fmt: skip
 
 
@@ -102,6 +104,7 @@ class Story:
     answers: int = 0  # members whose headline answers someone's words ('responds to')
     answered: Counter[str] = field(default_factory=Counter)  # whom they answer ('e:trump')
     title_people: Counter[str] = field(default_factory=Counter)  # people named in headlines
+    subjects: Counter[str] = field(default_factory=Counter)  # the first of them ('e:trump')
     aides: frozenset[str] = frozenset()  # the secondary ones among them (most have none)
     days: Counter[str] = field(default_factory=Counter)  # members' recent dates ('d:06-10')
     dated: int = 0  # members giving a recent date
@@ -155,6 +158,8 @@ class Story:
             self.answers += 1
             self.answered.update(item.answered)
         self.title_people.update(item.title_people)
+        if item.subject:
+            self.subjects[item.subject] += 1
         if item.title_aides:
             self.aides = self.aides.union(item.title_aides)
         self.days.update(item.days)
