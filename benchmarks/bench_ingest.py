@@ -37,12 +37,11 @@ from peacewatch import store
 from peacewatch.config import load_config
 from peacewatch.ingest.fetch import Fetcher
 from peacewatch.pipeline import (
-    Runtime,
     cluster_stories,
-    make_parse_pool,
     run_cycle,
     select_sources,
 )
+from peacewatch.runtime import Runtime, make_parse_pool
 
 HERE = Path(__file__).parent
 BENCH_HTTP = (

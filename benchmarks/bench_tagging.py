@@ -33,9 +33,10 @@ from pathlib import Path
 
 from peacewatch import store
 from peacewatch.store import retagging
-from peacewatch.tagging.classifier import ItemText, _scan, classify
+from peacewatch.tagging.classifier import ItemText, classify
 from peacewatch.tagging.rules import load_ruleset
 from peacewatch.tagging.ruleset import RuleSet
+from peacewatch.tagging.scan import _scan
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADLINES = ROOT / "tests" / "fixtures" / "tagging" / "headlines.jsonl"

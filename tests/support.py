@@ -17,7 +17,8 @@ from peacewatch import store
 from peacewatch.config import Config, load_config
 from peacewatch.ingest.fetch import Fetcher
 from peacewatch.models import RunReport
-from peacewatch.pipeline import Runtime, read_article_pages, run_cycle, select_sources
+from peacewatch.pipeline import read_article_pages, run_cycle, select_sources
+from peacewatch.runtime import Runtime
 
 FAST_HTTP = {
     "user_agent": "peacewatch-tests (+https://example.org/contact)",

@@ -17,7 +17,8 @@ from peacewatch.cli import cli
 from peacewatch.config import Config, load_config
 from peacewatch.ingest.fetch import Fetcher
 from peacewatch.models import RunReport
-from peacewatch.pipeline import Runtime, read_article_pages, run_cycle, sync_sources
+from peacewatch.pipeline import read_article_pages, run_cycle, sync_sources
+from peacewatch.runtime import Runtime
 from support import rows, table_dump, write_config
 
 REPO = Path(__file__).resolve().parent.parent

@@ -19,7 +19,8 @@ from peacewatch.cli import cli
 from peacewatch.config import load_config
 from peacewatch.errors import ConfigError
 from peacewatch.ingest.fetch import Fetcher
-from peacewatch.pipeline import Runtime, run_cycle
+from peacewatch.pipeline import run_cycle
+from peacewatch.runtime import Runtime
 from support import free_port, poll, rows, setup, write_config
 
 UNRESOLVABLE = "http://no-such-host.peacewatch-unresolvable"

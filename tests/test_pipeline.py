@@ -532,7 +532,8 @@ def test_a_poll_that_stores_items_for_a_later_round_notes_it_in_its_transaction(
     # run --once's polls store items and leave their stories to the round at the cycle's end:
     # stop before that round (as a kill would) and the note is there, committed with the items
     from peacewatch.ingest.fetch import Fetcher
-    from peacewatch.pipeline import Runtime, run_cycle, select_sources, sync_sources
+    from peacewatch.pipeline import run_cycle, select_sources, sync_sources
+    from peacewatch.runtime import Runtime
     from peacewatch.store import stories as story_store
 
     http_server.route("/a.xml", body=BASIC)
@@ -555,7 +556,8 @@ def test_small_bodies_are_parsed_in_process_larger_ones_in_the_worker(
     # Starting a worker (or handing it a body) costs more than parsing a few KiB: below
     # [parse] inline_bytes the main process parses, and no worker is started for it.
     from peacewatch.ingest.fetch import Fetcher
-    from peacewatch.pipeline import Runtime, make_parse_pool, run_cycle, select_sources
+    from peacewatch.pipeline import run_cycle, select_sources
+    from peacewatch.runtime import Runtime, make_parse_pool
 
     large = feed(
         *((f"g{n}", f"Story {n} " + "x" * 300, f"https://e.example/{n}") for n in range(60))

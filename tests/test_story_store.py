@@ -15,7 +15,8 @@ from peacewatch import store
 from peacewatch.cli import cli
 from peacewatch.config import load_config
 from peacewatch.models import ParsedItem
-from peacewatch.pipeline import make_story_index, process_items
+from peacewatch.pipeline import process_items
+from peacewatch.runtime import make_story_index
 from peacewatch.store import stories as story_store
 from peacewatch.store import story_writes
 from peacewatch.stories.aliases import load_aliases

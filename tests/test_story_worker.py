@@ -20,7 +20,8 @@ from peacewatch.errors import ParseError
 from peacewatch.ingest.feeds import parse_feed
 from peacewatch.ingest.parsepool import ParsePool
 from peacewatch.models import ParsedItem
-from peacewatch.pipeline import make_story_index, process_items
+from peacewatch.pipeline import process_items
+from peacewatch.runtime import make_story_index
 from peacewatch.store import stories as story_store
 from peacewatch.store import story_rows
 from peacewatch.stories.evaluation import load_rows

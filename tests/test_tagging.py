@@ -362,12 +362,12 @@ def test_evaluation_script_prints_precision_and_recall(tmp_path: Path) -> None:
 
 
 def test_fast_word_split_agrees_with_the_regex_tokenizer() -> None:
-    """The classifier splits words with bytes.translate where it can (see tagging._tokens);
+    """The classifier splits words with bytes.translate where it can (see tagging.scan._tokens);
     on any text it must find FAST_TOKEN_RE's tokens, and evidence their offsets."""
     import random
 
-    from peacewatch.tagging.classifier import _Field, _tokens
     from peacewatch.tagging.normalize import FAST_TOKEN_RE, normalize_text
+    from peacewatch.tagging.scan import _Field, _tokens
 
     alphabet = [*"ab Zz09_'' -.,\"«»\t\n", "й", "і", "ї", "ё", "ß", "é", "€", "٣", "²", "😀"]
     alphabet += ["\u2028", "\u00a0", "\u3000", "\x85", "\u0306", "\ud800"]  # odd spaces, marks

@@ -5,36 +5,28 @@ Everything a fetch writes (items, the fetch record, the source's health and vali
 in one transaction with no await inside, so neither a kill nor a cancelled task can leave a
 half-stored fetch.
 
-Longer than 500 lines because it is the one conductor: every decision about order (poll,
-parse, store, tag, read the pages a poll queued) is kept here on purpose, not spread out.
+Beside it, without any say in the order: `runtime` (what a poll needs, injected), `polling`
+(the next poll's time, validators' trust, a failed poll's record), `parsing` (a body into
+items by the source's kind) and `page_rounds` (a round of the article-page queue).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from peacewatch import store
+from peacewatch import page_rounds, store
 from peacewatch.config import Config
-from peacewatch.errors import FetchError, ParseError, RefusedURLError
-from peacewatch.ingest.cadence import Cadence, format_seconds, header_floor, next_interval
-from peacewatch.ingest.fetch import Fetcher, URLGuard
-from peacewatch.ingest.netguard import check_url_async
-from peacewatch.ingest.outlets import OutletRegistry, load_outlets
-from peacewatch.ingest.parsepool import ParsePool, parse_feed_call, resolve_workers
-from peacewatch.ingest.robots import RobotsCache
-from peacewatch.ingest.urls import canonicalize_url
+from peacewatch.errors import FetchError, ParseError
+from peacewatch.ingest.fetch import Fetcher
+from peacewatch.ingest.outlets import OutletRegistry
+from peacewatch.ingest.parsepool import parse_feed_call
 from peacewatch.models import (
     FetchResult,
-    ParsedFeed,
     ParsedItem,
     RunReport,
     SaveReport,
@@ -42,174 +34,30 @@ from peacewatch.models import (
     SourceReport,
     Validators,
 )
+from peacewatch.parsing import _feed_arguments, _feed_warning, parse_result
+from peacewatch.polling import (
+    _body_hash,
+    _record_failure,
+    _validators_lied,
+    adapt_interval,
+    next_poll,
+)
+from peacewatch.runtime import Runtime, make_page_fetcher, make_parse_pool, make_story_index
 from peacewatch.store import meta
 from peacewatch.store import pages as article_store
-from peacewatch.timeutil import add_seconds, parse_iso, to_iso
+from peacewatch.timeutil import parse_iso
 
 if TYPE_CHECKING:
-    from peacewatch.ingest.articles import Article
     from peacewatch.store import stories as story_store
 
-# What only some polls need is imported where it is used, so that revalidating unchanged
-# feeds (most polls) never loads the feed parser (feedparser), HTML parsing (bs4, htmldate),
-# reading lists, language detection (py3langid, numpy) or the tagger: ingest.feeds,
-# ingest.articles, ingest.readinglist, store.languages, store.tags and the story clusterer
-# (store.stories). `python -X importtime -m peacewatch` shows the difference.
+# What only some polls need is imported where it is used (here, in `parsing` and in
+# `page_rounds`), so that revalidating unchanged feeds (most polls) never loads the feed
+# parser (feedparser), HTML parsing (bs4, htmldate), reading lists, language detection
+# (py3langid, numpy) or the tagger: ingest.feeds, ingest.articles, ingest.readinglist,
+# store.languages, store.tags and the story clusterer (store.stories).
+# `python -X importtime -m peacewatch` shows the difference.
 
 log = logging.getLogger("peacewatch.pipeline")
-
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Runtime:
-    """What a poll needs, injected so tests can swap the clock, randomness or transport."""
-
-    config: Config
-    db: store.Database
-    fetcher: Fetcher
-    clock: Clock = _utcnow
-    rng: random.Random = field(default_factory=random.Random)
-    parse_pool: ParsePool | None = None  # None: parse in this process
-    outlets: OutletRegistry | None = None  # config/outlets.toml, loaded on first use
-    robots: RobotsCache | None = None  # robots.txt answers per host, for article pages
-    # Article pages go through a fetcher of their own, so that pages
-    # never hold a slot a feed's poll is waiting for; None: the feeds' fetcher.
-    page_fetcher: Fetcher | None = None
-    outlets_synced: bool = False  # registry written to the database by this runtime
-    stories: story_store.StoryIndex | None = None  # the window's stories, made on first use
-    # With defer_stories, polls store and tag their items and leave the story step to a
-    # story round (`cluster_stories`, or `cluster_deferred` at the end of run --once) that
-    # clusters many polls' items at once, oldest first. Item by item in time order is the
-    # order the clusterer is built for; poll by poll, a first cycle over feeds that each span
-    # weeks made every item meet every story of its window, and stories of hundreds of
-    # members (bench_ingest's 200 synthetic feeds: 32 s poll by poll, 4 s in one round).
-    # Items a killed process left without a story are clustered at the next start.
-    defer_stories: bool = False
-    # what this runtime's polls stored since the last story round (with defer_stories)
-    unclustered: set[int] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self._sources = {source.id: source for source in self.config.sources}
-        if self.outlets is None:
-            self.outlets = self.config.outlets or load_outlets(self.config.config_dir)
-        if self.robots is None:
-            self.robots = RobotsCache(self._fetch_robots, self.config.settings.http.user_agent)
-
-    async def _fetch_robots(self, url: str) -> tuple[int, bytes]:
-        origin = urlsplit(url).hostname
-
-        async def guard(target: str) -> None:
-            # the page's host was checked already; a redirect elsewhere is checked afresh
-            if urlsplit(target).hostname != origin:
-                await check_url_async(target)
-
-        try:
-            # the feeds' fetcher: this runs in a page's guard, which holds a page slot
-            result = await self.fetcher.get(url, accept="text/plain, */*;q=0.5", guard=guard)
-        except RefusedURLError:
-            raise
-        except FetchError as error:
-            if error.status is not None and 400 <= error.status < 500:
-                return error.status, b""
-            raise
-        return result.status, result.content
-
-    @property
-    def pages_fetcher(self) -> Fetcher:
-        return self.page_fetcher or self.fetcher
-
-    def now(self) -> str:
-        return to_iso(self.clock())
-
-    def story_index(self) -> story_store.StoryIndex:
-        if self.stories is None:
-            self.stories = make_story_index(self.config)
-        return self.stories
-
-    def source(self, source_id: str) -> Source | None:
-        return self._sources.get(source_id)
-
-
-def next_poll(rt: Runtime, now: str, interval: float) -> str:
-    jitter = rt.config.settings.schedule.jitter
-    return add_seconds(now, interval * (1 + rt.rng.uniform(-jitter, jitter)))
-
-
-def adapt_interval(
-    rt: Runtime,
-    source: Source,
-    result: FetchResult,
-    *,
-    now: str,
-    items_total: int,
-    items_new: int,
-    floor: tuple[float, str] | None,
-    row: dict | None = None,
-) -> Cadence:
-    """The wait before a source's next poll after a successful one (ingest.cadence): from
-    the rate of new items over the last week and this poll's share of seen items, within
-    the source's min_interval and max_interval, never sooner than the feed (ttl,
-    sy:updatePeriod; remembered for 304s) or the response (Cache-Control, Expires) allow.
-    `row`: the source's row as read before this poll (read here when not given)."""
-    if row is None:
-        row = store.source_row(rt.db, source.id) or {}
-    first_poll = row.get("last_success_at") is None
-    history = [(0.0, items_new)]
-    if items_new and not first_poll:  # only a poll with new items looks at the rate
-        at = parse_iso(now)
-        week_ago = to_iso(at - timedelta(days=7))
-        history[:0] = [
-            ((at - parse_iso(started)).total_seconds(), new)
-            for started, new in store.recent_polls(rt.db, source.id, week_ago)
-        ]
-    floors = []
-    if floor is not None:
-        floors.append(floor)
-    elif row.get("feed_floor"):
-        floors.append((float(row["feed_floor"]), str(row["feed_floor_reason"])))
-    from_headers = header_floor(result.headers, rt.clock())
-    if from_headers is not None:
-        floors.append(from_headers)
-    return next_interval(
-        current=float(row.get("poll_interval") or source.interval),
-        minimum=float(max(60, source.min_interval)), maximum=float(source.max_interval),
-        first_poll=first_poll, items_total=items_total,
-        items_new=items_new, history=history, floors=floors,
-    )  # fmt: skip
-
-
-def backoff_delay(
-    rt: Runtime, failures: int, interval: float, retry_after: float | None = None
-) -> float:
-    """Seconds until the next try after `failures` consecutive failures (>= 1).
-
-    Retry-After wins when the server sent one; otherwise the delay doubles from a few
-    minutes, with jitter so failing sources do not retry in lockstep, capped at max_backoff.
-    A source is never given up: at worst it is tried once per max_backoff.
-    """
-    cap = rt.config.settings.schedule.max_backoff
-    if retry_after is not None:
-        return min(max(retry_after, 1.0), cap)
-    base = min(cap, min(interval, 300.0) * 2 ** (failures - 1))
-    return min(cap, rt.rng.uniform(base * 0.75, base * 1.25))
-
-
-def _body_hash(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def _validators_lied(stored: Validators, result: FetchResult, body_hash: str) -> bool:
-    """The server sent the validators we hold, with a body that differs from last time."""
-    if not stored.body_hash or stored.body_hash == body_hash:
-        return False
-    if result.etag and stored.etag:
-        return result.etag == stored.etag
-    return bool(result.last_modified and result.last_modified == stored.last_modified)
 
 
 def outlet_id(rt: Runtime, name: str) -> str:
@@ -247,97 +95,6 @@ def sync_outlets(rt: Runtime) -> None:
 def sync_sources(rt: Runtime, now: str) -> None:
     sync_configuration(rt.db, rt.config, now)
     rt.outlets_synced = True
-
-
-def _parse_list(
-    rt: Runtime, source: Source, result: FetchResult
-) -> tuple[list[ParsedItem], str | None]:
-    from peacewatch.ingest.readinglist import parse_html_list, parse_text_list
-
-    content_type = result.headers.get("content-type", "")
-    today = rt.clock().date()
-    if "text/plain" in content_type:
-        text = result.content.decode("utf-8", errors="replace")
-        parsed = parse_text_list(text, registry=rt.outlets, today=today)
-    else:
-        parsed = parse_html_list(
-            result.content, result.url, registry=rt.outlets, today=today, headers=result.headers
-        )
-    items = [
-        ParsedItem(
-            title=entry.title,
-            url=entry.url,
-            canonical_url=None,
-            published=entry.published,
-            published_local=entry.date if entry.date_precision == "day" else None,
-            author=entry.author,
-            outlet=entry.outlet,
-            extra={"list_entry": entry},
-        )
-        for entry in parsed.entries
-    ]
-    warning = None
-    if parsed.problems:
-        shown = "; ".join(f"line {p.line}: {p.reason}" for p in parsed.problems[:5])
-        more = f" (+{len(parsed.problems) - 5} more)" if len(parsed.problems) > 5 else ""
-        warning = f"{len(parsed.problems)} list lines skipped: {shown}{more}"
-    if not items and not parsed.problems:
-        raise ParseError("empty_list", "no reading-list entries found on the page")
-    return items, warning
-
-
-def _parse_page(rt: Runtime, source: Source, result: FetchResult) -> list[ParsedItem]:
-    from peacewatch.ingest.articles import extract_article
-
-    article = extract_article(
-        result.content, result.url, headers=result.headers, now=rt.clock(),
-        timezone=source.timezone,
-    )  # fmt: skip
-    if not article.title:
-        raise ParseError("no_headline", "the page has no headline")
-    item = ParsedItem(
-        title=article.title, url=result.url, canonical_url=None,
-        published=article.published, published_local=article.published_local,
-        date_candidates=article.date_candidates, updated=article.modified, summary=article.lead,
-        author=article.author, lang=article.lang or source.lang,
-        lang_source="page" if article.lang else "source" if source.lang else None,
-    )  # fmt: skip
-    return [item]
-
-
-def _feed_warning(parsed: ParsedFeed) -> str | None:
-    if not parsed.bozo:
-        return None
-    return f"malformed feed, recovered {len(parsed.items)} items: {parsed.bozo}"
-
-
-def parse_result(
-    source: Source, result: FetchResult, rt: Runtime | None = None
-) -> tuple[list[ParsedItem], str | None]:
-    """Items and a warning (a recovered malformed feed, skipped list lines) from a body."""
-    if rt is not None and source.kind == "list":
-        return _parse_list(rt, source, result)
-    if rt is not None and source.kind == "page":
-        return _parse_page(rt, source, result), None
-    parsed = parse_feed_call(_feed_arguments(source, result))
-    return parsed.items, _feed_warning(parsed)
-
-
-def _feed_arguments(source: Source, result: FetchResult) -> dict[str, Any]:
-    return {
-        "content": result.content, "url": result.url, "headers": result.headers,
-        "lang": source.lang, "timezone": source.timezone, "outlet": source.outlet,
-    }  # fmt: skip
-
-
-def make_story_index(config: Config) -> story_store.StoryIndex:
-    """The story index for a configuration: its alias table and the default settings."""
-    from peacewatch.store import stories as story_store
-    from peacewatch.stories.aliases import AliasTable
-    from peacewatch.stories.cluster import Settings as StorySettings
-
-    aliases = config.aliases if config.aliases is not None else AliasTable()
-    return story_store.StoryIndex(aliases, StorySettings())
 
 
 def after_store(rt: Runtime, item_ids: list[int], now: str) -> None:
@@ -513,154 +270,14 @@ async def _poll(rt: Runtime, source_id: str) -> SourceReport:
                            unconditional=unconditional, floor=floor)  # fmt: skip
 
 
-def _extract_page(rt: Runtime, result: FetchResult, timezone: str | None) -> Article:
-    """extract_article on a body from the web: a failure on one page is that page's failure
-    (recorded and retried later), never the source's or the cycle's."""
-    from peacewatch.ingest.articles import extract_article
-
-    try:
-        return extract_article(
-            result.content, result.url, headers=result.headers, now=rt.clock(), timezone=timezone
-        )
-    except (ValueError, LookupError, RecursionError, AssertionError) as error:
-        log.debug("cannot read article page %s", result.url, exc_info=True)
-        raise ParseError("unreadable_page", f"cannot read the page: {error!r}") from error
-
-
-def page_guard(rt: Runtime, *, allow_private: bool) -> URLGuard:
-    """Checks for every URL of an article page's redirect chain: scheme, address, robots."""
-
-    async def guard(url: str) -> None:
-        await check_url_async(url, allow_private=allow_private)
-        if rt.robots is not None:
-            await rt.robots.check(url, now=rt.clock())
-
-    return guard
-
-
-PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
-
-
 async def read_article_pages(
     rt: Runtime, *, imported_only: bool = False, budget: float | None = None
 ) -> dict[str, int]:
-    """One round of the article-page queue: fetch the due pages (at most [pages] per_cycle,
-    per_poll of one source's), read them and fold what they say into their items. Returns
-    counts per outcome: done, failed, refused, and `later` for pages left due (the budget ran
-    out, or an earlier page of their host was refused or unreachable in this round).
-
-    Pages go through their own fetcher, politely per host. A refused page waits for its
-    backoff. INFO gets one line per source with pages, per-page detail goes to DEBUG.
-    `imported_only`: only the pages `import-list` queued. `budget`: seconds for the round;
-    pages not fetched by then stay due for the next round.
-    """
-    settings = rt.config.settings.pages
-    due = article_store.due_pages(
-        rt.db, now=rt.now(), limit=settings.per_cycle, per_source=settings.per_poll,
-        imported_only=imported_only,
-    )  # fmt: skip
-    if not due:
-        return {}
-    guards: dict[bool, URLGuard] = {}
-    outcomes: dict[int, str] = {}
-
-    def guard_for(page: dict) -> URLGuard:
-        source = rt.source(page["source_id"]) if page["source_id"] else None
-        allow = source.allow_private if source is not None else False
-        if allow not in guards:
-            guards[allow] = page_guard(rt, allow_private=allow)
-        return guards[allow]
-
-    async def one(page: dict, url: str) -> tuple[str, bool]:
-        """The page's outcome, and whether its host is of no use for the rest of the round
-        (unresolvable, private, unreachable, timing out)."""
-        try:
-            result = await rt.pages_fetcher.get(
-                url, source_id=page["source_id"] or "", accept=PAGE_ACCEPT,
-                guard=guard_for(page),
-            )  # fmt: skip
-            article = _extract_page(rt, result, page["timezone"])
-        except RefusedURLError as error:
-            with store.transaction(rt.db):
-                article_store.mark_page_failed(
-                    rt.db, page["item_id"], now=rt.now(), error=str(error), refused=True,
-                    refused_backoff=timedelta(seconds=settings.refused_backoff),
-                )  # fmt: skip
-            log.debug("article page refused: %s", error)
-            # robots.txt rules are per page; an unresolvable, private or unreachable host
-            # (robots.txt included) refuses every page of it
-            text = str(error)
-            return "refused", "robots" not in text or "unreachable" in text
-        except (FetchError, ParseError) as error:
-            with store.transaction(rt.db):
-                article_store.mark_page_failed(
-                    rt.db, page["item_id"], now=rt.now(), error=str(error),
-                    http_status=getattr(error, "status", None),
-                )  # fmt: skip
-            log.debug("article page %s failed: %s", url, error)
-            host_down = isinstance(error, FetchError) and error.outcome in (
-                "network_error", "timeout"
-            )  # fmt: skip
-            return "failed", host_down
-        now = rt.now()
-        with store.transaction(rt.db):
-            changed = article_store.apply_article(
-                rt.db, page["item_id"], article, now=now, http_status=result.status
-            )
-            if changed:
-                after_store(rt, [page["item_id"]], now)
-        log.debug("article page %s read", url)
-        return "done", False
-
-    async def host_turn(pages: list[tuple[dict, str]]) -> None:
-        # One host's pages one after another: polite, and once the host is found refused
-        # (its address) its other pages are refused for the same reason without a lookup;
-        # once it is unreachable they wait for a later round instead of failing the same way.
-        for n, (page, url) in enumerate(pages):
-            outcome, host_down = await one(page, url)
-            outcomes[page["item_id"]] = outcome
-            if host_down and outcome == "refused":
-                error = article_store.page_error(rt.db, page["item_id"])
-                with store.transaction(rt.db):
-                    for other, _url in pages[n + 1 :]:
-                        article_store.mark_page_failed(
-                            rt.db, other["item_id"], now=rt.now(), error=error, refused=True,
-                            refused_backoff=timedelta(seconds=settings.refused_backoff),
-                        )  # fmt: skip
-                        outcomes[other["item_id"]] = "refused"
-            if host_down:
-                return
-
-    by_host: dict[str, list[tuple[dict, str]]] = {}
-    for page in due:
-        # tracking parameters stripped: the same page, without telling anyone we came
-        url = canonicalize_url(page["url"])
-        by_host.setdefault(urlsplit(url).netloc.lower(), []).append((page, url))
-    tasks = [asyncio.ensure_future(host_turn(pages)) for pages in by_host.values()]
-    # Cancelled pages stop at an await, never inside their (synchronous) transaction.
-    _done, pending = await asyncio.wait(tasks, timeout=budget)
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("reading article pages crashed", exc_info=task.exception())
-    per_source: dict[str, dict[str, int]] = {}
-    for page in due:
-        outcome = outcomes.get(page["item_id"], "later")
-        counts = per_source.setdefault(page["source_id"] or "imported lists", {})
-        counts[outcome] = counts.get(outcome, 0) + 1
-    totals: dict[str, int] = {}
-    for name, counts in sorted(per_source.items()):
-        log.info("article pages for %s: %s", name, _counts_text(counts))
-        for outcome, count in counts.items():
-            totals[outcome] = totals.get(outcome, 0) + count
-    return totals
-
-
-def _counts_text(counts: dict[str, int]) -> str:
-    return ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
+    """One round of the article-page queue (`page_rounds.read_article_pages`): an item a page
+    changed goes on through `after_store`, as a poll's items do."""
+    return await page_rounds.read_article_pages(
+        rt, after_store, imported_only=imported_only, budget=budget
+    )
 
 
 def _record_success(
@@ -727,44 +344,6 @@ def _record_success(
     )  # fmt: skip
 
 
-def _record_failure(
-    rt: Runtime,
-    source: Source,
-    row: dict,
-    *,
-    started: str,
-    elapsed_ms: int,
-    outcome: str,
-    status: int | None,
-    error: str,
-    nbytes: int = 0,
-    retry_after: float | None = None,
-    conditional: bool = False,
-    failed_body: str | None = None,
-) -> SourceReport:
-    now = rt.now()
-    failures = int(row["consecutive_failures"]) + 1
-    delay = backoff_delay(rt, failures, source.interval, retry_after)
-    next_due = add_seconds(now, delay)
-    reason = (
-        f"Retry-After: {format_seconds(delay)}"
-        if retry_after is not None
-        else f"backoff after {failures} failure{'s' if failures > 1 else ''}: "
-        f"{format_seconds(delay)}"
-    )
-    with store.transaction(rt.db):
-        store.record_fetch(
-            rt.db, source_id=source.id, url=row["url"], started_at=started, finished_at=now,
-            outcome=outcome, status=status, nbytes=nbytes, elapsed_ms=elapsed_ms,
-            conditional=conditional, error=error,
-        )  # fmt: skip
-        store.mark_failure(rt.db, source.id, now=now, next_due=next_due, status=status,
-                           outcome=outcome, error=error, reason=reason,
-                           failed_body=failed_body)  # fmt: skip
-    log.warning("source %s failed (%s): %s; next try %s", source.id, outcome, error, next_due)
-    return SourceReport(source.id, outcome, status=status, error=error, next_due=next_due)
-
-
 async def run_cycle(rt: Runtime, source_ids: Iterable[str]) -> RunReport:
     """Poll the given sources concurrently (within the fetcher's limits). Their writes share
     commits (store.group_commit), all committed when the cycle returns."""
@@ -783,18 +362,6 @@ def select_sources(
     if all_sources:
         return [s.id for s in rt.config.sources if s.enabled]
     return store.due_sources(rt.db, rt.now())
-
-
-def make_parse_pool(config: Config) -> ParsePool | None:
-    workers = resolve_workers(config.settings.parse_workers)
-    return ParsePool(workers) if workers > 0 else None
-
-
-def make_page_fetcher(config: Config) -> Fetcher:
-    """The article pages' own fetcher: [pages] concurrency at once, one at a time per host,
-    on connections of their own, so no page ever holds a slot a feed's poll waits for."""
-    http = config.settings.http
-    return Fetcher(replace(http, concurrency=config.settings.pages.concurrency, per_host=1))
 
 
 async def run_once_async(

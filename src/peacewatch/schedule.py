@@ -30,15 +30,12 @@ from peacewatch.config import Config
 from peacewatch.errors import StoreError
 from peacewatch.ingest.fetch import Fetcher
 from peacewatch.pipeline import (
-    Runtime,
     cluster_stories,
-    make_page_fetcher,
-    make_parse_pool,
-    make_story_index,
     poll_source,
     read_article_pages,
     sync_sources,
 )
+from peacewatch.runtime import Runtime, make_page_fetcher, make_parse_pool, make_story_index
 from peacewatch.store import languages, retagging
 from peacewatch.store import stories as story_store
 from peacewatch.timeutil import parse_iso

@@ -297,7 +297,8 @@ def import_list_command(ctx: Context, file: Path, name: str | None, no_fetch: bo
     pages of the entries that have a link."""
     from peacewatch import store
     from peacewatch.ingest.fetch import Fetcher
-    from peacewatch.pipeline import Runtime, process_items, read_article_pages
+    from peacewatch.pipeline import process_items, read_article_pages
+    from peacewatch.runtime import Runtime
     from peacewatch.store import pages as article_store
 
     config = ctx.config()

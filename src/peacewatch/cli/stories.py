@@ -78,7 +78,7 @@ def stories(
 def recluster(ctx: Context, since: str | None, batch_size: int, quiet: bool) -> None:
     """Rebuild the stories of items from a day on, after a change of the clustering settings
     or the alias table. Short transactions: the daemon keeps fetching meanwhile."""
-    from peacewatch.pipeline import make_story_index
+    from peacewatch.runtime import make_story_index
     from peacewatch.store.stories import recluster as rebuild
 
     index = make_story_index(ctx.config())

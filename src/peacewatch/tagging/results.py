@@ -1,6 +1,6 @@
 """What the classifier reads and what it answers: ItemText in, Classification (tags with their
-evidence) out. Plain tuples and a dataclass, shared by the matcher (classifier.py), the
-model's part in it (referee.py), the store and the surfaces."""
+evidence) out. Plain tuples and a dataclass, shared by the matcher (classifier.py, scan.py,
+scoring.py), the model's part in it (referee.py), the store and the surfaces."""
 
 from __future__ import annotations
 
