@@ -126,7 +126,7 @@ _UTF8, _RAW = "utf-8", "surrogatepass"  # lone surrogates in bad input survive t
 def _scan(name: str, text: str, weight: float, ruleset: RuleSet) -> _Field | None:
     """Normalize and find every pattern occurrence, or None when nothing can match.
 
-    Each word is looked up once in the rule set's memo (see rules.WordMemo): the patterns that
+    Each word is looked up once in the rule set's memo (see ruleset.WordMemo): the patterns that
     start with it. Only words that start patterns are visited, and only multi-word patterns
     look at the atoms of the following words.
     """
