@@ -166,23 +166,29 @@ class _Compiler(EventCompiler):
                 elif self._number(entry, f"field_weights.{key}", value, minimum=0):
                     self.defaults["field_weights"][key] = float(value)
 
-    def _initiative(self, index: int, raw: Any, seen: set[str]) -> Initiative | None:
-        entry = f"initiative #{index + 1}"
-        if not isinstance(raw, dict):
-            self.problem(entry, None, "expected a table")
-            return None
+    def _entry(
+        self, kind: str, example: str, index: int, raw: dict[str, Any], seen: set[str]
+    ) -> str:
+        """The name an initiative or theme is reported by: its id once valid and unseen."""
+        entry = f"{kind} #{index + 1}"
         ident = raw.get("id")
         if isinstance(ident, str) and _ID_RE.match(ident):
-            entry = f"initiative '{ident}'"
+            entry = f"{kind} '{ident}'"
             if ident in seen:
                 self.problem(entry, "id", "duplicate id")
             seen.add(ident)
         else:
             self.problem(
-                entry,
-                "id",
-                f"expected a lowercase slug like 'us-28pt-plan', got {_describe(ident)}",
+                entry, "id", f"expected a lowercase slug like '{example}', got {_describe(ident)}"
             )
+        return entry
+
+    def _initiative(self, index: int, raw: Any, seen: set[str]) -> Initiative | None:
+        if not isinstance(raw, dict):
+            self.problem(f"initiative #{index + 1}", None, "expected a table")
+            return None
+        ident = raw.get("id")
+        entry = self._entry("initiative", "us-28pt-plan", index, raw, seen)
         known = {
             "id",
             "name",
@@ -245,20 +251,11 @@ class _Compiler(EventCompiler):
         )
 
     def _theme(self, index: int, raw: Any, seen: set[str]) -> Theme | None:
-        entry = f"theme #{index + 1}"
         if not isinstance(raw, dict):
-            self.problem(entry, None, "expected a table")
+            self.problem(f"theme #{index + 1}", None, "expected a table")
             return None
         ident = raw.get("id")
-        if isinstance(ident, str) and _ID_RE.match(ident):
-            entry = f"theme '{ident}'"
-            if ident in seen:
-                self.problem(entry, "id", "duplicate id")
-            seen.add(ident)
-        else:
-            self.problem(
-                entry, "id", f"expected a lowercase slug like 'territory', got {_describe(ident)}"
-            )
+        entry = self._entry("theme", "territory", index, raw, seen)
         self._unknown(entry, "", raw, {"id", "name", "description", "rules"})
         name = self._text(entry, "name", raw.get("name"))
         description = self._text(entry, "description", raw.get("description"), required=False)
