@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
+from peacewatch.tagging.classifier import ItemText, classify
 from peacewatch.tagging.normalize import (
     FAST_TOKEN_RE,
     TOKEN_RE,
@@ -13,6 +16,7 @@ from peacewatch.tagging.normalize import (
     tokens,
     without_elision,
 )
+from peacewatch.tagging.rules import compile_rules
 
 
 def keys(text: str) -> list[str]:
@@ -207,3 +211,29 @@ def test_arabic_spellings_and_the_article_share_a_key() -> None:
     assert keys("بوتين الف وقف") == ["بوتين", "الف", "وقف"]
     # prefix patterns are matched against the word without its article
     assert without_elision("والروسية").startswith("روسي")
+
+
+def test_a_prefix_pattern_written_with_the_article_finds_the_word_with_and_before_it() -> None:
+    # the pattern "الروسي*" (the Russian...) must find "والروسية" (and the Russian...), as
+    # "ukrain*" finds "l'ukraine": both sides lose the article before the prefix is compared
+    rules = compile_rules(
+        tomllib.loads(
+            """
+[[initiative]]
+id = "arabic-talks"
+name = "Arabic talks"
+description = "Talks named by an Arabic prefix pattern with its article."
+start_date = 2025-01-01
+parties = ["North"]
+links = ["https://example.org/talks"]
+[initiative.rules]
+terms = [ { match = "الروسي*", near = ["محادثات"], within = 4, weight = 1 } ]
+
+[relevance.rules]
+terms = [ { match = "محادثات" } ]
+"""
+        ),
+        display="arabic.toml",
+    )
+    found = classify(ItemText(title="محادثات الوفدين الأوكراني والروسية"), rules)
+    assert [tag.id for tag in found.initiatives] == ["arabic-talks"]
